@@ -1,0 +1,233 @@
+// Package store defines the interface between the weft engine and its
+// persistence. A Store keeps one ordered log of streams (entity events and
+// workflow journals) and, beside it, workflow runs, durable timers, signals
+// waiting to be consumed and snapshots.
+//
+// Every method is one atomic state transition: it either happens completely or
+// not at all. Writes made on behalf of a run carry the run's lease token, and a
+// store rejects them with weftype.ErrLeaseLost once another worker has claimed
+// the run (fencing), so a paused or partitioned worker can never commit late.
+//
+// Implementations live in subpackages named after what they wrap
+// (store/sqlite); all of them pass the conformance suite in store/storetest.
+// All methods are safe for concurrent use. Writes from many goroutines are
+// group-committed: batched into one transaction and one fsync.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/weftrun/weft/weftype"
+)
+
+// Store is the persistence of a weft engine.
+type Store interface {
+	// Append appends events to a stream. ExpectedVersion is the version the
+	// stream must be at (0 for a new stream) or weftype.AnyVersion. A stale
+	// expectation fails with a *weftype.ConflictError and appends nothing.
+	Append(ctx context.Context, p *AppendParams) (*AppendResult, error)
+	// ReadStream returns the events of one stream with Version > p.AfterVersion,
+	// in version order, at most p.Limit of them (0: all).
+	ReadStream(ctx context.Context, p *ReadStreamParams) ([]weftype.Event, error)
+	// ReadAll returns events of the whole log with Position > p.AfterPosition,
+	// in position order, filtered by type and tag, at most p.Limit (0: 1000).
+	// A position is only ever returned once every smaller position is readable.
+	ReadAll(ctx context.Context, p *ReadAllParams) ([]weftype.Event, error)
+	// HeadPosition returns the position of the last event in the log, 0 if empty.
+	HeadPosition(ctx context.Context) (int64, error)
+
+	// CreateRun creates a run and appends its first journal events, unless a run
+	// with the same ID exists; then it returns the existing run with Created false.
+	CreateRun(ctx context.Context, p *CreateRunParams) (*CreateRunResult, error)
+	// GetRun returns a run or weftype.ErrRunNotFound.
+	GetRun(ctx context.Context, id string) (*weftype.Run, error)
+	// ListRuns lists runs, newest first, filtered by p.
+	ListRuns(ctx context.Context, p *ListRunsParams) ([]*weftype.Run, error)
+	// ClaimRuns leases up to p.Limit runs that are due (not ended, WakeAt not
+	// after p.Now) and whose lease is free or expired, to p.Owner until
+	// p.Now+p.LeaseFor. Each claimed run gets a new, larger LeaseToken.
+	ClaimRuns(ctx context.Context, p *ClaimRunsParams) ([]*weftype.Run, error)
+	// RenewLease extends the lease of a run held with p.LeaseToken, or fails
+	// with weftype.ErrLeaseLost.
+	RenewLease(ctx context.Context, p *RenewLeaseParams) error
+	// CommitRun records progress of a run in one transaction: journal events,
+	// status and wake-up, consumed signals, timers, children to start, and lease
+	// release. It fails with weftype.ErrLeaseLost if p.LeaseToken is not the
+	// run's current token, and with a *weftype.ConflictError if the journal is
+	// not at p.ExpectedVersion; nothing is written then. When p.Status ends the
+	// run and the run has a parent that has not ended, the parent becomes due at
+	// once (its WakeAt is set to p.Time), so it can observe the child's end.
+	CommitRun(ctx context.Context, p *CommitRunParams) (*CommitRunResult, error)
+	// NextWakeAt returns the earliest WakeAt of runs not ended, or the zero time.
+	NextWakeAt(ctx context.Context) (time.Time, error)
+
+	// SendSignal stores a signal for a run and makes the run due at once.
+	// It fails with weftype.ErrRunNotFound or weftype.ErrRunFinished.
+	SendSignal(ctx context.Context, p *SendSignalParams) (*weftype.Signal, error)
+	// PendingSignals returns the signals of a run not consumed yet, oldest first.
+	PendingSignals(ctx context.Context, runID string) ([]weftype.Signal, error)
+	// RequestCancel marks a run and all its descendants not yet ended as
+	// cancel-requested and makes them due at once. It fails with
+	// weftype.ErrRunNotFound or weftype.ErrRunFinished.
+	RequestCancel(ctx context.Context, p *RequestCancelParams) error
+	// Timers returns the pending timers of a run.
+	Timers(ctx context.Context, runID string) ([]weftype.Timer, error)
+
+	// SaveSnapshot stores the snapshot of a stream, replacing an older one.
+	SaveSnapshot(ctx context.Context, s *weftype.Snapshot) error
+	// LoadSnapshot returns the latest snapshot of a stream, or nil.
+	LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error)
+
+	// Close releases the store. Pending group-committed writes finish first.
+	Close() error
+}
+
+// AppendParams are the arguments of Store.Append.
+type AppendParams struct {
+	Stream          string
+	ExpectedVersion int64
+	Events          []weftype.NewEvent
+	Time            time.Time
+}
+
+// AppendResult is what Store.Append returns.
+type AppendResult struct {
+	// Version is the stream's version after the append.
+	Version int64
+	// Positions are the global positions of the appended events.
+	Positions []int64
+}
+
+// ReadStreamParams are the arguments of Store.ReadStream.
+type ReadStreamParams struct {
+	Stream       string
+	AfterVersion int64
+	Limit        int
+}
+
+// ReadAllParams are the arguments of Store.ReadAll.
+type ReadAllParams struct {
+	AfterPosition int64
+	Limit         int
+	// Types keeps only events of these types; empty keeps all.
+	Types []string
+	// Tags keeps only events carrying at least one of these tags; empty keeps all.
+	Tags []string
+	// StreamPrefix keeps only events of streams starting with it; empty keeps all.
+	StreamPrefix string
+}
+
+// CreateRunParams are the arguments of Store.CreateRun.
+type CreateRunParams struct {
+	ID       string
+	Workflow string
+	Parent   string
+	Input    []byte
+	// Events are the first journal events (typically one "Started").
+	Events []weftype.NewEvent
+	Time   time.Time
+}
+
+// CreateRunResult is what Store.CreateRun returns.
+type CreateRunResult struct {
+	Run *weftype.Run
+	// Created is false when a run with the ID already existed.
+	Created bool
+}
+
+// ListRunsParams filter Store.ListRuns.
+type ListRunsParams struct {
+	Workflow string
+	Statuses []weftype.RunStatus
+	Parent   string
+	// CreatedAfter and CreatedBefore bound the creation time when not zero.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	// Before is a pagination cursor: only runs created before the run with this
+	// ID (in the list's order) are returned.
+	Before string
+	// Limit caps the number of runs; 0 means 100.
+	Limit int
+}
+
+// ClaimRunsParams are the arguments of Store.ClaimRuns.
+type ClaimRunsParams struct {
+	Owner    string
+	Now      time.Time
+	LeaseFor time.Duration
+	Limit    int
+	// Exclude lists run IDs the caller already executes.
+	Exclude []string
+}
+
+// RenewLeaseParams are the arguments of Store.RenewLease.
+type RenewLeaseParams struct {
+	RunID      string
+	LeaseToken int64
+	Until      time.Time
+}
+
+// CommitRunParams describe one transition of a run.
+type CommitRunParams struct {
+	RunID      string
+	LeaseToken int64
+	// ExpectedVersion is the journal version the run must be at.
+	ExpectedVersion int64
+	// Events are appended to the run's journal stream.
+	Events []weftype.NewEvent
+	Time   time.Time
+	// Status, when not empty, becomes the run's status.
+	Status weftype.RunStatus
+	// SetWakeAt, when true, sets WakeAt (zero clears it).
+	SetWakeAt bool
+	WakeAt    time.Time
+	// Result and Error are stored when the run ends.
+	Result []byte
+	Error  []byte
+	// ConsumeSignals lists signal IDs to mark consumed.
+	ConsumeSignals []int64
+	// AddTimers and RemoveTimers maintain the run's durable timers (by Seq).
+	AddTimers    []weftype.Timer
+	RemoveTimers []int
+	// StartChildren creates child runs (Parent set to RunID); an existing ID is
+	// left as it is.
+	StartChildren []CreateRunParams
+	// ReleaseLease clears the lease after the commit.
+	ReleaseLease bool
+}
+
+// CommitRunResult is what Store.CommitRun returns.
+type CommitRunResult struct {
+	// Version is the journal version after the commit.
+	Version int64
+}
+
+// SendSignalParams are the arguments of Store.SendSignal.
+type SendSignalParams struct {
+	RunID   string
+	Name    string
+	Payload []byte
+	Time    time.Time
+}
+
+// RequestCancelParams are the arguments of Store.RequestCancel.
+type RequestCancelParams struct {
+	RunID string
+	Time  time.Time
+}
+
+// ExecutorLocker is implemented by embedded stores where only one process may
+// execute runs. AcquireExecutor returns weftype.ErrExecutorBusy while another
+// process holds the role; release gives it up.
+type ExecutorLocker interface {
+	AcquireExecutor(ctx context.Context) (release func(), err error)
+}
+
+// Notifier is implemented by stores that push wake-ups across processes.
+// Notify is called by the engine after a write that makes work due; Listen
+// returns a channel that receives a value whenever any process notified.
+type Notifier interface {
+	Notify(ctx context.Context) error
+	Listen(ctx context.Context) (<-chan struct{}, error)
+}

@@ -1,0 +1,188 @@
+// Package weftype holds the lowest-level types shared by the weft engine and
+// its stores: events of the log, workflow runs and their statuses, signals,
+// timers, the clock, and the sentinel errors that cross the store boundary.
+//
+// It imports nothing from weft itself, so the root package and every store
+// implementation can depend on it without depending on each other.
+package weftype
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event is one entry of the ordered log. Every event belongs to a stream (an
+// entity or a workflow run) and carries both its global position in the log and
+// its version within the stream.
+type Event struct {
+	// Position is the global, strictly increasing position assigned by the store.
+	Position int64
+	// Stream names the stream the event belongs to, for example "run:order-42".
+	Stream string
+	// Version is the 1-based version of the event within its stream.
+	Version int64
+	// Type names the kind of event, for example "StepCompleted" or "BookingPlaced".
+	Type string
+	// Data is the encoded payload.
+	Data []byte
+	// Tags are free-form labels that consumers filter on.
+	Tags []string
+	// Time is when the event was appended, by the appending engine's clock.
+	Time time.Time
+}
+
+// NewEvent is an event to append; the store assigns its position and version.
+type NewEvent struct {
+	Type string
+	Data []byte
+	Tags []string
+}
+
+// RunStatus is the lifecycle state of a workflow run.
+type RunStatus string
+
+// Run statuses. A run is pending until first executed, running while it is
+// executed or ready to execute, waiting while passivated on a timer, a signal
+// or a child, and ends completed, failed or cancelled.
+const (
+	StatusPending   RunStatus = "pending"
+	StatusRunning   RunStatus = "running"
+	StatusWaiting   RunStatus = "waiting"
+	StatusCompleted RunStatus = "completed"
+	StatusFailed    RunStatus = "failed"
+	StatusCancelled RunStatus = "cancelled"
+)
+
+// Terminal reports whether the status is final.
+func (s RunStatus) Terminal() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+}
+
+// Valid reports whether s is one of the known statuses.
+func (s RunStatus) Valid() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Run is a workflow run as the store keeps it.
+type Run struct {
+	ID       string
+	Workflow string
+	// Parent is the ID of the parent run for a child workflow, empty otherwise.
+	Parent string
+	Status RunStatus
+	Input  []byte
+	// Result is the encoded result of a completed run.
+	Result []byte
+	// Error is the encoded error (see ErrorInfo) of a failed or cancelled run.
+	Error []byte
+	// WakeAt is when the run is next due to execute. The zero time means the run
+	// waits for an outside event only (a signal without deadline, a child).
+	WakeAt time.Time
+	// CancelRequested is set once Cancel was called on the run.
+	CancelRequested bool
+	// Version is the version of the run's journal stream.
+	Version int64
+	// LeaseOwner, LeaseToken and LeaseExpires describe the current lease, if any.
+	// LeaseToken increases with every claim and fences writes of older holders.
+	LeaseOwner   string
+	LeaseToken   int64
+	LeaseExpires time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Signal is a message sent to a run, kept until the run consumes it.
+type Signal struct {
+	ID      int64
+	RunID   string
+	Name    string
+	Payload []byte
+	SentAt  time.Time
+}
+
+// Timer is a durable timer of a run.
+type Timer struct {
+	RunID  string
+	Seq    int
+	FireAt time.Time
+}
+
+// Snapshot is the encoded state of a stream at a version.
+type Snapshot struct {
+	Stream  string
+	Version int64
+	Data    []byte
+}
+
+// Clock tells the time. The engine reads all time through a Clock so that tests
+// can move it (see package wefttest).
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// After returns time.After(d).
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// StreamForRun returns the name of the journal stream of a run.
+func StreamForRun(runID string) string { return "run:" + runID }
+
+// Sentinel errors shared by the engine and the stores.
+var (
+	// ErrConflict is matched by every *ConflictError.
+	ErrConflict = errors.New("weft: version conflict")
+	// ErrRunNotFound is returned for an unknown run ID.
+	ErrRunNotFound = errors.New("weft: run not found")
+	// ErrRunFinished is returned when a run that has ended is signalled or changed.
+	ErrRunFinished = errors.New("weft: run has finished")
+	// ErrLeaseLost is returned when a write carries a lease token that is no
+	// longer current: another worker has claimed the run (fencing).
+	ErrLeaseLost = errors.New("weft: lease lost")
+	// ErrNotWeftStore is returned when a database holds tables that are not weft's.
+	ErrNotWeftStore = errors.New("weft: not a weft store")
+	// ErrStoreClosed is returned by a store after Close.
+	ErrStoreClosed = errors.New("weft: store closed")
+	// ErrExecutorBusy is returned when another process already executes runs on
+	// an embedded store.
+	ErrExecutorBusy = errors.New("weft: another process executes runs on this store")
+)
+
+// ConflictError reports an append whose expected stream version was stale.
+type ConflictError struct {
+	Stream   string
+	Expected int64
+	Actual   int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("weft: version conflict on stream %q: expected version %d, stream is at %d", e.Stream, e.Expected, e.Actual)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// SchemaVersionError reports a store whose schema was written by a newer weft.
+type SchemaVersionError struct {
+	Current int64 // version found in the store
+	Known   int64 // newest version this binary knows
+}
+
+func (e *SchemaVersionError) Error() string {
+	return fmt.Sprintf("weft: store schema version %d is newer than this binary knows (%d); upgrade weft", e.Current, e.Known)
+}
+
+// AnyVersion may be passed as an expected version to skip the concurrency check.
+const AnyVersion int64 = -1
