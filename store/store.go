@@ -39,6 +39,7 @@ type Store interface {
 
 	// CreateRun creates a run and appends its first journal events, unless a run
 	// with the same ID exists; then it returns the existing run with Created false.
+	// A new run is due at once: its WakeAt is p.Time and its status pending.
 	CreateRun(ctx context.Context, p *CreateRunParams) (*CreateRunResult, error)
 	// GetRun returns a run or weftype.ErrRunNotFound.
 	GetRun(ctx context.Context, id string) (*weftype.Run, error)

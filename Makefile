@@ -1,0 +1,25 @@
+# weft — common tasks. `make test` is the README's test command and what CI runs.
+
+GO ?= go
+
+.PHONY: dev test test-short lint bench build
+
+dev: ## run the engine with the examples on ./weft.db
+	$(GO) run ./cmd/weft dev
+
+test: ## every test, with the race detector
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short: ## the fast tests only (no crash tests that start processes)
+	$(GO) test -short -count=1 ./...
+
+lint: ## formatting, vet and staticcheck
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	staticcheck ./...
+
+bench: ## the benchmark command: steps/s and latency against the same-run baseline
+	$(GO) run ./cmd/weft bench
+
+build: ## the weft binary in ./bin
+	$(GO) build -o bin/weft ./cmd/weft

@@ -1,0 +1,105 @@
+package weft
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// Config configures an Engine. Only Store is required.
+type Config struct {
+	// Store keeps the log, runs, timers and signals. Required.
+	Store store.Store
+	// Clock tells the time. Defaults to the wall clock; tests pass a
+	// wefttest.Clock to move time by hand.
+	Clock weftype.Clock
+	// Codec encodes inputs, results and payloads. Defaults to JSONCodec.
+	Codec Codec
+	// Logger receives structured logs. Defaults to discarding them.
+	Logger *slog.Logger
+	// WorkerID names this engine in leases. Defaults to host-pid-random.
+	WorkerID string
+	// MaxConcurrentRuns caps the runs executing at once in this engine.
+	// Defaults to 2000.
+	MaxConcurrentRuns int
+	// LeaseDuration is how long a claimed run stays leased without renewal;
+	// another worker may take it over after that. Defaults to 30s.
+	LeaseDuration time.Duration
+	// PollInterval is how often the engine looks for due work written by other
+	// processes when no wake-up was pushed. Defaults to 500ms.
+	PollInterval time.Duration
+	// MaxPayloadBytes caps an encoded input, result, step result or signal
+	// payload. Defaults to 1 MiB; negative means no limit.
+	MaxPayloadBytes int
+	// DefaultRetry is the retry policy of steps that set none. Defaults to
+	// DefaultRetryPolicy.
+	DefaultRetry *RetryPolicy
+	// Observer receives runs and step attempts for traces and metrics.
+	// Defaults to NopObserver; see package weftotel for OpenTelemetry.
+	Observer Observer
+}
+
+// DefaultRetryPolicy is used by steps without a Retry option.
+var DefaultRetryPolicy = RetryPolicy{
+	MaxAttempts:     3,
+	InitialInterval: time.Second,
+	MaxInterval:     time.Minute,
+	Multiplier:      2,
+	Jitter:          0.2,
+}
+
+func (c *Config) withDefaults() (Config, error) {
+	out := *c
+	if out.Store == nil {
+		return out, errors.New("weft: Config.Store is required")
+	}
+	if out.Clock == nil {
+		out.Clock = weftype.SystemClock{}
+	}
+	if out.Codec == nil {
+		out.Codec = JSONCodec{}
+	}
+	if out.Logger == nil {
+		out.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if out.WorkerID == "" {
+		host, _ := os.Hostname()
+		out.WorkerID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16))
+	}
+	if out.MaxConcurrentRuns == 0 {
+		out.MaxConcurrentRuns = 2000
+	}
+	if out.MaxConcurrentRuns < 0 {
+		return out, errors.New("weft: Config.MaxConcurrentRuns must not be negative")
+	}
+	if out.LeaseDuration == 0 {
+		out.LeaseDuration = 30 * time.Second
+	}
+	if out.LeaseDuration < 0 {
+		return out, errors.New("weft: Config.LeaseDuration must not be negative")
+	}
+	if out.PollInterval == 0 {
+		out.PollInterval = 500 * time.Millisecond
+	}
+	if out.PollInterval < 0 {
+		return out, errors.New("weft: Config.PollInterval must not be negative")
+	}
+	if out.MaxPayloadBytes == 0 {
+		out.MaxPayloadBytes = 1 << 20
+	}
+	if out.Observer == nil {
+		out.Observer = NopObserver{}
+	}
+	if out.DefaultRetry == nil {
+		p := DefaultRetryPolicy
+		out.DefaultRetry = &p
+	}
+	return out, nil
+}

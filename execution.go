@@ -1,0 +1,333 @@
+package weft
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// execution is one pass of a workflow function over a run: it replays the
+// journal, runs new operations, and ends when the function returns or the run
+// passivates (gives up its goroutine to wait for a timer, signal or child).
+type execution struct {
+	eng        *Engine
+	run        *weftype.Run
+	ctx        context.Context
+	leaseToken int64
+	version    int64
+	query      bool // replay only: stop at the first operation not journaled
+
+	ops      map[int][]journalOp
+	maxSeq   int
+	seq      int
+	signals  []weftype.Signal
+	seenSig  int64
+	consumed map[int64]bool
+	cancel   bool
+	status   weftype.RunStatus
+	pending  []weftype.NewEvent
+	queries  map[string]func() (any, error)
+}
+
+type journalOp struct {
+	typ string
+	e   *entry
+}
+
+// unwind values stop a workflow function from the inside; execute recovers them.
+type unwind int
+
+const (
+	unwindPassivated unwind = iota + 1 // the run waits; its state is in the store
+	unwindAbort                        // stop without writing (engine stopped, lease lost, simulated crash)
+	unwindQuery                        // a query replay reached the end of the journal
+)
+
+type nonDeterminism struct{ err *NonDeterminismError }
+
+type ctxKey struct{}
+
+func executionFrom(ctx context.Context) *execution {
+	x, _ := ctx.Value(ctxKey{}).(*execution)
+	return x
+}
+
+// load reads the journal, the pending signals and the cancel flag.
+func (x *execution) load(ctx context.Context) error {
+	st := x.eng.store
+	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(x.run.ID)})
+	if err != nil {
+		return err
+	}
+	x.ops = map[int][]journalOp{}
+	x.consumed = map[int64]bool{}
+	x.seq = 1
+	x.status = x.run.Status
+	x.cancel = x.run.CancelRequested
+	for _, ev := range evs {
+		x.version = ev.Version
+		if kindOf(ev.Type) == "" {
+			continue
+		}
+		en, err := decodeEntry(ev)
+		if err != nil {
+			return err
+		}
+		x.ops[en.Seq] = append(x.ops[en.Seq], journalOp{ev.Type, en})
+		x.maxSeq = max(x.maxSeq, en.Seq)
+	}
+	if x.query {
+		return nil
+	}
+	sigs, err := st.PendingSignals(ctx, x.run.ID)
+	if err != nil {
+		return err
+	}
+	x.setSignals(sigs)
+	return nil
+}
+
+func (x *execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
+	x.signals = sigs
+	for _, s := range sigs {
+		if s.ID > x.seenSig {
+			fresh = append(fresh, s)
+		}
+	}
+	for _, s := range sigs {
+		x.seenSig = max(x.seenSig, s.ID)
+	}
+	return fresh
+}
+
+// execute runs the workflow function over the run and records how it ended.
+func (x *execution) execute() {
+	e := x.eng
+	log := e.cfg.Logger.With("run", x.run.ID, "workflow", x.run.Workflow)
+	def, err := e.workflow(x.run.Workflow)
+	if err != nil {
+		log.Error("weft: run of an unregistered workflow", "error", err)
+		x.safely(func() { x.finish(nil, err) })
+		return
+	}
+	if err := x.load(x.ctx); err != nil {
+		log.Error("weft: loading run failed", "error", err)
+		x.releaseLease()
+		return
+	}
+	obs := e.cfg.Observer
+	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
+	wctx := context.WithValue(x.ctx, ctxKey{}, x)
+	var result []byte
+	var runErr error
+	ended := "aborted"
+	var endErr error
+	defer func() { obs.ExecutionEnded(x.ctx, x.run, ended, endErr) }()
+	outcome := x.safely(func() {
+		result, runErr = def.run(wctx, e.codec, x.run.Input)
+		if runErr == nil || !errors.Is(runErr, ErrNonDeterminism) {
+			x.checkEnd()
+		}
+	})
+	switch o := outcome.(type) {
+	case nil:
+		endErr = runErr
+	case unwind:
+		if o == unwindPassivated {
+			ended = string(weftype.StatusWaiting)
+		}
+		if o == unwindAbort && e.isStopped() {
+			x.releaseLease()
+		}
+		return
+	case *NonDeterminismError:
+		log.Error("weft: workflow code does not match the journal", "error", o)
+		result, endErr = nil, o
+	case *PanicError:
+		log.Error("weft: workflow panicked", "panic", o.Value)
+		result, endErr = nil, o
+	}
+	if x.safely(func() { x.finish(result, endErr) }) == nil {
+		ended = string(x.status)
+	}
+}
+
+// checkEnd fails with non-determinism when the function returned before
+// reaching operations the journal recorded.
+func (x *execution) checkEnd() {
+	if x.maxSeq >= x.seq {
+		op := x.ops[x.seq]
+		recorded := "nothing"
+		if len(op) > 0 {
+			recorded = kindOf(op[0].typ) + " " + op[0].e.Name
+		}
+		panic(nonDeterminism{&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"}})
+	}
+}
+
+// safely runs fn and turns the panics used for unwinding, and real panics,
+// into a value.
+func (x *execution) safely(fn func()) (outcome any) {
+	defer func() {
+		r := recover()
+		switch v := r.(type) {
+		case nil:
+		case unwind:
+			outcome = v
+		case nonDeterminism:
+			outcome = v.err
+		default:
+			outcome = &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+		}
+	}()
+	fn()
+	return nil
+}
+
+// finish records the end of the run.
+func (x *execution) finish(result []byte, runErr error) {
+	if runErr == nil {
+		if err := x.eng.checkSize("result", result); err != nil {
+			runErr = err
+		}
+	}
+	p := &store.CommitRunParams{SetWakeAt: true, ReleaseLease: true}
+	switch {
+	case runErr == nil:
+		p.Status, p.Result = weftype.StatusCompleted, result
+		p.Events = []weftype.NewEvent{newEvent(EventCompleted, &entry{Result: jsonOrNil(result)})}
+	case x.cancel && errors.Is(runErr, ErrCancelled):
+		info := encodeError(runErr)
+		p.Status, p.Error = weftype.StatusCancelled, marshalError(runErr)
+		p.Events = []weftype.NewEvent{newEvent(EventCancelled, &entry{Error: info})}
+	default:
+		info := encodeError(runErr)
+		p.Status, p.Error = weftype.StatusFailed, marshalError(runErr)
+		p.Events = []weftype.NewEvent{newEvent(EventFailed, &entry{Error: info})}
+	}
+	x.commit(p)
+	x.eng.cfg.Logger.Info("weft: run ended", "run", x.run.ID, "status", p.Status)
+}
+
+// commit writes p for the run under its lease, prefixed by pending events.
+func (x *execution) commit(p *store.CommitRunParams) {
+	e := x.eng
+	if x.query {
+		panic(unwindQuery)
+	}
+	if e.isStopped() {
+		panic(unwindAbort)
+	}
+	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, e.clock.Now()
+	if len(x.pending) > 0 {
+		p.Events = append(x.pending, p.Events...)
+		x.pending = nil
+	}
+	if p.Status == "" && x.status != weftype.StatusRunning {
+		p.Status = weftype.StatusRunning
+	}
+	res, err := e.store.CommitRun(x.ctx, p)
+	if err != nil {
+		if x.ctx.Err() == nil {
+			e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
+		}
+		panic(unwindAbort)
+	}
+	x.version = res.Version
+	if p.Status != "" {
+		x.status = p.Status
+	}
+	if len(p.StartChildren) > 0 {
+		e.notify(x.ctx)
+	}
+}
+
+// passivate waits for wake (zero: an outside event only). It records the
+// waiting state, then checks whether something the run waits for arrived
+// meanwhile (stillWaiting false): then it returns and the caller looks again.
+// Otherwise it releases the lease and unwinds the goroutine. A signal, cancel
+// or child end that lands after the first commit makes the run due again in
+// the store, which the lease release does not undo.
+func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
+	if x.query {
+		panic(unwindQuery)
+	}
+	if p == nil {
+		p = &store.CommitRunParams{}
+	}
+	p.Status, p.SetWakeAt, p.WakeAt = weftype.StatusWaiting, true, wake
+	x.commit(p)
+	ctx := x.ctx
+	sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
+	if err != nil {
+		panic(unwindAbort)
+	}
+	fresh := x.setSignals(sigs)
+	r, err := x.eng.store.GetRun(ctx, x.run.ID)
+	if err != nil {
+		panic(unwindAbort)
+	}
+	newCancel := r.CancelRequested && !x.cancel
+	x.cancel = r.CancelRequested
+	if newCancel || !stillWaiting(fresh) {
+		return
+	}
+	x.releaseLease()
+	panic(unwindPassivated)
+}
+
+// releaseLease gives the run back to the store without changing its wake-up.
+func (x *execution) releaseLease() {
+	_, err := x.eng.store.CommitRun(context.Background(), &store.CommitRunParams{
+		RunID: x.run.ID, LeaseToken: x.leaseToken, ExpectedVersion: x.version,
+		Time: x.eng.clock.Now(), ReleaseLease: true,
+	})
+	if err != nil && !errors.Is(err, weftype.ErrLeaseLost) {
+		x.eng.cfg.Logger.Warn("weft: releasing lease failed", "run", x.run.ID, "error", err)
+	}
+}
+
+// next advances to the next operation and checks that the journal, if it has
+// recorded this position, recorded the same kind and name.
+func (x *execution) next(kind, name, source string) (int, []journalOp) {
+	seq := x.seq
+	x.seq++
+	ops := x.ops[seq]
+	if len(ops) > 0 {
+		rk, rn := kindOf(ops[0].typ), ops[0].e.Name
+		if rk != kind || rn != name {
+			panic(nonDeterminism{&NonDeterminismError{
+				RunID: x.run.ID, Position: seq,
+				Recorded: rk + " " + rn, New: kind + " " + name, Source: source,
+			}})
+		}
+	}
+	return seq, ops
+}
+
+func find(ops []journalOp, typ string) *entry {
+	for _, op := range ops {
+		if op.typ == typ {
+			return op.e
+		}
+	}
+	return nil
+}
+
+func (x *execution) now() time.Time { return x.eng.clock.Now() }
+
+// takeSignal returns the oldest pending signal with the name, if any.
+func (x *execution) takeSignal(name string) *weftype.Signal {
+	for i := range x.signals {
+		s := &x.signals[i]
+		if s.Name == name && !x.consumed[s.ID] {
+			return s
+		}
+	}
+	return nil
+}

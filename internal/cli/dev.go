@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/examples"
+	"github.com/weftrun/weft/store/sqlite"
+	"github.com/weftrun/weft/weftype"
+)
+
+// ReadyLine starts the line `weft dev` prints on stdout once it executes runs.
+const ReadyLine = "ready:"
+
+// stopTimeout bounds the graceful stop of `weft dev`.
+const stopTimeout = 10 * time.Second
+
+func (a *app) devCommand() *cobra.Command {
+	var fast bool
+	var poll time.Duration
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the engine with the example workflows on the store file",
+		Long: `Run the engine with the example workflows (onboarding, mailflow) on the
+store file, creating it if needed, until interrupted (Ctrl-C, SIGTERM).
+
+Only one process executes runs on a file at a time; the other commands
+(start, runs, signal, cancel) may run beside it. Logs go to stderr.`,
+		Example: `  weft dev
+  weft dev --db /tmp/demo.db --fast`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.dev(cmd.Context(), fast, poll)
+		},
+	}
+	cmd.Flags().BoolVar(&fast, "fast", false, "trade power-loss safety for speed (a crash of the machine may lose the last commits; a crash of the process loses nothing)")
+	cmd.Flags().DurationVar(&poll, "poll", 0, "how often to look for work written by other processes (default: the engine's, 500ms)")
+	return cmd
+}
+
+func (a *app) dev(ctx context.Context, fast bool, poll time.Duration) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, statErr := os.Stat(a.db)
+	created := errors.Is(statErr, os.ErrNotExist)
+	opts := &sqlite.Options{Durability: durability(fast)}
+	st, err := sqlite.Open(ctx, a.db, opts)
+	if err != nil {
+		return a.openError(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll})
+	if err != nil {
+		return err
+	}
+	examples.Register(eng, &examples.Effects{Log: logger})
+	if err := eng.Start(ctx); err != nil {
+		if errors.Is(err, weftype.ErrExecutorBusy) {
+			return fmt.Errorf("another process already executes runs on %s (is `weft dev` running elsewhere?); stop it first, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())
+		}
+		return fmt.Errorf("starting the engine: %w", err)
+	}
+	a.printDevBanner(created, fast, eng.Workflows())
+	<-ctx.Done()
+	fmt.Fprintln(a.stderr, "weft dev: stopping…")
+	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if err := eng.Stop(sctx); err != nil {
+		return fmt.Errorf("stopping the engine: %w", err)
+	}
+	fmt.Fprintln(a.stderr, "weft dev: stopped")
+	return nil
+}
+
+func (a *app) printDevBanner(created, fast bool, workflows []string) {
+	w := a.stdout
+	state := "existing"
+	if created {
+		state = "created"
+	}
+	fmt.Fprintln(w, "weft dev — the engine with the example workflows")
+	fmt.Fprintf(w, "  store:       %s (%s)\n", a.absDB(), state)
+	fmt.Fprintf(w, "  durability:  %s\n", durabilityText(fast))
+	fmt.Fprintf(w, "  workflows:   %s\n", strings.Join(workflows, ", "))
+	fmt.Fprintln(w)
+	db := ""
+	if a.db != DefaultDB {
+		db = " --db " + shellQuote(a.db)
+	}
+	fmt.Fprintln(w, "Try, in another terminal:")
+	fmt.Fprintf(w, "  weft%s start onboarding user-1 '{\"email\":\"ann@example.com\"}'\n", db)
+	fmt.Fprintf(w, "  weft%s runs ls\n", db)
+	fmt.Fprintf(w, "  weft%s runs show user-1          # the journal; the secret is its \"secret\" entry\n", db)
+	fmt.Fprintf(w, "  weft%s signal user-1 verified '{\"secret\":\"<secret>\"}'\n", db)
+	fmt.Fprintf(w, "  weft%s start mailflow mail-1 '{\"email\":\"bob@example.com\"}'\n", db)
+	fmt.Fprintf(w, "  weft%s cancel mail-1\n", db)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, ReadyLine+" executing runs; Ctrl-C to stop")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// durability returns the store durability `weft dev` uses.
+func durability(fast bool) sqlite.Durability {
+	if fast {
+		return sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss
+	}
+	return sqlite.DurabilityPowerLossSafe
+}
+
+// durabilityText describes the durability for the banner.
+func durabilityText(fast bool) string {
+	if fast {
+		return durability(fast).String() + " (WAL, synchronous=NORMAL; --fast)"
+	}
+	return durability(fast).String() + " (WAL, synchronous=FULL)"
+}

@@ -1,0 +1,264 @@
+package groupcommit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+func newDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "gc.db")+"?_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func insert(k string) func(*sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO t (k) VALUES (?)`, k)
+		return err
+	}
+}
+
+func keys(t *testing.T, db *sql.DB) map[string]bool {
+	t.Helper()
+	rows, err := db.Query(`SELECT k FROM t`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		m[k] = true
+	}
+	return m
+}
+
+// waitQueued waits until n requests are queued behind a blocked batch.
+func waitQueued(t *testing.T, c *Committer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		k := len(c.queue)
+		c.mu.Unlock()
+		if k >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests queued, want %d", k, n)
+		}
+		runtime.Gosched()
+	}
+}
+
+// blockCommitter submits a write that holds the committer until the returned
+// function is called, and returns once it runs.
+func blockCommitter(t *testing.T, c *Committer) (unblock func(), done <-chan error) {
+	started, release := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- c.Do(context.Background(), func(tx *sql.Tx) error {
+			close(started)
+			<-release
+			return insert("blocker")(tx)
+		})
+	}()
+	<-started
+	return func() { close(release) }, errc
+}
+
+func TestBatchWithFailingWrite(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := New(db, Options{})
+	defer c.Close()
+	unblock, blocked := blockCommitter(t, c)
+
+	errs := make([]error, 5)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			if i == 2 {
+				errs[i] = c.Do(context.Background(), func(tx *sql.Tx) error {
+					if err := insert("undone")(tx); err != nil {
+						return err
+					}
+					return errors.New("boom")
+				})
+				return
+			}
+			errs[i] = c.Do(context.Background(), insert(fmt.Sprint("k", i)))
+		})
+	}
+	waitQueued(t, c, len(errs))
+	unblock()
+	wg.Wait()
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if (i == 2) != (err != nil) {
+			t.Errorf("write %d: error %v", i, err)
+		}
+	}
+	got := keys(t, db)
+	if got["undone"] || !got["k0"] || !got["k4"] || len(got) != 5 {
+		t.Errorf("rows = %v, want blocker and k0..k4 without k2 and undone", got)
+	}
+	st := c.Stats()
+	if st.Batches != 2 || st.Writes != 6 || st.MaxBatch != 5 || st.Sizes[0] != 1 || st.Sizes[2] != 1 {
+		t.Errorf("stats = %+v, want 2 batches (1 and 5 writes)", st)
+	}
+}
+
+func TestCommitFailureFailsTheBatch(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	if _, err := db.Exec(`CREATE TABLE child (k TEXT REFERENCES t (k) DEFERRABLE INITIALLY DEFERRED)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
+		t.Fatal(err)
+	}
+	c := New(db, Options{})
+	defer c.Close()
+	unblock, blocked := blockCommitter(t, c)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			fn := insert(fmt.Sprint("k", i))
+			if i == 1 {
+				// A deferred foreign key fails at COMMIT only.
+				fn = func(tx *sql.Tx) error {
+					_, err := tx.Exec(`INSERT INTO child (k) VALUES ('missing')`)
+					return err
+				}
+			}
+			errs[i] = c.Do(context.Background(), fn)
+		})
+	}
+	waitQueued(t, c, len(errs))
+	unblock()
+	wg.Wait()
+	<-blocked
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d succeeded in a batch whose COMMIT failed", i)
+		}
+	}
+	if got := keys(t, db); got["k0"] || got["k2"] {
+		t.Errorf("rows of a failed batch were written: %v", got)
+	}
+}
+
+func TestCancelWhileQueued(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := New(db, Options{})
+	defer c.Close()
+	unblock, blocked := blockCommitter(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- c.Do(ctx, insert("cancelled")) }()
+	waitQueued(t, c, 1)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do with a cancelled context: %v", err)
+	}
+	unblock()
+	<-blocked
+	if err := c.Do(context.Background(), insert("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, db); got["cancelled"] || !got["after"] {
+		t.Errorf("rows = %v", got)
+	}
+}
+
+func TestCloseFlushes(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := New(db, Options{MaxSize: 3})
+	unblock, blocked := blockCommitter(t, c)
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Go(func() { errs[i] = c.Do(context.Background(), insert(fmt.Sprint("k", i))) })
+	}
+	waitQueued(t, c, len(errs))
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	unblock()
+	<-closed
+	wg.Wait()
+	<-blocked
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("queued write %d: %v", i, err)
+		}
+	}
+	if n := len(keys(t, db)); n != 11 {
+		t.Errorf("%d rows after Close, want 11", n)
+	}
+	if st := c.Stats(); st.MaxBatch != 3 {
+		t.Errorf("MaxBatch = %d with MaxSize 3", st.MaxBatch)
+	}
+	if err := c.Do(context.Background(), insert("late")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Do after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestMaxDelayGathersWrites(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := New(db, Options{MaxDelay: time.Minute, MaxSize: 4})
+	defer c.Close()
+	// With a long delay, the batch commits when it is full: 4 writes, one batch.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			if err := c.Do(context.Background(), insert(fmt.Sprint("k", i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if st := c.Stats(); st.Batches != 1 || st.Writes != 4 {
+		t.Errorf("stats = %+v, want one batch of 4", st)
+	}
+}
+
+func TestPanicBecomesError(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := New(db, Options{})
+	defer c.Close()
+	err := c.Do(context.Background(), func(*sql.Tx) error { panic("bad write") })
+	if err == nil {
+		t.Fatal("a panicking write returned nil")
+	}
+	if err := c.Do(context.Background(), insert("ok")); err != nil {
+		t.Fatalf("the committer did not survive a panic: %v", err)
+	}
+}

@@ -1,0 +1,66 @@
+// Package sqlstore implements store.Store over database/sql, once, for every
+// SQL database weft supports. A concrete store (store/sqlite, later
+// store/postgres) opens its connection pools, runs its migrations and hands
+// them to New with a Dialect that covers what differs between databases:
+// placeholder syntax, the row locking of the claim query, and how a unique
+// violation looks.
+//
+// # Queries
+//
+// Queries are written once with ? placeholders; Dialect.Rebind rewrites them
+// (to $1, $2, … for PostgreSQL). They use only SQL both SQLite (3.35 or newer)
+// and PostgreSQL understand: INSERT … RETURNING, ON CONFLICT … DO UPDATE,
+// row values, WITH RECURSIVE, TRUE/FALSE literals.
+//
+// # Schema
+//
+// Each store ships its own migrations (column types differ), but all of them
+// create the same tables and columns:
+//
+//	events      (position autoincrement PK, stream, version, type, data, tags, time)
+//	            UNIQUE (stream, version); tags is a JSON array of strings or NULL
+//	event_tags  (tag, position) PK (tag, position): the index behind tag filters
+//	streams     (stream PK, version): the current version of every stream
+//	runs        (id PK, workflow, parent, status, input, result, error, wake_at,
+//	            cancel_requested, lease_owner, lease_token, lease_expires,
+//	            created_at, updated_at)
+//	signals     (id autoincrement PK, run_id, name, payload, sent_at, consumed_at)
+//	timers      (run_id, seq, fire_at) PK (run_id, seq)
+//	snapshots   (stream PK, version, data)
+//
+// Times are INTEGER (BIGINT) unix nanoseconds; where the zero time means
+// "none" (wake_at, lease_expires, consumed_at) it is stored as NULL. A run's
+// Version is not stored in runs: it is the version of its journal stream
+// weftype.StreamForRun(id) in streams.
+//
+// # Writes
+//
+// Every write is one function run by a groupcommit.Committer inside its own
+// savepoint of a shared transaction, so many writes share one COMMIT and one
+// fsync. Reads go to a separate pool and never wait for the writer.
+//
+// ReadAll promises that a position is returned only once every smaller
+// position is readable. On SQLite this holds because one writer at a time
+// commits. A store whose database lets several transactions append at once
+// (PostgreSQL with several processes) must serialize appends, for example with
+// a transaction-level advisory lock taken at the start of each batch, or
+// ReadAll must stop below the oldest position still in flight.
+//
+// # Choices the store interface leaves open
+//
+//   - ClaimRuns does not change a run's status; the engine sets it when it
+//     commits. Limit <= 0 claims nothing.
+//   - A lease is fenced by its token only: the holder of the current token may
+//     renew and commit even after the lease expired, as long as nobody has
+//     claimed the run since. RenewLease needs a held lease (not released).
+//   - When a run ends (a terminal status), its WakeAt and timers are cleared and
+//     Result and Error are stored; Result and Error are ignored otherwise.
+//   - "Due at once" (a signal, a cancel request, a child's end) sets WakeAt to
+//     the write's Time unless the run is already due earlier.
+//   - SaveSnapshot keeps the snapshot with the highest version: saving an older
+//     version than the stored one is a no-op.
+//   - ListRuns bounds are strict (created_at > CreatedAfter, < CreatedBefore);
+//     runs are ordered by created_at, then ID, both descending; a Before cursor
+//     naming an unknown run yields no runs.
+//   - A zero Time in a write's parameters means time.Now().
+package sqlstore

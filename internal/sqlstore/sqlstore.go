@@ -1,0 +1,469 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftrun/weft/internal/groupcommit"
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// Config configures New.
+type Config struct {
+	// Writer is the pool writes go through. It should hold one connection
+	// (SetMaxOpenConns(1)) whose transactions take the write lock at BEGIN.
+	Writer *sql.DB
+	// Reader is the pool reads go through; it may be Writer.
+	Reader *sql.DB
+	// Dialect adapts the queries to the database. Required.
+	Dialect Dialect
+	// Batch configures group commit.
+	Batch groupcommit.Options
+	// Logger receives debug logs. Defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// Store implements store.Store over database/sql. All methods are safe for
+// concurrent use.
+type Store struct {
+	writer, reader *sql.DB
+	d              Dialect
+	gc             *groupcommit.Committer
+	log            *slog.Logger
+	closed         atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over the pools in cfg, which must hold weft's schema.
+// Close closes both pools.
+func New(cfg Config) *Store {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{
+		writer: cfg.Writer,
+		reader: cfg.Reader,
+		d:      cfg.Dialect,
+		gc:     groupcommit.New(cfg.Writer, cfg.Batch),
+		log:    log,
+	}
+}
+
+// Stats returns group-commit statistics.
+func (s *Store) Stats() groupcommit.Stats { return s.gc.Stats() }
+
+// Close stops accepting writes, waits for queued writes to commit, and closes
+// both pools. Later calls return weftype.ErrStoreClosed.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return weftype.ErrStoreClosed
+	}
+	s.gc.Close()
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
+	}
+	return err
+}
+
+// write runs fn in a group-committed transaction.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	if s.closed.Load() {
+		return weftype.ErrStoreClosed
+	}
+	err := s.gc.Do(ctx, func(tx *sql.Tx) error { return fn(&wtx{tx: tx, d: s.d}) })
+	if errors.Is(err, groupcommit.ErrClosed) {
+		return weftype.ErrStoreClosed
+	}
+	return err
+}
+
+// read checks that the store is open and returns the reader pool.
+func (s *Store) read() (*sql.DB, error) {
+	if s.closed.Load() {
+		return nil, weftype.ErrStoreClosed
+	}
+	return s.reader, nil
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	db, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	return db.QueryContext(ctx, s.d.Rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.reader.QueryRowContext(ctx, s.d.Rebind(q), args...)
+}
+
+// wtx is a write transaction with the dialect at hand.
+type wtx struct {
+	tx *sql.Tx
+	d  Dialect
+}
+
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
+	return w.tx.ExecContext(context.Background(), w.d.Rebind(q), args...)
+}
+
+func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	return w.tx.QueryContext(context.Background(), w.d.Rebind(q), args...)
+}
+
+func (w *wtx) queryRow(q string, args ...any) *sql.Row {
+	return w.tx.QueryRowContext(context.Background(), w.d.Rebind(q), args...)
+}
+
+// --- values
+
+// nanos encodes a time that is never zero.
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+// nullNanos encodes a time where zero means none, as NULL.
+func nullNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+// now returns t, or the current time when t is zero.
+func now(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
+func encodeTags(tags []string) (any, error) {
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(tags)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func decodeTags(s sql.NullString) ([]string, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var tags []string
+	if err := json.Unmarshal([]byte(s.String), &tags); err != nil {
+		return nil, fmt.Errorf("decode tags %q: %w", s.String, err)
+	}
+	return tags, nil
+}
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+func appendArgs[T any](args []any, vs []T) []any {
+	for _, v := range vs {
+		args = append(args, v)
+	}
+	return args
+}
+
+// terminalList is the SQL list of terminal statuses.
+var terminalList = "'" + string(weftype.StatusCompleted) + "', '" + string(weftype.StatusFailed) + "', '" + string(weftype.StatusCancelled) + "'"
+
+// runStreamPrefix is the prefix weftype.StreamForRun puts before a run ID.
+var runStreamPrefix = weftype.StreamForRun("")
+
+// --- events
+
+const eventCols = `position, stream, version, type, data, tags, time`
+
+func scanEvents(rows *sql.Rows) ([]weftype.Event, error) {
+	defer rows.Close()
+	var evs []weftype.Event
+	for rows.Next() {
+		var e weftype.Event
+		var tags sql.NullString
+		var t int64
+		if err := rows.Scan(&e.Position, &e.Stream, &e.Version, &e.Type, &e.Data, &tags, &t); err != nil {
+			return nil, err
+		}
+		var err error
+		if e.Tags, err = decodeTags(tags); err != nil {
+			return nil, err
+		}
+		e.Time = fromNanos(t)
+		evs = append(evs, e)
+	}
+	return evs, rows.Err()
+}
+
+// ReadStream implements store.Store.
+func (s *Store) ReadStream(ctx context.Context, p *store.ReadStreamParams) ([]weftype.Event, error) {
+	q := `SELECT ` + eventCols + ` FROM events WHERE stream = ? AND version > ? ORDER BY version`
+	args := []any{p.Stream, p.AfterVersion}
+	if p.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, p.Limit)
+	}
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %q: %w", p.Stream, err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read stream %q: %w", p.Stream, err)
+	}
+	return evs, nil
+}
+
+// ReadAll implements store.Store.
+func (s *Store) ReadAll(ctx context.Context, p *store.ReadAllParams) ([]weftype.Event, error) {
+	var b strings.Builder
+	b.WriteString(`SELECT ` + eventCols + ` FROM events WHERE position > ?`)
+	args := []any{p.AfterPosition}
+	if len(p.Types) > 0 {
+		b.WriteString(` AND type IN (` + placeholders(len(p.Types)) + `)`)
+		args = appendArgs(args, p.Types)
+	}
+	if p.StreamPrefix != "" {
+		b.WriteString(` AND substr(stream, 1, ?) = ?`)
+		args = append(args, len([]rune(p.StreamPrefix)), p.StreamPrefix)
+	}
+	if len(p.Tags) > 0 {
+		b.WriteString(` AND position IN (SELECT position FROM event_tags WHERE position > ? AND tag IN (` + placeholders(len(p.Tags)) + `))`)
+		args = append(args, p.AfterPosition)
+		args = appendArgs(args, p.Tags)
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	b.WriteString(` ORDER BY position LIMIT ?`)
+	args = append(args, limit)
+	rows, err := s.query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read all: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read all: %w", err)
+	}
+	return evs, nil
+}
+
+// HeadPosition implements store.Store.
+func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
+	if _, err := s.read(); err != nil {
+		return 0, err
+	}
+	var pos int64
+	if err := s.queryRow(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("head position: %w", err)
+	}
+	return pos, nil
+}
+
+// --- runs
+
+// runSelect selects runs r with their journal version.
+var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
+	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
+	r.created_at, r.updated_at
+	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(sc scanner) (*weftype.Run, error) {
+	var r weftype.Run
+	var status string
+	var wake, leaseExp sql.NullInt64
+	var created, updated int64
+	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
+		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated); err != nil {
+		return nil, err
+	}
+	r.Status = weftype.RunStatus(status)
+	r.WakeAt = fromNullNanos(wake)
+	r.LeaseExpires = fromNullNanos(leaseExp)
+	r.CreatedAt = fromNanos(created)
+	r.UpdatedAt = fromNanos(updated)
+	return &r, nil
+}
+
+func scanRuns(rows *sql.Rows) ([]*weftype.Run, error) {
+	defer rows.Close()
+	var runs []*weftype.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
+	if _, err := s.read(); err != nil {
+		return nil, err
+	}
+	r, err := scanRun(s.queryRow(ctx, runSelect+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get run %q: %w", id, weftype.ErrRunNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get run %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRuns implements store.Store.
+func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*weftype.Run, error) {
+	var b strings.Builder
+	b.WriteString(runSelect + ` WHERE TRUE`)
+	var args []any
+	if p.Workflow != "" {
+		b.WriteString(` AND r.workflow = ?`)
+		args = append(args, p.Workflow)
+	}
+	if len(p.Statuses) > 0 {
+		b.WriteString(` AND r.status IN (` + placeholders(len(p.Statuses)) + `)`)
+		for _, st := range p.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if p.Parent != "" {
+		b.WriteString(` AND r.parent = ?`)
+		args = append(args, p.Parent)
+	}
+	if !p.CreatedAfter.IsZero() {
+		b.WriteString(` AND r.created_at > ?`)
+		args = append(args, nanos(p.CreatedAfter))
+	}
+	if !p.CreatedBefore.IsZero() {
+		b.WriteString(` AND r.created_at < ?`)
+		args = append(args, nanos(p.CreatedBefore))
+	}
+	if p.Before != "" {
+		b.WriteString(` AND (r.created_at, r.id) < (SELECT c.created_at, c.id FROM runs c WHERE c.id = ?)`)
+		args = append(args, p.Before)
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	b.WriteString(` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`)
+	args = append(args, limit)
+	rows, err := s.query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// NextWakeAt implements store.Store.
+func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) {
+	if _, err := s.read(); err != nil {
+		return time.Time{}, err
+	}
+	var n sql.NullInt64
+	err := s.queryRow(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (`+terminalList+`)`).Scan(&n)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next wake-up: %w", err)
+	}
+	return fromNullNanos(n), nil
+}
+
+// PendingSignals implements store.Store.
+func (s *Store) PendingSignals(ctx context.Context, runID string) ([]weftype.Signal, error) {
+	rows, err := s.query(ctx, `SELECT id, run_id, name, payload, sent_at FROM signals
+		WHERE run_id = ? AND consumed_at IS NULL ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var sigs []weftype.Signal
+	for rows.Next() {
+		var sg weftype.Signal
+		var sent int64
+		if err := rows.Scan(&sg.ID, &sg.RunID, &sg.Name, &sg.Payload, &sent); err != nil {
+			return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
+		}
+		sg.SentAt = fromNanos(sent)
+		sigs = append(sigs, sg)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
+	}
+	return sigs, nil
+}
+
+// Timers implements store.Store.
+func (s *Store) Timers(ctx context.Context, runID string) ([]weftype.Timer, error) {
+	rows, err := s.query(ctx, `SELECT run_id, seq, fire_at FROM timers WHERE run_id = ? ORDER BY seq`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("timers of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var ts []weftype.Timer
+	for rows.Next() {
+		var t weftype.Timer
+		var at int64
+		if err := rows.Scan(&t.RunID, &t.Seq, &at); err != nil {
+			return nil, fmt.Errorf("timers of run %q: %w", runID, err)
+		}
+		t.FireAt = fromNanos(at)
+		ts = append(ts, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("timers of run %q: %w", runID, err)
+	}
+	return ts, nil
+}
+
+// LoadSnapshot implements store.Store.
+func (s *Store) LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error) {
+	if _, err := s.read(); err != nil {
+		return nil, err
+	}
+	snap := &weftype.Snapshot{Stream: stream}
+	err := s.queryRow(ctx, `SELECT version, data FROM snapshots WHERE stream = ?`, stream).Scan(&snap.Version, &snap.Data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load snapshot of %q: %w", stream, err)
+	}
+	return snap, nil
+}

@@ -1,0 +1,136 @@
+package weft
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/weftrun/weft/weftype"
+)
+
+// workflowDef is a registered workflow with its types erased.
+type workflowDef struct {
+	name       string
+	run        func(ctx context.Context, codec Codec, input []byte) ([]byte, error)
+	checkInput func(codec Codec, input []byte) error
+}
+
+// Workflow is a registered workflow with input I and result O. It starts runs
+// and reads their results with types.
+type Workflow[I, O any] struct {
+	eng  *Engine
+	name string
+}
+
+// Register registers fn as the workflow called name and returns its handle.
+//
+// fn is a plain Go function. It must be deterministic: everything that may
+// differ between executions (I/O, time, randomness) goes through Step, Record,
+// Now, Sleep, Await or Child, whose results are journaled and served back when
+// the run resumes after a crash or a passivation. Register panics if name is
+// empty or already registered (a programming mistake).
+func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in I) (O, error)) *Workflow[I, O] {
+	if name == "" {
+		panic("weft: Register with an empty workflow name")
+	}
+	def := &workflowDef{
+		name: name,
+		run: func(ctx context.Context, codec Codec, input []byte) ([]byte, error) {
+			var in I
+			if len(input) > 0 {
+				if err := codec.Unmarshal(input, &in); err != nil {
+					return nil, &InputError{What: fmt.Sprintf("input of workflow %q", name), Err: err}
+				}
+			}
+			out, err := fn(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return codec.Marshal(out)
+		},
+		checkInput: func(codec Codec, input []byte) error {
+			if len(input) == 0 {
+				return nil
+			}
+			var in I
+			return codec.Unmarshal(input, &in)
+		},
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, dup := e.workflows[name]; dup {
+		panic(fmt.Sprintf("weft: workflow %q registered twice", name))
+	}
+	e.workflows[name] = def
+	return &Workflow[I, O]{eng: e, name: name}
+}
+
+// Name returns the workflow's registered name.
+func (w *Workflow[I, O]) Name() string { return w.name }
+
+// Start starts a run with the caller-chosen id. If a run with that id exists,
+// Start returns it with Existing set instead of starting twice.
+func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], error) {
+	b, err := w.eng.codec.Marshal(in)
+	if err != nil {
+		return nil, &InputError{What: fmt.Sprintf("input of workflow %q", w.name), Err: err}
+	}
+	r, created, err := w.eng.StartRun(ctx, StartRunParams{Workflow: w.name, ID: id, Input: b})
+	if err != nil {
+		return nil, err
+	}
+	if r.Workflow != w.name {
+		return nil, fmt.Errorf("weft: run %q exists and belongs to workflow %q, not %q", id, r.Workflow, w.name)
+	}
+	return &Run[O]{ID: id, Existing: !created, eng: w.eng}, nil
+}
+
+// Run returns the handle of an existing run of this workflow.
+func (w *Workflow[I, O]) Run(id string) *Run[O] { return &Run[O]{ID: id, eng: w.eng} }
+
+// Run is the handle of a workflow run with result type O.
+type Run[O any] struct {
+	// ID is the run's ID.
+	ID string
+	// Existing is true when Start found a run with this ID already.
+	Existing bool
+	eng      *Engine
+}
+
+// Result blocks until the run ends or ctx ends. It returns the decoded result
+// of a completed run, or the run's error (see RunError).
+func (r *Run[O]) Result(ctx context.Context) (O, error) {
+	var out O
+	rec, err := r.eng.Wait(ctx, r.ID)
+	if err != nil {
+		return out, err
+	}
+	if err := RunError(rec); err != nil {
+		return out, err
+	}
+	if len(rec.Result) > 0 {
+		if err := r.eng.codec.Unmarshal(rec.Result, &out); err != nil {
+			return out, fmt.Errorf("weft: decoding result of run %q: %w", r.ID, err)
+		}
+	}
+	return out, nil
+}
+
+// Status returns the run's current status.
+func (r *Run[O]) Status(ctx context.Context) (weftype.RunStatus, error) {
+	rec, err := r.eng.store.GetRun(ctx, r.ID)
+	if err != nil {
+		return "", err
+	}
+	return rec.Status, nil
+}
+
+// Signal sends a signal to the run; see Engine.Signal.
+func (r *Run[O]) Signal(ctx context.Context, name string, payload any) error {
+	return r.eng.Signal(ctx, r.ID, name, payload)
+}
+
+// Cancel cancels the run; see Engine.Cancel.
+func (r *Run[O]) Cancel(ctx context.Context) error { return r.eng.Cancel(ctx, r.ID) }
+
+func jsonValid(b []byte) bool { return json.Valid(b) }
