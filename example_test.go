@@ -136,3 +136,115 @@ func ExampleStep_retry() {
 	// Output:
 	// completed 3
 }
+
+// Child starts a child workflow and waits durably for its result.
+func ExampleChild() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	eng, _ := weft.New(weft.Config{Store: st})
+	square := weft.Register(eng, "square", func(ctx context.Context, n int) (int, error) { return n * n, nil })
+	sum := weft.Register(eng, "sum-of-squares", func(ctx context.Context, ns []int) (int, error) {
+		total := 0
+		for _, n := range ns {
+			sq, err := weft.Child(ctx, square, "", n) // child IDs: "<parent>/<position>"
+			if err != nil {
+				return 0, err
+			}
+			total += sq
+		}
+		return total, nil
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	run, _ := sum.Start(ctx, "sum-1", []int{1, 2, 3})
+	fmt.Println(run.Result(ctx))
+	child, _ := eng.GetRun(ctx, "sum-1/2")
+	fmt.Println(child.Parent, child.Status, string(child.Result))
+	// Output:
+	// 14 <nil>
+	// sum-1 completed 4
+}
+
+// Cancel stops a waiting run; its clean-up steps still run.
+func ExampleEngine_Cancel() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	clock := wefttest.NewClock(time.Time{})
+	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
+	weft.Register(eng, "subscription", func(ctx context.Context, _ struct{}) (string, error) {
+		if err := weft.Sleep(ctx, 365*24*time.Hour); err != nil {
+			_, _ = weft.Step(ctx, "refund", func(ctx context.Context) (string, error) {
+				fmt.Println("refunding")
+				return "refunded", nil
+			})
+			return "", err
+		}
+		return "renewed", nil
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "subscription", ID: "sub-1"})
+	_ = wefttest.Settle(ctx, eng)
+	_ = eng.Cancel(ctx, "sub-1")
+	r, _ := wefttest.RunToEnd(ctx, eng, clock, "sub-1")
+	fmt.Println(r.Status, errors.Is(weft.RunError(r), weft.ErrCancelled))
+	// Output:
+	// refunding
+	// cancelled true
+}
+
+// Query reads a run's state by replaying its journal in memory.
+func ExampleEngine_Query() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	eng, _ := weft.New(weft.Config{Store: st})
+	weft.Register(eng, "order", func(ctx context.Context, _ struct{}) (string, error) {
+		stage := "placed"
+		weft.SetQuery(ctx, "stage", func() (any, error) { return stage, nil })
+		if _, err := weft.Step(ctx, "pay", func(ctx context.Context) (bool, error) { return true, nil }); err != nil {
+			return "", err
+		}
+		stage = "paid, waiting for shipment"
+		return weft.Await[string](ctx, "shipped", 0)
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "order", ID: "order-1"})
+	_ = wefttest.Settle(ctx, eng)
+	stage, err := weft.QueryAs[string](ctx, eng, "order-1", "stage")
+	fmt.Println(stage, err)
+	// Output:
+	// paid, waiting for shipment <nil>
+}
+
+// Record journals a value that must not change when the run replays.
+func ExampleRecord() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	eng, _ := weft.New(weft.Config{Store: st})
+	calls := 0
+	weft.Register(eng, "token", func(ctx context.Context, _ struct{}) (int, error) {
+		token := weft.Record(ctx, "token", func() int { calls++; return 42 })
+		return token, nil
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "token", ID: "t-1"})
+	r, _ := eng.Wait(ctx, "t-1")
+	journal, _ := eng.Journal(ctx, "t-1")
+	fmt.Println(string(r.Result), calls, journal[1].Type, journal[1].Name)
+	// Output:
+	// 42 1 Recorded token
+}

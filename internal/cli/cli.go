@@ -121,7 +121,7 @@ $WEFT_DB when set).`,
 	}
 	root.PersistentFlags().StringVar(&a.db, "db", def, "store file (env "+EnvDB+")")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.devCommand(), a.startCommand(), a.runsCommand(), a.signalCommand(), a.cancelCommand(), a.benchCommand())
+	root.AddCommand(a.devCommand(), a.startCommand(), a.runsCommand(), a.signalCommand(), a.cancelCommand(), a.benchCommand(), a.uiCommand())
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,7 +100,7 @@ type dev struct {
 // startDev starts `weft dev` on db and waits for its ready line.
 func startDev(t *testing.T, db string) *dev {
 	t.Helper()
-	cmd := exec.Command(weftBin, "dev", "--db", db, "--poll", "50ms")
+	cmd := exec.Command(weftBin, "dev", "--db", db, "--poll", "50ms", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "WEFT_DB=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -336,5 +337,37 @@ func TestDBFromEnvironment(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = io.Discard, &errb
 	if err := cmd.Run(); err == nil || !strings.Contains(errb.String(), "no weft store at "+db) {
 		t.Fatalf("err %v, stderr %q; want the store of WEFT_DB missing", err, errb.String())
+	}
+}
+
+func TestDevServesAPIAndUI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "weft.db")
+	d := startDev(t, db)
+	var base string
+	for _, line := range strings.Split(d.banner, "\n") {
+		if _, url, ok := strings.Cut(line, "ui and api:"); ok {
+			base = strings.TrimSpace(url)
+		}
+	}
+	if base == "" {
+		t.Fatalf("banner names no API address:\n%s", d.banner)
+	}
+	for _, path := range []string{"/healthz", "/api/runs", "/openapi.json", "/"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+	}
+	resp, err := http.Post(base+"/api/runs", "application/json", strings.NewReader(`{"workflow":"mailflow","id":"api-1","input":{"email":"a@b.c"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("starting a run through the API of weft dev: %d", resp.StatusCode)
 	}
 }

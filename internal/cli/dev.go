@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/store/sqlite"
+	"github.com/weftrun/weft/weftotel"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -28,6 +28,7 @@ const stopTimeout = 10 * time.Second
 func (a *app) devCommand() *cobra.Command {
 	var fast bool
 	var poll time.Duration
+	var serve serveFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the engine with the example workflows on the store file",
@@ -40,15 +41,16 @@ Only one process executes runs on a file at a time; the other commands
   weft dev --db /tmp/demo.db --fast`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.dev(cmd.Context(), fast, poll)
+			return a.dev(cmd.Context(), fast, poll, serve)
 		},
 	}
+	serve.register(cmd)
 	cmd.Flags().BoolVar(&fast, "fast", false, "trade power-loss safety for speed (a crash of the machine may lose the last commits; a crash of the process loses nothing)")
 	cmd.Flags().DurationVar(&poll, "poll", 0, "how often to look for work written by other processes (default: the engine's, 500ms)")
 	return cmd
 }
 
-func (a *app) dev(ctx context.Context, fast bool, poll time.Duration) error {
+func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, statErr := os.Stat(a.db)
@@ -60,11 +62,16 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration) error {
 	}
 	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll})
+	obs, err := weftotel.New(weftotel.Options{Store: st})
 	if err != nil {
 		return err
 	}
-	examples.Register(eng, &examples.Effects{Log: logger})
+	defer obs.Shutdown(context.Background())
+	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll, Observer: obs})
+	if err != nil {
+		return err
+	}
+	registerExamples(eng, logger)
 	if err := eng.Start(ctx); err != nil {
 		if errors.Is(err, weftype.ErrExecutorBusy) {
 			return fmt.Errorf("another process already executes runs on %s (is `weft dev` running elsewhere?); stop it first, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())
@@ -72,7 +79,31 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration) error {
 		return fmt.Errorf("starting the engine: %w", err)
 	}
 	a.printDevBanner(created, fast, eng.Workflows())
-	<-ctx.Done()
+	served := make(chan error, 1)
+	if serve.addr != "" {
+		run, err := a.listen(eng, obs, serve, logger)
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+			defer cancel()
+			_ = eng.Stop(sctx)
+			return err
+		}
+		go func() { served <- run(ctx) }()
+	}
+	fmt.Fprintln(a.stdout)
+	fmt.Fprintln(a.stdout, ReadyLine+" executing runs; Ctrl-C to stop")
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		if err != nil {
+			stop()
+			sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+			defer cancel()
+			_ = eng.Stop(sctx)
+			return err
+		}
+		<-ctx.Done()
+	}
 	fmt.Fprintln(a.stderr, "weft dev: stopping…")
 	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
@@ -105,8 +136,6 @@ func (a *app) printDevBanner(created, fast bool, workflows []string) {
 	fmt.Fprintf(w, "  weft%s signal user-1 verified '{\"secret\":\"<secret>\"}'\n", db)
 	fmt.Fprintf(w, "  weft%s start mailflow mail-1 '{\"email\":\"bob@example.com\"}'\n", db)
 	fmt.Fprintf(w, "  weft%s cancel mail-1\n", db)
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, ReadyLine+" executing runs; Ctrl-C to stop")
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.

@@ -1,0 +1,52 @@
+// Package api is weft's HTTP API: JSON under /api/ over a weft.Engine, with
+// an OpenAPI 3 document, live updates as Server-Sent Events, and errors as
+// RFC 9457 problem details. NewServer adds /openapi.json, /metrics, /healthz
+// and the web UI (package ui) in one http.Handler, and ListenAndServe serves
+// it with a graceful shutdown:
+//
+//	srv, err := api.NewServer(eng, api.ServerOptions{
+//		Addr:    "127.0.0.1:8080",
+//		Options: api.Options{Token: os.Getenv("WEFT_TOKEN")},
+//	})
+//	if err != nil { … } // a non-loopback Addr without a token is refused
+//	err = srv.ListenAndServe(ctx) // until ctx ends
+//
+// # Routes
+//
+//	GET  /api/workflows                 registered workflow names
+//	GET  /api/runs                      runs, newest first: ?workflow= ?status= ?created_after= ?created_before= ?cursor= ?limit=
+//	POST /api/runs                      start a run: {"workflow", "id", "input"} (idempotent by ID)
+//	GET  /api/runs/{id}                 a run, with where it waits
+//	GET  /api/runs/{id}/journal         its journal, each entry with its source file:line
+//	GET  /api/runs/{id}/source?file=    a .go file named by the journal (under Options.SourceRoots)
+//	POST /api/runs/{id}/signals         send a signal: {"name", "payload"}
+//	POST /api/runs/{id}/cancel          cancel the run and its children
+//	GET  /api/runs/{id}/queries/{name}  ask the run's query handler
+//	GET  /api/events                    the log from a position: ?after= ?type= ?tag= ?stream_prefix= ?limit=
+//	GET  /api/live/runs                 SSE: "run" events as runs change (?run= for one run)
+//	GET  /api/live/events               SSE: "event" events as the log grows, resumable by Last-Event-ID
+//
+// A run ID is one path segment: escape it (a child run's ID holds "/"), as
+// RunPath does. Entities, consumers and views will add routes under
+// /api/entities/, /api/consumers/ and /api/views/ beside these.
+//
+// # Authentication
+//
+// With Options.Token set, every POST needs "Authorization: Bearer <token>",
+// and so does every request that arrives on a non-loopback address. With no
+// token, the API answers only on loopback, read-only unless
+// Options.AllowOpen (what `weft dev` uses; it logs a warning). NewServer
+// refuses a non-loopback address without a token.
+//
+// # Errors
+//
+// Every error is a Problem sent as application/problem+json, whose Type is
+// one of the stable Problem… URIs: run-not-found (404), run-finished (409),
+// unknown-workflow (422), invalid-input and malformed-json (400),
+// payload-too-large (413), unauthorized (401), not-found (404) and
+// method-not-allowed (405) for unknown routes. A rejected request changes
+// nothing.
+//
+// The API assumes the engine's codec is JSON (the default): inputs, results
+// and payloads are passed and returned as JSON values.
+package api

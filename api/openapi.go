@@ -1,0 +1,188 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+)
+
+// obj is a JSON object of the OpenAPI document.
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func param(name, in, desc string, schema obj, required bool) obj {
+	return obj{"name": name, "in": in, "description": desc, "required": required, "schema": schema}
+}
+
+var (
+	strSchema  = obj{"type": "string"}
+	idSchema   = obj{"type": "string", "minLength": 1, "maxLength": MaxIDLength}
+	nameSchema = obj{"type": "string", "minLength": 1, "maxLength": MaxNameLength}
+	timeSchema = obj{"type": "string", "format": "date-time"}
+	posSchema  = obj{"type": "integer", "format": "int64", "minimum": 0}
+	anyJSON    = obj{"description": "any JSON value"}
+
+	pID       = param("id", "path", "The run ID, path-escaped (a child run's ID contains \"/\", sent as %2F).", idSchema, true)
+	pLimit    = param("limit", "query", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": DefaultLimit}, false)
+	pWorkflow = param("workflow", "query", "Only runs of this workflow.", nameSchema, false)
+	pStatus   = param("status", "query", "Only runs with these statuses: repeated or comma-separated.", obj{"type": "array", "items": ref("RunStatus")}, false)
+	pAfterT   = param("created_after", "query", "Only runs created after this time (RFC 3339).", timeSchema, false)
+	pBeforeT  = param("created_before", "query", "Only runs created before this time (RFC 3339).", timeSchema, false)
+	pAfter    = param("after", "query", "Only events after this log position.", posSchema, false)
+	pType     = param("type", "query", "Only events of these types (repeatable).", obj{"type": "array", "items": strSchema}, false)
+	pTag      = param("tag", "query", "Only events carrying one of these tags (repeatable).", obj{"type": "array", "items": strSchema}, false)
+	pPrefix   = param("stream_prefix", "query", "Only events of streams starting with this prefix (\"run:\" for the journals).", strSchema, false)
+	pLastID   = param("Last-Event-ID", "header", "Sent by a reconnecting EventSource: the position to resume after (overrides after).", posSchema, false)
+)
+
+func jsonBody(schema obj) obj {
+	return obj{"required": true, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func okJSON(desc string, schema obj) obj {
+	return obj{"description": desc, "content": obj{"application/json": obj{"schema": schema}}}
+}
+
+func sseResp(desc string) obj {
+	return obj{"description": desc, "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}
+}
+
+// problems returns the problem responses of the given statuses.
+func problems(statuses ...string) obj {
+	out := obj{}
+	for _, s := range statuses {
+		out[s] = ref2resp("Problem")
+	}
+	return out
+}
+
+func ref2resp(name string) obj { return obj{"$ref": "#/components/responses/" + name} }
+
+func op(id, summary string, params []obj, body obj, ok map[string]obj, errs ...string) obj {
+	resp := problems(errs...)
+	for k, v := range ok {
+		resp[k] = v
+	}
+	o := obj{"operationId": id, "summary": summary, "responses": resp}
+	if len(params) > 0 {
+		o["parameters"] = params
+	}
+	if body != nil {
+		o["requestBody"] = body
+	}
+	return o
+}
+
+// openAPIDoc builds the OpenAPI 3.1 document of the API.
+func openAPIDoc() obj {
+	mutating := []string{"400", "401", "413", "415"}
+	paths := obj{
+		"/api/workflows": obj{"get": op("listWorkflows", "Registered workflow names", nil, nil,
+			map[string]obj{"200": okJSON("The names, sorted.", obj{"type": "object", "properties": obj{"workflows": obj{"type": "array", "items": strSchema}}})}, "401")},
+		"/api/runs": obj{
+			"get": op("listRuns", "List runs, newest first", []obj{pWorkflow, pStatus, pAfterT, pBeforeT,
+				param("cursor", "query", "next_cursor of the previous page.", idSchema, false), pLimit}, nil,
+				map[string]obj{"200": okJSON("A page of runs.", ref("RunList"))}, "400", "401"),
+			"post": op("startRun", "Start a run (idempotent by ID)", nil, jsonBody(ref("StartRequest")),
+				map[string]obj{"201": okJSON("Started.", ref("Run")), "200": okJSON("A run with this ID and workflow existed; nothing changed.", ref("Run"))},
+				append(mutating, "409", "422")...),
+		},
+		"/api/runs/{id}": obj{"get": op("getRun", "A run, with where it waits", []obj{pID}, nil,
+			map[string]obj{"200": okJSON("The run.", ref("Run"))}, "400", "401", "404")},
+		"/api/runs/{id}/journal": obj{"get": op("getJournal", "The journal of a run, with each entry's source file:line", []obj{pID}, nil,
+			map[string]obj{"200": okJSON("The journal.", ref("Journal"))}, "400", "401", "404")},
+		"/api/runs/{id}/source": obj{"get": op("getSource", "A .go source file named by the run's journal", []obj{pID,
+			param("file", "query", "The absolute path, as in a journal entry's file.", strSchema, true)}, nil,
+			map[string]obj{"200": okJSON("The file's lines.", ref("Source"))}, "400", "401", "404")},
+		"/api/runs/{id}/signals": obj{"post": op("signalRun", "Send a signal to a run", []obj{pID}, jsonBody(ref("SignalRequest")),
+			map[string]obj{"202": okJSON("Stored; the run gets it when it awaits it.", ref("SignalResponse"))}, append(mutating, "404", "409")...)},
+		"/api/runs/{id}/cancel": obj{"post": op("cancelRun", "Cancel a run and its children", []obj{pID}, nil,
+			map[string]obj{"202": okJSON("Cancellation requested; the run as it is now.", ref("Run"))}, "401", "404", "409")},
+		"/api/runs/{id}/queries/{name}": obj{"get": op("queryRun", "Ask a run's query handler (a replay, no write)", []obj{pID,
+			param("name", "path", "The query name.", nameSchema, true)}, nil,
+			map[string]obj{"200": okJSON("The handler's answer.", ref("QueryResponse"))}, "400", "401", "404", "422", "500")},
+		"/api/events": obj{"get": op("listEvents", "Read the log from a position", []obj{pAfter, pType, pTag, pPrefix, pLimit}, nil,
+			map[string]obj{"200": okJSON("A page of events.", ref("EventList"))}, "400", "401")},
+		"/api/live/runs": obj{"get": op("liveRuns", "Server-Sent Events: \"run\" events (a Run) when runs change", []obj{
+			param("run", "query", "Follow this run only: its record first, then each change.", idSchema, false),
+			pWorkflow, pStatus, pAfterT, pBeforeT, pAfter, pLastID}, nil,
+			map[string]obj{"200": sseResp("An endless stream of \"run\" events; an \"error\" event (a Problem) ends it.")}, "400", "401", "404")},
+		"/api/live/events": obj{"get": op("liveEvents", "Server-Sent Events: \"event\" events (an Event) as the log grows", []obj{
+			pAfter, pType, pTag, pPrefix, pLastID}, nil,
+			map[string]obj{"200": sseResp("An endless stream of \"event\" events whose SSE id is the position.")}, "400", "401")},
+		"/openapi.json": obj{"get": obj{"operationId": "openAPI", "summary": "This document", "security": []obj{},
+			"responses": obj{"200": okJSON("The OpenAPI document.", obj{"type": "object"})}}},
+		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The store's health (a cheap read with a timeout)", "security": []obj{},
+			"responses": obj{"200": okJSON("The store answers.", ref("Health")), "503": okJSON("The store does not answer.", ref("Health"))}}},
+		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
+			"responses": obj{"200": obj{"description": "The metrics.", "content": obj{"text/plain": obj{"schema": strSchema}}}, "401": ref2resp("Problem")}}},
+	}
+	optStr := func(desc string) obj { return obj{"type": "string", "description": desc} }
+	schemas := obj{
+		"RunStatus": obj{"type": "string", "enum": []string{"pending", "running", "waiting", "completed", "failed", "cancelled"}},
+		"Run": obj{"type": "object", "required": []string{"id", "workflow", "status", "version", "created_at", "updated_at"}, "properties": obj{
+			"id": strSchema, "workflow": strSchema, "parent": strSchema, "status": ref("RunStatus"),
+			"input": anyJSON, "result": anyJSON, "error": ref("RunError"), "wake_at": timeSchema,
+			"cancel_requested": obj{"type": "boolean"}, "version": posSchema, "lease_owner": strSchema, "lease_expires": timeSchema,
+			"created_at": timeSchema, "updated_at": timeSchema, "waiting": ref("Waiting"),
+		}},
+		"RunError": obj{"type": "object", "properties": obj{"type": optStr("Stable error type name."), "message": strSchema}},
+		"Waiting": obj{"type": "object", "properties": obj{"type": strSchema, "name": strSchema, "source": optStr("file:line"),
+			"file": strSchema, "line": obj{"type": "integer"}, "until": timeSchema}},
+		"RunList": obj{"type": "object", "required": []string{"runs", "head_position"}, "properties": obj{
+			"runs": obj{"type": "array", "items": ref("Run")}, "next_cursor": strSchema, "head_position": posSchema}},
+		"JournalEntry": obj{"type": "object", "properties": obj{
+			"position": posSchema, "version": posSchema, "type": strSchema, "time": timeSchema, "seq": obj{"type": "integer"},
+			"name": strSchema, "source": optStr("file:line of the call"), "file": strSchema, "line": obj{"type": "integer"},
+			"attempt": obj{"type": "integer"}, "result": anyJSON, "error": strSchema, "error_type": strSchema,
+			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
+		}},
+		"Journal": obj{"type": "object", "properties": obj{"run_id": strSchema, "entries": obj{"type": "array", "items": ref("JournalEntry")}}},
+		"Source":  obj{"type": "object", "properties": obj{"file": strSchema, "name": strSchema, "lines": obj{"type": "array", "items": strSchema}}},
+		"Event": obj{"type": "object", "properties": obj{"position": posSchema, "stream": strSchema, "version": posSchema, "type": strSchema,
+			"data": anyJSON, "tags": obj{"type": "array", "items": strSchema}, "time": timeSchema}},
+		"EventList":    obj{"type": "object", "properties": obj{"events": obj{"type": "array", "items": ref("Event")}, "next_after": posSchema}},
+		"StartRequest": obj{"type": "object", "required": []string{"workflow", "id"}, "additionalProperties": false, "properties": obj{"workflow": nameSchema, "id": idSchema, "input": anyJSON}},
+		"SignalRequest": obj{"type": "object", "required": []string{"name"}, "additionalProperties": false, "properties": obj{
+			"name": nameSchema, "payload": anyJSON}},
+		"SignalResponse": obj{"type": "object", "properties": obj{"run_id": strSchema, "name": strSchema}},
+		"QueryResponse":  obj{"type": "object", "properties": obj{"run_id": strSchema, "name": strSchema, "result": anyJSON}},
+		"Health":         obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}},
+		"Problem": obj{"type": "object", "required": []string{"type", "title", "status"}, "properties": obj{
+			"type": optStr("Stable URI of the problem type, " + ProblemBase + "…"), "title": strSchema, "status": obj{"type": "integer"},
+			"detail": strSchema, "instance": strSchema, "run_id": strSchema, "field": optStr("The invalid parameter or field.")}},
+	}
+	return obj{
+		"openapi": "3.1.0",
+		"info": obj{"title": "weft HTTP API", "version": "1",
+			"description": "Runs, journals, signals, cancellation, queries and the event log of a weft engine. Errors are application/problem+json (RFC 9457). See docs/api.md."},
+		"paths": paths,
+		"components": obj{
+			"schemas":         schemas,
+			"responses":       obj{"Problem": obj{"description": "A problem (RFC 9457).", "content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}},
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "Required for POST routes when a token is configured, and for every route on a non-loopback address."}},
+		},
+		"security": []obj{{"bearer": []string{}}},
+	}
+}
+
+var openAPIJSON = sync.OnceValue(func() []byte {
+	b, err := json.MarshalIndent(openAPIDoc(), "", "  ")
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	return b
+})
+
+// OpenAPI returns the OpenAPI 3.1 document of the API, as JSON.
+func OpenAPI() []byte { return openAPIJSON() }
+
+// OpenAPIHandler serves the OpenAPI document.
+func OpenAPIHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(OpenAPI())
+	})
+}

@@ -1,0 +1,171 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/weftype"
+)
+
+// ProblemBase prefixes the type of every problem the API returns. A type is
+// stable: clients branch on it, never on the title or the detail.
+const ProblemBase = "https://weft.dev/problems/"
+
+// Problem types, each with the HTTP status it is returned with.
+const (
+	// ProblemRunNotFound (404): no run has the ID.
+	ProblemRunNotFound = ProblemBase + "run-not-found"
+	// ProblemRunFinished (409): the run has ended, so it cannot be signalled
+	// or cancelled.
+	ProblemRunFinished = ProblemBase + "run-finished"
+	// ProblemRunIDTaken (409): a run with the ID exists and belongs to
+	// another workflow.
+	ProblemRunIDTaken = ProblemBase + "run-id-taken"
+	// ProblemUnknownWorkflow (422): no workflow of that name is registered on
+	// the engine behind the API.
+	ProblemUnknownWorkflow = ProblemBase + "unknown-workflow"
+	// ProblemUnknownQuery (404): the run registered no query of that name.
+	ProblemUnknownQuery = ProblemBase + "unknown-query"
+	// ProblemInvalidInput (400): a parameter or body field is invalid; the
+	// "field" member names it.
+	ProblemInvalidInput = ProblemBase + "invalid-input"
+	// ProblemMalformedJSON (400): the body is not one JSON object of the
+	// documented shape.
+	ProblemMalformedJSON = ProblemBase + "malformed-json"
+	// ProblemUnsupportedMediaType (415): a body that is not application/json.
+	ProblemUnsupportedMediaType = ProblemBase + "unsupported-media-type"
+	// ProblemPayloadTooLarge (413): the body is above Options.MaxBodyBytes or
+	// a payload is above the engine's Config.MaxPayloadBytes.
+	ProblemPayloadTooLarge = ProblemBase + "payload-too-large"
+	// ProblemUnauthorized (401): the request needs the bearer token and did
+	// not carry it (or carried another).
+	ProblemUnauthorized = ProblemBase + "unauthorized"
+	// ProblemNotFound (404): no route has the path.
+	ProblemNotFound = ProblemBase + "not-found"
+	// ProblemSourceNotFound (404): the source file is not one the API may
+	// serve (see Options.SourceRoots) or cannot be read.
+	ProblemSourceNotFound = ProblemBase + "source-not-found"
+	// ProblemMethodNotAllowed (405): the route exists for other methods; the
+	// Allow header lists them.
+	ProblemMethodNotAllowed = ProblemBase + "method-not-allowed"
+	// ProblemNonDeterminism (500): replaying the run for a query found that
+	// the workflow code no longer matches its journal.
+	ProblemNonDeterminism = ProblemBase + "non-determinism"
+	// ProblemStoreUnavailable (503): the store did not answer in time.
+	ProblemStoreUnavailable = ProblemBase + "store-unavailable"
+	// ProblemInternal (500): anything else; the detail says what.
+	ProblemInternal = ProblemBase + "internal"
+)
+
+// Problem is an error response, RFC 9457 "problem details", sent with the
+// content type application/problem+json.
+type Problem struct {
+	// Type is one of the Problem… constants.
+	Type string `json:"type"`
+	// Title is a short summary of the type, the same for every occurrence.
+	Title string `json:"title"`
+	// Status is the HTTP status code.
+	Status int `json:"status"`
+	// Detail explains this occurrence.
+	Detail string `json:"detail,omitempty"`
+	// Instance is the request path.
+	Instance string `json:"instance,omitempty"`
+	// RunID names the run concerned, if any.
+	RunID string `json:"run_id,omitempty"`
+	// Field names the invalid parameter or body field (invalid-input).
+	Field string `json:"field,omitempty"`
+}
+
+// Error returns the title and the detail, so that a Problem is an error.
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return p.Title + ": " + p.Detail
+	}
+	return p.Title
+}
+
+var problemTitles = map[string]string{
+	ProblemRunNotFound:          "Run not found",
+	ProblemRunFinished:          "Run has finished",
+	ProblemRunIDTaken:           "Run ID taken by another workflow",
+	ProblemUnknownWorkflow:      "Unknown workflow",
+	ProblemUnknownQuery:         "Unknown query",
+	ProblemInvalidInput:         "Invalid input",
+	ProblemMalformedJSON:        "Malformed JSON",
+	ProblemUnsupportedMediaType: "Unsupported media type",
+	ProblemPayloadTooLarge:      "Payload too large",
+	ProblemUnauthorized:         "Unauthorized",
+	ProblemNotFound:             "Not found",
+	ProblemSourceNotFound:       "Source not found",
+	ProblemMethodNotAllowed:     "Method not allowed",
+	ProblemNonDeterminism:       "Workflow code does not match the journal",
+	ProblemStoreUnavailable:     "Store unavailable",
+	ProblemInternal:             "Internal error",
+}
+
+// problem builds a Problem of type typ with a formatted detail.
+func problem(status int, typ string, format string, args ...any) *Problem {
+	return &Problem{Type: typ, Title: problemTitles[typ], Status: status, Detail: fmt.Sprintf(format, args...)}
+}
+
+// invalid reports an invalid parameter or field.
+func invalid(field, format string, args ...any) *Problem {
+	p := problem(http.StatusBadRequest, ProblemInvalidInput, format, args...)
+	p.Field = field
+	return p
+}
+
+// problemFor maps an engine or store error to a problem.
+func problemFor(err error) *Problem {
+	var p *Problem
+	var mbe *http.MaxBytesError
+	var uw *weft.UnknownWorkflowError
+	var nd *weft.NonDeterminismError
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &mbe):
+		return problem(http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "the request body is above the limit of %d bytes", mbe.Limit)
+	case errors.Is(err, weftype.ErrRunNotFound):
+		return problem(http.StatusNotFound, ProblemRunNotFound, "%v", err)
+	case errors.Is(err, weftype.ErrRunFinished):
+		return problem(http.StatusConflict, ProblemRunFinished, "%v", err)
+	case errors.As(err, &uw):
+		return problem(http.StatusUnprocessableEntity, ProblemUnknownWorkflow, "no workflow %q is registered on this server", uw.Name)
+	case errors.Is(err, weft.ErrUnknownQuery):
+		return problem(http.StatusNotFound, ProblemUnknownQuery, "%v", err)
+	case errors.Is(err, weft.ErrPayloadTooLarge):
+		return problem(http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "%v", err)
+	case errors.Is(err, weft.ErrInvalidInput):
+		return problem(http.StatusBadRequest, ProblemInvalidInput, "%v", err)
+	case errors.As(err, &nd):
+		return problem(http.StatusInternalServerError, ProblemNonDeterminism, "%v", err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, weftype.ErrStoreClosed):
+		return problem(http.StatusServiceUnavailable, ProblemStoreUnavailable, "%v", err)
+	}
+	return problem(http.StatusInternalServerError, ProblemInternal, "%v", err)
+}
+
+// writeProblem sends p as application/problem+json.
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	out := *p
+	if out.Title == "" {
+		out.Title = problemTitles[out.Type]
+	}
+	if r != nil && out.Instance == "" {
+		out.Instance = r.URL.Path
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if out.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="weft"`)
+	}
+	w.WriteHeader(out.Status)
+	_ = json.NewEncoder(w).Encode(&out)
+}

@@ -1,0 +1,347 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// Input bounds.
+const (
+	// MaxIDLength is the longest run ID, in bytes.
+	MaxIDLength = 256
+	// MaxNameLength is the longest workflow, signal or query name, in bytes.
+	MaxNameLength = 128
+	// DefaultLimit and MaxLimit bound the "limit" parameter of lists.
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// checkText validates an ID or a name: not empty, at most max bytes of
+// valid UTF-8, no control characters.
+func checkText(field, s string, max int) *Problem {
+	switch {
+	case s == "":
+		return invalid(field, "%s must not be empty", field)
+	case len(s) > max:
+		return invalid(field, "%s is %d bytes long; the limit is %d", field, len(s), max)
+	case !utf8.ValidString(s):
+		return invalid(field, "%s is not valid UTF-8", field)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return invalid(field, "%s must not contain control characters", field)
+	}
+	return nil
+}
+
+// runID returns the validated {id} of the path.
+func runID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if p := checkText("id", id, MaxIDLength); p != nil {
+		return "", p
+	}
+	return id, nil
+}
+
+// RunPath returns the API path of a run, with its ID escaped (child run IDs
+// contain "/").
+func RunPath(id string) string { return "/api/runs/" + url.PathEscape(id) }
+
+func (h *handler) listWorkflows(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string][]string{"workflows": h.eng.Workflows()})
+	return nil
+}
+
+// parseLimit reads the "limit" parameter.
+func parseLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, invalid("limit", "limit must be an integer from 1 to %d, not %q", MaxLimit, s)
+	}
+	return n, nil
+}
+
+func parseTime(q url.Values, field string) (time.Time, error) {
+	s := q.Get(field)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, invalid(field, "%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, not %q", field, s)
+	}
+	return t, nil
+}
+
+// parseStatuses reads "status", repeated or comma-separated.
+func parseStatuses(q url.Values) ([]weftype.RunStatus, error) {
+	var out []weftype.RunStatus
+	for _, v := range q["status"] {
+		for s := range strings.SplitSeq(v, ",") {
+			st := weftype.RunStatus(strings.TrimSpace(s))
+			if !st.Valid() {
+				return nil, invalid("status", "status %q is not one of pending, running, waiting, completed, failed, cancelled", s)
+			}
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// parseRunFilter reads the filters shared by the runs list and live runs.
+func parseRunFilter(q url.Values) (*store.ListRunsParams, error) {
+	p := &store.ListRunsParams{Workflow: q.Get("workflow")}
+	if p.Workflow != "" {
+		if pr := checkText("workflow", p.Workflow, MaxNameLength); pr != nil {
+			return nil, pr
+		}
+	}
+	var err error
+	if p.Statuses, err = parseStatuses(q); err != nil {
+		return nil, err
+	}
+	if p.CreatedAfter, err = parseTime(q, "created_after"); err != nil {
+		return nil, err
+	}
+	if p.CreatedBefore, err = parseTime(q, "created_before"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := parseRunFilter(q)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	if c := q.Get("cursor"); c != "" {
+		if pr := checkText("cursor", c, MaxIDLength); pr != nil {
+			return pr
+		}
+		p.Before = c
+	}
+	p.Limit = limit + 1
+	head, err := h.eng.Store().HeadPosition(r.Context())
+	if err != nil {
+		return err
+	}
+	runs, err := h.eng.ListRuns(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := RunList{Runs: make([]Run, 0, min(len(runs), limit)), HeadPosition: head}
+	for i, run := range runs {
+		if i == limit {
+			out.NextCursor = runs[limit-1].ID
+			break
+		}
+		out.Runs = append(out.Runs, toRun(run))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) startRun(w http.ResponseWriter, r *http.Request) error {
+	var req StartRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if p := checkText("workflow", req.Workflow, MaxNameLength); p != nil {
+		return p
+	}
+	if p := checkText("id", req.ID, MaxIDLength); p != nil {
+		return p
+	}
+	input := []byte(req.Input)
+	if string(input) == "null" {
+		input = nil
+	}
+	run, created, err := h.eng.StartRun(r.Context(), weft.StartRunParams{Workflow: req.Workflow, ID: req.ID, Input: input})
+	if err != nil {
+		return err
+	}
+	if run.Workflow != req.Workflow {
+		p := problem(http.StatusConflict, ProblemRunIDTaken, "run %q exists and belongs to workflow %q, not %q", req.ID, run.Workflow, req.Workflow)
+		p.RunID = req.ID
+		return p
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", RunPath(run.ID))
+	writeJSON(w, status, toRun(run))
+	return nil
+}
+
+func (h *handler) getRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	run, err := h.eng.GetRun(r.Context(), id)
+	if err != nil {
+		return withRun(err, id)
+	}
+	out := toRun(run)
+	if run.Status == weftype.StatusWaiting {
+		entries, err := h.eng.Journal(r.Context(), id)
+		if err != nil {
+			return withRun(err, id)
+		}
+		out.Waiting = waitingOf(run, entries)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) getJournal(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	entries, err := h.eng.Journal(r.Context(), id)
+	if err != nil {
+		return withRun(err, id)
+	}
+	writeJSON(w, http.StatusOK, toJournal(id, entries))
+	return nil
+}
+
+func (h *handler) signalRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	var req SignalRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if p := checkText("name", req.Name, MaxNameLength); p != nil {
+		return p
+	}
+	payload := []byte(req.Payload)
+	if string(payload) == "null" {
+		payload = nil
+	}
+	if err := h.eng.SignalRaw(r.Context(), id, req.Name, payload); err != nil {
+		return withRun(err, id)
+	}
+	writeJSON(w, http.StatusAccepted, SignalResponse{RunID: id, Name: req.Name})
+	return nil
+}
+
+func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.eng.Cancel(r.Context(), id); err != nil {
+		return withRun(err, id)
+	}
+	run, err := h.eng.GetRun(r.Context(), id)
+	if err != nil {
+		return withRun(err, id)
+	}
+	writeJSON(w, http.StatusAccepted, toRun(run))
+	return nil
+}
+
+func (h *handler) queryRun(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if p := checkText("name", name, MaxNameLength); p != nil {
+		return p
+	}
+	b, err := h.eng.Query(r.Context(), id, name)
+	if err != nil {
+		return withRun(err, id)
+	}
+	writeJSON(w, http.StatusOK, QueryResponse{RunID: id, Name: name, Result: raw(b)})
+	return nil
+}
+
+// withRun maps err to a problem that names the run.
+func withRun(err error, id string) error {
+	p := problemFor(err)
+	if p.RunID == "" {
+		cp := *p
+		cp.RunID = id
+		return &cp
+	}
+	return p
+}
+
+func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := parseEventFilter(q)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	p.Limit = limit
+	evs, err := h.eng.Store().ReadAll(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	out := EventList{Events: make([]Event, len(evs)), NextAfter: p.AfterPosition}
+	for i, ev := range evs {
+		out.Events[i] = toEvent(ev)
+		out.NextAfter = ev.Position
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// parseEventFilter reads after, type, tag and stream_prefix.
+func parseEventFilter(q url.Values) (*store.ReadAllParams, error) {
+	p := &store.ReadAllParams{}
+	if s := q.Get("after"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalid("after", "after must be a log position (an integer ≥ 0), not %q", s)
+		}
+		p.AfterPosition = n
+	}
+	for _, t := range q["type"] {
+		if pr := checkText("type", t, MaxNameLength); pr != nil {
+			return nil, pr
+		}
+		p.Types = append(p.Types, t)
+	}
+	for _, t := range q["tag"] {
+		if pr := checkText("tag", t, MaxNameLength); pr != nil {
+			return nil, pr
+		}
+		p.Tags = append(p.Tags, t)
+	}
+	if s := q.Get("stream_prefix"); s != "" {
+		if pr := checkText("stream_prefix", s, MaxIDLength); pr != nil {
+			return nil, pr
+		}
+		p.StreamPrefix = s
+	}
+	return p, nil
+}
