@@ -32,6 +32,12 @@ type Config struct {
 	// LeaseDuration is how long a claimed run stays leased without renewal;
 	// another worker may take it over after that. Defaults to 30s.
 	LeaseDuration time.Duration
+	// HeartbeatInterval is how often the engine renews the leases of the runs
+	// it executes. A run whose renewal finds the lease taken over by another
+	// worker is abandoned at once (its context is cancelled; the store would
+	// refuse its writes anyway). Defaults to LeaseDuration/3; it must be
+	// shorter than LeaseDuration.
+	HeartbeatInterval time.Duration
 	// PollInterval is how often the engine looks for due work written by other
 	// processes when no wake-up was pushed. Defaults to 500ms.
 	PollInterval time.Duration
@@ -84,6 +90,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.LeaseDuration < 0 {
 		return out, errors.New("weft: Config.LeaseDuration must not be negative")
+	}
+	if out.HeartbeatInterval == 0 {
+		out.HeartbeatInterval = out.LeaseDuration / 3
+	}
+	if out.HeartbeatInterval < 0 || out.HeartbeatInterval >= out.LeaseDuration {
+		return out, fmt.Errorf("weft: Config.HeartbeatInterval %v must be positive and shorter than Config.LeaseDuration %v", out.HeartbeatInterval, out.LeaseDuration)
 	}
 	if out.PollInterval == 0 {
 		out.PollInterval = 500 * time.Millisecond

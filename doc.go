@@ -52,6 +52,23 @@
 // register error types with RegisterError so that errors.As still finds them
 // after a crash, and the workflow's compensation branches behave the same.
 //
+// # Entities, consumers and projections
+//
+// An event-sourced entity (RegisterEntity) takes commands: Decide turns a
+// command and the current state into events or a domain error, Evolve folds
+// events into the state. Send appends with optimistic concurrency on the
+// entity's stream and retries on conflict; CommandID makes a command
+// idempotent (pass a step's IdempotencyKey from a workflow).
+//
+// Every event of every entity and every workflow journal is in one ordered
+// log. A consumer (RegisterConsumer) reads it in order, filtered by type,
+// tag or stream, runs a handler and stores its checkpoint, at least or at
+// most once; failures are retried, then parked or stop the consumer. A
+// projection (RegisterProjection) writes a view in the store's transaction,
+// so its rows and its checkpoint commit together: exactly once. TxStep does
+// the same for a workflow step. Every and Schedule run periodic processes and
+// cron schedules as chains of durable runs.
+//
 // # Stores
 //
 // The Engine keeps everything in a store.Store: store/sqlite (embedded, one

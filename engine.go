@@ -41,6 +41,7 @@ type Engine struct {
 	wake      chan struct{}
 
 	hooks *hooks.Hooks
+	ev    eventSide // entities, consumers, projections, periodic processes
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -99,6 +100,15 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		release = r
 	}
+	if err := e.startEventSide(ctx); err != nil {
+		if release != nil {
+			release()
+		}
+		e.mu.Lock()
+		e.started = false
+		e.mu.Unlock()
+		return err
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.mu.Lock()
 	e.cancel, e.release, e.done = cancel, release, make(chan struct{})
@@ -114,6 +124,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	go e.schedule(runCtx, listen)
 	go e.heartbeat(runCtx)
+	e.launchEventSide(runCtx)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", len(e.Workflows()))
 	return nil
 }
@@ -134,7 +145,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	cancel()
 	<-done
 	waited := make(chan struct{})
-	go func() { e.wg.Wait(); close(waited) }()
+	go func() { e.wg.Wait(); e.ev.wg.Wait(); close(waited) }()
 	select {
 	case <-waited:
 	case <-ctx.Done():
@@ -242,13 +253,15 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 		return false
 	}
 	for _, r := range runs {
-		x := &execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx}
+		xctx, stop := context.WithCancel(ctx)
+		x := &execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: xctx, stop: stop}
 		e.mu.Lock()
 		e.active[r.ID] = x
 		e.mu.Unlock()
 		e.wg.Add(1)
 		go func() {
 			defer e.wg.Done()
+			defer stop()
 			x.execute()
 			e.mu.Lock()
 			delete(e.active, r.ID)
@@ -265,12 +278,13 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 
 // heartbeat renews the leases of executing runs.
 func (e *Engine) heartbeat(ctx context.Context) {
-	every := e.cfg.LeaseDuration / 3
+	tick := time.NewTicker(e.cfg.HeartbeatInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-tick.C:
 		}
 		e.mu.Lock()
 		xs := make([]*execution, 0, len(e.active))
@@ -282,7 +296,13 @@ func (e *Engine) heartbeat(ctx context.Context) {
 			err := e.store.RenewLease(ctx, &store.RenewLeaseParams{
 				RunID: x.run.ID, LeaseToken: x.leaseToken, Until: e.clock.Now().Add(e.cfg.LeaseDuration),
 			})
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case errors.Is(err, weftype.ErrLeaseLost):
+				// Another worker took the run over (this one was paused or
+				// cut off too long): stop executing it.
+				e.cfg.Logger.Warn("weft: lease lost; abandoning the run", "run", x.run.ID, "error", err)
+				x.stop()
+			case err != nil && ctx.Err() == nil:
 				e.cfg.Logger.Warn("weft: lease renewal failed", "run", x.run.ID, "error", err)
 			}
 		}
@@ -296,7 +316,7 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 	for {
 		ch := e.changedCh()
 		busy, claims := e.busy()
-		if busy == 0 {
+		if busy == 0 && e.consumersIdle() {
 			next, err := e.store.NextWakeAt(ctx)
 			if err != nil {
 				return err
@@ -383,6 +403,7 @@ func (e *Engine) StartRun(ctx context.Context, p StartRunParams) (*weftype.Run, 
 	}
 	if res.Created {
 		e.cfg.Observer.RunCreated(ctx, p.Workflow)
+		e.eventsAppended()
 		e.notify(ctx)
 	}
 	return res.Run, res.Created, nil

@@ -18,6 +18,7 @@ type execution struct {
 	eng        *Engine
 	run        *weftype.Run
 	ctx        context.Context
+	stop       context.CancelFunc // cancels ctx: the lease was lost
 	leaseToken int64
 	version    int64
 	query      bool // replay only: stop at the first operation not journaled
@@ -233,7 +234,12 @@ func (x *execution) commit(p *store.CommitRunParams) {
 	}
 	res, err := e.store.CommitRun(x.ctx, p)
 	if err != nil {
-		if x.ctx.Err() == nil {
+		switch {
+		case errors.Is(err, weftype.ErrLeaseLost):
+			// Fenced: another worker took the run over while this one was
+			// paused or cut off; it goes on there.
+			e.cfg.Logger.Warn("weft: lease lost; another worker resumes the run", "run", x.run.ID, "error", err)
+		case x.ctx.Err() == nil:
 			e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
 		}
 		panic(unwindAbort)
@@ -241,6 +247,9 @@ func (x *execution) commit(p *store.CommitRunParams) {
 	x.version = res.Version
 	if p.Status != "" {
 		x.status = p.Status
+	}
+	if len(p.Events) > 0 {
+		e.eventsAppended()
 	}
 	if len(p.StartChildren) > 0 {
 		e.notify(x.ctx)

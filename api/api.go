@@ -96,8 +96,7 @@ type route struct {
 	serve  func(w http.ResponseWriter, r *http.Request) error
 }
 
-// routes lists every route of the API. Entities, consumers and views add
-// their routes here (under /api/entities/…, /api/consumers/…, /api/views/…).
+// routes lists every route of the API.
 func (h *handler) routes() []route {
 	return []route{
 		{"GET", "/api/workflows", h.listWorkflows},
@@ -110,6 +109,15 @@ func (h *handler) routes() []route {
 		{"POST", "/api/runs/{id}/cancel", h.cancelRun},
 		{"GET", "/api/runs/{id}/queries/{name}", h.queryRun},
 		{"GET", "/api/events", h.listEvents},
+		{"GET", "/api/entities", h.listEntityTypes},
+		{"GET", "/api/entities/{type}/{id}", h.getEntity},
+		{"GET", "/api/entities/{type}/{id}/events", h.getEntityEvents},
+		{"POST", "/api/entities/{type}/{id}/commands", h.sendCommand},
+		{"GET", "/api/consumers", h.listConsumers},
+		{"POST", "/api/consumers/{name}/reset", h.resetConsumer},
+		{"GET", "/api/consumers/{name}/parked", h.listConsumerParked},
+		{"POST", "/api/consumers/{name}/parked/{position}/retry", h.retryParked},
+		{"GET", "/api/parked", h.listParked},
 		{"GET", "/api/live/runs", h.liveRuns},
 		{"GET", "/api/live/events", h.liveEvents},
 	}

@@ -25,10 +25,17 @@
 //	GET  /api/events                    the log from a position: ?after= ?type= ?tag= ?stream_prefix= ?limit=
 //	GET  /api/live/runs                 SSE: "run" events as runs change (?run= for one run)
 //	GET  /api/live/events               SSE: "event" events as the log grows, resumable by Last-Event-ID
+//	GET  /api/entities                  registered entity types
+//	GET  /api/entities/{type}/{id}      an entity's state and version
+//	GET  /api/entities/{type}/{id}/events     its events, oldest first
+//	POST /api/entities/{type}/{id}/commands   send a command: {"command", "command_id"}
+//	GET  /api/consumers                 consumers and projections with their lag
+//	POST /api/consumers/{name}/reset    move a checkpoint: {"position"}
+//	GET  /api/consumers/{name}/parked   a consumer's parked events (GET /api/parked: all)
+//	POST /api/consumers/{name}/parked/{position}/retry   handle a parked event again
 //
-// A run ID is one path segment: escape it (a child run's ID holds "/"), as
-// RunPath does. Entities, consumers and views will add routes under
-// /api/entities/, /api/consumers/ and /api/views/ beside these.
+// A run ID or an entity ID is one path segment: escape it (a child run's ID
+// holds "/"), as RunPath and EntityPath do.
 //
 // # Authentication
 //
@@ -42,7 +49,10 @@
 //
 // Every error is a Problem sent as application/problem+json, whose Type is
 // one of the stable Problem… URIs: run-not-found (404), run-finished (409),
-// unknown-workflow (422), invalid-input and malformed-json (400),
+// unknown-workflow (422), entity-type-not-found (404), command-rejected
+// (422, the entity's error message as the detail), consumer-not-found (404),
+// parked-event-not-found (404), retry-failed (422), invalid-input and
+// malformed-json (400),
 // payload-too-large (413), unauthorized (401), not-found (404) and
 // method-not-allowed (405) for unknown routes. A rejected request changes
 // nothing.

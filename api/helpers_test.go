@@ -32,9 +32,11 @@ func (fakeServices) SendVerification(context.Context, string, string, string) er
 func (fakeServices) SendReminder(context.Context, string, string) error             { return nil }
 func (fakeServices) Activate(context.Context, string, string) error                 { return nil }
 
-// register registers onboarding and "echo", which returns its input.
+// register registers onboarding and "echo", which returns its input, and
+// the "counter" entity and "audit" consumer of registerEventSide.
 func register(e *weft.Engine) {
 	onboarding.Register(e, fakeServices{})
+	registerEventSide(e)
 	weft.Register(e, "echo", func(_ context.Context, in map[string]any) (map[string]any, error) { return in, nil })
 }
 

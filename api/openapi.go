@@ -33,6 +33,9 @@ var (
 	pType     = param("type", "query", "Only events of these types (repeatable).", obj{"type": "array", "items": strSchema}, false)
 	pTag      = param("tag", "query", "Only events carrying one of these tags (repeatable).", obj{"type": "array", "items": strSchema}, false)
 	pPrefix   = param("stream_prefix", "query", "Only events of streams starting with this prefix (\"run:\" for the journals).", strSchema, false)
+	pEntType  = param("type", "path", "The entity type, as registered (weft.EntityDef.Name).", nameSchema, true)
+	pEntID    = param("id", "path", "The entity ID, path-escaped; its stream is \"<type>:<id>\".", idSchema, true)
+	pConsumer = param("name", "path", "The consumer or projection name.", nameSchema, true)
 	pLastID   = param("Last-Event-ID", "header", "Sent by a reconnecting EventSource: the position to resume after (overrides after).", posSchema, false)
 )
 
@@ -111,6 +114,26 @@ func openAPIDoc() obj {
 		"/api/live/events": obj{"get": op("liveEvents", "Server-Sent Events: \"event\" events (an Event) as the log grows", []obj{
 			pAfter, pType, pTag, pPrefix, pLastID}, nil,
 			map[string]obj{"200": sseResp("An endless stream of \"event\" events whose SSE id is the position.")}, "400", "401")},
+		"/api/entities": obj{"get": op("listEntityTypes", "Registered entity types", nil, nil,
+			map[string]obj{"200": okJSON("The names, sorted.", ref("EntityTypes"))}, "401")},
+		"/api/entities/{type}/{id}": obj{"get": op("getEntity", "An entity's state and version (version 0: no events, the initial state)", []obj{pEntType, pEntID}, nil,
+			map[string]obj{"200": okJSON("The state.", ref("EntityState"))}, "400", "401", "404")},
+		"/api/entities/{type}/{id}/events": obj{"get": op("getEntityEvents", "An entity's events, oldest first", []obj{pEntType, pEntID}, nil,
+			map[string]obj{"200": okJSON("The events.", ref("EntityEvents"))}, "400", "401", "404")},
+		"/api/entities/{type}/{id}/commands": obj{"post": op("sendCommand", "Send a command to an entity", []obj{pEntType, pEntID}, jsonBody(ref("CommandRequest")),
+			map[string]obj{"200": okJSON("Decided and appended (or nothing to append); the state after it.", ref("EntityState"))},
+			append(mutating, "404", "409", "422")...)},
+		"/api/consumers": obj{"get": op("listConsumers", "Consumers and projections with their lag", nil, nil,
+			map[string]obj{"200": okJSON("Every consumer and projection in the store, by name.", ref("ConsumerList"))}, "401")},
+		"/api/consumers/{name}/reset": obj{"post": op("resetConsumer", "Move a consumer's checkpoint (backwards or forwards) and clear its stop error", []obj{pConsumer}, jsonBody(ref("ResetRequest")),
+			map[string]obj{"200": okJSON("The consumer after the reset.", ref("Consumer"))}, append(mutating, "404")...)},
+		"/api/consumers/{name}/parked": obj{"get": op("listConsumerParked", "A consumer's parked events", []obj{pConsumer}, nil,
+			map[string]obj{"200": okJSON("Its parked events, by position.", ref("ParkedList"))}, "400", "401", "404")},
+		"/api/consumers/{name}/parked/{position}/retry": obj{"post": op("retryParked", "Handle a parked event again now; on success it is no longer parked", []obj{pConsumer,
+			param("position", "path", "The parked event's log position.", posSchema, true)}, nil,
+			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, "400", "401", "404", "409", "422")},
+		"/api/parked": obj{"get": op("listParked", "Parked events of every consumer", nil, nil,
+			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "401")},
 		"/openapi.json": obj{"get": obj{"operationId": "openAPI", "summary": "This document", "security": []obj{},
 			"responses": obj{"200": okJSON("The OpenAPI document.", obj{"type": "object"})}}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The store's health (a cheap read with a timeout)", "security": []obj{},
@@ -148,7 +171,23 @@ func openAPIDoc() obj {
 			"name": nameSchema, "payload": anyJSON}},
 		"SignalResponse": obj{"type": "object", "properties": obj{"run_id": strSchema, "name": strSchema}},
 		"QueryResponse":  obj{"type": "object", "properties": obj{"run_id": strSchema, "name": strSchema, "result": anyJSON}},
-		"Health":         obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}},
+		"EntityTypes":    obj{"type": "object", "properties": obj{"entity_types": obj{"type": "array", "items": strSchema}}},
+		"EntityState": obj{"type": "object", "required": []string{"type", "id", "stream", "version", "state"}, "properties": obj{
+			"type": strSchema, "id": strSchema, "stream": strSchema, "version": posSchema, "state": anyJSON}},
+		"EntityEvents": obj{"type": "object", "properties": obj{"type": strSchema, "id": strSchema, "stream": strSchema,
+			"events": obj{"type": "array", "items": ref("Event")}}},
+		"CommandRequest": obj{"type": "object", "required": []string{"command"}, "additionalProperties": false, "properties": obj{
+			"command":    obj{"description": "The command as JSON; {\"type\": name, \"data\": …} when the entity's command type is an interface."},
+			"command_id": obj{"type": "string", "maxLength": MaxIDLength, "description": "Idempotency key: a command ID the entity applied already appends nothing."}}},
+		"Consumer": obj{"type": "object", "properties": obj{"name": strSchema, "kind": obj{"type": "string", "enum": []string{"consumer", "projection"}},
+			"position": posSchema, "head": posSchema, "lag": posSchema, "oldest_unprocessed_age_ms": obj{"type": "integer", "format": "int64"},
+			"parked": obj{"type": "integer"}, "stop_error": strSchema}},
+		"ConsumerList":  obj{"type": "object", "properties": obj{"consumers": obj{"type": "array", "items": ref("Consumer")}}},
+		"ResetRequest":  obj{"type": "object", "required": []string{"position"}, "additionalProperties": false, "properties": obj{"position": posSchema}},
+		"ParkedEvent":   obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "stream": strSchema, "type": strSchema, "error": strSchema, "attempts": obj{"type": "integer"}, "parked_at": timeSchema}},
+		"ParkedList":    obj{"type": "object", "properties": obj{"consumer": strSchema, "parked": obj{"type": "array", "items": ref("ParkedEvent")}}},
+		"RetryResponse": obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "retried": obj{"type": "boolean"}}},
+		"Health":        obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}},
 		"Problem": obj{"type": "object", "required": []string{"type", "title", "status"}, "properties": obj{
 			"type": optStr("Stable URI of the problem type, " + ProblemBase + "…"), "title": strSchema, "status": obj{"type": "integer"},
 			"detail": strSchema, "instance": strSchema, "run_id": strSchema, "field": optStr("The invalid parameter or field.")}},
@@ -156,7 +195,7 @@ func openAPIDoc() obj {
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "weft HTTP API", "version": "1",
-			"description": "Runs, journals, signals, cancellation, queries and the event log of a weft engine. Errors are application/problem+json (RFC 9457). See docs/api.md."},
+			"description": "Runs, journals, signals, cancellation, queries, the event log, entities and consumers of a weft engine. Errors are application/problem+json (RFC 9457). See docs/api.md."},
 		"paths": paths,
 		"components": obj{
 			"schemas":         schemas,

@@ -30,6 +30,30 @@ const (
 	ProblemUnknownWorkflow = ProblemBase + "unknown-workflow"
 	// ProblemUnknownQuery (404): the run registered no query of that name.
 	ProblemUnknownQuery = ProblemBase + "unknown-query"
+	// ProblemEntityTypeNotFound (404): no entity type of that name is
+	// registered on the engine behind the API.
+	ProblemEntityTypeNotFound = ProblemBase + "entity-type-not-found"
+	// ProblemCommandRejected (422): the entity refused the command (its
+	// Decide returned an error, whose message is the detail); nothing was
+	// appended.
+	ProblemCommandRejected = ProblemBase + "command-rejected"
+	// ProblemVersionConflict (409): other writers kept appending to the
+	// entity's stream; the command was decided again until the engine gave
+	// up. Sending it again may succeed.
+	ProblemVersionConflict = ProblemBase + "version-conflict"
+	// ProblemConsumerNotFound (404): no consumer or projection of that name
+	// is in the store.
+	ProblemConsumerNotFound = ProblemBase + "consumer-not-found"
+	// ProblemConsumerNotRegistered (409): the consumer is in the store but
+	// not registered on the engine behind the API, so its handler cannot run
+	// here (retrying a parked event needs it).
+	ProblemConsumerNotRegistered = ProblemBase + "consumer-not-registered"
+	// ProblemParkedEventNotFound (404): the consumer has no parked event at
+	// that position.
+	ProblemParkedEventNotFound = ProblemBase + "parked-event-not-found"
+	// ProblemRetryFailed (422): the handler failed again on a retried parked
+	// event, which stays parked; the detail has the error.
+	ProblemRetryFailed = ProblemBase + "retry-failed"
 	// ProblemInvalidInput (400): a parameter or body field is invalid; the
 	// "field" member names it.
 	ProblemInvalidInput = ProblemBase + "invalid-input"
@@ -89,22 +113,29 @@ func (p *Problem) Error() string {
 }
 
 var problemTitles = map[string]string{
-	ProblemRunNotFound:          "Run not found",
-	ProblemRunFinished:          "Run has finished",
-	ProblemRunIDTaken:           "Run ID taken by another workflow",
-	ProblemUnknownWorkflow:      "Unknown workflow",
-	ProblemUnknownQuery:         "Unknown query",
-	ProblemInvalidInput:         "Invalid input",
-	ProblemMalformedJSON:        "Malformed JSON",
-	ProblemUnsupportedMediaType: "Unsupported media type",
-	ProblemPayloadTooLarge:      "Payload too large",
-	ProblemUnauthorized:         "Unauthorized",
-	ProblemNotFound:             "Not found",
-	ProblemSourceNotFound:       "Source not found",
-	ProblemMethodNotAllowed:     "Method not allowed",
-	ProblemNonDeterminism:       "Workflow code does not match the journal",
-	ProblemStoreUnavailable:     "Store unavailable",
-	ProblemInternal:             "Internal error",
+	ProblemRunNotFound:           "Run not found",
+	ProblemRunFinished:           "Run has finished",
+	ProblemRunIDTaken:            "Run ID taken by another workflow",
+	ProblemUnknownWorkflow:       "Unknown workflow",
+	ProblemUnknownQuery:          "Unknown query",
+	ProblemEntityTypeNotFound:    "Entity type not found",
+	ProblemCommandRejected:       "Command rejected",
+	ProblemVersionConflict:       "Version conflict",
+	ProblemConsumerNotFound:      "Consumer not found",
+	ProblemConsumerNotRegistered: "Consumer not registered on this server",
+	ProblemParkedEventNotFound:   "Parked event not found",
+	ProblemRetryFailed:           "Retry failed",
+	ProblemInvalidInput:          "Invalid input",
+	ProblemMalformedJSON:         "Malformed JSON",
+	ProblemUnsupportedMediaType:  "Unsupported media type",
+	ProblemPayloadTooLarge:       "Payload too large",
+	ProblemUnauthorized:          "Unauthorized",
+	ProblemNotFound:              "Not found",
+	ProblemSourceNotFound:        "Source not found",
+	ProblemMethodNotAllowed:      "Method not allowed",
+	ProblemNonDeterminism:        "Workflow code does not match the journal",
+	ProblemStoreUnavailable:      "Store unavailable",
+	ProblemInternal:              "Internal error",
 }
 
 // problem builds a Problem of type typ with a formatted detail.
@@ -125,6 +156,7 @@ func problemFor(err error) *Problem {
 	var mbe *http.MaxBytesError
 	var uw *weft.UnknownWorkflowError
 	var nd *weft.NonDeterminismError
+	var ue *weft.UnknownEntityError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -136,6 +168,12 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusConflict, ProblemRunFinished, "%v", err)
 	case errors.As(err, &uw):
 		return problem(http.StatusUnprocessableEntity, ProblemUnknownWorkflow, "no workflow %q is registered on this server", uw.Name)
+	case errors.As(err, &ue):
+		return problem(http.StatusNotFound, ProblemEntityTypeNotFound, "no entity type %q is registered on this server", ue.Name)
+	case errors.Is(err, weftype.ErrConsumerNotFound):
+		return problem(http.StatusNotFound, ProblemConsumerNotFound, "%v", err)
+	case errors.Is(err, weftype.ErrConflict):
+		return problem(http.StatusConflict, ProblemVersionConflict, "%v", err)
 	case errors.Is(err, weft.ErrUnknownQuery):
 		return problem(http.StatusNotFound, ProblemUnknownQuery, "%v", err)
 	case errors.Is(err, weft.ErrPayloadTooLarge):

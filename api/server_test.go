@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -67,9 +68,13 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	var run api.Run
 	a.do("GET", "/api/runs/o1", nil).decode(t, &run)
+	parked := strconv.FormatInt(a.poison("dose:1"), 10)
 	for _, d := range documented {
 		method, path, _ := strings.Cut(d, " ")
-		path = strings.NewReplacer("{id}", "o1", "{name}", "status").Replace(path)
+		if strings.HasPrefix(path, "/api/consumers/") {
+			path = strings.NewReplacer("{name}", "audit", "{position}", parked).Replace(path)
+		}
+		path = strings.NewReplacer("{id}", "o1", "{name}", "status", "{type}", "counter").Replace(path)
 		var body any
 		switch path {
 		case "/api/runs":
@@ -78,6 +83,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			}
 		case "/api/runs/o1/signals":
 			body = `{"name":"hello"}`
+		case "/api/entities/counter/o1/commands":
+			body = `{"command":{"add":1}}`
+		case "/api/consumers/audit/reset":
+			body = `{"position":0}`
 		case "/api/runs/o1/source":
 			path += "?file=" + url.QueryEscape(run.Waiting.File)
 		}

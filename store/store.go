@@ -9,13 +9,15 @@
 // the run (fencing), so a paused or partitioned worker can never commit late.
 //
 // Implementations live in subpackages named after what they wrap
-// (store/sqlite); all of them pass the conformance suite in store/storetest.
+// (store/sqlite, store/postgres); all of them pass the conformance suite in
+// store/storetest.
 // All methods are safe for concurrent use. Writes from many goroutines are
 // group-committed: batched into one transaction and one fsync.
 package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/weftrun/weft/weftype"
@@ -80,6 +82,40 @@ type Store interface {
 	// LoadSnapshot returns the latest snapshot of a stream, or nil.
 	LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error)
 
+	// RegisterConsumer creates the record of a consumer at position 0, or
+	// returns the existing one. An existing consumer with other Settings fails
+	// with a *weftype.ConsumerConflictError unless p.Replace, which stores the
+	// new settings and keeps the position.
+	RegisterConsumer(ctx context.Context, p *RegisterConsumerParams) (*weftype.Consumer, error)
+	// GetConsumer returns a consumer's record or weftype.ErrConsumerNotFound.
+	GetConsumer(ctx context.Context, name string) (*weftype.Consumer, error)
+	// ListConsumers returns every consumer's record, by name.
+	ListConsumers(ctx context.Context) ([]*weftype.Consumer, error)
+	// CommitCheckpoint moves a consumer's checkpoint to p.Position in one
+	// transaction with p.Apply (the projection's writes) and p.Park. A smaller
+	// Position than the stored one fails with weftype.ErrCheckpointBackwards
+	// unless p.Rewind; an equal one leaves it. An error of Apply aborts the
+	// whole commit and is returned wrapped. Unknown consumers fail with
+	// weftype.ErrConsumerNotFound, a stale p.LeaseToken with
+	// weftype.ErrLeaseLost.
+	CommitCheckpoint(ctx context.Context, p *CommitCheckpointParams) error
+	// ResetConsumer moves a consumer's checkpoint to position, backwards or
+	// forwards, and clears its StopError. It fails with
+	// weftype.ErrConsumerNotFound.
+	ResetConsumer(ctx context.Context, name string, position int64) error
+	// ListParked returns the parked events of a consumer ("" for all),
+	// ordered by consumer and position.
+	ListParked(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error)
+	// DeleteParked removes a parked event; removing one that is not there is
+	// not an error.
+	DeleteParked(ctx context.Context, consumer string, position int64) error
+	// Exec runs fn in a group-committed write transaction on the store's
+	// database, for the user's own tables. fn's error rolls its writes back and
+	// is returned. fn must only use tx: calling the store from fn deadlocks.
+	Exec(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Read runs fn in a read-only transaction, for querying the user's views.
+	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+
 	// Close releases the store. Pending group-committed writes finish first.
 	Close() error
 }
@@ -90,6 +126,12 @@ type AppendParams struct {
 	ExpectedVersion int64
 	Events          []weftype.NewEvent
 	Time            time.Time
+	// CommandID, when not empty, makes the append idempotent: if an append
+	// with the same CommandID was applied to the stream, this one appends
+	// nothing, is not checked against ExpectedVersion, and returns Duplicate
+	// with the stream's current Version. An append of no events records no
+	// CommandID (it only asks).
+	CommandID string
 }
 
 // AppendResult is what Store.Append returns.
@@ -98,6 +140,8 @@ type AppendResult struct {
 	Version int64
 	// Positions are the global positions of the appended events.
 	Positions []int64
+	// Duplicate is true when the CommandID had been applied already.
+	Duplicate bool
 }
 
 // ReadStreamParams are the arguments of Store.ReadStream.
@@ -128,6 +172,8 @@ type CreateRunParams struct {
 	// Events are the first journal events (typically one "Started").
 	Events []weftype.NewEvent
 	Time   time.Time
+	// WakeAt is when the new run becomes due; zero means at once (Time).
+	WakeAt time.Time
 }
 
 // CreateRunResult is what Store.CreateRun returns.
@@ -196,6 +242,11 @@ type CommitRunParams struct {
 	StartChildren []CreateRunParams
 	// ReleaseLease clears the lease after the commit.
 	ReleaseLease bool
+	// Apply, when not nil, runs inside the commit's transaction before the
+	// events are appended (it may fill in their Data): a transactional step's
+	// writes to the user's tables. Its error aborts the whole commit and is
+	// returned wrapped, so errors.Is and errors.As see it. It must only use tx.
+	Apply func(ctx context.Context, tx Tx) error
 }
 
 // CommitRunResult is what Store.CommitRun returns.
@@ -231,4 +282,46 @@ type ExecutorLocker interface {
 type Notifier interface {
 	Notify(ctx context.Context) error
 	Listen(ctx context.Context) (<-chan struct{}, error)
+}
+
+// Tx is a transaction on the store's database, handed to projection handlers
+// and transactional steps so that their writes commit with weft's own.
+// Queries use ? placeholders on every store (the store rebinds them). A Tx is
+// valid only during the call it is handed to, and must not be used
+// concurrently. Its context arguments carry values only: a cancelled context
+// does not abort the shared transaction.
+type Tx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// RegisterConsumerParams are the arguments of Store.RegisterConsumer.
+type RegisterConsumerParams struct {
+	Name     string
+	Settings []byte
+	// Replace stores Settings over different stored ones instead of failing.
+	Replace bool
+}
+
+// CommitCheckpointParams are the arguments of Store.CommitCheckpoint.
+type CommitCheckpointParams struct {
+	Name     string
+	Position int64
+	// Apply, when not nil, runs in the same transaction (a projection's
+	// writes); its error aborts the commit.
+	Apply func(ctx context.Context, tx Tx) error
+	// Park, when not nil, records a parked event in the same transaction
+	// (replacing one at the same consumer and position).
+	Park *weftype.ParkedEvent
+	// StopError, when not empty, marks the consumer stopped with this reason.
+	StopError string
+	// Rewind allows Position to be smaller than the stored one (a projection
+	// rebuild: Apply empties the view and the checkpoint goes back in one
+	// transaction); it also clears StopError.
+	Rewind bool
+	// LeaseToken, when not 0, must be the consumer's current lease token, or
+	// the commit fails with weftype.ErrLeaseLost (fencing, for consumers
+	// partitioned over several workers).
+	LeaseToken int64
 }

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,6 +123,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	onboarding.Register(eng, fakeServices{})
+	registerEventSide(eng)
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +281,91 @@ func TestBrowser(t *testing.T) {
 	}
 	if !containsString(links, xssID) || !containsString(links, id) {
 		t.Errorf("runs list shows %q", links)
+	}
+
+	// An entity: a command sent from its page's form shows in its state and events.
+	do("sending a command from the entity page",
+		chromedp.Navigate(srv.URL+"/#/entities/counter/c-1"),
+		chromedp.WaitVisible(css(`#entity-version`)),
+		chromedp.SendKeys(css(`#command-body`), `{"add":5}`),
+		chromedp.Click(css(`#command-send`)),
+		chromedp.WaitVisible(css(`#entity-events tr[data-position]`)))
+	state, version := text(`#entity-state`), text(`#entity-version`)
+	shot("browser-4-entity.png")
+	if !strings.Contains(state, `"count": 5`) || version != "1" {
+		t.Errorf("entity page shows state %q at version %q, want count 5 at version 1", state, version)
+	}
+
+	// Consumers: the audit consumer with its parked event and a retry button.
+	pos := parkPoison(t, ctx, eng)
+	do("opening the consumers page",
+		chromedp.Navigate(srv.URL+"/#/consumers"),
+		chromedp.WaitVisible(css(`#consumers-body tr[data-consumer="audit"]`)),
+		chromedp.WaitVisible(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"] button.retry`, pos))))
+	row := text(`#consumers-body tr[data-consumer="audit"]`)
+	cure.Store(true)
+	do("retrying the parked event",
+		chromedp.Click(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"] button.retry`, pos))),
+		chromedp.WaitNotPresent(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"]`, pos))))
+	shot("browser-5-consumers.png")
+	if !strings.Contains(row, "audit") || !strings.Contains(row, "consumer") {
+		t.Errorf("consumers row %q", row)
+	}
+	if ps, err := eng.ParkedEvents(ctx, "audit"); err != nil || len(ps) != 0 {
+		t.Errorf("parked after the UI's retry: %+v, %v", ps, err)
+	}
+}
+
+// cure makes the audit consumer handle its "Poison" events.
+var cure atomic.Bool
+
+// registerEventSide registers the "counter" entity and the "audit"
+// consumer, which fails on "Poison" events until cured.
+func registerEventSide(e *weft.Engine) {
+	type state struct {
+		Count int `json:"count"`
+	}
+	type add struct {
+		Add int `json:"add"`
+	}
+	type added struct {
+		N int `json:"n"`
+	}
+	weft.RegisterEntity(e, weft.EntityDef[state, add, added]{
+		Name:   "counter",
+		Decide: func(_ state, c add) ([]added, error) { return []added{{N: c.Add}}, nil },
+		Evolve: func(s state, ev added) state { s.Count += ev.N; return s },
+	})
+	weft.RegisterConsumer(e, weft.ConsumerDef{
+		Name: "audit", Types: []string{"Poison"},
+		Handle: func(context.Context, weftype.Event) error {
+			if cure.Load() {
+				return nil
+			}
+			return weft.NonRetryable(errors.New("poisoned"))
+		},
+	})
+}
+
+// parkPoison appends a "Poison" event and waits until it is parked.
+func parkPoison(t *testing.T, ctx context.Context, eng *weft.Engine) int64 {
+	t.Helper()
+	res, err := eng.Append(ctx, "dose:1", weftype.AnyVersion, weft.NewEvent{Type: "Poison"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ps, err := eng.ParkedEvents(ctx, "audit")
+		if err == nil && len(ps) == 1 {
+			return res.Positions[0]
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the poison event was not parked in time: %+v, %v", ps, err)
+		case <-tick.C:
+		}
 	}
 }
 

@@ -7,8 +7,11 @@
 // attempts, timers, signals and children with their durations, and the
 // workflow's source with the line the run waits on highlighted and the lines
 // of completed steps marked. A form sends a signal, a button cancels the
-// run, and the page follows changes live (Server-Sent Events). Every value
-// from the API is put in the page as text, never as HTML.
+// run, and the page follows changes live (Server-Sent Events). The entities
+// page shows an entity's state and events by type and ID and sends it
+// commands; the consumers page shows each consumer's checkpoint and lag and
+// its parked events, with a button to retry each. Every value from the API
+// is put in the page as text, never as HTML.
 //
 // api.NewServer mounts Handler at "/"; to mount it elsewhere, strip the
 // prefix and serve the API at /api/ on the same origin.

@@ -36,7 +36,7 @@ func RunToEnd(ctx context.Context, eng *weft.Engine, clock *Clock, runID string)
 		if r.Status.Terminal() {
 			return r, nil
 		}
-		next, err := nextEvent(ctx, eng.Store(), clock.Now())
+		next, err := nextEventOf(ctx, eng, clock.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +58,7 @@ func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time)
 		if err := eng.WaitIdle(ctx); err != nil {
 			return err
 		}
-		next, err := nextEvent(ctx, eng.Store(), clock.Now())
+		next, err := nextEventOf(ctx, eng, clock.Now())
 		if err != nil {
 			return err
 		}
@@ -68,6 +68,19 @@ func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time)
 		}
 		clock.Set(next)
 	}
+}
+
+// nextEventOf is nextEvent, also counting the engine's own wake-ups that the
+// store does not show (consumer retries).
+func nextEventOf(ctx context.Context, eng *weft.Engine, now time.Time) (time.Time, error) {
+	next, err := nextEvent(ctx, eng.Store(), now)
+	if err != nil || hooks.NextWake == nil {
+		return next, err
+	}
+	if w := hooks.NextWake(eng); !w.IsZero() && (next.IsZero() || w.Before(next)) {
+		next = w
+	}
+	return next, nil
 }
 
 // nextEvent returns the earliest moment after now at which a run not ended

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft/internal/bench"
+	"github.com/weftrun/weft/internal/pgtest"
 )
 
 func TestRunEndToEnd(t *testing.T) {
@@ -40,6 +41,39 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"baseline", "commits/s", "steps/s", "×base", "targets", "passivation: 200 runs", "goroutines", "heap in use"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Log("\n" + out.String())
+}
+
+func TestRunPostgresEndToEnd(t *testing.T) {
+	rep, err := bench.RunPostgres(t.Context(), bench.PostgresConfig{
+		DSN: pgtest.DSN(t), Workers: []int{1, 2}, Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond, Signals: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Baseline.Commits < 200 || rep.Baseline.PerSecond <= 0 {
+		t.Errorf("baseline %+v", rep.Baseline)
+	}
+	if len(rep.Steps) != 4 {
+		t.Fatalf("%d step results, want 4", len(rep.Steps))
+	}
+	for _, s := range rep.Steps {
+		if s.Steps != s.Runs*5 || s.PerSecond <= 0 || s.Latency.P99 < s.Latency.P50 {
+			t.Errorf("steps at %d workers, %d runs: %+v", s.Workers, s.Runs, s.StepsResult)
+		}
+	}
+	if len(rep.Signals) != 2 || rep.Signals[0].Latency.N != 20 || rep.Signals[0].Latency.P50 <= 0 {
+		t.Fatalf("signals %+v", rep.Signals)
+	}
+	var out bytes.Buffer
+	if err := rep.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"PostgreSQL", "baseline", "commits/s", "steps/s", "signal to resume", "targets"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

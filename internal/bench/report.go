@@ -124,3 +124,68 @@ func fmtBytes(n float64) string {
 	}
 	return fmt.Sprintf("%s%.0f B", sign, n)
 }
+
+// Write prints the event-side report: the baseline, then each measurement
+// with its rate beside the baseline's commits/s and the ratio.
+func (r *EventsReport) Write(w io.Writer) error {
+	b := r.Baseline
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("weft bench --events — %s %s/%s, %d CPUs, files in %s\n\n", r.Env.GoVersion, r.Env.OS, r.Env.Arch, r.Env.CPUs, r.Env.Dir)
+	p("baseline: single-row INSERT, each its own transaction, one connection\n")
+	p("  (database/sql + modernc.org/sqlite, %s)\n", strings.Join(b.Pragmas, ", "))
+	for i, br := range r.BaselineRuns {
+		when := [...]string{"before", "after"}[min(i, 1)]
+		p("  %-17s %6d commits in %-6s %6.0f commits/s   p50 %s   p99 %s\n", when, br.Commits, round(br.Elapsed), br.PerSecond, fmtDur(br.Latency.P50), fmtDur(br.Latency.P99))
+	}
+	p("  %-17s %6d commits in %-6s %6.0f commits/s   p50 %s   p99 %s\n\n", "both (the ratios)", b.Commits, round(b.Elapsed), b.PerSecond, fmtDur(b.Latency.P50), fmtDur(b.Latency.P99))
+	p("×base is the rate ÷ baseline commits/s (%.0f/s); p50 and p99 are per call\n", b.PerSecond)
+	type line struct {
+		label, count string
+		rate         float64
+		unit         string
+		lat          Latencies
+	}
+	var lines []line
+	add := func(section string, x *RateResult) {
+		lines = append(lines, line{section + ": " + x.Name, fmt.Sprintf("%d %s in %s", x.Ops, x.Unit, round(x.Elapsed)), x.PerSecond, x.Unit, x.Latency})
+	}
+	for _, x := range r.Appends {
+		add("append", x)
+	}
+	for _, x := range r.Commands {
+		add("entity", x)
+	}
+	if c := r.Consumer; c != nil {
+		lines = append(lines, line{"consumer: catch-up, no-op handler", fmt.Sprintf("%d events in %s", c.Backlog, round(c.Elapsed)), c.PerSecond, "events", Latencies{}})
+	}
+	if r.Projection != nil {
+		add("projection", r.Projection)
+	}
+	width := len("measurement")
+	for _, l := range lines {
+		width = max(width, len([]rune(l.label)))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %-*s\tcount\trate\t\t×base\tp50\tp99\t\n", width, "measurement")
+	for _, l := range lines {
+		p50, p99 := "-", "-"
+		if l.lat.N > 0 {
+			p50, p99 = fmtDur(l.lat.P50), fmtDur(l.lat.P99)
+		}
+		pad := width - len([]rune(l.label)) + len(l.label)
+		x := l.rate / b.PerSecond
+		xs := fmt.Sprintf("%.2f×", x)
+		if x < 0.1 {
+			xs = fmt.Sprintf("%.3f×", x)
+		}
+		fmt.Fprintf(tw, "  %-*s\t%s\t%.0f\t%s/s\t%s\t%s\t%s\t\n", pad, l.label, l.count, l.rate, l.unit, xs, p50, p99)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if c := r.Consumer; c != nil {
+		p("\nconsumer lag, append → handler, one writer appending one event at a time (%d events):\n", c.Lag.N)
+		p("  p50 %s   p99 %s   max %s   (p50 %.2f× the baseline p50 commit)\n", fmtDur(c.Lag.P50), fmtDur(c.Lag.P99), fmtDur(c.Lag.Max), ratio(c.Lag.P50, b.Latency.P50))
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 func (a *app) benchCommand() *cobra.Command {
 	var cfg bench.Config
+	var workers []int
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure durable steps and passivation against a plain SQLite baseline",
@@ -24,11 +26,25 @@ with the store's default, power-loss-safe durability:
   - the ratios of both to the baseline, against the targets (≥3× baseline
     commits/s at 1,000 runs; p50 at one run ≤1.5× baseline p50);
   - passivation: --sleepers runs that each sleep 30 days, and the goroutines
-    and heap they hold once all of them wait.`,
-		Example: `  weft bench
+    and heap they hold once all of them wait.
+
+With a PostgreSQL --store (postgres://…), measure on that database instead,
+each measurement in a fresh schema that is dropped afterwards:
+
+  - the baseline: single-row INSERT commits from one connection;
+  - durable steps/s and p50/p99 step latency at each number of --workers
+    (engines, each with its own store and connections) and of --runs;
+  - the latency from a signal, sent by another engine, to the run resuming;
+  - the ratios against the targets (≥3× baseline commits/s at 1,000 runs;
+    signal to resume p50 under 5ms).`,
+		Example: `  weft bench --store postgres://postgres@127.0.0.1:5432/test
+  weft bench
   weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if isPostgres(a.db) {
+				return a.benchPostgres(cmd, cfg, workers)
+			}
 			if cfg.Steps <= 0 {
 				return &usageError{fmt.Errorf("--steps must be above 0, got %d", cfg.Steps)}
 			}
@@ -52,6 +68,27 @@ with the store's default, power-loss-safe durability:
 	cmd.Flags().IntVar(&cfg.Steps, "steps", 20, "no-op steps per run")
 	cmd.Flags().IntVar(&cfg.Sleepers, "sleepers", 100_000, "sleeping runs for the passivation measurement (0 skips it)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 2*time.Second, "how long each measurement runs at least")
+	cmd.Flags().IntSliceVar(&workers, "workers", []int{1, 3}, "with a PostgreSQL --store, the numbers of worker engines to measure at")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "keep the database files in this directory (default: a temporary one, removed)")
 	return cmd
+}
+
+// benchPostgres runs `weft bench` on the PostgreSQL database of --store.
+func (a *app) benchPostgres(cmd *cobra.Command, cfg bench.Config, workers []int) error {
+	if cfg.Steps <= 0 {
+		return &usageError{fmt.Errorf("--steps must be above 0, got %d", cfg.Steps)}
+	}
+	for _, n := range append(slices.Clone(cfg.Runs), workers...) {
+		if n <= 0 {
+			return &usageError{fmt.Errorf("--runs and --workers must list numbers above 0, got %d", n)}
+		}
+	}
+	rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{
+		DSN: a.db, Workers: workers, Runs: cfg.Runs, Steps: cfg.Steps, Duration: cfg.Duration,
+		Progress: func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) },
+	})
+	if err != nil {
+		return err
+	}
+	return rep.Write(a.stdout)
 }

@@ -28,7 +28,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
-	"github.com/weftrun/weft/store/sqlite"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -114,14 +114,28 @@ and, in another terminal, drive runs kept in the same file:
   weft signal user-1 verified '{"secret":"…"}'
   weft cancel user-1
 
-Every command works on the store file given by --db (default ./weft.db, or
-$WEFT_DB when set).`,
+Every command works on the store given by --store ($WEFT_STORE): a SQLite
+file, or a PostgreSQL database as a DSN (postgres://user:pass@host/db).
+Without it, on the SQLite file given by --db (default ./weft.db, or $WEFT_DB
+when set). On PostgreSQL, run any number of workers on one database:
+
+  weft migrate --store postgres://…
+  weft worker --store postgres://…     # on each machine
+  weft ui --store postgres://…`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.db, "db", def, "store file (env "+EnvDB+")")
+	var storeSpec string
+	root.PersistentFlags().StringVar(&storeSpec, "store", os.Getenv(EnvStore), "the store: a postgres:// DSN or a SQLite file; overrides --db (env "+EnvStore+")")
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		if storeSpec != "" {
+			a.db = storeSpec
+		}
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.devCommand(), a.startCommand(), a.runsCommand(), a.signalCommand(), a.cancelCommand(), a.benchCommand(), a.uiCommand())
+	root.AddCommand(a.devCommand(), a.startCommand(), a.withRunsQuery(a.runsCommand()), a.signalCommand(), a.cancelCommand(), a.withEventsBench(a.benchCommand()), a.uiCommand(),
+		a.eventsCommand(), a.entityCommand(), a.consumersCommand(), a.parkedCommand(), a.workerCommand(), a.migrateCommand())
 	return root
 }
 
@@ -135,8 +149,12 @@ func args(min, max int, usage string) cobra.PositionalArgs {
 	}
 }
 
-// absDB returns the store path made absolute, for messages.
+// absDB returns the store path made absolute, or the DSN of a PostgreSQL
+// store without its password, for messages.
 func (a *app) absDB() string {
+	if isPostgres(a.db) {
+		return redactDSN(a.db)
+	}
 	p, err := filepath.Abs(a.db)
 	if err != nil {
 		return a.db
@@ -147,7 +165,7 @@ func (a *app) absDB() string {
 // client is what the commands that drive runs work with: the store of an
 // existing file and an engine over it that is never started.
 type client struct {
-	store *sqlite.Store
+	store store.Store
 	eng   *weft.Engine
 }
 
@@ -156,12 +174,9 @@ func (c *client) close() { _ = c.store.Close() }
 // openClient opens the existing store file and an engine with the examples
 // registered, without starting it.
 func (a *app) openClient(ctx context.Context) (*client, error) {
-	if err := a.checkExists(); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: true})
+	st, err := a.openStore(ctx, storeOptions{mustExist: true})
 	if err != nil {
-		return nil, a.openError(err)
+		return nil, err
 	}
 	eng, err := weft.New(weft.Config{Store: st})
 	if err != nil {
@@ -187,8 +202,11 @@ func (a *app) checkExists() error {
 	return nil
 }
 
-// openError explains an error of sqlite.Open.
+// openError explains an error of sqlite.Open or postgres.Open.
 func (a *app) openError(err error) error {
+	if isPostgres(a.db) {
+		return postgresOpenError(a.storeName(), err)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("no weft store at %s; run `weft dev` first or pass --db", a.absDB())

@@ -272,7 +272,7 @@ func TestDevDrivesOnboardingToTheEnd(t *testing.T) {
 	fails(t, 1, `no run "nobody"`, "--db", db, "cancel", "nobody")
 	fails(t, 2, "argument JSON (the input of workflow onboarding) is not valid JSON", "--db", db, "start", "onboarding", "user-2", `{"email":`)
 	fails(t, 2, "argument JSON (the payload of signal verified) is not valid JSON", "--db", db, "signal", "user-1", "verified", `{secret}`)
-	fails(t, 1, `unknown workflow "nope"; known workflows: mailflow, onboarding`, "--db", db, "start", "nope", "x")
+	fails(t, 1, `unknown workflow "nope"; known workflows: `, "--db", db, "start", "nope", "x")
 	fails(t, 1, "invalid input of workflow", "--db", db, "start", "onboarding", "user-3", `"a string"`)
 	fails(t, 2, "unknown status", "--db", db, "runs", "ls", "--status", "sleeping")
 	fails(t, 1, "another process already executes runs on", "dev", "--db", db)

@@ -54,14 +54,13 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, statErr := os.Stat(a.db)
-	created := errors.Is(statErr, os.ErrNotExist)
-	opts := &sqlite.Options{Durability: durability(fast)}
-	st, err := sqlite.Open(ctx, a.db, opts)
+	created := errors.Is(statErr, os.ErrNotExist) && !isPostgres(a.db)
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	st, err := a.openStore(ctx, storeOptions{fast: fast, logger: logger})
 	if err != nil {
-		return a.openError(err)
+		return err
 	}
 	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	obs, err := weftotel.New(weftotel.Options{Store: st})
 	if err != nil {
 		return err
@@ -121,14 +120,19 @@ func (a *app) printDevBanner(created, fast bool, workflows []string) {
 		state = "created"
 	}
 	fmt.Fprintln(w, "weft dev — the engine with the example workflows")
-	fmt.Fprintf(w, "  store:       %s (%s)\n", a.absDB(), state)
-	fmt.Fprintf(w, "  durability:  %s\n", durabilityText(fast))
+	db := ""
+	if isPostgres(a.db) {
+		fmt.Fprintf(w, "  store:       %s (PostgreSQL)\n", a.storeName())
+		db = " --store " + shellQuote(a.storeName())
+	} else {
+		fmt.Fprintf(w, "  store:       %s (%s)\n", a.absDB(), state)
+		fmt.Fprintf(w, "  durability:  %s\n", durabilityText(fast))
+		if a.db != DefaultDB {
+			db = " --db " + shellQuote(a.db)
+		}
+	}
 	fmt.Fprintf(w, "  workflows:   %s\n", strings.Join(workflows, ", "))
 	fmt.Fprintln(w)
-	db := ""
-	if a.db != DefaultDB {
-		db = " --db " + shellQuote(a.db)
-	}
 	fmt.Fprintln(w, "Try, in another terminal:")
 	fmt.Fprintf(w, "  weft%s start onboarding user-1 '{\"email\":\"ann@example.com\"}'\n", db)
 	fmt.Fprintf(w, "  weft%s runs ls\n", db)

@@ -8,6 +8,12 @@
 // appended to a file (see examples.Effects), so the parent can count them; and
 // it can be told to hang right after one effect, before journaling it, so the
 // parent can kill it exactly between an effect and its journal entry.
+//
+// The child runs every example of package examples, consumers and periodic
+// processes included. The booking example's ticket office keeps its seats in
+// the same SQLite file, so its state survives the child's restarts; its
+// reservations are effects too ("reserve-seats"), so the parent can kill the
+// child after a reservation and before the consumer's checkpoint.
 package crashtest
 
 import (
@@ -36,6 +42,7 @@ const (
 	envChild  = "WEFT_CRASHTEST_CHILD"
 	envDir    = "WEFT_CRASHTEST_DIR"
 	envHangAt = "WEFT_CRASHTEST_HANG_AFTER"
+	envAtMost = "WEFT_CRASHTEST_AT_MOST_ONCE"
 )
 
 // Files inside a crash test's directory.
@@ -67,7 +74,11 @@ func MaybeRunChild() {
 		fmt.Fprintln(os.Stderr, "child: engine:", err)
 		os.Exit(2)
 	}
-	examples.Register(eng, &examples.Effects{Path: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))})
+	fx := &examples.Effects{Path: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))}
+	if os.Getenv(envAtMost) == "1" {
+		fx.ConfirmationDelivery = weft.AtMostOnce
+	}
+	examples.Register(eng, fx)
 	if err := eng.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child: start:", err)
 		os.Exit(2)
@@ -113,8 +124,12 @@ func (c *offsetClock) After(d time.Duration) <-chan time.Time {
 
 // Harness runs and kills child engines on one directory.
 type Harness struct {
-	T      *testing.T
-	Dir    string
+	T   *testing.T
+	Dir string
+	// AtMostOnce, when set before Start, runs the booking example's
+	// confirmation process at most once (weft.AtMostOnce) in the children.
+	AtMostOnce bool
+
 	offset time.Duration
 	proc   *exec.Cmd
 	lines  chan string
@@ -143,7 +158,11 @@ func (h *Harness) Start(hangAfterEffect string) {
 		h.T.Fatal("crashtest: a child is already running")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+h.Dir, envHangAt+"="+hangAfterEffect)
+	atMost := "0"
+	if h.AtMostOnce {
+		atMost = "1"
+	}
+	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+h.Dir, envHangAt+"="+hangAfterEffect, envAtMost+"="+atMost)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -2,11 +2,12 @@
 // one database transaction, so that one COMMIT (one fsync) makes many writes
 // durable.
 //
-// A Committer owns one goroutine. Callers submit a write as a
-// func(*sql.Tx) error with Do and block until the transaction that ran it has
-// committed (or failed). The goroutine takes the first queued write, drains
-// whatever else is queued, up to MaxSize writes and waiting at most MaxDelay for
-// more, and runs them in one transaction, each inside its own SAVEPOINT:
+// A Committer owns one goroutine and one transaction at a time. Callers submit
+// a write as a func(T) error with Do, where T is the caller's transaction type
+// (a Tx), and block until the transaction that ran it has committed (or
+// failed). The goroutine takes the first queued write, drains whatever else is
+// queued, up to MaxSize writes and waiting at most MaxDelay for more, and runs
+// them in one transaction, each inside its own savepoint:
 //
 //	BEGIN
 //	SAVEPOINT w; write 1; RELEASE w
@@ -19,17 +20,50 @@
 // fails, every caller of the batch gets the error. Batches form by themselves
 // under load: while one COMMIT is in flight, new writes queue up and become
 // the next batch, so a lone writer pays no extra latency with MaxDelay 0.
+//
+// One batch runs at a time. It runs on the Committer's goroutine, except a
+// write submitted while no batch runs and none is queued (with MaxDelay 0):
+// its caller runs it at once as a batch of one, sparing a lone writer two
+// hand-offs between goroutines; writes arriving meanwhile queue up for the
+// Committer's goroutine as usual.
+//
+// The Committer does not know how a transaction is made: the begin function
+// given to New starts one and returns a T whose methods (Tx) run the
+// savepoint and commit statements. A T may be a *sql.Tx wrapper or, faster, a
+// connection held for the Committer's lifetime that runs BEGIN, SAVEPOINT and
+// COMMIT as prepared statements (see internal/sqlstore). Since a Committer
+// runs one transaction at a time on one goroutine, begin may return the same
+// T every time.
 package groupcommit
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// Tx is a write transaction as a Committer drives it. The Committer calls its
+// methods on its own goroutine only, one transaction at a time, and after
+// Commit or Rollback it calls none of them until begin returns again.
+type Tx interface {
+	// Savepoint starts a savepoint (SAVEPOINT) around the next write.
+	Savepoint() error
+	// RollbackToSavepoint undoes what was written since Savepoint (ROLLBACK
+	// TO SAVEPOINT); the savepoint stays open.
+	RollbackToSavepoint() error
+	// ReleaseSavepoint ends the savepoint, keeping what is left of its writes
+	// in the transaction (RELEASE SAVEPOINT).
+	ReleaseSavepoint() error
+	// Commit commits the transaction. A Tx whose Commit fails must be ready
+	// for Rollback.
+	Commit() error
+	// Rollback abandons the transaction. The Committer ignores its error, so
+	// it must leave the connection usable for the next begin if it can.
+	Rollback() error
+}
 
 // ErrClosed is returned by Do after Close.
 var ErrClosed = errors.New("groupcommit: closed")
@@ -42,8 +76,6 @@ type Options struct {
 	// first one before it commits a batch that is not full. Defaults to 0: no
 	// extra wait; batches form while the previous commit is in flight.
 	MaxDelay time.Duration
-	// Begin starts a write transaction. Defaults to db.BeginTx(ctx, nil).
-	Begin func(ctx context.Context, db *sql.DB) (*sql.Tx, error)
 }
 
 // Stats count what a Committer did since it was created.
@@ -67,48 +99,46 @@ const (
 	stateAbandoned
 )
 
-type request struct {
-	fn    func(*sql.Tx) error
+type request[T Tx] struct {
+	fn    func(T) error
 	ctx   context.Context
 	state atomic.Int32
 	done  chan error // buffered 1
 }
 
-// Committer runs submitted writes in group-committed transactions. All
-// methods are safe for concurrent use.
-type Committer struct {
-	db       *sql.DB
+// Committer runs submitted writes in group-committed transactions of type T.
+// All methods are safe for concurrent use.
+type Committer[T Tx] struct {
 	maxSize  int
 	maxDelay time.Duration
-	begin    func(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	begin    func(ctx context.Context) (T, error)
 
-	mu     sync.Mutex
-	queue  []*request
-	closed bool
-	wake   chan struct{} // buffered 1: the queue may be non-empty or closed
-	exited chan struct{}
+	mu      sync.Mutex
+	queue   []*request[T]
+	closed  bool
+	running bool          // a batch runs, on the loop or on a caller's goroutine
+	wake    chan struct{} // buffered 1: the queue may be non-empty or closed
+	exited  chan struct{}
 
 	statsMu sync.Mutex
 	stats   Stats
 }
 
-// New starts a Committer that writes to db. db should allow one open
-// connection only, so that writes never wait on each other inside SQLite.
-// Close stops it.
-func New(db *sql.DB, opts Options) *Committer {
-	c := &Committer{
-		db:       db,
+// New starts a Committer whose batches run in transactions that begin
+// starts (BEGIN). begin is called on the Committer's goroutine, once per
+// batch; its error fails every write of the batch. The database behind it
+// should have one writer only, so that writes never wait on each other. Close
+// stops the Committer.
+func New[T Tx](begin func(ctx context.Context) (T, error), opts Options) *Committer[T] {
+	c := &Committer[T]{
 		maxSize:  opts.MaxSize,
 		maxDelay: opts.MaxDelay,
-		begin:    opts.Begin,
+		begin:    begin,
 		wake:     make(chan struct{}, 1),
 		exited:   make(chan struct{}),
 	}
 	if c.maxSize <= 0 {
 		c.maxSize = 256
-	}
-	if c.begin == nil {
-		c.begin = func(ctx context.Context, db *sql.DB) (*sql.Tx, error) { return db.BeginTx(ctx, nil) }
 	}
 	go c.loop()
 	return c
@@ -117,23 +147,33 @@ func New(db *sql.DB, opts Options) *Committer {
 // Do runs fn in a group-committed transaction and returns once that
 // transaction has committed: nil if fn succeeded and the commit did, fn's
 // error (the write undone, the rest of the batch unaffected), or the commit's
-// error. fn runs on the committer goroutine; it must use only tx and must not
-// call Do. Results fn stores in variables of the caller are safe to read after
+// error. fn runs with the batch's transaction, on the Committer's goroutine or
+// on the caller's (see the package documentation); it must write only through
+// that transaction, must not keep it after it returns, and must not call Do. Results fn stores in variables of the caller are safe to read after
 // Do returns nil.
 //
 // If ctx ends while the write is still queued, Do returns ctx.Err() and the
 // write never runs. Once the write is in a transaction, Do waits for the
 // outcome regardless of ctx, so that a nil error always means durable and an
 // error means not written. After Close, Do returns ErrClosed.
-func (c *Committer) Do(ctx context.Context, fn func(*sql.Tx) error) error {
+func (c *Committer[T]) Do(ctx context.Context, fn func(T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{fn: fn, ctx: ctx, done: make(chan error, 1)}
+	r := &request[T]{fn: fn, ctx: ctx, done: make(chan error, 1)}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return ErrClosed
+	}
+	if c.maxDelay == 0 && !c.running && len(c.queue) == 0 {
+		// Nothing runs and nothing waits: run the write here, a batch of one.
+		c.running = true
+		c.mu.Unlock()
+		r.state.Store(stateTaken)
+		c.runLive([]*request[T]{r})
+		c.finish()
+		return <-r.done
 	}
 	c.queue = append(c.queue, r)
 	c.mu.Unlock()
@@ -150,7 +190,7 @@ func (c *Committer) Do(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // Stats returns a copy of the statistics so far.
-func (c *Committer) Stats() Stats {
+func (c *Committer[T]) Stats() Stats {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	return c.stats
@@ -158,7 +198,7 @@ func (c *Committer) Stats() Stats {
 
 // Close stops accepting writes, waits until the queued ones are committed and
 // stops the goroutine. It does not close the database.
-func (c *Committer) Close() {
+func (c *Committer[T]) Close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
@@ -166,18 +206,38 @@ func (c *Committer) Close() {
 	<-c.exited
 }
 
-func (c *Committer) signal() {
+func (c *Committer[T]) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
-// take removes up to n requests from the queue.
-func (c *Committer) take(n int, batch []*request) (_ []*request, closed bool) {
+// finish ends the running batch and wakes the loop if writes were queued
+// meanwhile or Close waits.
+func (c *Committer[T]) finish() {
+	c.mu.Lock()
+	c.running = false
+	more := len(c.queue) > 0 || c.closed
+	c.mu.Unlock()
+	if more {
+		c.signal()
+	}
+}
+
+// take removes up to n requests from the queue and adds them to batch. A new
+// batch (batch empty) takes nothing while another batch runs; finish wakes the
+// loop when that one ends.
+func (c *Committer[T]) take(n int, batch []*request[T]) (_ []*request[T], closed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(batch) == 0 && c.running {
+		return batch, c.closed
+	}
 	k := min(n, len(c.queue))
+	if len(batch) == 0 && k > 0 {
+		c.running = true
+	}
 	batch = append(batch, c.queue[:k]...)
 	c.queue = append(c.queue[:0], c.queue[k:]...)
 	if len(c.queue) > 0 {
@@ -186,9 +246,9 @@ func (c *Committer) take(n int, batch []*request) (_ []*request, closed bool) {
 	return batch, c.closed
 }
 
-func (c *Committer) loop() {
+func (c *Committer[T]) loop() {
 	defer close(c.exited)
-	var batch []*request
+	var batch []*request[T]
 	var timer *time.Timer
 	for {
 		<-c.wake
@@ -217,30 +277,39 @@ func (c *Committer) loop() {
 		if len(batch) > 0 {
 			c.run(batch)
 			clear(batch)
+			c.finish()
 		}
 		if closed {
 			c.mu.Lock()
-			empty := len(c.queue) == 0
+			empty, busy := len(c.queue) == 0, c.running
 			c.mu.Unlock()
-			if empty {
+			switch {
+			case empty && !busy:
 				return
+			case !busy:
+				c.signal()
 			}
-			c.signal()
+			// A caller's batch runs: its finish wakes the loop.
 		}
 	}
 }
 
-// run executes one batch in one transaction and answers its callers.
-func (c *Committer) run(batch []*request) {
+// run executes the requests of batch still wanted in one transaction and
+// answers their callers.
+func (c *Committer[T]) run(batch []*request[T]) {
 	live := batch[:0:0]
 	for _, r := range batch {
 		if r.ctx.Err() == nil && r.state.CompareAndSwap(stateQueued, stateTaken) {
 			live = append(live, r)
 		}
 	}
-	if len(live) == 0 {
-		return
+	if len(live) > 0 {
+		c.runLive(live)
 	}
+}
+
+// runLive runs taken requests in one transaction and answers their callers.
+func (c *Committer[T]) runLive(live []*request[T]) {
 	errs := make([]error, len(live))
 	err := c.runTx(live, errs)
 	for i, r := range live {
@@ -253,9 +322,8 @@ func (c *Committer) run(batch []*request) {
 	c.record(len(live))
 }
 
-func (c *Committer) runTx(live []*request, errs []error) (err error) {
-	ctx := context.Background()
-	tx, err := c.begin(ctx, c.db)
+func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
+	tx, err := c.begin(context.Background())
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
 	}
@@ -277,15 +345,15 @@ func (c *Committer) runTx(live []*request, errs []error) (err error) {
 		return nil
 	}
 	for i, r := range live {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT weft_write"); err != nil {
+		if err := tx.Savepoint(); err != nil {
 			return fmt.Errorf("savepoint: %w", err)
 		}
 		if errs[i] = callSafely(r.fn, tx); errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT weft_write"); err != nil {
+			if err := tx.RollbackToSavepoint(); err != nil {
 				return fmt.Errorf("rollback to savepoint: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT weft_write"); err != nil {
+		if err := tx.ReleaseSavepoint(); err != nil {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
@@ -297,7 +365,7 @@ func (c *Committer) runTx(live []*request, errs []error) (err error) {
 
 // callSafely runs fn, turning a panic into an error so that one faulty write
 // cannot take down the committer and every other caller with it.
-func callSafely(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
+func callSafely[T Tx](fn func(T) error, tx T) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("groupcommit: write panicked: %v", v)
@@ -306,7 +374,7 @@ func callSafely(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
 	return fn(tx)
 }
 
-func (c *Committer) record(n int) {
+func (c *Committer[T]) record(n int) {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	c.stats.Batches++

@@ -28,8 +28,27 @@ func newDB(t *testing.T) *sql.DB {
 	return db
 }
 
-func insert(k string) func(*sql.Tx) error {
-	return func(tx *sql.Tx) error {
+// sqlTx drives a *sql.Tx as a Tx.
+type sqlTx struct{ *sql.Tx }
+
+func (tx sqlTx) Savepoint() error           { return tx.exec("SAVEPOINT w") }
+func (tx sqlTx) RollbackToSavepoint() error { return tx.exec("ROLLBACK TO SAVEPOINT w") }
+func (tx sqlTx) ReleaseSavepoint() error    { return tx.exec("RELEASE SAVEPOINT w") }
+
+func (tx sqlTx) exec(q string) error {
+	_, err := tx.Exec(q)
+	return err
+}
+
+func newCommitter(db *sql.DB, opts Options) *Committer[sqlTx] {
+	return New(func(ctx context.Context) (sqlTx, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		return sqlTx{tx}, err
+	}, opts)
+}
+
+func insert(k string) func(sqlTx) error {
+	return func(tx sqlTx) error {
 		_, err := tx.Exec(`INSERT INTO t (k) VALUES (?)`, k)
 		return err
 	}
@@ -54,7 +73,7 @@ func keys(t *testing.T, db *sql.DB) map[string]bool {
 }
 
 // waitQueued waits until n requests are queued behind a blocked batch.
-func waitQueued(t *testing.T, c *Committer, n int) {
+func waitQueued(t *testing.T, c *Committer[sqlTx], n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -73,11 +92,11 @@ func waitQueued(t *testing.T, c *Committer, n int) {
 
 // blockCommitter submits a write that holds the committer until the returned
 // function is called, and returns once it runs.
-func blockCommitter(t *testing.T, c *Committer) (unblock func(), done <-chan error) {
+func blockCommitter(t *testing.T, c *Committer[sqlTx]) (unblock func(), done <-chan error) {
 	started, release := make(chan struct{}), make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {
-		errc <- c.Do(context.Background(), func(tx *sql.Tx) error {
+		errc <- c.Do(context.Background(), func(tx sqlTx) error {
 			close(started)
 			<-release
 			return insert("blocker")(tx)
@@ -90,7 +109,7 @@ func blockCommitter(t *testing.T, c *Committer) (unblock func(), done <-chan err
 func TestBatchWithFailingWrite(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	c := New(db, Options{})
+	c := newCommitter(db, Options{})
 	defer c.Close()
 	unblock, blocked := blockCommitter(t, c)
 
@@ -99,7 +118,7 @@ func TestBatchWithFailingWrite(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() {
 			if i == 2 {
-				errs[i] = c.Do(context.Background(), func(tx *sql.Tx) error {
+				errs[i] = c.Do(context.Background(), func(tx sqlTx) error {
 					if err := insert("undone")(tx); err != nil {
 						return err
 					}
@@ -140,7 +159,7 @@ func TestCommitFailureFailsTheBatch(t *testing.T) {
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
 		t.Fatal(err)
 	}
-	c := New(db, Options{})
+	c := newCommitter(db, Options{})
 	defer c.Close()
 	unblock, blocked := blockCommitter(t, c)
 	errs := make([]error, 3)
@@ -150,7 +169,7 @@ func TestCommitFailureFailsTheBatch(t *testing.T) {
 			fn := insert(fmt.Sprint("k", i))
 			if i == 1 {
 				// A deferred foreign key fails at COMMIT only.
-				fn = func(tx *sql.Tx) error {
+				fn = func(tx sqlTx) error {
 					_, err := tx.Exec(`INSERT INTO child (k) VALUES ('missing')`)
 					return err
 				}
@@ -175,7 +194,7 @@ func TestCommitFailureFailsTheBatch(t *testing.T) {
 func TestCancelWhileQueued(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	c := New(db, Options{})
+	c := newCommitter(db, Options{})
 	defer c.Close()
 	unblock, blocked := blockCommitter(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -199,7 +218,7 @@ func TestCancelWhileQueued(t *testing.T) {
 func TestCloseFlushes(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	c := New(db, Options{MaxSize: 3})
+	c := newCommitter(db, Options{MaxSize: 3})
 	unblock, blocked := blockCommitter(t, c)
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
@@ -232,7 +251,7 @@ func TestCloseFlushes(t *testing.T) {
 func TestMaxDelayGathersWrites(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	c := New(db, Options{MaxDelay: time.Minute, MaxSize: 4})
+	c := newCommitter(db, Options{MaxDelay: time.Minute, MaxSize: 4})
 	defer c.Close()
 	// With a long delay, the batch commits when it is full: 4 writes, one batch.
 	var wg sync.WaitGroup
@@ -252,13 +271,43 @@ func TestMaxDelayGathersWrites(t *testing.T) {
 func TestPanicBecomesError(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	c := New(db, Options{})
+	c := newCommitter(db, Options{})
 	defer c.Close()
-	err := c.Do(context.Background(), func(*sql.Tx) error { panic("bad write") })
+	err := c.Do(context.Background(), func(sqlTx) error { panic("bad write") })
 	if err == nil {
 		t.Fatal("a panicking write returned nil")
 	}
 	if err := c.Do(context.Background(), insert("ok")); err != nil {
 		t.Fatalf("the committer did not survive a panic: %v", err)
+	}
+}
+
+// TestCloseWaitsForCallerBatch checks that Close waits for a lone write that
+// runs on its caller's goroutine, and that writes queued behind it commit.
+func TestCloseWaitsForCallerBatch(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	c := newCommitter(db, Options{})
+	unblock, blocked := blockCommitter(t, c)
+	queued := make(chan error, 1)
+	go func() { queued <- c.Do(context.Background(), insert("queued")) }()
+	waitQueued(t, c, 1)
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a write was running")
+	case <-time.After(50 * time.Millisecond):
+	}
+	unblock()
+	<-closed
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-queued; err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, db); !got["blocker"] || !got["queued"] {
+		t.Errorf("rows after Close: %v", got)
 	}
 }

@@ -3,6 +3,8 @@
 // uses it to simulate crashes at chosen points of a run.
 package hooks
 
+import "time"
+
 // Hooks are called by an engine at points where a process could die.
 type Hooks struct {
 	// BeforeJournal is called after a step's function returned and before its
@@ -17,3 +19,9 @@ type Hooks struct {
 // Install sets the hooks of an engine (a *weft.Engine). It is set by package
 // weft at init.
 var Install func(engine any, h *Hooks)
+
+// NextWake returns the earliest moment at which an engine (a *weft.Engine)
+// has work due that the store does not show, such as a consumer's retry
+// (zero if none). It is set by package weft at init; the test kit moves its
+// clock there.
+var NextWake func(engine any) time.Time

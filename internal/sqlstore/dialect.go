@@ -11,6 +11,17 @@ type Dialect interface {
 	// Rebind rewrites a query written with ? placeholders into the driver's
 	// placeholder syntax. Queries contain no ? inside string literals.
 	Rebind(query string) string
+	// BeginWrite is the statement that starts a write transaction on the
+	// writer connection, such that it holds the write lock from the start and
+	// cannot fail half-way for want of it: "BEGIN IMMEDIATE" on SQLite,
+	// "BEGIN" on PostgreSQL. The transaction ends with COMMIT or ROLLBACK;
+	// savepoints inside it are standard SQL.
+	BeginWrite() string
+	// LastInsertID reports whether sql.Result.LastInsertId returns the
+	// autoincrement key of the row an INSERT just added (SQLite). A Store
+	// then uses it instead of INSERT … RETURNING, which costs SQLite an
+	// ephemeral table per statement; otherwise (PostgreSQL) it uses RETURNING.
+	LastInsertID() bool
 	// ClaimLock is appended to the SELECT that picks the runs ClaimRuns leases,
 	// inside the write transaction: "" where writers are serialized anyway
 	// (SQLite), "FOR UPDATE SKIP LOCKED" on PostgreSQL so that concurrent
@@ -20,6 +31,17 @@ type Dialect interface {
 	// constraint. A Store maps it to a *weftype.ConflictError where two writers
 	// raced to create the same stream.
 	IsUniqueViolation(err error) bool
+}
+
+// WriteLocker is implemented by a Dialect whose database lets several
+// processes write at once (PostgreSQL). LockWrite is a statement run right
+// after BeginWrite in every write transaction, typically taking a
+// transaction-level advisory lock, so that the write transactions of all
+// processes run one at a time: positions of the log are then assigned and
+// made visible in order, as ReadAll promises, and writes cannot deadlock on
+// each other's rows. "" runs nothing.
+type WriteLocker interface {
+	LockWrite() string
 }
 
 // RebindDollar rewrites ? placeholders as $1, $2, … (PostgreSQL).

@@ -27,6 +27,11 @@
 //	signals     (id autoincrement PK, run_id, name, payload, sent_at, consumed_at)
 //	timers      (run_id, seq, fire_at) PK (run_id, seq)
 //	snapshots   (stream PK, version, data)
+//	consumers   (name PK, settings, position, stop_error, lease_token, updated_at)
+//	parked_events (consumer, position, stream, type, error, attempts, parked_at)
+//	            PK (consumer, position)
+//	stream_commands (stream, command_id, version) PK (stream, command_id): the
+//	            command IDs applied to each stream (idempotent appends)
 //
 // Times are INTEGER (BIGINT) unix nanoseconds; where the zero time means
 // "none" (wake_at, lease_expires, consumed_at) it is stored as NULL. A run's
@@ -39,12 +44,33 @@
 // savepoint of a shared transaction, so many writes share one COMMIT and one
 // fsync. Reads go to a separate pool and never wait for the writer.
 //
+// The Store holds the writer pool's one connection for its lifetime (a
+// *sql.Conn) and runs transactions on it as plain statements:
+// Dialect.BeginWrite, SAVEPOINT, RELEASE, COMMIT. Every write query is
+// prepared on that connection the first time it runs and reused afterwards,
+// so SQL is parsed once per query, not once per write; the cache is bounded
+// (least recently used statements are closed, between writes) and long IN
+// lists run unprepared. A *sql.Tx cannot do this: it would hold the pool's
+// only connection, and statements prepared on the pool could not run. Write
+// helpers therefore take constant query text where they can (wtx.exec,
+// wtx.query, wtx.queryRow).
+//
+// Writes keep their statement count low, since at high concurrency CPU per
+// write bounds throughput: a step's CommitRun is one UPDATE of runs that is
+// also the lease and status check (a diagnostic SELECT runs only when it
+// matches no row), one conditional UPDATE of streams that is the version
+// check, and one INSERT per event; tags, timers, signals and children cost
+// statements only when present. Where the dialect allows (LastInsertID),
+// INSERTs take their key from sql.Result instead of RETURNING, which costs
+// SQLite an ephemeral table per statement.
+//
 // ReadAll promises that a position is returned only once every smaller
 // position is readable. On SQLite this holds because one writer at a time
 // commits. A store whose database lets several transactions append at once
 // (PostgreSQL with several processes) must serialize appends, for example with
-// a transaction-level advisory lock taken at the start of each batch, or
-// ReadAll must stop below the oldest position still in flight.
+// a transaction-level advisory lock taken at the start of each batch (a
+// Dialect that implements WriteLocker: store/postgres does), or ReadAll must
+// stop below the oldest position still in flight.
 //
 // # Choices the store interface leaves open
 //

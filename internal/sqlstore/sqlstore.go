@@ -19,7 +19,9 @@ import (
 // Config configures New.
 type Config struct {
 	// Writer is the pool writes go through. It should hold one connection
-	// (SetMaxOpenConns(1)) whose transactions take the write lock at BEGIN.
+	// (SetMaxOpenConns(1)); the Store takes it for its lifetime (as a
+	// *sql.Conn, on the first write), prepares its statements on it, and
+	// starts transactions with Dialect.BeginWrite.
 	Writer *sql.DB
 	// Reader is the pool reads go through; it may be Writer.
 	Reader *sql.DB
@@ -36,7 +38,9 @@ type Config struct {
 type Store struct {
 	writer, reader *sql.DB
 	d              Dialect
-	gc             *groupcommit.Committer
+	wc             *writeConn
+	rs             *readStmts
+	gc             *groupcommit.Committer[*writeConn]
 	log            *slog.Logger
 	closed         atomic.Bool
 }
@@ -50,11 +54,14 @@ func New(cfg Config) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	wc := newWriteConn(cfg.Writer, cfg.Dialect)
 	return &Store{
 		writer: cfg.Writer,
 		reader: cfg.Reader,
 		d:      cfg.Dialect,
-		gc:     groupcommit.New(cfg.Writer, cfg.Batch),
+		wc:     wc,
+		rs:     newReadStmts(cfg.Reader, cfg.Dialect),
+		gc:     groupcommit.New(wc.begin, cfg.Batch),
 		log:    log,
 	}
 }
@@ -69,7 +76,7 @@ func (s *Store) Close() error {
 		return weftype.ErrStoreClosed
 	}
 	s.gc.Close()
-	err := s.writer.Close()
+	err := errors.Join(s.wc.reset(), s.rs.close(), s.writer.Close())
 	if s.reader != s.writer {
 		err = errors.Join(err, s.reader.Close())
 	}
@@ -81,7 +88,11 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	if s.closed.Load() {
 		return weftype.ErrStoreClosed
 	}
-	err := s.gc.Do(ctx, func(tx *sql.Tx) error { return fn(&wtx{tx: tx, d: s.d}) })
+	err := s.gc.Do(ctx, func(c *writeConn) error {
+		err := fn(&wtx{c: c, d: s.d})
+		c.trim()
+		return err
+	})
 	if errors.Is(err, groupcommit.ErrClosed) {
 		return weftype.ErrStoreClosed
 	}
@@ -96,35 +107,35 @@ func (s *Store) read() (*sql.DB, error) {
 	return s.reader, nil
 }
 
+// query runs a read on the reader pool, as a statement prepared once on the
+// pool (see readStmts).
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	db, err := s.read()
-	if err != nil {
+	if _, err := s.read(); err != nil {
 		return nil, err
 	}
-	return db.QueryContext(ctx, s.d.Rebind(q), args...)
+	return s.rs.query(ctx, q, args...)
 }
 
+// queryRow is query for one row; the caller checks s.read first.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.reader.QueryRowContext(ctx, s.d.Rebind(q), args...)
+	return s.rs.queryRow(ctx, q, args...)
 }
 
-// wtx is a write transaction with the dialect at hand.
+// wtx is a write transaction with the dialect at hand. Its methods take
+// queries with ? placeholders (rebound by the dialect) and run them as
+// statements prepared once on the writer connection, so write queries should
+// be constant strings where they can; an IN list's length varies only the
+// placeholder count. Rows from query must be closed before the write returns.
 type wtx struct {
-	tx *sql.Tx
-	d  Dialect
+	c *writeConn
+	d Dialect
 }
 
-func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
-	return w.tx.ExecContext(context.Background(), w.d.Rebind(q), args...)
-}
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) { return w.c.exec(q, args...) }
 
-func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	return w.tx.QueryContext(context.Background(), w.d.Rebind(q), args...)
-}
+func (w *wtx) query(q string, args ...any) (*sql.Rows, error) { return w.c.query(q, args...) }
 
-func (w *wtx) queryRow(q string, args ...any) *sql.Row {
-	return w.tx.QueryRowContext(context.Background(), w.d.Rebind(q), args...)
-}
+func (w *wtx) queryRow(q string, args ...any) *sql.Row { return w.c.queryRow(q, args...) }
 
 // --- values
 

@@ -19,6 +19,9 @@ func (s *Store) Append(ctx context.Context, p *store.AppendParams) (*store.Appen
 	if err := checkAppend(p.Stream, p.ExpectedVersion, p.Events); err != nil {
 		return nil, err
 	}
+	if p.CommandID != "" {
+		return s.appendCommand(ctx, p) // consumers.go
+	}
 	t := now(p.Time)
 	var res store.AppendResult
 	err := s.write(ctx, func(w *wtx) error {
@@ -63,40 +66,21 @@ func (w *wtx) streamVersion(stream string) (int64, bool, error) {
 // append appends evs to stream if it is at expected (or expected is
 // AnyVersion), returning the new version and the events' positions.
 func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t time.Time) (int64, []int64, error) {
-	cur, exists, err := w.streamVersion(stream)
+	if len(evs) == 0 {
+		cur, _, err := w.streamVersion(stream)
+		if err != nil {
+			return 0, nil, err
+		}
+		if expected != weftype.AnyVersion && expected != cur {
+			return 0, nil, &weftype.ConflictError{Stream: stream, Expected: expected, Actual: cur}
+		}
+		return cur, nil, nil
+	}
+	cur, err := w.advanceStream(stream, expected, int64(len(evs)))
 	if err != nil {
 		return 0, nil, err
 	}
-	if expected != weftype.AnyVersion && expected != cur {
-		return 0, nil, &weftype.ConflictError{Stream: stream, Expected: expected, Actual: cur}
-	}
-	if len(evs) == 0 {
-		return cur, nil, nil
-	}
 	next := cur + int64(len(evs))
-	// The conditional update (or the insert of a new stream) is the
-	// concurrency check where several writers can race (PostgreSQL).
-	raced := false
-	if exists {
-		res, err := w.exec(`UPDATE streams SET version = ? WHERE stream = ? AND version = ?`, next, stream, cur)
-		if err != nil {
-			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
-		}
-		raced = n == 0
-	} else if _, err := w.exec(`INSERT INTO streams (stream, version) VALUES (?, ?)`, stream, next); err != nil {
-		if !w.d.IsUniqueViolation(err) {
-			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
-		}
-		raced = true
-	}
-	if raced {
-		actual, _, _ := w.streamVersion(stream)
-		return 0, nil, &weftype.ConflictError{Stream: stream, Expected: expected, Actual: actual}
-	}
 	positions := make([]int64, len(evs))
 	tn := nanos(t)
 	for i, e := range evs {
@@ -108,8 +92,8 @@ func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t ti
 		if data == nil {
 			data = []byte{}
 		}
-		err = w.queryRow(`INSERT INTO events (stream, version, type, data, tags, time) VALUES (?, ?, ?, ?, ?, ?) RETURNING position`,
-			stream, cur+int64(i)+1, e.Type, data, tags, tn).Scan(&positions[i])
+		positions[i], err = w.insertID(`position`, `INSERT INTO events (stream, version, type, data, tags, time) VALUES (?, ?, ?, ?, ?, ?)`,
+			stream, cur+int64(i)+1, e.Type, data, tags, tn)
 		if err != nil {
 			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
 		}
@@ -123,6 +107,72 @@ func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t ti
 		}
 	}
 	return next, positions, nil
+}
+
+// advanceStream moves stream n versions forward from expected (from wherever
+// it is for AnyVersion), creating it if it does not exist, and returns its
+// version before. The conditional update, or the insert of a new stream, is
+// the optimistic-concurrency check, also where several writers can race
+// (PostgreSQL): it takes one statement when the expectation holds.
+func (w *wtx) advanceStream(stream string, expected, n int64) (int64, error) {
+	switch expected {
+	case weftype.AnyVersion:
+		cur, exists, err := w.streamVersion(stream)
+		if err != nil {
+			return 0, err
+		}
+		if exists {
+			if ok, err := w.moveStream(stream, cur, n); err != nil || ok {
+				return cur, err
+			}
+		} else if ok, err := w.createStream(stream, n); err != nil || ok {
+			return 0, err
+		}
+	case 0:
+		// Most appends at version 0 create their stream: try that first.
+		if ok, err := w.createStream(stream, n); err != nil || ok {
+			return 0, err
+		}
+		if ok, err := w.moveStream(stream, 0, n); err != nil || ok {
+			return 0, err
+		}
+	default:
+		if ok, err := w.moveStream(stream, expected, n); err != nil || ok {
+			return expected, err
+		}
+	}
+	actual, _, err := w.streamVersion(stream)
+	if err != nil {
+		return 0, err
+	}
+	return 0, &weftype.ConflictError{Stream: stream, Expected: expected, Actual: actual}
+}
+
+// createStream inserts stream at version, reporting false if it exists.
+func (w *wtx) createStream(stream string, version int64) (bool, error) {
+	res, err := w.exec(`INSERT INTO streams (stream, version) VALUES (?, ?) ON CONFLICT (stream) DO NOTHING`, stream, version)
+	if err != nil {
+		return false, fmt.Errorf("append to %q: %w", stream, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("append to %q: %w", stream, err)
+	}
+	return n == 1, nil
+}
+
+// moveStream moves stream from version from to from+n, reporting false if it
+// is not at from (or does not exist).
+func (w *wtx) moveStream(stream string, from, n int64) (bool, error) {
+	res, err := w.exec(`UPDATE streams SET version = ? WHERE stream = ? AND version = ?`, from+n, stream, from)
+	if err != nil {
+		return false, fmt.Errorf("append to %q: %w", stream, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("append to %q: %w", stream, err)
+	}
+	return k == 1, nil
 }
 
 // --- runs
@@ -167,19 +217,23 @@ func (w *wtx) getRun(id string) (*weftype.Run, error) {
 }
 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
-	existing, err := w.getRun(p.ID)
-	if err == nil {
-		return &store.CreateRunResult{Run: existing}, nil
-	}
-	if !errors.Is(err, weftype.ErrRunNotFound) {
-		return nil, err
-	}
 	tn := nanos(t)
-	_, err = w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?)`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, tn, tn, tn)
+	wake := wakeNanos(p, tn)
+	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
+		lease_owner, lease_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
+	} else if n == 0 {
+		existing, err := w.getRun(p.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &store.CreateRunResult{Run: existing}, nil
 	}
 	version, _, err := w.append(weftype.StreamForRun(p.ID), 0, p.Events, t)
 	if err != nil {
@@ -191,7 +245,7 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 		Parent:    parent,
 		Status:    weftype.StatusPending,
 		Input:     p.Input,
-		WakeAt:    fromNanos(tn),
+		WakeAt:    fromNanos(wake),
 		Version:   version,
 		CreatedAt: fromNanos(tn),
 		UpdatedAt: fromNanos(tn),
@@ -303,6 +357,9 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 	t := now(p.Time)
 	var res store.CommitRunResult
 	err := s.write(ctx, func(w *wtx) error {
+		if err := w.applyInCommit(ctx, p); err != nil { // consumers.go
+			return err
+		}
 		var err error
 		res.Version, err = w.commitRun(p, stream, t)
 		return err
@@ -314,25 +371,9 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 }
 
 func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (int64, error) {
-	var status, parent string
-	var token int64
-	err := w.queryRow(`SELECT status, parent, lease_token FROM runs WHERE id = ?`, p.RunID).Scan(&status, &parent, &token)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunNotFound)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
-	}
-	if token != p.LeaseToken {
-		return 0, fmt.Errorf("commit run %q with lease token %d (current %d): %w", p.RunID, p.LeaseToken, token, weftype.ErrLeaseLost)
-	}
-	if weftype.RunStatus(status).Terminal() {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunFinished)
-	}
-	version, _, err := w.append(stream, p.ExpectedVersion, p.Events, t)
-	if err != nil {
-		return 0, err
-	}
+	// One statement checks the lease token and that the run has not ended,
+	// and updates the run; the journal's version is checked next. A failure
+	// of either undoes both (the write's savepoint).
 	tn := nanos(t)
 	ends := p.Status.Terminal()
 	set := `updated_at = ?`
@@ -352,9 +393,19 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 	if p.ReleaseLease {
 		set += `, lease_owner = '', lease_expires = NULL`
 	}
-	args = append(args, p.RunID)
-	if _, err := w.exec(`UPDATE runs SET `+set+` WHERE id = ?`, args...); err != nil {
+	args = append(args, p.RunID, p.LeaseToken)
+	res, err := w.exec(`UPDATE runs SET `+set+` WHERE id = ? AND lease_token = ? AND status NOT IN (`+terminalList+`)`, args...)
+	if err != nil {
 		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+	} else if n == 0 {
+		return 0, w.commitRefused(p)
+	}
+	version, _, err := w.append(stream, p.ExpectedVersion, p.Events, t)
+	if err != nil {
+		return 0, err
 	}
 	if len(p.ConsumeSignals) > 0 {
 		args := append([]any{tn, p.RunID}, appendArgs(nil, p.ConsumeSignals)...)
@@ -391,12 +442,39 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 			return 0, fmt.Errorf("commit run %q: start child: %w", p.RunID, err)
 		}
 	}
-	if ends && parent != "" {
+	if !ends {
+		return version, nil
+	}
+	var parent string
+	if err := w.queryRow(`SELECT parent FROM runs WHERE id = ?`, p.RunID).Scan(&parent); err != nil {
+		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+	}
+	if parent != "" {
 		if err := w.makeDue([]any{parent}, t, ""); err != nil {
 			return 0, fmt.Errorf("commit run %q: wake parent %q: %w", p.RunID, parent, err)
 		}
 	}
 	return version, nil
+}
+
+// commitRefused says why the run's update in commitRun matched no row: the
+// run is unknown, its lease token is stale, or it has ended, checked in this
+// order.
+func (w *wtx) commitRefused(p *store.CommitRunParams) error {
+	var status string
+	var token int64
+	err := w.queryRow(`SELECT status, lease_token FROM runs WHERE id = ?`, p.RunID).Scan(&status, &token)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunNotFound)
+	case err != nil:
+		return fmt.Errorf("commit run %q: %w", p.RunID, err)
+	case token != p.LeaseToken:
+		return fmt.Errorf("commit run %q with lease token %d (current %d): %w", p.RunID, p.LeaseToken, token, weftype.ErrLeaseLost)
+	case weftype.RunStatus(status).Terminal():
+		return fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunFinished)
+	}
+	return fmt.Errorf("commit run %q: the run changed during the commit", p.RunID)
 }
 
 // makeDue makes runs not ended due at t (unless due earlier already), with
@@ -407,6 +485,19 @@ func (w *wtx) makeDue(ids []any, t time.Time, extraSet string) error {
 	_, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
 		updated_at = ?`+extraSet+` WHERE id IN (`+placeholders(len(ids))+`) AND status NOT IN (`+terminalList+`)`, args...)
 	return err
+}
+
+// makeDueOne is makeDue for one run, reporting whether the run exists and
+// has not ended.
+func (w *wtx) makeDueOne(id string, t time.Time) (bool, error) {
+	tn := nanos(t)
+	res, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
+		updated_at = ? WHERE id = ? AND status NOT IN (`+terminalList+`)`, tn, tn, tn, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // checkLive fails with ErrRunNotFound or ErrRunFinished unless the run exists
@@ -436,18 +527,23 @@ func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*wef
 	t := now(p.Time)
 	sig := &weftype.Signal{RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}
 	err := s.write(ctx, func(w *wtx) error {
-		if err := w.checkLive("signal", p.RunID); err != nil {
-			return err
+		// Making the run due is also the check that it exists and has not
+		// ended; only when it matches no row does checkLive tell why.
+		if ok, err := w.makeDueOne(p.RunID, t); err != nil {
+			return fmt.Errorf("signal run %q: %w", p.RunID, err)
+		} else if !ok {
+			if err := w.checkLive("signal", p.RunID); err != nil {
+				return err
+			}
+			return fmt.Errorf("signal run %q: the run changed during the write", p.RunID)
 		}
 		payload := p.Payload
 		if payload == nil {
 			payload = []byte{}
 		}
-		if err := w.queryRow(`INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			p.RunID, p.Name, payload, nanos(t)).Scan(&sig.ID); err != nil {
-			return fmt.Errorf("signal run %q: %w", p.RunID, err)
-		}
-		if err := w.makeDue([]any{p.RunID}, t, ""); err != nil {
+		var err error
+		if sig.ID, err = w.insertID(`id`, `INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)`,
+			p.RunID, p.Name, payload, nanos(t)); err != nil {
 			return fmt.Errorf("signal run %q: %w", p.RunID, err)
 		}
 		return nil

@@ -311,6 +311,14 @@ type dialect struct{}
 
 func (dialect) Rebind(q string) string { return q }
 
+// BeginWrite takes the write lock at BEGIN, so that a write transaction waits
+// (busy_timeout) for another process's writer instead of failing half-way.
+func (dialect) BeginWrite() string { return "BEGIN IMMEDIATE" }
+
+// LastInsertID is true: sqlite3_last_insert_rowid is the INTEGER PRIMARY KEY,
+// and cheaper than RETURNING.
+func (dialect) LastInsertID() bool { return true }
+
 // ClaimLock is empty: the one write connection serializes claimers.
 func (dialect) ClaimLock() string { return "" }
 

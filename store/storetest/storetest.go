@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCommit", testGroupCommit},
 		{"Closed", testClosed},
 	}
+	tests = append(tests, consumerTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -515,10 +515,191 @@ async function showRun(id) {
   });
 }
 
+// ---- entities --------------------------------------------------------------
+
+function entityHref(type, id) { return '#/entities/' + encodeURIComponent(type) + '/' + encodeURIComponent(id); }
+function entityAPI(type, id) { return '/api/entities/' + encodeURIComponent(type) + '/' + encodeURIComponent(id); }
+
+// entityLookup is the form that opens an entity by type and ID.
+function entityLookup(type, id) {
+  const typeSel = el('select', {id: 'entity-type', 'aria-label': 'Entity type', required: true});
+  const idIn = el('input', {id: 'entity-id', placeholder: 'entity ID', required: true, value: id || ''});
+  const form = el('form', {class: 'filters', id: 'entity-lookup'}, typeSel, idIn, el('button', {type: 'submit'}, 'Show'));
+  api('/api/entities').then((r) => {
+    if (!r.entity_types.length) typeSel.append(el('option', {value: ''}, 'no entity types registered'));
+    for (const t of r.entity_types) typeSel.append(el('option', {value: t, selected: t === type}, t));
+  }).catch((e) => showMessage(e.message));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (typeSel.value && idIn.value) location.hash = entityHref(typeSel.value, idIn.value);
+  });
+  return form;
+}
+
+function showEntities() {
+  if (live) live.abort();
+  view.replaceChildren(el('section', {class: 'panel'},
+    el('h1', {}, 'Entities'),
+    el('p', {class: 'hint'}, 'An entity is a stream of events ("<type>:<id>"); its state is their fold. Look one up by type and ID.'),
+    entityLookup('', '')));
+}
+
+const entityState = {type: '', id: '', command: ''};
+
+function eventsTable(events, id) {
+  const rows = events.map((e) => el('tr', {'data-position': e.position},
+    el('td', {}, String(e.version)), el('td', {}, String(e.position)), el('td', {}, e.type),
+    el('td', {}, fmtTime(e.time)), el('td', {}, (e.tags || []).join(', ')),
+    el('td', {}, el('code', {}, e.data === undefined ? '' : JSON.stringify(e.data)))));
+  if (!rows.length) rows.push(el('tr', {}, el('td', {colspan: 6, class: 'empty'}, 'No events: the entity has its initial state.')));
+  return el('table', {id: id},
+    el('thead', {}, el('tr', {}, ['Version', 'Position', 'Type', 'Time', 'Tags', 'Data'].map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows));
+}
+
+async function refreshEntity(box) {
+  const {type, id} = entityState;
+  const [st, evs] = await Promise.all([api(entityAPI(type, id)), api(entityAPI(type, id) + '/events')]);
+  if (type !== entityState.type || id !== entityState.id) return 0;
+  box.replaceChildren(
+    el('dl', {class: 'facts'},
+      el('dt', {}, 'Stream'), el('dd', {id: 'entity-stream'}, st.stream),
+      el('dt', {}, 'Version'), el('dd', {id: 'entity-version'}, String(st.version))),
+    el('h3', {}, 'State'), el('pre', {id: 'entity-state'}, pretty(st.state)),
+    el('h3', {}, 'Events'), eventsTable(evs.events, 'entity-events'));
+  return evs.events.length ? evs.events[evs.events.length - 1].position : 0;
+}
+
+function commandForm(box) {
+  const cmd = el('textarea', {id: 'command-body', rows: 4, placeholder: 'command (JSON)'}, entityState.command);
+  const cmdID = el('input', {id: 'command-id', placeholder: 'command ID (optional, for idempotency)'});
+  cmd.addEventListener('input', () => { entityState.command = cmd.value; });
+  const form = el('form', {id: 'command-form', class: 'panel'},
+    el('h2', {}, 'Send a command'), cmd, el('div', {class: 'row'}, cmdID),
+    el('button', {type: 'submit', id: 'command-send'}, 'Send command'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let body;
+    try { body = JSON.parse(cmd.value); } catch (e) { showMessage('The command is not valid JSON: ' + e.message); return; }
+    const req = {command: body};
+    if (cmdID.value) req.command_id = cmdID.value;
+    try {
+      const st = await api(entityAPI(entityState.type, entityState.id) + '/commands', {method: 'POST', body: req});
+      showMessage('Command accepted; the entity is at version ' + st.version + '.', 'ok');
+      await refreshEntity(box);
+    } catch (e) { showMessage(e.message); }
+  });
+  return form;
+}
+
+async function showEntity(type, id) {
+  if (live) live.abort();
+  if (entityState.type !== type || entityState.id !== id) Object.assign(entityState, {type, id, command: ''});
+  const box = el('div', {id: 'entity-box'}, el('p', {class: 'hint'}, 'Loading…'));
+  view.replaceChildren(
+    el('section', {class: 'panel'},
+      el('h1', {}, 'Entity ', el('code', {id: 'entity-title'}, type + ' ' + id)),
+      entityLookup(type, id), box),
+    commandForm(box));
+  let after;
+  try { after = await refreshEntity(box); } catch (e) { box.replaceChildren(el('p', {class: 'hint'}, e.message)); return; }
+  const p = new URLSearchParams({tag: type + ':' + id, after: String(after)});
+  startLive('/api/live/events?' + p, (t) => {
+    if (t === 'event') refreshEntity(box).catch((e) => showMessage(e.message));
+  });
+}
+
+// ---- consumers -------------------------------------------------------------
+
+function fmtAge(ms) { return ms > 0 ? fmtDuration(ms) : ''; }
+
+function consumerRow(c) {
+  return el('tr', {'data-consumer': c.name},
+    el('td', {}, c.name), el('td', {}, c.kind),
+    el('td', {}, String(c.position)), el('td', {}, String(c.head)),
+    el('td', {class: c.lag > 0 ? 'lagging' : ''}, String(c.lag)),
+    el('td', {}, fmtAge(c.oldest_unprocessed_age_ms)),
+    el('td', {}, String(c.parked)),
+    el('td', {class: c.stop_error ? 'err' : ''}, c.stop_error || ''));
+}
+
+function parkedRow(p, refresh) {
+  const retry = el('button', {type: 'button', class: 'retry'}, 'Retry');
+  retry.addEventListener('click', async () => {
+    retry.disabled = true;
+    try {
+      await api('/api/consumers/' + encodeURIComponent(p.consumer) + '/parked/' + p.position + '/retry', {method: 'POST'});
+      showMessage('Event ' + p.position + ' handled by ' + p.consumer + '; it is no longer parked.', 'ok');
+    } catch (e) { showMessage(e.message); }
+    refresh();
+  });
+  return el('tr', {'data-parked': p.consumer + '@' + p.position},
+    el('td', {}, p.consumer), el('td', {}, String(p.position)), el('td', {}, p.stream), el('td', {}, p.type),
+    el('td', {}, String(p.attempts)), el('td', {}, fmtTime(p.parked_at)), el('td', {class: 'err'}, p.error), el('td', {}, retry));
+}
+
+async function showConsumers() {
+  const cbody = el('tbody', {id: 'consumers-body'});
+  const pbody = el('tbody', {id: 'parked-body'});
+  view.replaceChildren(
+    el('section', {class: 'panel'},
+      el('h1', {}, 'Consumers'),
+      el('p', {class: 'hint'}, 'Consumers and projections read the log in order; lag is the head minus the checkpoint while an event waits for them.'),
+      el('table', {class: 'consumers'},
+        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Position', 'Head', 'Lag', 'Oldest waiting', 'Parked', 'Stopped'].map((h) => el('th', {}, h)))),
+        cbody)),
+    el('section', {class: 'panel'},
+      el('h2', {}, 'Parked events'),
+      el('table', {class: 'parked'},
+        el('thead', {}, el('tr', {}, ['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', ''].map((h) => el('th', {}, h)))),
+        pbody)));
+  let busy = false;
+  const refresh = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const [cs, ps] = await Promise.all([api('/api/consumers'), api('/api/parked')]);
+      if (!document.body.contains(cbody)) return;
+      cbody.replaceChildren(...cs.consumers.map(consumerRow));
+      if (!cs.consumers.length) cbody.append(el('tr', {}, el('td', {colspan: 8, class: 'empty'}, 'No consumers in this store yet.')));
+      pbody.replaceChildren(...ps.parked.map((p) => parkedRow(p, refresh)));
+      if (!ps.parked.length) pbody.append(el('tr', {}, el('td', {colspan: 8, class: 'empty'}, 'No parked events.')));
+    } catch (e) { showMessage(e.message); } finally { busy = false; }
+  };
+  // Checkpoints move with every handled event: poll every second while the
+  // page is open (the abort of the next page's live stream stops it).
+  if (live) live.abort();
+  live = new AbortController();
+  let timer = null;
+  await refresh();
+  const signal = live.signal;
+  (async () => {
+    while (!signal.aborted) {
+      await new Promise((r) => { timer = setTimeout(r, 1000); });
+      if (!signal.aborted && document.body.contains(cbody)) await refresh();
+    }
+  })();
+  signal.addEventListener('abort', () => clearTimeout(timer));
+}
+
 // ---- routing ---------------------------------------------------------------
 
 function route() {
   const h = location.hash || '#/';
+  for (const a of document.querySelectorAll('header nav a')) a.classList.toggle('on', a.getAttribute('href') === h || Boolean(a.dataset.prefix && h.startsWith(a.dataset.prefix)));
+  if (h === '#/consumers') { showConsumers(); return; }
+  if (h === '#/entities') { showEntities(); return; }
+  if (h.startsWith('#/entities/')) {
+    const parts = h.slice('#/entities/'.length).split('/');
+    if (parts.length === 2) {
+      let type, id;
+      try { type = decodeURIComponent(parts[0]); id = decodeURIComponent(parts[1]); } catch (e) { showEntities(); return; }
+      showEntity(type, id);
+      return;
+    }
+    showEntities();
+    return;
+  }
   if (h.startsWith('#/runs/')) {
     let id;
     try { id = decodeURIComponent(h.slice('#/runs/'.length)); } catch (e) { id = h.slice(7); }

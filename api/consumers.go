@@ -1,0 +1,212 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/weftype"
+)
+
+// Consumer is the state of a consumer or projection, with its lag.
+type Consumer struct {
+	Name string `json:"name"`
+	// Kind is "consumer" or "projection".
+	Kind string `json:"kind"`
+	// Position is the checkpoint: every event at or below it is done.
+	Position int64 `json:"position"`
+	// Head is the log's last position when the state was read.
+	Head int64 `json:"head"`
+	// Lag is Head - Position when an event the consumer has to handle waits,
+	// 0 when it has handled every event matching its filters.
+	Lag int64 `json:"lag"`
+	// OldestUnprocessedAgeMS is the age in milliseconds of the oldest event
+	// waiting for the consumer, 0 when none waits.
+	OldestUnprocessedAgeMS int64 `json:"oldest_unprocessed_age_ms"`
+	// Parked counts its parked events.
+	Parked int `json:"parked"`
+	// StopError is why the consumer stopped (the StopConsumer policy), if it did.
+	StopError string `json:"stop_error,omitempty"`
+}
+
+// ConsumerList is the answer of GET /api/consumers.
+type ConsumerList struct {
+	Consumers []Consumer `json:"consumers"`
+}
+
+// ResetRequest is the body of POST /api/consumers/{name}/reset.
+type ResetRequest struct {
+	// Position is the new checkpoint: the consumer goes on with the events
+	// after it (0: from the start of the log). Required.
+	Position *int64 `json:"position"`
+}
+
+// ParkedEvent is an event a consumer gave up on after its retries.
+type ParkedEvent struct {
+	Consumer string    `json:"consumer"`
+	Position int64     `json:"position"`
+	Stream   string    `json:"stream"`
+	Type     string    `json:"type"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	ParkedAt time.Time `json:"parked_at"`
+}
+
+// ParkedList is the answer of GET /api/parked and GET
+// /api/consumers/{name}/parked.
+type ParkedList struct {
+	// Consumer is the consumer asked for; empty for every consumer.
+	Consumer string        `json:"consumer,omitempty"`
+	Parked   []ParkedEvent `json:"parked"`
+}
+
+// RetryResponse is the answer to a successful retry of a parked event.
+type RetryResponse struct {
+	Consumer string `json:"consumer"`
+	Position int64  `json:"position"`
+	// Retried is true: the handler succeeded and the event is no longer parked.
+	Retried bool `json:"retried"`
+}
+
+func toConsumer(s weft.ConsumerStatus) Consumer {
+	return Consumer{
+		Name: s.Name, Kind: s.Kind, Position: s.Position, Head: s.Head, Lag: s.Lag,
+		OldestUnprocessedAgeMS: s.OldestUnprocessedAge.Milliseconds(), Parked: s.Parked, StopError: s.StopError,
+	}
+}
+
+func toParked(ps []*weftype.ParkedEvent) []ParkedEvent {
+	out := make([]ParkedEvent, len(ps))
+	for i, p := range ps {
+		out[i] = ParkedEvent{Consumer: p.Consumer, Position: p.Position, Stream: p.Stream, Type: p.Type, Error: p.Error, Attempts: p.Attempts, ParkedAt: p.ParkedAt}
+	}
+	return out
+}
+
+// consumerName returns the validated {name} of the path, after checking that
+// the store knows the consumer.
+func (h *handler) consumerName(r *http.Request) (string, error) {
+	name := r.PathValue("name")
+	if p := checkText("name", name, MaxNameLength); p != nil {
+		return "", p
+	}
+	if _, err := h.eng.Store().GetConsumer(r.Context(), name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// consumerStatus returns the status of one consumer.
+func (h *handler) consumerStatus(r *http.Request, name string) (Consumer, error) {
+	all, err := h.eng.Consumers(r.Context())
+	if err != nil {
+		return Consumer{}, err
+	}
+	for _, s := range all {
+		if s.Name == name {
+			return toConsumer(s), nil
+		}
+	}
+	return Consumer{}, fmt.Errorf("consumer %q: %w", name, weftype.ErrConsumerNotFound)
+}
+
+func (h *handler) listConsumers(w http.ResponseWriter, r *http.Request) error {
+	all, err := h.eng.Consumers(r.Context())
+	if err != nil {
+		return err
+	}
+	out := ConsumerList{Consumers: make([]Consumer, len(all))}
+	for i, s := range all {
+		out.Consumers[i] = toConsumer(s)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) resetConsumer(w http.ResponseWriter, r *http.Request) error {
+	name, err := h.consumerName(r)
+	if err != nil {
+		return err
+	}
+	var req ResetRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Position == nil {
+		return invalid("position", "position is required: the log position to go on after (0: the start of the log)")
+	}
+	pos := *req.Position
+	head, err := h.eng.Store().HeadPosition(r.Context())
+	if err != nil {
+		return err
+	}
+	if pos < 0 || pos > head {
+		return invalid("position", "position must be from 0 to the log's head position %d, not %d", head, pos)
+	}
+	if err := h.eng.ResetConsumer(r.Context(), name, pos); err != nil {
+		return err
+	}
+	out, err := h.consumerStatus(r, name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *handler) listParked(w http.ResponseWriter, r *http.Request) error {
+	ps, err := h.eng.ParkedEvents(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ParkedList{Parked: toParked(ps)})
+	return nil
+}
+
+func (h *handler) listConsumerParked(w http.ResponseWriter, r *http.Request) error {
+	name, err := h.consumerName(r)
+	if err != nil {
+		return err
+	}
+	ps, err := h.eng.ParkedEvents(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ParkedList{Consumer: name, Parked: toParked(ps)})
+	return nil
+}
+
+func (h *handler) retryParked(w http.ResponseWriter, r *http.Request) error {
+	name, err := h.consumerName(r)
+	if err != nil {
+		return err
+	}
+	pos, err := parsePosition("position", r.PathValue("position"))
+	if err != nil {
+		return err
+	}
+	ps, err := h.eng.ParkedEvents(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, p := range ps {
+		found = found || p.Position == pos
+	}
+	if !found {
+		return problem(http.StatusNotFound, ProblemParkedEventNotFound, "consumer %q has no parked event at position %d", name, pos)
+	}
+	if err := h.eng.RetryParked(r.Context(), name, pos); err != nil {
+		if errors.Is(err, weftype.ErrConsumerNotFound) {
+			return problem(http.StatusConflict, ProblemConsumerNotRegistered, "consumer %q is in the store but not registered on this server, which cannot run its handler", name)
+		}
+		if p := problemFor(err); p.Status == http.StatusServiceUnavailable {
+			return p
+		}
+		return problem(http.StatusUnprocessableEntity, ProblemRetryFailed, "the handler failed again; the event stays parked: %v", err)
+	}
+	writeJSON(w, http.StatusOK, RetryResponse{Consumer: name, Position: pos, Retried: true})
+	return nil
+}

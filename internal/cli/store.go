@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/store/postgres"
+	"github.com/weftrun/weft/store/sqlite"
+	"github.com/weftrun/weft/weftype"
+)
+
+// EnvStore names the environment variable that sets the default of --store.
+const EnvStore = "WEFT_STORE"
+
+// isPostgres reports whether a store spec is a PostgreSQL DSN (a
+// postgres:// or postgresql:// URL) rather than the path of a SQLite file.
+func isPostgres(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
+}
+
+// storeOptions say how a command opens its store.
+type storeOptions struct {
+	// mustExist fails when there is no weft store yet (no SQLite file, or a
+	// PostgreSQL schema weft has not migrated), instead of creating one:
+	// commands that inspect a store use it so that a typo creates nothing.
+	mustExist bool
+	// fast opens SQLite with DurabilityRiskLosingRecentWritesOnPowerLoss;
+	// ignored on PostgreSQL.
+	fast bool
+	// logger receives the store's logs; nil discards them.
+	logger *slog.Logger
+}
+
+// openStore opens the store the command line names (--store, $WEFT_STORE,
+// else --db, $WEFT_DB or ./weft.db): a PostgreSQL database for a
+// postgres:// DSN, a SQLite file otherwise. It is the one place where
+// commands open stores; its errors are explained for the command line.
+func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error) {
+	if isPostgres(a.db) {
+		st, err := postgres.Open(ctx, a.db, &postgres.Options{MustExist: o.mustExist, Logger: o.logger})
+		if err != nil {
+			return nil, a.openError(err)
+		}
+		return st, nil
+	}
+	if o.mustExist {
+		if err := a.checkExists(); err != nil {
+			return nil, err
+		}
+	}
+	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: o.mustExist, Durability: durability(o.fast), Logger: o.logger})
+	if err != nil {
+		return nil, a.openError(err)
+	}
+	return st, nil
+}
+
+// storeName names the store for messages: the absolute path of a SQLite
+// file, or the DSN without its password.
+func (a *app) storeName() string {
+	if isPostgres(a.db) {
+		return redactDSN(a.db)
+	}
+	return a.absDB()
+}
+
+// redactDSN hides the password of a URL DSN.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}
+
+// postgresOpenError explains an error opening a PostgreSQL store.
+func postgresOpenError(name string, err error) error {
+	var sv *weftype.SchemaVersionError
+	var cs *postgres.ClockSkewError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("no weft store in %s; create it with `weft migrate --store …` or run `weft dev` or `weft worker` on it", name)
+	case errors.Is(err, weftype.ErrNotWeftStore):
+		return fmt.Errorf("%s is not a weft store: %w", name, err)
+	case errors.As(err, &sv), errors.As(err, &cs):
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return fmt.Errorf("opening %s: %w", name, err)
+}

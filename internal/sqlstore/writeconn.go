@@ -1,0 +1,221 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// maxCachedStmts bounds the statements a writeConn keeps prepared. Fixed
+// queries number a few dozen; the rest of the room is for variable-arity ones
+// (IN lists), the least recently used of which are closed first.
+const maxCachedStmts = 256
+
+// maxCachedQuery is the longest query text a writeConn prepares and keeps.
+// Longer ones are long IN lists (ClaimRuns' Exclude, up to the engine's
+// concurrency): their arity rarely repeats, and each would hold a large
+// prepared statement, so they run unprepared.
+const maxCachedQuery = 2048
+
+// writeConn is the writer pool's one connection, held for the Store's
+// lifetime so that statements prepared on it stay valid across transactions.
+// Transactions on it are explicit statements (Dialect.BeginWrite, SAVEPOINT,
+// COMMIT, …) run as prepared statements too, not *sql.Tx: a *sql.Tx would hold
+// the pool's only connection and statements prepared on the pool could never
+// run. It implements groupcommit.Tx.
+//
+// A writeConn is used by one batch at a time (groupcommit runs one batch at a
+// time, on its goroutine or a caller's, ordered by its mutex) and by Close
+// after the Committer has stopped, so it needs no locking of its own.
+type writeConn struct {
+	db *sql.DB
+	d  Dialect
+
+	conn  *sql.Conn              // nil until the first transaction, or after the connection broke
+	stmts map[string]*cachedStmt // by query before Rebind
+	tick  uint64                 // use counter, for least-recently-used eviction
+}
+
+type cachedStmt struct {
+	stmt *sql.Stmt
+	used uint64
+}
+
+// Transaction control statements. They are the same in every dialect but the
+// first, Dialect.BeginWrite.
+const (
+	qSavepoint  = `SAVEPOINT weft_write`
+	qRollbackTo = `ROLLBACK TO SAVEPOINT weft_write`
+	qRelease    = `RELEASE SAVEPOINT weft_write`
+	qCommit     = `COMMIT`
+	qRollback   = `ROLLBACK`
+)
+
+func newWriteConn(db *sql.DB, d Dialect) *writeConn {
+	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt)}
+}
+
+// begin starts a write transaction, taking the connection first if needed.
+// It is the groupcommit begin function.
+func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
+	for retried := false; ; retried = true {
+		if c.conn == nil {
+			conn, err := c.db.Conn(ctx)
+			if err != nil {
+				return nil, err
+			}
+			c.conn = conn
+		}
+		err := c.run(c.d.BeginWrite())
+		switch {
+		case err == nil:
+			if err := c.lockWrite(); err != nil {
+				_ = c.run(qRollback)
+				return nil, err
+			}
+			return c, nil
+		case retried:
+			return nil, err
+		case errors.Is(err, sql.ErrConnDone):
+			// database/sql gave up on the connection (the driver reported it
+			// broken): take a fresh one, with its statements prepared anew.
+			_ = c.reset()
+		case c.run(qRollback) != nil:
+			return nil, err
+		}
+		// Otherwise a transaction had stayed open after a failed COMMIT and
+		// a failed ROLLBACK, and the ROLLBACK just now ended it: try again.
+	}
+}
+
+// lockWrite runs the dialect's WriteLocker statement, if it has one, at the
+// start of a transaction.
+func (c *writeConn) lockWrite() error {
+	if l, ok := c.d.(WriteLocker); ok {
+		if q := l.LockWrite(); q != "" {
+			return c.run(q)
+		}
+	}
+	return nil
+}
+
+// Savepoint implements groupcommit.Tx.
+func (c *writeConn) Savepoint() error { return c.run(qSavepoint) }
+
+// RollbackToSavepoint implements groupcommit.Tx.
+func (c *writeConn) RollbackToSavepoint() error { return c.run(qRollbackTo) }
+
+// ReleaseSavepoint implements groupcommit.Tx.
+func (c *writeConn) ReleaseSavepoint() error { return c.run(qRelease) }
+
+// Commit implements groupcommit.Tx.
+func (c *writeConn) Commit() error { return c.run(qCommit) }
+
+// Rollback implements groupcommit.Tx.
+func (c *writeConn) Rollback() error { return c.run(qRollback) }
+
+// run executes a statement without arguments or results.
+func (c *writeConn) run(q string) error {
+	_, err := c.exec(q)
+	return err
+}
+
+// stmt returns the statement for q (written with ? placeholders), prepared
+// on the connection the first time, or nil for a query to run unprepared: one
+// longer than maxCachedQuery, or one that cannot be prepared (running it
+// unprepared reports the same error).
+func (c *writeConn) stmt(q string) *sql.Stmt {
+	c.tick++
+	if cs, ok := c.stmts[q]; ok {
+		cs.used = c.tick
+		return cs.stmt
+	}
+	if len(q) > maxCachedQuery {
+		return nil
+	}
+	st, err := c.conn.PrepareContext(context.Background(), c.d.Rebind(q))
+	if err != nil {
+		return nil
+	}
+	c.stmts[q] = &cachedStmt{stmt: st, used: c.tick}
+	return st
+}
+
+// exec, query and queryRow run q on the connection, inside the transaction
+// begin started.
+func (c *writeConn) exec(q string, args ...any) (sql.Result, error) {
+	if st := c.stmt(q); st != nil {
+		return st.ExecContext(context.Background(), args...)
+	}
+	return c.conn.ExecContext(context.Background(), c.d.Rebind(q), args...)
+}
+
+func (c *writeConn) query(q string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(q); st != nil {
+		return st.QueryContext(context.Background(), args...)
+	}
+	return c.conn.QueryContext(context.Background(), c.d.Rebind(q), args...)
+}
+
+func (c *writeConn) queryRow(q string, args ...any) *sql.Row {
+	if st := c.stmt(q); st != nil {
+		return st.QueryRowContext(context.Background(), args...)
+	}
+	return c.conn.QueryRowContext(context.Background(), c.d.Rebind(q), args...)
+}
+
+// insertID runs an INSERT of one row (q, without RETURNING) and returns the
+// value of its autoincrement key column key.
+func (w *wtx) insertID(key, q string, args ...any) (int64, error) {
+	var id int64
+	if !w.d.LastInsertID() {
+		err := w.queryRow(q+` RETURNING `+key, args...).Scan(&id)
+		return id, err
+	}
+	res, err := w.exec(q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// trim closes the least recently used statements beyond maxCachedStmts. It
+// must run only between writes, when no statement has open rows.
+func (c *writeConn) trim() {
+	if len(c.stmts) <= maxCachedStmts {
+		return
+	}
+	type entry struct {
+		q    string
+		used uint64
+	}
+	all := make([]entry, 0, len(c.stmts))
+	for q, cs := range c.stmts {
+		all = append(all, entry{q, cs.used})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.used, b.used) })
+	// Evict down to three quarters, so that trimming is rare.
+	for _, e := range all[:len(all)-maxCachedStmts*3/4] {
+		_ = c.stmts[e.q].stmt.Close()
+		delete(c.stmts, e.q)
+	}
+}
+
+// reset closes the statements and gives the connection back to the pool.
+func (c *writeConn) reset() error {
+	var errs []error
+	for q, cs := range c.stmts {
+		errs = append(errs, cs.stmt.Close())
+		delete(c.stmts, q)
+	}
+	if c.conn != nil {
+		if err := c.conn.Close(); err != nil && !errors.Is(err, sql.ErrConnDone) {
+			errs = append(errs, fmt.Errorf("close write connection: %w", err))
+		}
+		c.conn = nil
+	}
+	return errors.Join(errs...)
+}

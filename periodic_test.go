@@ -1,0 +1,181 @@
+package weft_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/wefttest"
+	"github.com/weftrun/weft/weftype"
+)
+
+func liveRuns(t *testing.T, st store.Store, workflow string) []string {
+	t.Helper()
+	runs, err := st.ListRuns(ctx, &store.ListRunsParams{Workflow: workflow, Limit: 1000,
+		Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func TestEveryFixedDelaySingleFlightAcrossRestart(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var nows []string
+	var clock *wefttest.Clock
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		weft.Every(e, "tick", time.Minute, func(ctx context.Context, now time.Time) error {
+			mu.Lock()
+			defer mu.Unlock()
+			nows = append(nows, now.Format("15:04:05"))
+			if len(nows) == 2 {
+				clock.Advance(10 * time.Second) // a slow run
+			}
+			return nil
+		})
+	})
+	clock = env.Clock
+	got := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(nows, " ")
+	}
+	env.Settle()
+	env.Advance(time.Minute)
+	if g := got(); g != "00:00:00 00:01:00" {
+		t.Fatalf("runs at %s", g)
+	}
+	// The next run is due a minute after the slow run ended, and only one
+	// run of the chain is ever pending.
+	if live := liveRuns(t, env.Store, "every:tick"); len(live) != 1 || live[0] != "every:tick:3" {
+		t.Fatalf("live runs %v, want [every:tick:3]", live)
+	}
+	if r := env.Run("every:tick:3"); !r.WakeAt.Equal(clock.Now().Add(time.Minute)) {
+		t.Errorf("next run wakes at %v, want %v", r.WakeAt, clock.Now().Add(time.Minute))
+	}
+	env.Restart()
+	env.Advance(59 * time.Second)
+	if g := got(); g != "00:00:00 00:01:00" {
+		t.Fatalf("ran early: %s", g)
+	}
+	env.Advance(time.Second)
+	if g := got(); g != "00:00:00 00:01:00 00:02:10" {
+		t.Fatalf("runs at %s", g)
+	}
+	if live := liveRuns(t, env.Store, "every:tick"); len(live) != 1 || live[0] != "every:tick:4" {
+		t.Errorf("live runs %v, want [every:tick:4]", live)
+	}
+}
+
+func TestScheduleStableIDsAndMissedTicks(t *testing.T) {
+	t.Parallel()
+	for _, missed := range []weft.MissedTicks{weft.SkipMissed, weft.CatchUp} {
+		t.Run(fmt.Sprint(missed), func(t *testing.T) {
+			t.Parallel()
+			st := openStore(t)
+			clock := wefttest.NewClock(time.Time{})
+			start := func() *weft.Engine {
+				eng := newEngineOn(t, st, clock)
+				report := weft.Register(eng, "report", func(ctx context.Context, tick string) (string, error) { return "report " + tick, nil })
+				weft.Schedule(eng, weft.ScheduleDef[string, string]{
+					Name: "five", Cron: "*/5 * * * *", Workflow: report, Missed: missed,
+					Input: func(tick time.Time) string { return tick.Format("15:04") },
+				})
+				if err := eng.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				return eng
+			}
+			wait := func(eng *weft.Engine, to time.Time) {
+				c, cancel := context.WithTimeout(ctx, wefttest.DefaultTimeout)
+				defer cancel()
+				if err := wefttest.AdvanceTo(c, eng, clock, to); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t0 := clock.Now()
+			eng := start()
+			wait(eng, t0.Add(11*time.Minute))
+			if err := eng.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			clock.Set(t0.Add(31 * time.Minute)) // down over the ticks of :15 to :30
+			eng = start()
+			wait(eng, t0.Add(36*time.Minute))
+			defer eng.Stop(ctx)
+			runs, err := st.ListRuns(ctx, &store.ListRunsParams{Workflow: "report", Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range runs {
+				if r.Status != weftype.StatusCompleted {
+					t.Errorf("run %s is %s", r.ID, r.Status)
+				}
+				ids = append(ids, strings.TrimPrefix(r.ID, "five@2026-01-01T"))
+			}
+			slices.Sort(ids)
+			want := "00:05:00Z 00:10:00Z 00:30:00Z 00:35:00Z"
+			if missed == weft.CatchUp {
+				want = "00:05:00Z 00:10:00Z 00:15:00Z 00:20:00Z 00:25:00Z 00:30:00Z 00:35:00Z"
+			}
+			if got := strings.Join(ids, " "); got != want {
+				t.Errorf("runs %s, want %s", got, want)
+			}
+			r, err := st.GetRun(ctx, "five@2026-01-01T00:10:00Z")
+			if err != nil || string(r.Result) != `"report 00:10"` {
+				t.Errorf("run of 00:10: %v, %v", r, err)
+			}
+		})
+	}
+}
+
+func TestEveryGoesOnAfterAnError(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int64
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		weft.Every(e, "flaky", time.Hour, func(ctx context.Context, now time.Time) error {
+			if runs.Add(1) == 1 {
+				return errors.New("first run fails")
+			}
+			return nil
+		})
+	})
+	env.Advance(2 * time.Hour)
+	if n := runs.Load(); n != 3 {
+		t.Fatalf("%d runs in two hours, want 3", n)
+	}
+	if r := env.Run("every:flaky:1"); r.Status != weftype.StatusCompleted {
+		t.Errorf("first run %s", r.Status)
+	}
+	for _, bad := range []func(){
+		func() { weft.Every(env.Engine, "", time.Second, func(context.Context, time.Time) error { return nil }) },
+		func() { weft.Every(env.Engine, "x", 0, func(context.Context, time.Time) error { return nil }) },
+		func() {
+			weft.Schedule(env.Engine, weft.ScheduleDef[struct{}, struct{}]{Name: "s", Cron: "not cron",
+				Workflow: weft.Register(env.Engine, "w", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })})
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("an invalid periodic definition did not panic")
+				}
+			}()
+			bad()
+		}()
+	}
+}

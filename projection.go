@@ -1,0 +1,80 @@
+package weft
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// ProjectionDef defines a projection: a consumer whose handler writes a view
+// (plain tables the user defines and queries) in the store's own
+// transaction, so that the view's rows and the checkpoint commit together:
+// each event is applied to the view exactly once, also across crashes.
+type ProjectionDef struct {
+	// Name identifies the projection and its checkpoint. Required.
+	Name string
+	// Types, Tags and StreamPrefix filter the events as for a ConsumerDef.
+	Types        []string
+	Tags         []string
+	StreamPrefix string
+	// Setup creates the view's tables; it runs at Start and must be
+	// idempotent (CREATE TABLE IF NOT EXISTS …). Optional.
+	Setup func(ctx context.Context, tx store.Tx) error
+	// Handle applies one event to the view through tx; an error (or a panic)
+	// rolls back its writes and the checkpoint together, and is retried with
+	// DefaultConsumerRetry, then the event is parked. Required.
+	Handle func(ctx context.Context, tx store.Tx, ev weftype.Event) error
+	// Reset empties the view, for RebuildProjection. Required for a rebuild.
+	Reset func(ctx context.Context, tx store.Tx) error
+}
+
+// RegisterProjection registers a projection on the engine; it runs from
+// Start on. It panics on an invalid definition or a name registered twice (a
+// programming mistake).
+func RegisterProjection(e *Engine, def ProjectionDef) {
+	if def.Handle == nil {
+		panic(fmt.Sprintf("weft: projection %q has no Handle", def.Name))
+	}
+	r := newRunner(e, def.Name, kindProjection, def.Types, def.Tags, def.StreamPrefix, "exactly-once")
+	r.project, r.setup, r.reset = def.Handle, def.Setup, def.Reset
+	e.addRunner(r)
+}
+
+// RebuildProjection empties a projection's view (its Reset) and moves its
+// checkpoint back to the start of the log in one transaction; the
+// projection then catches up from the start. Its parked events stay.
+func (e *Engine) RebuildProjection(ctx context.Context, name string) error {
+	r := e.runner(name)
+	if r == nil || r.kind != kindProjection {
+		return fmt.Errorf("weft: rebuild: projection %q is not registered on this engine: %w", name, ErrConsumerNotFound)
+	}
+	if r.reset == nil {
+		return fmt.Errorf("weft: rebuild: projection %q has no Reset", name)
+	}
+	select {
+	case r.interrupt <- struct{}{}:
+	default:
+	}
+	r.run.Lock()
+	defer func() {
+		r.run.Unlock()
+		r.setState(func() { r.stopped, r.idle = false, false })
+		r.wake()
+	}()
+	return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.reset})
+}
+
+// ReadView runs fn in a read-only transaction of the store, to query views.
+// Queries use ? placeholders on every store.
+func (e *Engine) ReadView(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
+	return e.store.Read(ctx, fn)
+}
+
+// ExecSQL runs fn in a write transaction of the store, for the user's own
+// tables. fn's error rolls back its writes. fn must only use tx: calling the
+// engine from fn deadlocks, as the store's writes wait for it.
+func (e *Engine) ExecSQL(ctx context.Context, fn func(ctx context.Context, tx store.Tx) error) error {
+	return e.store.Exec(ctx, fn)
+}

@@ -1,0 +1,49 @@
+package ui_test
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/weftrun/weft/ui"
+)
+
+// TestPagesServed checks, without a browser, that the UI's files are served
+// with the nav linking the runs, entities and consumers pages, and that the
+// script has those pages and puts no API value in the page as HTML.
+func TestPagesServed(t *testing.T) {
+	get := func(path string) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		ui.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != 200 {
+			t.Fatalf("GET %s: %d", path, w.Code)
+		}
+		if w.Header().Get("Content-Security-Policy") != ui.ContentSecurityPolicy {
+			t.Errorf("GET %s without the CSP", path)
+		}
+		b, err := io.ReadAll(w.Result().Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	index := get("/")
+	for _, want := range []string{`href="#/"`, `href="#/entities"`, `href="#/consumers"`} {
+		if !strings.Contains(index, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	app := get("/app.js")
+	for _, want := range []string{"function showEntity(", "function showConsumers(", "/api/consumers", "/api/parked", "/commands", "/retry"} {
+		if !strings.Contains(app, want) {
+			t.Errorf("app.js lacks %q", want)
+		}
+	}
+	for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
+		if strings.Contains(app, banned) {
+			t.Errorf("app.js uses %s", banned)
+		}
+	}
+}
