@@ -131,6 +131,7 @@ type consumerRunner struct {
 	reset     func(ctx context.Context, tx store.Tx) error
 
 	run       sync.Mutex    // held while a batch is processed; resets take it
+	lease     int64         // the consumer lease token batches commit with; guarded by run
 	kick      chan struct{} // new events or a reset
 	interrupt chan struct{} // a reset asks a waiting batch to give up
 
@@ -138,6 +139,7 @@ type consumerRunner struct {
 	idle    bool   // the last read found nothing to do…
 	idleGen uint64 // …while the engine's append generation was this
 	stopped bool
+	standby bool      // another worker holds the consumer's lease
 	retryAt time.Time // waiting for a retry until then
 
 	lastAdvance time.Time // wall time of the last move to the head without events; guarded by run
@@ -282,8 +284,9 @@ func (e *Engine) launchEventSide(ctx context.Context) {
 }
 
 // consumersIdle reports whether every consumer of this engine has nothing to
-// do now: caught up with the appends it was told about, stopped, or waiting
-// for a retry that is not due.
+// do now: caught up with the appends it was told about, stopped, run by
+// another worker that holds its lease, or waiting for a retry that is not
+// due.
 func (e *Engine) consumersIdle() bool {
 	rs := e.ev.running.Load()
 	if rs == nil {
@@ -292,7 +295,7 @@ func (e *Engine) consumersIdle() bool {
 	gen, now := e.ev.gen.Load(), e.clock.Now()
 	for _, r := range *rs {
 		r.mu.Lock()
-		ok := r.stopped || (r.idle && r.idleGen == gen) || (!r.retryAt.IsZero() && r.retryAt.After(now))
+		ok := r.stopped || r.standby || (r.idle && r.idleGen == gen) || (!r.retryAt.IsZero() && r.retryAt.After(now))
 		r.mu.Unlock()
 		if !ok {
 			return false
@@ -328,11 +331,100 @@ func (r *consumerRunner) warn(msg string, args ...any) {
 	r.eng.cfg.Logger.Warn(msg, append([]any{r.kind, r.name}, args...)...)
 }
 
+// loop runs the consumer whenever this engine holds its lease: a consumer
+// runs on one worker at a time. Without the lease it tries again every
+// PollInterval, so that it takes the consumer over when the holder stops,
+// dies or pauses past its lease.
 func (r *consumerRunner) loop(ctx context.Context) {
+	for ctx.Err() == nil {
+		token, err := r.claim(ctx, r.eng.cfg.LeaseDuration)
+		if err == nil {
+			r.setState(func() { r.standby = false })
+			r.hold(ctx, token)
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, weftype.ErrConsumerLeased) {
+			// Another worker runs it: nothing to do here (for WaitIdle).
+			r.setState(func() { r.standby = true })
+		} else {
+			r.warn("weft: claiming the consumer lease failed; trying again", "error", err)
+		}
+		poll := time.NewTimer(r.eng.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+		case <-poll.C:
+		}
+		poll.Stop()
+	}
+}
+
+// claim takes or renews the consumer's lease for this engine. It is not
+// cancelled with ctx: a store may still commit a write whose caller gave up,
+// and a claim landing after the release would keep the lease from others.
+func (r *consumerRunner) claim(ctx context.Context, d time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.eng.cfg.LeaseDuration)
+	defer cancel()
+	return r.eng.store.ClaimConsumer(ctx, &store.ClaimConsumerParams{
+		Name: r.name, Owner: r.eng.cfg.WorkerID, Now: r.eng.clock.Now(), LeaseFor: d,
+	})
+}
+
+// hold runs the consumer with the lease token, renewing the lease every
+// HeartbeatInterval, until ctx ends or the lease is lost (a renewal finds it
+// taken over, or a commit is fenced). When ctx ends (Stop) it releases the
+// lease, so that another worker takes the consumer over at once.
+func (r *consumerRunner) hold(ctx context.Context, token int64) {
+	hctx, lose := context.WithCancel(ctx)
+	defer lose()
+	r.run.Lock()
+	r.lease = token
+	r.run.Unlock()
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		tick := time.NewTicker(r.eng.cfg.HeartbeatInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-tick.C:
+			}
+			t, err := r.claim(hctx, r.eng.cfg.LeaseDuration)
+			switch {
+			case err == nil && t == token:
+			case err == nil || errors.Is(err, weftype.ErrConsumerLeased):
+				r.warn("weft: consumer lease lost; another worker runs it", "error", err)
+				lose()
+				return
+			case hctx.Err() == nil:
+				r.warn("weft: consumer lease renewal failed", "error", err)
+			}
+		}
+	}()
+	r.work(hctx)
+	lose()
+	<-renewing
+	if ctx.Err() != nil {
+		if _, err := r.claim(ctx, 0); err != nil && !errors.Is(err, weftype.ErrConsumerLeased) {
+			r.warn("weft: releasing the consumer lease failed", "error", err)
+		}
+	}
+}
+
+// work processes batches until ctx ends or a commit finds the lease lost.
+func (r *consumerRunner) work(ctx context.Context) {
 	for ctx.Err() == nil {
 		gen := r.eng.ev.gen.Load()
 		worked, err := r.batch(ctx)
 		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, weftype.ErrLeaseLost) {
+			r.warn("weft: consumer lease lost; another worker runs it", "error", err)
 			return
 		}
 		if err != nil {
@@ -392,7 +484,7 @@ func (r *consumerRunner) batch(ctx context.Context) (bool, error) {
 		// append wakes every consumer.
 		if head > c.Position && (head-c.Position >= 1000 || time.Since(r.lastAdvance) >= time.Second) {
 			r.lastAdvance = time.Now()
-			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: head})
+			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: head, LeaseToken: r.lease})
 			return false, err
 		}
 		return false, nil
@@ -419,11 +511,14 @@ func (r *consumerRunner) atLeastOnce(ctx context.Context, pos int64, evs []wefty
 		if done <= pos {
 			return nil
 		}
-		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done})
+		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done, LeaseToken: r.lease})
 		pos = done
 		return err
 	}
 	for _, ev := range evs {
+		if err := ctx.Err(); err != nil { // stopping, or the lease is lost
+			return err
+		}
 		attempts, err := r.attempts(ctx, ev, commit, func() error { return callHandler(ctx, r.handle, ev) })
 		if err == nil {
 			done = ev.Position
@@ -439,7 +534,7 @@ func (r *consumerRunner) atLeastOnce(ctx context.Context, pos int64, evs []wefty
 			return r.stop(ctx, done, ev, attempts, err)
 		}
 		done = ev.Position
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done, Park: r.parked(ev, attempts, err)}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
 			return err
 		}
 		pos = done
@@ -450,7 +545,7 @@ func (r *consumerRunner) atLeastOnce(ctx context.Context, pos int64, evs []wefty
 func (r *consumerRunner) atMostOnce(ctx context.Context, evs []weftype.Event) error {
 	st := r.eng.store
 	for _, ev := range evs {
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, LeaseToken: r.lease}); err != nil {
 			return err
 		}
 		attempts, err := r.attempts(ctx, ev, nil, func() error { return callHandler(ctx, r.handle, ev) })
@@ -463,7 +558,7 @@ func (r *consumerRunner) atMostOnce(ctx context.Context, evs []weftype.Event) er
 		if r.onFailure == StopConsumer {
 			return r.stop(ctx, ev.Position, ev, attempts, err)
 		}
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err)}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
 			return err
 		}
 	}
@@ -482,7 +577,7 @@ func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) 
 		// The whole batch in one transaction; if an event fails, the batch
 		// rolls back and goes event by event, with retries.
 		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{
-			Name: r.name, Position: evs[len(evs)-1].Position,
+			Name: r.name, Position: evs[len(evs)-1].Position, LeaseToken: r.lease,
 			Apply: func(ctx context.Context, tx store.Tx) error {
 				for _, ev := range evs {
 					if err := callProjection(ctx, r.project, tx, ev); err != nil {
@@ -500,7 +595,7 @@ func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) 
 	for _, ev := range evs {
 		attempts, err := r.attempts(ctx, ev, nil, func() error {
 			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{
-				Name: r.name, Position: ev.Position,
+				Name: r.name, Position: ev.Position, LeaseToken: r.lease,
 				Apply: func(ctx context.Context, tx store.Tx) error {
 					if err := callProjection(ctx, r.project, tx, ev); err != nil {
 						return &handlerError{err}
@@ -527,7 +622,7 @@ func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) 
 		if errors.Is(err, errInterrupted) || ctx.Err() != nil {
 			return err
 		}
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err)}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
 			return err
 		}
 	}
@@ -593,7 +688,7 @@ func (r *consumerRunner) parked(ev weftype.Event, attempts int, err error) *weft
 func (r *consumerRunner) stop(ctx context.Context, pos int64, ev weftype.Event, attempts int, err error) error {
 	reason := fmt.Sprintf("event %d (%s of %s) failed after %d attempt(s): %v", ev.Position, ev.Type, ev.Stream, attempts, err)
 	r.warn("weft: consumer stopped", "position", ev.Position, "error", err)
-	if cerr := r.eng.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: pos, StopError: reason}); cerr != nil {
+	if cerr := r.eng.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: pos, StopError: reason, LeaseToken: r.lease}); cerr != nil {
 		return cerr
 	}
 	r.setState(func() { r.stopped = true })

@@ -229,7 +229,11 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 	for id := range e.active {
 		exclude = append(exclude, id)
 	}
-	if free <= 0 {
+	workflows := make([]string, 0, len(e.workflows))
+	for name := range e.workflows {
+		workflows = append(workflows, name)
+	}
+	if free <= 0 || len(workflows) == 0 {
 		e.mu.Unlock()
 		return false
 	}
@@ -244,7 +248,7 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 	limit := min(free, 500)
 	runs, err := e.store.ClaimRuns(ctx, &store.ClaimRunsParams{
 		Owner: e.cfg.WorkerID, Now: e.clock.Now(), LeaseFor: e.cfg.LeaseDuration,
-		Limit: limit, Exclude: exclude,
+		Limit: limit, Exclude: exclude, Workflows: workflows,
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -358,8 +362,11 @@ func (e *Engine) hasDue(ctx context.Context) bool {
 		return false
 	}
 	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, r := range runs {
-		if !r.WakeAt.IsZero() && !r.WakeAt.After(now) && (r.LeaseOwner == "" || !r.LeaseExpires.After(now)) {
+		_, ours := e.workflows[r.Workflow]
+		if ours && !r.WakeAt.IsZero() && !r.WakeAt.After(now) && (r.LeaseOwner == "" || !r.LeaseExpires.After(now)) {
 			return true
 		}
 	}

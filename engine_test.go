@@ -550,3 +550,27 @@ func TestManySleepingRunsHoldNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines still inside weft.Sleep, want 0 (passivated)", g)
 	}
 }
+
+func TestEngineClaimsOnlyWorkflowsItKnows(t *testing.T) {
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		weft.Register(e, "known", func(ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+	})
+	// A client with newer code starts a run of a workflow the executing
+	// engine does not have (a rolling deploy): it must stay untouched.
+	client, err := weft.New(weft.Config{Store: env.Store, Clock: env.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weft.Register(client, "newer", func(ctx context.Context, _ struct{}) (int, error) { return 2, nil })
+	if _, _, err := client.StartRun(ctx, weft.StartRunParams{Workflow: "newer", ID: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	env.Start("known", "k1", struct{}{})
+	if r := env.RunToEnd("k1"); r.Status != weftype.StatusCompleted {
+		t.Fatalf("known run = %s", r.Status)
+	}
+	env.Settle()
+	if r := env.Run("n1"); r.Status != weftype.StatusPending || r.LeaseOwner != "" {
+		t.Fatalf("run of an unknown workflow = %s leased to %q, want pending and untouched", r.Status, r.LeaseOwner)
+	}
+}

@@ -99,6 +99,15 @@ type Store interface {
 	// weftype.ErrConsumerNotFound, a stale p.LeaseToken with
 	// weftype.ErrLeaseLost.
 	CommitCheckpoint(ctx context.Context, p *CommitCheckpointParams) error
+	// ClaimConsumer takes or renews the lease of a consumer for p.Owner until
+	// p.Now+p.LeaseFor, so that it runs on one worker at a time. It returns
+	// the lease token to commit checkpoints with: the current one when
+	// p.Owner held the lease already (a renewal), a new, larger one when the
+	// lease was free or expired (p.Now at or after its end). A lease held by
+	// another owner fails with weftype.ErrConsumerLeased, an unknown consumer
+	// with weftype.ErrConsumerNotFound. A renewal with LeaseFor 0 ends the
+	// lease at p.Now: a release.
+	ClaimConsumer(ctx context.Context, p *ClaimConsumerParams) (int64, error)
 	// ResetConsumer moves a consumer's checkpoint to position, backwards or
 	// forwards, and clears its StopError. It fails with
 	// weftype.ErrConsumerNotFound.
@@ -206,6 +215,10 @@ type ClaimRunsParams struct {
 	Limit    int
 	// Exclude lists run IDs the caller already executes.
 	Exclude []string
+	// Workflows, when not empty, limits the claim to runs of these workflows:
+	// a worker claims only what it can execute, so workers with different
+	// code (a rolling deploy) never take each other's runs.
+	Workflows []string
 }
 
 // RenewLeaseParams are the arguments of Store.RenewLease.
@@ -304,6 +317,14 @@ type RegisterConsumerParams struct {
 	Replace bool
 }
 
+// ClaimConsumerParams are the arguments of Store.ClaimConsumer.
+type ClaimConsumerParams struct {
+	Name     string
+	Owner    string
+	Now      time.Time
+	LeaseFor time.Duration
+}
+
 // CommitCheckpointParams are the arguments of Store.CommitCheckpoint.
 type CommitCheckpointParams struct {
 	Name     string
@@ -321,7 +342,7 @@ type CommitCheckpointParams struct {
 	// transaction); it also clears StopError.
 	Rewind bool
 	// LeaseToken, when not 0, must be the consumer's current lease token, or
-	// the commit fails with weftype.ErrLeaseLost (fencing, for consumers
-	// partitioned over several workers).
+	// the commit fails with weftype.ErrLeaseLost and writes nothing (fencing:
+	// see ClaimConsumer).
 	LeaseToken int64
 }

@@ -45,6 +45,9 @@ var (
 	ErrConsumerConflict = errors.New("weft: consumer registered with other settings")
 	// ErrConsumerNotFound is returned for an unknown consumer name.
 	ErrConsumerNotFound = errors.New("weft: consumer not found")
+	// ErrConsumerLeased is returned when a consumer's lease is held by
+	// another worker, which runs the consumer.
+	ErrConsumerLeased = errors.New("weft: consumer leased by another worker")
 	// ErrCheckpointBackwards is returned when a checkpoint commit would move a
 	// consumer's position backwards (use a reset for that).
 	ErrCheckpointBackwards = errors.New("weft: checkpoint cannot move backwards")

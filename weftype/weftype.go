@@ -149,7 +149,8 @@ var (
 	// ErrRunFinished is returned when a run that has ended is signalled or changed.
 	ErrRunFinished = errors.New("weft: run has finished")
 	// ErrLeaseLost is returned when a write carries a lease token that is no
-	// longer current: another worker has claimed the run (fencing).
+	// longer current: another worker has claimed the run or the consumer
+	// (fencing).
 	ErrLeaseLost = errors.New("weft: lease lost")
 	// ErrNotWeftStore is returned when a database holds tables that are not weft's.
 	ErrNotWeftStore = errors.New("weft: not a weft store")

@@ -1,8 +1,10 @@
-// Package cli implements the weft command: `weft dev` runs the engine with
-// the example workflows on an embedded SQLite file; `weft start`, `weft runs
-// ls`, `weft runs show`, `weft signal` and `weft cancel` drive runs kept in
-// such a file; `weft bench` measures the engine against a plain SQLite
-// baseline.
+// Package cli implements the weft command: `weft dev` runs the engine, the
+// examples, the HTTP API and the web UI on an embedded SQLite file; `weft
+// worker` executes runs on a shared PostgreSQL store; `weft ui` serves the API
+// and UI only; `weft start`, `weft runs`, `weft signal`, `weft cancel`,
+// `weft events`, `weft entity`, `weft consumers` and `weft parked` drive and
+// inspect what a store holds; `weft migrate` applies the schema; `weft bench`
+// measures the engine against a plain baseline of the same store.
 //
 // The commands that drive runs never execute them: they register the
 // examples (so that workflow names and inputs are known), write or read the
@@ -99,7 +101,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root := &cobra.Command{
 		Use:   "weft",
-		Short: "weft runs durable workflows on an embedded SQLite file",
+		Short: "weft runs durable workflows, entities and consumers on SQLite or PostgreSQL",
 		Long: `weft is the command line of the weft durable-execution engine.
 
 Run the engine with the example workflows:
@@ -113,6 +115,11 @@ and, in another terminal, drive runs kept in the same file:
   weft runs show user-1
   weft signal user-1 verified '{"secret":"…"}'
   weft cancel user-1
+  weft events tail --follow
+  weft entity show booking b-1
+  weft consumers ls
+
+The API and the web UI of weft dev are at http://127.0.0.1:7070 (--addr).
 
 Every command works on the store given by --store ($WEFT_STORE): a SQLite
 file, or a PostgreSQL database as a DSN (postgres://user:pass@host/db).

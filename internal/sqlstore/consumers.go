@@ -339,6 +339,48 @@ func (s *Store) CommitCheckpoint(ctx context.Context, p *store.CommitCheckpointP
 	return err
 }
 
+// ClaimConsumer implements store.Store.
+func (s *Store) ClaimConsumer(ctx context.Context, p *store.ClaimConsumerParams) (int64, error) {
+	if p.Owner == "" {
+		return 0, fmt.Errorf("weft: claim consumer %q: empty owner", p.Name)
+	}
+	now := nanos(p.Now)
+	var token int64
+	err := s.write(ctx, func(w *wtx) error {
+		// One conditional update, so that racing claimers (PostgreSQL)
+		// serialize on the row: the holder renews and keeps its token, a new
+		// holder of a free or expired lease gets the next token.
+		res, err := w.exec(`UPDATE consumers SET
+				lease_token = CASE WHEN lease_owner = ? THEN lease_token ELSE lease_token + 1 END,
+				lease_owner = ?, lease_expires = ?
+			WHERE name = ? AND (lease_owner = ? OR lease_owner = '' OR lease_expires <= ?)`,
+			p.Owner, p.Owner, now+int64(max(p.LeaseFor, 0)), p.Name, p.Owner, now)
+		if err != nil {
+			return fmt.Errorf("claim consumer %q: %w", p.Name, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("claim consumer %q: %w", p.Name, err)
+		}
+		var owner string
+		err = w.queryRow(`SELECT lease_token, lease_owner FROM consumers WHERE name = ?`, p.Name).Scan(&token, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("claim consumer %q: %w", p.Name, weftype.ErrConsumerNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("claim consumer %q: %w", p.Name, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("claim consumer %q: held by %q: %w", p.Name, owner, weftype.ErrConsumerLeased)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return token, nil
+}
+
 // ResetConsumer implements store.Store.
 func (s *Store) ResetConsumer(ctx context.Context, name string, position int64) error {
 	if position < 0 {

@@ -276,6 +276,10 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 			q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
 			args = appendArgs(args, p.Exclude)
 		}
+		if len(p.Workflows) > 0 {
+			q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+			args = appendArgs(args, p.Workflows)
+		}
 		q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + w.d.ClaimLock()
 		args = append(args, p.Limit)
 		rows, err := w.query(q, args...)

@@ -110,6 +110,11 @@ func (s *Store) CommitCheckpoint(ctx context.Context, p *store.CommitCheckpointP
 	return s.db.CommitCheckpoint(ctx, p)
 }
 
+// ClaimConsumer implements store.Store.
+func (s *Store) ClaimConsumer(ctx context.Context, p *store.ClaimConsumerParams) (int64, error) {
+	return s.db.ClaimConsumer(ctx, p)
+}
+
 // ResetConsumer implements store.Store.
 func (s *Store) ResetConsumer(ctx context.Context, name string, position int64) error {
 	return s.db.ResetConsumer(ctx, name, position)

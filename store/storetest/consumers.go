@@ -20,6 +20,8 @@ var consumerTests = []struct {
 	{"RegisterConsumer", testRegisterConsumer},
 	{"CommitCheckpoint", testCommitCheckpoint},
 	{"CommitCheckpointApply", testCommitCheckpointApply},
+	{"ClaimConsumer", testClaimConsumer},
+	{"ClaimConsumerFencing", testClaimConsumerFencing},
 	{"ResetConsumer", testResetConsumer},
 	{"ParkedEvents", testParkedEvents},
 	{"ExecAndRead", testExecAndRead},
@@ -106,6 +108,100 @@ func testCommitCheckpoint(t *testing.T, h *harness) {
 	wantErrIs(t, "CommitCheckpoint with a stale lease token", err, weftype.ErrLeaseLost)
 	if c := h.consumer("c"); c.Position != 2 {
 		t.Errorf("fenced commit moved the position to %d", c.Position)
+	}
+}
+
+func (h *harness) claimConsumer(name, owner string, now time.Time, d time.Duration) (int64, error) {
+	return h.st.ClaimConsumer(h.ctx, &store.ClaimConsumerParams{Name: name, Owner: owner, Now: now, LeaseFor: d})
+}
+
+func testClaimConsumer(t *testing.T, h *harness) {
+	h.register("c", "s")
+	a, err := h.claimConsumer("c", "A", t0, time.Minute)
+	h.ok(err)
+	if a <= 0 {
+		t.Fatalf("first claim: token %d, want > 0", a)
+	}
+	// Exclusive while the lease runs, up to its last nanosecond.
+	_, err = h.claimConsumer("c", "B", t0.Add(time.Minute-1), time.Minute)
+	wantErrIs(t, "ClaimConsumer of a held lease", err, weftype.ErrConsumerLeased)
+	// The holder renews and keeps its token.
+	a2, err := h.claimConsumer("c", "A", t0.Add(30*time.Second), time.Minute)
+	h.ok(err)
+	if a2 != a {
+		t.Errorf("renewal: token %d, want %d", a2, a)
+	}
+	_, err = h.claimConsumer("c", "B", t0.Add(time.Minute), time.Minute)
+	wantErrIs(t, "ClaimConsumer of a renewed lease", err, weftype.ErrConsumerLeased)
+	// Expired: another owner takes it over with a larger token, and the
+	// former holder cannot renew.
+	b, err := h.claimConsumer("c", "B", t0.Add(90*time.Second), time.Minute)
+	h.ok(err)
+	if b <= a {
+		t.Errorf("takeover: token %d, want > %d", b, a)
+	}
+	_, err = h.claimConsumer("c", "A", t0.Add(91*time.Second), time.Minute)
+	wantErrIs(t, "ClaimConsumer by the former holder", err, weftype.ErrConsumerLeased)
+	// A renewal for 0 releases it: free at once for another owner.
+	b2, err := h.claimConsumer("c", "B", t0.Add(100*time.Second), 0)
+	h.ok(err)
+	if b2 != b {
+		t.Errorf("release: token %d, want %d", b2, b)
+	}
+	a3, err := h.claimConsumer("c", "A", t0.Add(100*time.Second), time.Minute)
+	h.ok(err)
+	if a3 <= b {
+		t.Errorf("claim after a release: token %d, want > %d", a3, b)
+	}
+	// Leases are per consumer.
+	h.register("d", "s")
+	if _, err := h.claimConsumer("d", "B", t0.Add(100*time.Second), time.Minute); err != nil {
+		t.Errorf("claiming another consumer: %v", err)
+	}
+	_, err = h.claimConsumer("nope", "A", t0, time.Minute)
+	wantErrIs(t, "ClaimConsumer unknown", err, weftype.ErrConsumerNotFound)
+	// Claiming leaves the checkpoint alone.
+	if c := h.consumer("c"); c.Position != 0 || c.StopError != "" {
+		t.Errorf("after claims = %+v", c)
+	}
+}
+
+func testClaimConsumerFencing(t *testing.T, h *harness) {
+	h.register("c", "s")
+	createTable(h, "fenced_view")
+	a, err := h.claimConsumer("c", "A", t0, time.Minute)
+	h.ok(err)
+	h.ok(h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{Name: "c", Position: 3, LeaseToken: a}))
+	b, err := h.claimConsumer("c", "B", t0.Add(2*time.Minute), time.Minute)
+	h.ok(err)
+	// The stale holder's commit writes nothing: no position, no Apply, no
+	// parked event, no stop error.
+	applied := false
+	err = h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{
+		Name: "c", Position: 5, LeaseToken: a, StopError: "stale",
+		Park: &weftype.ParkedEvent{Consumer: "c", Position: 4, Stream: "s", Type: "T", Error: "e", Attempts: 1, ParkedAt: t0},
+		Apply: func(ctx context.Context, tx store.Tx) error {
+			applied = true
+			_, err := tx.ExecContext(ctx, `INSERT INTO fenced_view (k, v) VALUES ('x', 1)`)
+			return err
+		},
+	})
+	wantErrIs(t, "CommitCheckpoint with the stale holder's token", err, weftype.ErrLeaseLost)
+	if c := h.consumer("c"); c.Position != 3 || c.StopError != "" {
+		t.Errorf("after a fenced commit = %+v", c)
+	}
+	if applied || countRows(h, "fenced_view") != 0 {
+		t.Error("a fenced commit ran its Apply")
+	}
+	parked, err := h.st.ListParked(h.ctx, "c")
+	h.ok(err)
+	if len(parked) != 0 {
+		t.Errorf("a fenced commit parked %+v", parked)
+	}
+	// The new holder commits from the checkpoint.
+	h.ok(h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{Name: "c", Position: 5, LeaseToken: b}))
+	if c := h.consumer("c"); c.Position != 5 {
+		t.Errorf("position %d after the new holder's commit, want 5", c.Position)
 	}
 }
 

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimRuns", testClaimRuns},
 		{"ClaimRunsExpiredLease", testClaimRunsExpiredLease},
 		{"ClaimRunsExclude", testClaimRunsExclude},
+		{"ClaimRunsWorkflows", testClaimRunsWorkflows},
 		{"LeaseFencing", testLeaseFencing},
 		{"CommitRun", testCommitRun},
 		{"CommitRunTimers", testCommitRunTimers},
@@ -634,6 +635,20 @@ func testClaimRunsExclude(t *testing.T, h *harness) {
 	}
 	if got := ids(h.claim("A", t0, 1)); len(got) != 1 {
 		t.Errorf("ClaimRuns with Limit 1 = %v", got)
+	}
+}
+
+func testClaimRunsWorkflows(t *testing.T, h *harness) {
+	h.create("a", "known", "", t0)
+	h.create("b", "other", "", t0)
+	h.create("c", "known", "", t0)
+	runs, err := h.st.ClaimRuns(h.ctx, &store.ClaimRunsParams{Owner: "A", Now: t0, LeaseFor: time.Minute, Limit: 10, Workflows: []string{"known", "third"}})
+	h.ok(err)
+	if got := ids(runs); !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("ClaimRuns of workflows [known third] = %v, want [a c]", got)
+	}
+	if r := h.run("b"); r.LeaseOwner != "" {
+		t.Errorf("run of another workflow was leased to %q", r.LeaseOwner)
 	}
 }
 
