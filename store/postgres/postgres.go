@@ -153,7 +153,9 @@ func (e *ClockSkewError) Error() string {
 // Store is a weft store in a PostgreSQL database. It implements store.Store
 // and store.Notifier; all methods are safe for concurrent use.
 type Store struct {
-	db     *sqlstore.Store
+	// Store is the shared SQL implementation; its methods implement
+	// store.Store.
+	*sqlstore.Store
 	reader *sql.DB
 	schema string
 	log    *slog.Logger
@@ -253,7 +255,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		reader: reader,
 		schema: *schema,
 		log:    o.Logger,
-		db: sqlstore.New(sqlstore.Config{
+		Store: sqlstore.New(sqlstore.Config{
 			Writer:  writer,
 			Reader:  reader,
 			Dialect: dialect{lockWrite: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", lockClassWrite, key)},
@@ -392,14 +394,14 @@ type Stats struct {
 // Stats returns the group-commit statistics so far. Writes/Batches is the
 // average number of writes per transaction (per commit).
 func (s *Store) Stats() Stats {
-	st := s.db.Stats()
+	st := s.Store.Stats()
 	return Stats{Batches: st.Batches, Writes: st.Writes, MaxBatch: st.MaxBatch}
 }
 
 // GroupCommitStats returns the number of write transactions and of writes
 // they carried; store/storetest uses it to check that writes are batched.
 func (s *Store) GroupCommitStats() (batches, writes int64) {
-	st := s.db.Stats()
+	st := s.Store.Stats()
 	return st.Batches, st.Writes
 }
 
@@ -407,5 +409,5 @@ func (s *Store) GroupCommitStats() (batches, writes int64) {
 // connections. Later calls to any method return weftype.ErrStoreClosed.
 func (s *Store) Close() error {
 	s.notify.close()
-	return s.db.Close()
+	return s.Store.Close()
 }

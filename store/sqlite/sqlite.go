@@ -143,7 +143,9 @@ func (o *Options) withDefaults() (Options, error) {
 // Store is a weft store in one SQLite file. It implements store.Store and
 // store.ExecutorLocker; all methods are safe for concurrent use.
 type Store struct {
-	db   *sqlstore.Store
+	// Store is the shared SQL implementation; its methods implement
+	// store.Store.
+	*sqlstore.Store
 	path string
 
 	mu    sync.Mutex
@@ -214,7 +216,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	return &Store{
 		path:  path,
 		locks: make(map[*os.File]struct{}),
-		db: sqlstore.New(sqlstore.Config{
+		Store: sqlstore.New(sqlstore.Config{
 			Writer:  writer,
 			Reader:  reader,
 			Dialect: dialect{},
@@ -345,14 +347,14 @@ type Stats struct {
 // Stats returns the group-commit statistics so far. Writes/Batches is the
 // average number of writes per transaction (per fsync).
 func (s *Store) Stats() Stats {
-	st := s.db.Stats()
+	st := s.Store.Stats()
 	return Stats{Batches: st.Batches, Writes: st.Writes, MaxBatch: st.MaxBatch, Sizes: st.Sizes}
 }
 
 // GroupCommitStats returns the number of write transactions and of writes
 // they carried; store/storetest uses it to check that writes are batched.
 func (s *Store) GroupCommitStats() (batches, writes int64) {
-	st := s.db.Stats()
+	st := s.Store.Stats()
 	return st.Batches, st.Writes
 }
 
@@ -389,7 +391,7 @@ func (s *Store) AcquireExecutor(ctx context.Context) (release func(), err error)
 // the executor lock if this Store holds it. Later calls to any method return
 // weftype.ErrStoreClosed.
 func (s *Store) Close() error {
-	err := s.db.Close()
+	err := s.Store.Close()
 	s.mu.Lock()
 	for f := range s.locks {
 		unlockFile(f)
@@ -397,86 +399,4 @@ func (s *Store) Close() error {
 	}
 	s.mu.Unlock()
 	return err
-}
-
-// Append implements store.Store.
-func (s *Store) Append(ctx context.Context, p *store.AppendParams) (*store.AppendResult, error) {
-	return s.db.Append(ctx, p)
-}
-
-// ReadStream implements store.Store.
-func (s *Store) ReadStream(ctx context.Context, p *store.ReadStreamParams) ([]weftype.Event, error) {
-	return s.db.ReadStream(ctx, p)
-}
-
-// ReadAll implements store.Store.
-func (s *Store) ReadAll(ctx context.Context, p *store.ReadAllParams) ([]weftype.Event, error) {
-	return s.db.ReadAll(ctx, p)
-}
-
-// HeadPosition implements store.Store.
-func (s *Store) HeadPosition(ctx context.Context) (int64, error) { return s.db.HeadPosition(ctx) }
-
-// CreateRun implements store.Store.
-func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store.CreateRunResult, error) {
-	return s.db.CreateRun(ctx, p)
-}
-
-// GetRun implements store.Store.
-func (s *Store) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
-	return s.db.GetRun(ctx, id)
-}
-
-// ListRuns implements store.Store.
-func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*weftype.Run, error) {
-	return s.db.ListRuns(ctx, p)
-}
-
-// ClaimRuns implements store.Store. It does not change the claimed runs'
-// status, and claims nothing when p.Limit <= 0.
-func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*weftype.Run, error) {
-	return s.db.ClaimRuns(ctx, p)
-}
-
-// RenewLease implements store.Store.
-func (s *Store) RenewLease(ctx context.Context, p *store.RenewLeaseParams) error {
-	return s.db.RenewLease(ctx, p)
-}
-
-// CommitRun implements store.Store.
-func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store.CommitRunResult, error) {
-	return s.db.CommitRun(ctx, p)
-}
-
-// NextWakeAt implements store.Store.
-func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) { return s.db.NextWakeAt(ctx) }
-
-// SendSignal implements store.Store.
-func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*weftype.Signal, error) {
-	return s.db.SendSignal(ctx, p)
-}
-
-// PendingSignals implements store.Store.
-func (s *Store) PendingSignals(ctx context.Context, runID string) ([]weftype.Signal, error) {
-	return s.db.PendingSignals(ctx, runID)
-}
-
-// RequestCancel implements store.Store.
-func (s *Store) RequestCancel(ctx context.Context, p *store.RequestCancelParams) error {
-	return s.db.RequestCancel(ctx, p)
-}
-
-// Timers implements store.Store.
-func (s *Store) Timers(ctx context.Context, runID string) ([]weftype.Timer, error) {
-	return s.db.Timers(ctx, runID)
-}
-
-// SaveSnapshot implements store.Store.
-func (s *Store) SaveSnapshot(ctx context.Context, snap *weftype.Snapshot) error {
-	return s.db.SaveSnapshot(ctx, snap)
-}
-
-// LoadSnapshot implements store.Store.
-func (s *Store) LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error) {
-	return s.db.LoadSnapshot(ctx, stream)
 }
