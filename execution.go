@@ -217,6 +217,16 @@ func (x *execution) finish(result []byte, runErr error) {
 
 // commit writes p for the run under its lease, prefixed by pending events.
 func (x *execution) commit(p *store.CommitRunParams) {
+	if err := x.tryCommit(p); err != nil {
+		// Only p.Apply can fail without unwinding, and commit has none.
+		panic(fmt.Sprintf("weft: commit without Apply failed: %v", err))
+	}
+}
+
+// tryCommit is commit that returns the error of the step function run by
+// p.Apply (a *txStepError, see TxStep), with nothing written and the pending
+// entries kept; any other failure unwinds like commit.
+func (x *execution) tryCommit(p *store.CommitRunParams) error {
 	e := x.eng
 	if x.query {
 		panic(unwindQuery)
@@ -226,15 +236,17 @@ func (x *execution) commit(p *store.CommitRunParams) {
 	}
 	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, e.clock.Now()
 	if len(x.pending) > 0 {
-		p.Events = append(x.pending, p.Events...)
-		x.pending = nil
+		p.Events = append(append([]weftype.NewEvent(nil), x.pending...), p.Events...)
 	}
 	if p.Status == "" && x.status != weftype.StatusRunning {
 		p.Status = weftype.StatusRunning
 	}
 	res, err := e.store.CommitRun(x.ctx, p)
 	if err != nil {
+		var te *txStepError
 		switch {
+		case errors.As(err, &te):
+			return te.err
 		case errors.Is(err, weftype.ErrLeaseLost):
 			// Fenced: another worker took the run over while this one was
 			// paused or cut off; it goes on there.
@@ -244,6 +256,7 @@ func (x *execution) commit(p *store.CommitRunParams) {
 		}
 		panic(unwindAbort)
 	}
+	x.pending = nil
 	x.version = res.Version
 	if p.Status != "" {
 		x.status = p.Status
@@ -254,6 +267,7 @@ func (x *execution) commit(p *store.CommitRunParams) {
 	if len(p.StartChildren) > 0 {
 		e.notify(x.ctx)
 	}
+	return nil
 }
 
 // passivate waits for wake (zero: an outside event only). It records the

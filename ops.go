@@ -127,85 +127,138 @@ func mustExecution(ctx context.Context, op string) *execution {
 // Step must be called from the workflow function's goroutine with its ctx; it
 // panics otherwise (a programming mistake).
 func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) (T, error), opts ...StepOption) (T, error) {
-	x := mustExecution(ctx, "Step")
-	src := caller(1)
-	var zero T
-	seq, ops := x.next(kindStep, name, src)
-	if done := find(ops, EventStepCompleted); done != nil {
-		var out T
-		if err := x.eng.codec.Unmarshal(done.payload(), &out); err != nil {
-			return zero, fmt.Errorf("weft: decoding journaled result of step %q: %w", name, err)
-		}
-		return out, nil
+	s, out, done, err := beginStep[T](ctx, "Step", name, caller(1), opts)
+	if done {
+		return out, err
 	}
-	if failed := find(ops, EventStepFailed); failed != nil && failed.Error != nil {
-		return zero, decodeError(failed.Error)
-	}
-	if x.query {
-		panic(unwindQuery)
-	}
-	o := stepOptions{retry: *x.eng.cfg.DefaultRetry}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	attempt := 0
-	var retryAt time.Time
-	for _, op := range ops {
-		if op.typ == EventStepAttemptFailed {
-			attempt = max(attempt, op.e.Attempt)
-			if op.e.RetryAt != nil {
-				retryAt = *op.e.RetryAt
-			}
-		}
-	}
+	x := s.x
 	for {
-		if now := x.now(); retryAt.After(now) {
-			x.passivate(retryAt, nil, func([]weftype.Signal) bool { return x.now().Before(retryAt) })
-			continue
-		}
-		attempt++
-		out, took, err := runAttempt(x, StepInfo{
-			RunID: x.run.ID, Workflow: x.run.Workflow, Step: name, Seq: seq, Attempt: attempt,
-			IdempotencyKey: fmt.Sprintf("%s/%d", x.run.ID, seq),
-		}, o.timeout, fn)
+		info := s.nextAttempt()
+		out, took, err := runAttempt(x, info, s.o.timeout, fn)
 		if x.eng.isStopped() {
 			panic(unwindAbort)
 		}
 		var b []byte
 		if err == nil {
-			b, err = x.eng.codec.Marshal(out)
-			if err == nil {
-				err = x.eng.checkSize(fmt.Sprintf("result of step %q", name), b)
-			}
-			if err != nil {
-				err = NonRetryable(err)
-			}
+			b, err = s.encode(out)
 		}
 		h := x.eng.hooksFor()
-		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, seq) {
+		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
 			panic(unwindAbort)
 		}
 		if err == nil {
-			en := &entry{Seq: seq, Name: name, Source: src, Attempt: attempt, Duration: took}
+			en := s.entry(took)
 			en.setPayload(b)
 			x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepCompleted, en)}})
-			if h != nil && h.AfterJournal != nil && h.AfterJournal(x.run.ID, name, seq) {
+			if h != nil && h.AfterJournal != nil && h.AfterJournal(x.run.ID, name, s.seq) {
 				panic(unwindAbort)
 			}
 			return out, nil
 		}
-		maxAttempts := max(o.retry.MaxAttempts, 1)
-		if IsNonRetryable(err) || attempt >= maxAttempts {
-			serr := &StepError{Step: name, Attempts: attempt, Err: err}
-			en := &entry{Seq: seq, Name: name, Source: src, Attempt: attempt, Duration: took, Error: encodeError(serr)}
-			x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepFailed, en)}})
+		if serr := s.failed(err, took); serr != nil {
+			var zero T
 			return zero, serr
 		}
-		at := x.now().Add(o.retry.Backoff(attempt))
-		retryAt = at
-		en := &entry{Seq: seq, Name: name, Source: src, Attempt: attempt, Duration: took, Error: encodeError(err), RetryAt: &at}
-		x.pending = append(x.pending, newEvent(EventStepAttemptFailed, en))
 	}
+}
+
+// stepRun is what Step and TxStep share: the operation's position, its
+// options, and the attempts and retry time recorded so far.
+type stepRun struct {
+	x       *execution
+	name    string
+	src     string
+	seq     int
+	o       stepOptions
+	attempt int
+	retryAt time.Time
+}
+
+// beginStep advances to the next operation, a step. When the journal has the
+// step's outcome, done is true and out, err are the recorded result or
+// error; otherwise it returns the state to run the next attempt with.
+func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOption) (s *stepRun, out T, done bool, err error) {
+	x := mustExecution(ctx, op)
+	seq, ops := x.next(kindStep, name, src)
+	if rec := find(ops, EventStepCompleted); rec != nil {
+		if err := x.eng.codec.Unmarshal(rec.payload(), &out); err != nil {
+			var zero T
+			return nil, zero, true, fmt.Errorf("weft: decoding journaled result of step %q: %w", name, err)
+		}
+		return nil, out, true, nil
+	}
+	if failed := find(ops, EventStepFailed); failed != nil && failed.Error != nil {
+		return nil, out, true, decodeError(failed.Error)
+	}
+	if x.query {
+		panic(unwindQuery)
+	}
+	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: *x.eng.cfg.DefaultRetry}}
+	for _, opt := range opts {
+		opt(&s.o)
+	}
+	for _, op := range ops {
+		if op.typ == EventStepAttemptFailed {
+			s.attempt = max(s.attempt, op.e.Attempt)
+			if op.e.RetryAt != nil {
+				s.retryAt = *op.e.RetryAt
+			}
+		}
+	}
+	return s, out, false, nil
+}
+
+// nextAttempt waits durably until the retry time, if any, and returns the
+// StepInfo of the next attempt.
+func (s *stepRun) nextAttempt() StepInfo {
+	x := s.x
+	for s.retryAt.After(x.now()) {
+		x.passivate(s.retryAt, nil, func([]weftype.Signal) bool { return x.now().Before(s.retryAt) })
+	}
+	s.attempt++
+	return StepInfo{
+		RunID: x.run.ID, Workflow: x.run.Workflow, Step: s.name, Seq: s.seq, Attempt: s.attempt,
+		IdempotencyKey: fmt.Sprintf("%s/%d", x.run.ID, s.seq),
+	}
+}
+
+// encode encodes a step's result; an error is not retryable (it would fail
+// the same way again).
+func (s *stepRun) encode(v any) ([]byte, error) {
+	b, err := s.x.eng.codec.Marshal(v)
+	if err == nil {
+		err = s.x.eng.checkSize(fmt.Sprintf("result of step %q", s.name), b)
+	}
+	if err != nil {
+		return nil, NonRetryable(err)
+	}
+	return b, nil
+}
+
+// entry is the journal entry of the current attempt.
+func (s *stepRun) entry(took time.Duration) *entry {
+	return &entry{Seq: s.seq, Name: s.name, Source: s.src, Attempt: s.attempt, Duration: took}
+}
+
+// failed records a failed attempt. When the step is out of attempts or err
+// is not retryable, it journals the failure for good and returns the
+// *StepError; otherwise it schedules the retry (journaled with the next
+// write) and returns nil.
+func (s *stepRun) failed(err error, took time.Duration) error {
+	x := s.x
+	if IsNonRetryable(err) || s.attempt >= max(s.o.retry.MaxAttempts, 1) {
+		serr := &StepError{Step: s.name, Attempts: s.attempt, Err: err}
+		en := s.entry(took)
+		en.Error = encodeError(serr)
+		x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepFailed, en)}})
+		return serr
+	}
+	at := x.now().Add(s.o.retry.Backoff(s.attempt))
+	s.retryAt = at
+	en := s.entry(took)
+	en.Error, en.RetryAt = encodeError(err), &at
+	x.pending = append(x.pending, newEvent(EventStepAttemptFailed, en))
+	return nil
 }
 
 // runAttempt runs one attempt of a step function with its StepInfo in the
