@@ -312,6 +312,9 @@ func (c *Committer[T]) run(batch []*request[T]) {
 func (c *Committer[T]) runLive(live []*request[T]) {
 	errs := make([]error, len(live))
 	err := c.runTx(live, errs)
+	// Record before answering, so that a caller whose write returned sees
+	// its batch in Stats.
+	c.record(len(live))
 	for i, r := range live {
 		if err != nil {
 			r.done <- err
@@ -319,7 +322,6 @@ func (c *Committer[T]) runLive(live []*request[T]) {
 			r.done <- errs[i]
 		}
 	}
-	c.record(len(live))
 }
 
 func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
