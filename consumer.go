@@ -97,6 +97,15 @@ type ConsumerDef struct {
 	// OnFailure says what happens once the attempts are spent. Defaults to
 	// ParkAndContinue.
 	OnFailure FailurePolicy
+	// Partitions splits the consumer's events by stream into this many
+	// partitions (default 1), each with its own checkpoint, handled in log
+	// order by one worker at a time: the events of one stream are handled in
+	// order, those of different partitions in parallel, and the partitions
+	// are shared out among the workers running the consumer, moving when
+	// workers join or leave. weftype.StreamPartition says which partition a
+	// stream belongs to. Changing it for a consumer the store knows is a
+	// conflict, like changing its filters.
+	Partitions int
 }
 
 // consumerSettings are what a consumer's checkpoint means: registering the
@@ -108,6 +117,9 @@ type consumerSettings struct {
 	Tags         []string `json:"tags,omitempty"`
 	StreamPrefix string   `json:"stream_prefix,omitempty"`
 	Delivery     string   `json:"delivery"`
+	// Partitions is left out when 1, so that the settings of consumers
+	// registered before partitions existed stay the same.
+	Partitions int `json:"partitions,omitempty"`
 }
 
 const (
@@ -115,7 +127,9 @@ const (
 	kindProjection = "projection"
 )
 
-// consumerRunner runs one consumer or projection of this engine.
+// consumerRunner runs one consumer or projection of this engine: a loop that
+// claims the consumer's partitions in the store (loop) and a goroutine per
+// partition held that processes its events (partition.work).
 type consumerRunner struct {
 	eng       *Engine
 	name      string
@@ -130,19 +144,29 @@ type consumerRunner struct {
 	setup     func(ctx context.Context, tx store.Tx) error
 	reset     func(ctx context.Context, tx store.Tx) error
 
+	parts   []*partition  // by number
+	reclaim chan struct{} // a partition lost its lease, or a reset moved the tokens on
+
+	mu sync.Mutex // guards the state fields of parts
+}
+
+// partition is one partition of a consumer on this engine.
+type partition struct {
+	r         *consumerRunner
+	num       int
 	run       sync.Mutex    // held while a batch is processed; resets take it
-	lease     int64         // the consumer lease token batches commit with; guarded by run
+	lease     int64         // the lease token batches commit with; guarded by run
 	kick      chan struct{} // new events or a reset
 	interrupt chan struct{} // a reset asks a waiting batch to give up
 
-	mu      sync.Mutex
+	lastAdvance time.Time // wall time of the last move to the head without events; guarded by run
+
+	// Guarded by r.mu:
 	idle    bool   // the last read found nothing to do…
 	idleGen uint64 // …while the engine's append generation was this
 	stopped bool
-	standby bool      // another worker holds the consumer's lease
+	standby bool      // this engine does not hold the partition
 	retryAt time.Time // waiting for a retry until then
-
-	lastAdvance time.Time // wall time of the last move to the head without events; guarded by run
 }
 
 // eventSide is the engine's state for entities, consumers and periodic
@@ -168,7 +192,9 @@ func RegisterConsumer(e *Engine, def ConsumerDef) {
 	if def.Delivery != AtLeastOnce && def.Delivery != AtMostOnce {
 		panic(fmt.Sprintf("weft: consumer %q: unknown Delivery %d", def.Name, def.Delivery))
 	}
-	r := newRunner(e, def.Name, kindConsumer, def.Types, def.Tags, def.StreamPrefix, def.Delivery.String())
+	r := newRunner(e, def.Name, kindConsumer, def.Partitions, consumerSettings{
+		Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: def.Delivery.String(),
+	})
 	r.delivery, r.onFailure, r.handle = def.Delivery, def.OnFailure, def.Handle
 	if def.Retry != (RetryPolicy{}) {
 		r.retry = def.Retry
@@ -176,20 +202,31 @@ func RegisterConsumer(e *Engine, def ConsumerDef) {
 	e.addRunner(r)
 }
 
-func newRunner(e *Engine, name, kind string, types, tags []string, prefix, delivery string) *consumerRunner {
+func newRunner(e *Engine, name, kind string, partitions int, set consumerSettings) *consumerRunner {
 	if name == "" {
 		panic("weft: a consumer or projection needs a Name")
 	}
-	settings, err := json.Marshal(consumerSettings{Kind: kind, Types: types, Tags: tags, StreamPrefix: prefix, Delivery: delivery})
+	if partitions < 0 {
+		panic(fmt.Sprintf("weft: %s %q: negative Partitions %d", kind, name, partitions))
+	}
+	partitions = max(partitions, 1)
+	set.Kind = kind
+	if partitions > 1 {
+		set.Partitions = partitions
+	}
+	settings, err := json.Marshal(set)
 	if err != nil {
 		panic(err) // plain data
 	}
-	return &consumerRunner{
+	r := &consumerRunner{
 		eng: e, name: name, kind: kind, settings: settings, retry: DefaultConsumerRetry,
-		filter:    store.ReadAllParams{Types: types, Tags: tags, StreamPrefix: prefix},
-		kick:      make(chan struct{}, 1),
-		interrupt: make(chan struct{}, 1),
+		filter:  store.ReadAllParams{Types: set.Types, Tags: set.Tags, StreamPrefix: set.StreamPrefix, Partitions: partitions},
+		reclaim: make(chan struct{}, 1),
 	}
+	for n := range partitions {
+		r.parts = append(r.parts, &partition{r: r, num: n, kick: make(chan struct{}, 1), interrupt: make(chan struct{}, 1)})
+	}
+	return r
 }
 
 func (e *Engine) addRunner(r *consumerRunner) {
@@ -237,8 +274,16 @@ func (e *Engine) eventsAppended() {
 }
 
 func (r *consumerRunner) wake() {
+	for _, p := range r.parts {
+		poke(p.kick)
+	}
+}
+
+// poke sends on a wake-up channel of capacity 1 without blocking: one
+// pending wake-up is enough.
+func poke(c chan struct{}) {
 	select {
-	case r.kick <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
@@ -250,7 +295,7 @@ func (e *Engine) startEventSide(ctx context.Context) error {
 	runners := append([]*consumerRunner(nil), e.ev.order...)
 	e.mu.Unlock()
 	for _, r := range runners {
-		if _, err := e.store.RegisterConsumer(ctx, &store.RegisterConsumerParams{Name: r.name, Settings: r.settings}); err != nil {
+		if _, err := e.store.RegisterConsumer(ctx, &store.RegisterConsumerParams{Name: r.name, Settings: r.settings, Partitions: len(r.parts)}); err != nil {
 			return err
 		}
 		if r.setup != nil {
@@ -283,10 +328,10 @@ func (e *Engine) launchEventSide(ctx context.Context) {
 	}
 }
 
-// consumersIdle reports whether every consumer of this engine has nothing to
-// do now: caught up with the appends it was told about, stopped, run by
-// another worker that holds its lease, or waiting for a retry that is not
-// due.
+// consumersIdle reports whether every partition of every consumer of this
+// engine has nothing to do now: caught up with the appends it was told
+// about, stopped, not held by this engine, or waiting for a retry that is
+// not due.
 func (e *Engine) consumersIdle() bool {
 	rs := e.ev.running.Load()
 	if rs == nil {
@@ -295,11 +340,13 @@ func (e *Engine) consumersIdle() bool {
 	gen, now := e.ev.gen.Load(), e.clock.Now()
 	for _, r := range *rs {
 		r.mu.Lock()
-		ok := r.stopped || r.standby || (r.idle && r.idleGen == gen) || (!r.retryAt.IsZero() && r.retryAt.After(now))
-		r.mu.Unlock()
-		if !ok {
-			return false
+		for _, p := range r.parts {
+			if !(p.stopped || p.standby || (p.idle && p.idleGen == gen) || (!p.retryAt.IsZero() && p.retryAt.After(now))) {
+				r.mu.Unlock()
+				return false
+			}
 		}
+		r.mu.Unlock()
 	}
 	return true
 }
@@ -310,8 +357,10 @@ func (e *Engine) nextConsumerWake() time.Time {
 	if rs := e.ev.running.Load(); rs != nil {
 		for _, r := range *rs {
 			r.mu.Lock()
-			if at := r.retryAt; !at.IsZero() && (next.IsZero() || at.Before(next)) {
-				next = at
+			for _, p := range r.parts {
+				if at := p.retryAt; !at.IsZero() && (next.IsZero() || at.Before(next)) {
+					next = at
+				}
 			}
 			r.mu.Unlock()
 		}
@@ -331,115 +380,145 @@ func (r *consumerRunner) warn(msg string, args ...any) {
 	r.eng.cfg.Logger.Warn(msg, append([]any{r.kind, r.name}, args...)...)
 }
 
-// loop runs the consumer whenever this engine holds its lease: a consumer
-// runs on one worker at a time. Without the lease it tries again every
-// PollInterval, so that it takes the consumer over when the holder stops,
-// dies or pauses past its lease.
+// loop claims the consumer's partitions every HeartbeatInterval and runs a
+// goroutine for each partition this engine holds, until ctx ends. A claim
+// renews the leases held, takes free or expired partitions up to this
+// engine's fair share, and names the partitions held beyond it, which loop
+// stops and hands over at once: partitions move when workers join or
+// leave. When ctx ends (Stop) it releases them all, so that other workers
+// take them over at once.
 func (r *consumerRunner) loop(ctx context.Context) {
+	type worker struct {
+		token  int64
+		cancel context.CancelFunc
+		done   chan struct{}
+	}
+	running := map[int]*worker{}
+	stop := func(num int) {
+		w := running[num]
+		w.cancel()
+		<-w.done
+		delete(running, num)
+	}
+	var release []int
+	var validUntil time.Time // the leases held are surely ours until then
 	for ctx.Err() == nil {
-		token, err := r.claim(ctx, r.eng.cfg.LeaseDuration)
-		if err == nil {
-			r.setState(func() { r.standby = false })
-			r.hold(ctx, token)
-			continue
-		}
+		started := r.eng.clock.Now()
+		claim, err := r.claim(ctx, r.eng.cfg.LeaseDuration, release)
 		if ctx.Err() != nil {
-			return
+			break
 		}
-		if errors.Is(err, weftype.ErrConsumerLeased) {
-			// Another worker runs it: nothing to do here (for WaitIdle).
-			r.setState(func() { r.standby = true })
+		if err != nil {
+			r.warn("weft: claiming the consumer's partitions failed; trying again", "error", err)
+			if r.eng.clock.Now().After(validUntil) {
+				// Our leases may have moved on: stop handling events
+				// rather than handle them twice.
+				for num := range running {
+					stop(num)
+				}
+			}
 		} else {
-			r.warn("weft: claiming the consumer lease failed; trying again", "error", err)
+			validUntil = started.Add(r.eng.cfg.LeaseDuration)
+			release = claim.Surplus
+			held := make(map[int]int64, len(claim.Held))
+			for _, l := range claim.Held {
+				held[l.Partition] = l.Token
+			}
+			for _, num := range claim.Surplus {
+				delete(held, num)
+			}
+			for num, w := range running {
+				select {
+				case <-w.done: // ended on a lost lease
+					stop(num)
+					continue
+				default:
+				}
+				if t, ok := held[num]; !ok || t != w.token {
+					stop(num)
+				}
+			}
+			for num, token := range held {
+				if running[num] != nil || num >= len(r.parts) {
+					continue
+				}
+				wctx, cancel := context.WithCancel(ctx)
+				w := &worker{token: token, cancel: cancel, done: make(chan struct{})}
+				running[num] = w
+				p := r.parts[num]
+				go func() {
+					defer close(w.done)
+					p.work(wctx, token)
+				}()
+			}
 		}
-		poll := time.NewTimer(r.eng.cfg.PollInterval)
+		r.setState(func() {
+			for _, p := range r.parts {
+				p.standby = running[p.num] == nil
+			}
+		})
+		if len(release) > 0 {
+			continue // hand the surplus over now
+		}
+		wait := time.NewTimer(r.eng.cfg.HeartbeatInterval)
 		select {
 		case <-ctx.Done():
-		case <-poll.C:
+		case <-r.reclaim:
+		case <-wait.C:
 		}
-		poll.Stop()
+		wait.Stop()
+	}
+	for num := range running {
+		stop(num)
+	}
+	if _, err := r.claim(ctx, 0, nil); err != nil {
+		r.warn("weft: releasing the consumer's partitions failed", "error", err)
 	}
 }
 
-// claim takes or renews the consumer's lease for this engine. It is not
-// cancelled with ctx: a store may still commit a write whose caller gave up,
-// and a claim landing after the release would keep the lease from others.
-func (r *consumerRunner) claim(ctx context.Context, d time.Duration) (int64, error) {
+// claim is Store.ClaimPartitions for this engine. It is not cancelled with
+// ctx: a store may still commit a write whose caller gave up, and a claim
+// landing after the release would keep partitions from others.
+func (r *consumerRunner) claim(ctx context.Context, d time.Duration, release []int) (*store.PartitionClaim, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.eng.cfg.LeaseDuration)
 	defer cancel()
-	return r.eng.store.ClaimConsumer(ctx, &store.ClaimConsumerParams{
-		Name: r.name, Owner: r.eng.cfg.WorkerID, Now: r.eng.clock.Now(), LeaseFor: d,
+	return r.eng.store.ClaimPartitions(ctx, &store.ClaimPartitionsParams{
+		Name: r.name, Owner: r.eng.cfg.WorkerID, Now: r.eng.clock.Now(), LeaseFor: d, Release: release,
 	})
 }
 
-// hold runs the consumer with the lease token, renewing the lease every
-// HeartbeatInterval, until ctx ends or the lease is lost (a renewal finds it
-// taken over, or a commit is fenced). When ctx ends (Stop) it releases the
-// lease, so that another worker takes the consumer over at once.
-func (r *consumerRunner) hold(ctx context.Context, token int64) {
-	hctx, lose := context.WithCancel(ctx)
-	defer lose()
-	r.run.Lock()
-	r.lease = token
-	r.run.Unlock()
-	renewing := make(chan struct{})
-	go func() {
-		defer close(renewing)
-		tick := time.NewTicker(r.eng.cfg.HeartbeatInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-hctx.Done():
-				return
-			case <-tick.C:
-			}
-			t, err := r.claim(hctx, r.eng.cfg.LeaseDuration)
-			switch {
-			case err == nil && t == token:
-			case err == nil || errors.Is(err, weftype.ErrConsumerLeased):
-				r.warn("weft: consumer lease lost; another worker runs it", "error", err)
-				lose()
-				return
-			case hctx.Err() == nil:
-				r.warn("weft: consumer lease renewal failed", "error", err)
-			}
-		}
-	}()
-	r.work(hctx)
-	lose()
-	<-renewing
-	if ctx.Err() != nil {
-		if _, err := r.claim(ctx, 0); err != nil && !errors.Is(err, weftype.ErrConsumerLeased) {
-			r.warn("weft: releasing the consumer lease failed", "error", err)
-		}
-	}
-}
-
-// work processes batches until ctx ends or a commit finds the lease lost.
-func (r *consumerRunner) work(ctx context.Context) {
+// work processes the partition's batches with the lease token until ctx
+// ends or the lease is found lost, which it reports to the claim loop.
+func (p *partition) work(ctx context.Context, token int64) {
+	p.run.Lock()
+	p.lease = token
+	p.run.Unlock()
+	p.r.setState(func() { p.standby = false })
 	for ctx.Err() == nil {
-		gen := r.eng.ev.gen.Load()
-		worked, err := r.batch(ctx)
+		gen := p.r.eng.ev.gen.Load()
+		worked, err := p.batch(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if errors.Is(err, weftype.ErrLeaseLost) {
-			r.warn("weft: consumer lease lost; another worker runs it", "error", err)
+			// The claim loop finds out whether it is ours still, with a new
+			// token (a reset), or another worker's.
+			poke(p.r.reclaim)
 			return
 		}
 		if err != nil {
-			r.warn("weft: consumer batch failed; trying again", "error", err)
+			p.r.warn("weft: consumer batch failed; trying again", "partition", p.num, "error", err)
 		}
 		if worked && err == nil {
 			continue
 		}
 		if err == nil {
-			r.setState(func() { r.idle, r.idleGen = true, gen })
+			p.r.setState(func() { p.idle, p.idleGen = true, gen })
 		}
-		poll := time.NewTimer(r.eng.cfg.PollInterval)
+		poll := time.NewTimer(p.r.eng.cfg.PollInterval)
 		select {
 		case <-ctx.Done():
-		case <-r.kick:
+		case <-p.kick:
 		case <-poll.C:
 		}
 		poll.Stop()
@@ -449,31 +528,53 @@ func (r *consumerRunner) work(ctx context.Context) {
 // errInterrupted stops a batch when a reset asks for it.
 var errInterrupted = errors.New("weft: consumer interrupted by a reset")
 
+// load reads the partition's record. It fails with weftype.ErrLeaseLost when
+// the lease token moved on (another worker took the partition over, or a
+// reset moved it), so that nothing is handled under a stale lease.
+func (p *partition) load(ctx context.Context) (weftype.ConsumerPartition, error) {
+	c, err := p.r.eng.store.GetConsumer(ctx, p.r.name)
+	if err != nil {
+		return weftype.ConsumerPartition{}, err
+	}
+	if len(c.Partitions) != len(p.r.parts) {
+		// Repartitioned under this engine (store.RegisterConsumerParams.Replace):
+		// its split no longer matches the store's, so it handles nothing
+		// (the batch fails and is tried again every PollInterval, logged).
+		return weftype.ConsumerPartition{}, fmt.Errorf("weft: consumer %q has %d partitions in the store, %d here: %w", p.r.name, len(c.Partitions), len(p.r.parts), weftype.ErrConsumerConflict)
+	}
+	cp := c.Partitions[p.num]
+	if cp.LeaseToken != p.lease {
+		return cp, fmt.Errorf("weft: consumer %q partition %d: lease token %d, now %d: %w", p.r.name, p.num, p.lease, cp.LeaseToken, weftype.ErrLeaseLost)
+	}
+	return cp, nil
+}
+
 // batch reads and processes the next events. It reports whether it found any.
-func (r *consumerRunner) batch(ctx context.Context) (bool, error) {
-	r.run.Lock()
-	defer r.run.Unlock()
+func (p *partition) batch(ctx context.Context) (bool, error) {
+	r := p.r
+	p.run.Lock()
+	defer p.run.Unlock()
 	select { // a reset that asked before taking the lock is over
-	case <-r.interrupt:
+	case <-p.interrupt:
 	default:
 	}
 	st := r.eng.store
-	c, err := st.GetConsumer(ctx, r.name)
+	c, err := p.load(ctx)
 	if err != nil {
 		return false, err
 	}
 	if c.StopError != "" {
-		r.setState(func() { r.stopped = true })
+		r.setState(func() { p.stopped = true })
 		return false, nil
 	}
-	r.setState(func() { r.stopped = false })
+	r.setState(func() { p.stopped = false })
 	head, err := st.HeadPosition(ctx)
 	if err != nil {
 		return false, err
 	}
-	p := r.filter
-	p.AfterPosition, p.Limit = c.Position, 100
-	evs, err := st.ReadAll(ctx, &p)
+	f := r.filter
+	f.AfterPosition, f.Limit, f.Partition = c.Position, 100, p.num
+	evs, err := st.ReadAll(ctx, &f)
 	if err != nil {
 		return false, err
 	}
@@ -482,21 +583,21 @@ func (r *consumerRunner) batch(ctx context.Context) (bool, error) {
 		// shows the consumer caught up and later reads skip those events; at
 		// most once a second unless many events were skipped, as every
 		// append wakes every consumer.
-		if head > c.Position && (head-c.Position >= 1000 || time.Since(r.lastAdvance) >= time.Second) {
-			r.lastAdvance = time.Now()
-			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: head, LeaseToken: r.lease})
+		if head > c.Position && (head-c.Position >= 1000 || time.Since(p.lastAdvance) >= time.Second) {
+			p.lastAdvance = time.Now()
+			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: head, LeaseToken: p.lease})
 			return false, err
 		}
 		return false, nil
 	}
-	r.setState(func() { r.idle = false })
+	r.setState(func() { p.idle = false })
 	switch {
 	case r.kind == kindProjection:
-		err = r.projectBatch(ctx, evs)
+		err = p.projectBatch(ctx, evs)
 	case r.delivery == AtMostOnce:
-		err = r.atMostOnce(ctx, evs)
+		err = p.atMostOnce(ctx, evs)
 	default:
-		err = r.atLeastOnce(ctx, c.Position, evs)
+		err = p.atLeastOnce(ctx, c.Position, evs)
 	}
 	if errors.Is(err, errInterrupted) || (err != nil && ctx.Err() != nil) {
 		return true, nil
@@ -504,37 +605,63 @@ func (r *consumerRunner) batch(ctx context.Context) (bool, error) {
 	return true, err
 }
 
-func (r *consumerRunner) atLeastOnce(ctx context.Context, pos int64, evs []weftype.Event) error {
+func (p *partition) atLeastOnce(ctx context.Context, pos int64, evs []weftype.Event) error {
+	r := p.r
 	st := r.eng.store
 	done := pos
-	commit := func() error {
+	commitWith := func(ctx context.Context) error {
 		if done <= pos {
 			return nil
 		}
-		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done, LeaseToken: r.lease})
+		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: done, LeaseToken: p.lease})
 		pos = done
 		return err
 	}
-	for _, ev := range evs {
-		if err := ctx.Err(); err != nil { // stopping, or the lease is lost
-			return err
+	commit := func() error { return commitWith(ctx) }
+	// leaving records what is done when the batch stops early (Stop, or the
+	// partition handed over to a worker that joined), so that the next
+	// holder does not handle it again; after a lost lease the store refuses
+	// it.
+	leaving := func(err error) error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.eng.cfg.LeaseDuration)
+		defer cancel()
+		if cerr := commitWith(cctx); cerr != nil && !errors.Is(cerr, weftype.ErrLeaseLost) {
+			r.warn("weft: committing the handled events failed", "partition", p.num, "error", cerr)
 		}
-		attempts, err := r.attempts(ctx, ev, commit, func() error { return callHandler(ctx, r.handle, ev) })
+		return err
+	}
+	lastCommit := time.Now()
+	for _, ev := range evs {
+		if err := ctx.Err(); err != nil {
+			return leaving(err)
+		}
+		attempts, err := p.attempts(ctx, ev, commit, func() error { return callHandler(ctx, r.handle, ev) })
 		if err == nil {
 			done = ev.Position
+			// A batch of slow handlers commits as it goes, at most once a
+			// second, so that a crash repeats little.
+			if time.Since(lastCommit) >= time.Second {
+				if err := commit(); err != nil {
+					return err
+				}
+				lastCommit = time.Now()
+			}
 			continue
 		}
-		if errors.Is(err, errInterrupted) || ctx.Err() != nil {
+		if errors.Is(err, errInterrupted) {
 			return err
+		}
+		if ctx.Err() != nil {
+			return leaving(err)
 		}
 		if r.onFailure == StopConsumer {
 			if cerr := commit(); cerr != nil {
 				return cerr
 			}
-			return r.stop(ctx, done, ev, attempts, err)
+			return p.stop(ctx, done, ev, attempts, err)
 		}
 		done = ev.Position
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: done, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: done, Park: p.parked(ev, attempts, err), LeaseToken: p.lease}); err != nil {
 			return err
 		}
 		pos = done
@@ -542,13 +669,14 @@ func (r *consumerRunner) atLeastOnce(ctx context.Context, pos int64, evs []wefty
 	return commit()
 }
 
-func (r *consumerRunner) atMostOnce(ctx context.Context, evs []weftype.Event) error {
+func (p *partition) atMostOnce(ctx context.Context, evs []weftype.Event) error {
+	r := p.r
 	st := r.eng.store
 	for _, ev := range evs {
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, LeaseToken: r.lease}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: ev.Position, LeaseToken: p.lease}); err != nil {
 			return err
 		}
-		attempts, err := r.attempts(ctx, ev, nil, func() error { return callHandler(ctx, r.handle, ev) })
+		attempts, err := p.attempts(ctx, ev, nil, func() error { return callHandler(ctx, r.handle, ev) })
 		if err == nil {
 			continue
 		}
@@ -556,9 +684,9 @@ func (r *consumerRunner) atMostOnce(ctx context.Context, evs []weftype.Event) er
 			return err
 		}
 		if r.onFailure == StopConsumer {
-			return r.stop(ctx, ev.Position, ev, attempts, err)
+			return p.stop(ctx, ev.Position, ev, attempts, err)
 		}
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: ev.Position, Park: p.parked(ev, attempts, err), LeaseToken: p.lease}); err != nil {
 			return err
 		}
 	}
@@ -571,13 +699,14 @@ type handlerError struct{ err error }
 func (e *handlerError) Error() string { return e.err.Error() }
 func (e *handlerError) Unwrap() error { return e.err }
 
-func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) error {
+func (p *partition) projectBatch(ctx context.Context, evs []weftype.Event) error {
+	r := p.r
 	st := r.eng.store
 	if len(evs) > 1 {
 		// The whole batch in one transaction; if an event fails, the batch
 		// rolls back and goes event by event, with retries.
 		err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{
-			Name: r.name, Position: evs[len(evs)-1].Position, LeaseToken: r.lease,
+			Name: r.name, Partition: p.num, Position: evs[len(evs)-1].Position, LeaseToken: p.lease,
 			Apply: func(ctx context.Context, tx store.Tx) error {
 				for _, ev := range evs {
 					if err := callProjection(ctx, r.project, tx, ev); err != nil {
@@ -593,9 +722,9 @@ func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) 
 		}
 	}
 	for _, ev := range evs {
-		attempts, err := r.attempts(ctx, ev, nil, func() error {
+		attempts, err := p.attempts(ctx, ev, nil, func() error {
 			err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{
-				Name: r.name, Position: ev.Position, LeaseToken: r.lease,
+				Name: r.name, Partition: p.num, Position: ev.Position, LeaseToken: p.lease,
 				Apply: func(ctx context.Context, tx store.Tx) error {
 					if err := callProjection(ctx, r.project, tx, ev); err != nil {
 						return &handlerError{err}
@@ -622,7 +751,7 @@ func (r *consumerRunner) projectBatch(ctx context.Context, evs []weftype.Event) 
 		if errors.Is(err, errInterrupted) || ctx.Err() != nil {
 			return err
 		}
-		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: ev.Position, Park: r.parked(ev, attempts, err), LeaseToken: r.lease}); err != nil {
+		if err := st.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: ev.Position, Park: p.parked(ev, attempts, err), LeaseToken: p.lease}); err != nil {
 			return err
 		}
 	}
@@ -638,7 +767,8 @@ func (e *storeFailure) Error() string { return e.err.Error() }
 // attempts runs try by the retry policy and returns the attempts made and
 // the last error. Before its first wait it calls beforeWait (to commit what
 // is done). It returns errInterrupted when a reset interrupts a wait.
-func (r *consumerRunner) attempts(ctx context.Context, ev weftype.Event, beforeWait func() error, try func() error) (int, error) {
+func (p *partition) attempts(ctx context.Context, ev weftype.Event, beforeWait func() error, try func() error) (int, error) {
+	r := p.r
 	maxAttempts := max(r.retry.MaxAttempts, 1)
 	for attempt := 1; ; attempt++ {
 		err := try()
@@ -661,23 +791,24 @@ func (r *consumerRunner) attempts(ctx context.Context, ev weftype.Event, beforeW
 		}
 		d := r.retry.Backoff(attempt)
 		at := r.eng.clock.Now().Add(d)
-		r.setState(func() { r.retryAt = at })
+		r.setState(func() { p.retryAt = at })
 		var werr error
 		select {
 		case <-ctx.Done():
 			werr = ctx.Err()
-		case <-r.interrupt:
+		case <-p.interrupt:
 			werr = errInterrupted
 		case <-r.eng.clock.After(d):
 		}
-		r.setState(func() { r.retryAt = time.Time{} })
+		r.setState(func() { p.retryAt = time.Time{} })
 		if werr != nil {
 			return attempt, werr
 		}
 	}
 }
 
-func (r *consumerRunner) parked(ev weftype.Event, attempts int, err error) *weftype.ParkedEvent {
+func (p *partition) parked(ev weftype.Event, attempts int, err error) *weftype.ParkedEvent {
+	r := p.r
 	r.warn("weft: event parked", "position", ev.Position, "stream", ev.Stream, "type", ev.Type, "attempts", attempts, "error", err)
 	return &weftype.ParkedEvent{
 		Consumer: r.name, Position: ev.Position, Stream: ev.Stream, Type: ev.Type,
@@ -685,13 +816,14 @@ func (r *consumerRunner) parked(ev weftype.Event, attempts int, err error) *weft
 	}
 }
 
-func (r *consumerRunner) stop(ctx context.Context, pos int64, ev weftype.Event, attempts int, err error) error {
+func (p *partition) stop(ctx context.Context, pos int64, ev weftype.Event, attempts int, err error) error {
+	r := p.r
 	reason := fmt.Sprintf("event %d (%s of %s) failed after %d attempt(s): %v", ev.Position, ev.Type, ev.Stream, attempts, err)
 	r.warn("weft: consumer stopped", "position", ev.Position, "error", err)
-	if cerr := r.eng.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Position: pos, StopError: reason, LeaseToken: r.lease}); cerr != nil {
+	if cerr := r.eng.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: pos, StopError: reason, LeaseToken: p.lease}); cerr != nil {
 		return cerr
 	}
-	r.setState(func() { r.stopped = true })
+	r.setState(func() { p.stopped = true })
 	return nil
 }
 
@@ -718,18 +850,35 @@ type ConsumerStatus struct {
 	Name string
 	// Kind is "consumer" or "projection".
 	Kind string
-	// Position is the checkpoint; Head the log's last position.
+	// Position is the checkpoint (the smallest of its partitions'); Head the
+	// log's last position.
 	Position int64
 	Head     int64
-	// Lag is Head - Position when an event the consumer has to handle is
-	// waiting, 0 when it has handled every event that matches its filters.
+	// Lag is Head minus the checkpoint of the furthest behind partition with
+	// an event to handle waiting, 0 when every event that matches the
+	// consumer's filters is handled.
 	Lag int64
 	// OldestUnprocessedAge is the age, by the engine's clock, of the oldest
 	// event waiting for the consumer; 0 when none waits.
 	OldestUnprocessedAge time.Duration
 	// Parked counts its parked events.
 	Parked int
-	// StopError is why the consumer stopped (StopConsumer policy), if it did.
+	// StopError is why the consumer stopped (StopConsumer policy), if it did:
+	// the reason of the first stopped partition.
+	StopError string
+	// Partitions are the consumer's partitions, by number.
+	Partitions []PartitionStatus
+}
+
+// PartitionStatus is the state of one partition of a consumer.
+type PartitionStatus struct {
+	Partition int
+	// Position is the partition's checkpoint.
+	Position int64
+	// Owner is the worker running the partition; empty when none holds its
+	// lease.
+	Owner string
+	// StopError is why the partition stopped, if it did.
 	StopError string
 }
 
@@ -757,13 +906,23 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 		var s consumerSettings
 		_ = json.Unmarshal(c.Settings, &s)
 		st := ConsumerStatus{Name: c.Name, Kind: s.Kind, Position: c.Position, Head: head, Parked: counts[c.Name], StopError: c.StopError}
-		evs, err := e.store.ReadAll(ctx, &store.ReadAllParams{AfterPosition: c.Position, Limit: 1, Types: s.Types, Tags: s.Tags, StreamPrefix: s.StreamPrefix})
-		if err != nil {
-			return nil, err
-		}
-		if len(evs) > 0 {
-			st.Lag = head - c.Position
-			st.OldestUnprocessedAge = max(e.clock.Now().Sub(evs[0].Time), 0)
+		for _, p := range c.Partitions {
+			owner := p.Owner
+			if !p.LeaseExpires.After(e.clock.Now()) {
+				owner = ""
+			}
+			st.Partitions = append(st.Partitions, PartitionStatus{Partition: p.Partition, Position: p.Position, Owner: owner, StopError: p.StopError})
+			// The lag of the consumer is that of its furthest behind
+			// partition with an event waiting.
+			evs, err := e.store.ReadAll(ctx, &store.ReadAllParams{AfterPosition: p.Position, Limit: 1, Types: s.Types, Tags: s.Tags,
+				StreamPrefix: s.StreamPrefix, Partitions: len(c.Partitions), Partition: p.Partition})
+			if err != nil {
+				return nil, err
+			}
+			if len(evs) > 0 {
+				st.Lag = max(st.Lag, head-p.Position)
+				st.OldestUnprocessedAge = max(st.OldestUnprocessedAge, e.clock.Now().Sub(evs[0].Time))
+			}
 		}
 		out = append(out, st)
 	}
@@ -781,20 +940,38 @@ func (e *Engine) runner(name string) *consumerRunner {
 // error; it goes on from there at once. A projection's view is not touched:
 // use RebuildProjection to rebuild it.
 func (e *Engine) ResetConsumer(ctx context.Context, name string, position int64) error {
+	return e.pauseConsumer(name, func() error { return e.store.ResetConsumer(ctx, name, position) })
+}
+
+// pauseConsumer runs move, which moves the checkpoints of consumer name, with
+// the consumer's partitions on this engine between batches (their waits for
+// a retry interrupted), then restarts them from the new checkpoints. move
+// moves the lease tokens on too, so that the workers holding partitions,
+// here or elsewhere, start over from there.
+func (e *Engine) pauseConsumer(name string, move func() error) error {
 	r := e.runner(name)
-	if r != nil {
-		select {
-		case r.interrupt <- struct{}{}:
-		default:
-		}
-		r.run.Lock()
-		defer func() {
-			r.run.Unlock()
-			r.setState(func() { r.stopped, r.idle = false, false })
-			r.wake()
-		}()
+	if r == nil {
+		return move()
 	}
-	return e.store.ResetConsumer(ctx, name, position)
+	for _, p := range r.parts {
+		poke(p.interrupt)
+	}
+	for _, p := range r.parts {
+		p.run.Lock()
+	}
+	defer func() {
+		for _, p := range r.parts {
+			p.run.Unlock()
+		}
+		r.setState(func() {
+			for _, p := range r.parts {
+				p.stopped, p.idle = false, false
+			}
+		})
+		poke(r.reclaim)
+		r.wake()
+	}()
+	return move()
 }
 
 // ParkedEvents returns the parked events of a consumer ("" for all).

@@ -2,6 +2,8 @@ package weft_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,12 +20,22 @@ import (
 type leaseRecorder struct {
 	mu sync.Mutex
 	by map[string][]int64
+	// cutOff is closed when the handler paused at pauseAt sees its context
+	// end: its engine has learnt that the lease moved on.
+	cutOff     chan struct{}
+	cutOffOnce sync.Once
 }
 
 func (r *leaseRecorder) handler(worker string, pause <-chan struct{}, pauseAt int64) func(context.Context, weftype.Event) error {
-	return func(_ context.Context, ev weftype.Event) error {
+	return func(ctx context.Context, ev weftype.Event) error {
 		if ev.Position == pauseAt && pause != nil {
-			<-pause // a holder paused past its lease: it ignores its context
+			// A holder paused past its lease: it finishes the event anyway.
+			select {
+			case <-pause:
+			case <-ctx.Done():
+				r.cutOffOnce.Do(func() { close(r.cutOff) })
+				<-pause
+			}
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -59,12 +71,19 @@ func pgStores(t *testing.T) (store.Store, store.Store) {
 
 func leaseEngine(t *testing.T, st store.Store, clock weftype.Clock, worker string, handle func(context.Context, weftype.Event) error) *weft.Engine {
 	t.Helper()
+	return consumerEngine(t, st, clock, worker, weft.ConsumerDef{Name: "c", Handle: handle})
+}
+
+// consumerEngine starts an engine on st running the consumer def, with
+// short polls and heartbeats and a lease of a minute of clock.
+func consumerEngine(t *testing.T, st store.Store, clock weftype.Clock, worker string, def weft.ConsumerDef) *weft.Engine {
+	t.Helper()
 	eng, err := weft.New(weft.Config{Store: st, Clock: clock, WorkerID: worker, PollInterval: 10 * time.Millisecond,
 		LeaseDuration: time.Minute, HeartbeatInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "c", Handle: handle})
+	weft.RegisterConsumer(eng, def)
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +138,8 @@ func TestConsumerLeaseOneEngineAtATimeThenTakeoverOnStop(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	if len(rec.positions("B")) != 2 {
-		stB.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-			var o string
-			var tok, exp int64
-			err := tx.QueryRowContext(ctx, `SELECT lease_owner, lease_token, lease_expires FROM consumers`).Scan(&o, &tok, &exp)
-			t.Fatalf("row %q %d %v now %v err %v; B %v", o, tok, time.Unix(0, exp).UTC(), clock.Now(), err, rec.positions("B"))
-			return nil
-		})
+		c, err := stB.GetConsumer(ctx, "c")
+		t.Fatalf("B handled %v; consumer %+v, %v", rec.positions("B"), c, err)
 	}
 	if err := b.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
@@ -150,7 +164,7 @@ func TestConsumerLeaseExpiryTakeoverFencesTheStaleHolder(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	clockA := wefttest.NewClock(start) // A's time stands still: its lease ends at start+1m
 	clockB := wefttest.NewClock(start)
-	var rec leaseRecorder
+	rec := leaseRecorder{cutOff: make(chan struct{})}
 	pause := make(chan struct{})
 	var unpause sync.Once
 	a := leaseEngine(t, stA, clockA, "A", rec.handler("A", pause, 2))
@@ -168,7 +182,11 @@ func TestConsumerLeaseExpiryTakeoverFencesTheStaleHolder(t *testing.T) {
 	// A had not committed event 1 yet (at least once: it commits after the
 	// batch): B starts from the checkpoint, before 1.
 	waitUntil(t, "B to take over", func() bool { return len(rec.positions("B")) == 3 })
-	time.Sleep(200 * time.Millisecond)  // A's renewals find the lease lost
+	select { // A's next claim finds the lease lost and cuts its batch off
+	case <-rec.cutOff:
+	case <-time.After(wefttest.DefaultTimeout):
+		t.Fatal("A was not told that its lease moved on")
+	}
 	unpause.Do(func() { close(pause) }) // A wakes up, handles event 2 and cannot commit it
 	appendEvents(t, b, "s", "E4")
 	waitUntil(t, "B to handle the next event", func() bool { return len(rec.positions("B")) == 4 })
@@ -184,5 +202,133 @@ func TestConsumerLeaseExpiryTakeoverFencesTheStaleHolder(t *testing.T) {
 	}
 	if st := consumerStatus(t, b, "c"); st.Position != 4 {
 		t.Errorf("position %d, want 4", st.Position)
+	}
+}
+
+// streamRecorder records, per engine, the events handled by stream.
+type streamRecorder struct {
+	mu sync.Mutex
+	by map[string]map[string][]int64 // engine → stream → positions
+}
+
+func (r *streamRecorder) handler(worker string) func(context.Context, weftype.Event) error {
+	return func(_ context.Context, ev weftype.Event) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.by == nil {
+			r.by = map[string]map[string][]int64{}
+		}
+		if r.by[worker] == nil {
+			r.by[worker] = map[string][]int64{}
+		}
+		r.by[worker][ev.Stream] = append(r.by[worker][ev.Stream], ev.Position)
+		return nil
+	}
+}
+
+// handled counts the events handled, by every engine.
+func (r *streamRecorder) handled() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, streams := range r.by {
+		for _, ps := range streams {
+			n += len(ps)
+		}
+	}
+	return n
+}
+
+// owners returns the owner of every partition of consumer c, "" for none.
+func owners(t *testing.T, eng *weft.Engine) []string {
+	var out []string
+	for _, p := range consumerStatus(t, eng, "c").Partitions {
+		out = append(out, p.Owner)
+	}
+	return out
+}
+
+func count(ss []string, s string) int {
+	n := 0
+	for _, x := range ss {
+		if x == s {
+			n++
+		}
+	}
+	return n
+}
+
+// A consumer with four partitions on two engines: the partitions are shared
+// out two and two, each engine handles exactly the streams of its
+// partitions, in stream order, each event once; when one engine stops, the
+// other takes its partitions over and goes on from their checkpoints.
+func TestConsumerPartitionsShareStreamsAcrossEngines(t *testing.T) {
+	t.Parallel()
+	stA, stB := pgStores(t)
+	clock := wefttest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	var rec streamRecorder
+	def := func(worker string) weft.ConsumerDef {
+		return weft.ConsumerDef{Name: "c", Partitions: 4, Handle: rec.handler(worker)}
+	}
+	a := consumerEngine(t, stA, clock, "A", def("A"))
+	waitUntil(t, "A to hold every partition", func() bool { return count(owners(t, a), "A") == 4 })
+	b := consumerEngine(t, stB, clock, "B", def("B"))
+	waitUntil(t, "the partitions to be shared out", func() bool {
+		o := owners(t, a)
+		return count(o, "A") == 2 && count(o, "B") == 2
+	})
+	split := owners(t, a)
+
+	const streams, perStream = 24, 5
+	var positions = map[string][]int64{}
+	for round := range perStream {
+		for i := range streams {
+			s := fmt.Sprintf("order-%d", i)
+			eng := a
+			if i%2 == 1 {
+				eng = b
+			}
+			positions[s] = append(positions[s], appendEvents(t, eng, s, fmt.Sprintf("E%d", round))...)
+		}
+	}
+	waitUntil(t, "every event to be handled", func() bool { return rec.handled() == streams*perStream })
+	for _, eng := range []*weft.Engine{a, b} {
+		if err := eng.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec.mu.Lock()
+	for s, want := range positions {
+		owner := split[weftype.StreamPartition(s, 4)]
+		if got := rec.by[owner][s]; !slices.Equal(got, want) {
+			t.Errorf("%s (partition %d of %s): %s handled %v, want %v in order", s, weftype.StreamPartition(s, 4), owner, owner, got, want)
+		}
+		for _, other := range []string{"A", "B"} {
+			if other != owner && len(rec.by[other][s]) > 0 {
+				t.Errorf("%s handled %s, a stream of %s's partition", other, s, owner)
+			}
+		}
+	}
+	rec.mu.Unlock()
+	if st := consumerStatus(t, a, "c"); st.Lag != 0 || len(st.Partitions) != 4 {
+		t.Errorf("status = %+v", st)
+	}
+
+	// A leaves: B takes every partition over at once and goes on from A's
+	// checkpoints.
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "B to hold every partition", func() bool { return count(owners(t, b), "B") == 4 })
+	before := rec.handled()
+	for i := range streams {
+		appendEvents(t, b, fmt.Sprintf("order-%d", i), "Last")
+	}
+	waitUntil(t, "B to handle the new events", func() bool { return rec.handled() == before+streams })
+	if err := b.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.handled(); n != before+streams {
+		t.Errorf("%d events handled after A left, want %d (none twice)", n-before, streams)
 	}
 }

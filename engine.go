@@ -297,10 +297,15 @@ func (e *Engine) heartbeat(ctx context.Context) {
 		}
 		e.mu.Unlock()
 		for _, x := range xs {
+			if x.released.Load() {
+				continue // it gives the lease back: nothing to renew
+			}
 			err := e.store.RenewLease(ctx, &store.RenewLeaseParams{
 				RunID: x.run.ID, LeaseToken: x.leaseToken, Until: e.clock.Now().Add(e.cfg.LeaseDuration),
 			})
 			switch {
+			case errors.Is(err, weftype.ErrLeaseLost) && x.released.Load():
+				// Released while the renewal was under way.
 			case errors.Is(err, weftype.ErrLeaseLost):
 				// Another worker took the run over (this one was paused or
 				// cut off too long): stop executing it.

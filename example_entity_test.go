@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/weftrun/weft"
@@ -131,6 +132,49 @@ func ExampleRegisterConsumer() {
 	// Output:
 	// confirmed 2 seat(s) <nil>
 	// confirmations consumer 0
+}
+
+// A consumer split into partitions by stream handles the streams of
+// different partitions side by side, each stream in order; the engines that
+// register it share the partitions out.
+func ExampleConsumerDef_partitions() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	eng, _ := weft.New(weft.Config{Store: st, WorkerID: "worker-1"})
+	show := weft.RegisterEntity(eng, seatsDef())
+	var mu sync.Mutex
+	handled := map[string][]int64{} // stream → versions, in the order handled
+	weft.RegisterConsumer(eng, weft.ConsumerDef{
+		Name:       "confirmations",
+		Types:      []string{"seatsReserved"},
+		Partitions: 4,
+		Handle: func(ctx context.Context, ev weftype.Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			handled[ev.Stream] = append(handled[ev.Stream], ev.Version)
+			return nil
+		},
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	for _, id := range []string{"gala", "opening", "gala", "recital", "jazz", "gala"} {
+		_, _ = show.Send(ctx, id, reserve{N: 1})
+	}
+	_ = eng.WaitIdle(ctx)
+	for _, s := range []string{"show:gala", "show:opening", "show:recital", "show:jazz"} {
+		fmt.Println(s, "partition", weftype.StreamPartition(s, 4), "versions", handled[s])
+	}
+	cs, _ := eng.Consumers(ctx)
+	fmt.Println(len(cs[0].Partitions), "partitions, run by", cs[0].Partitions[0].Owner)
+	// Output:
+	// show:gala partition 1 versions [1 2 3]
+	// show:opening partition 2 versions [1]
+	// show:recital partition 0 versions [1]
+	// show:jazz partition 3 versions [1]
+	// 4 partitions, run by worker-1
 }
 
 // A projection writes a view in the store's transaction: its rows and its

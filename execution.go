@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftrun/weft/store"
@@ -22,6 +23,9 @@ type execution struct {
 	leaseToken int64
 	version    int64
 	query      bool // replay only: stop at the first operation not journaled
+	// released is set before the commit that gives the lease back (the run
+	// waits or ended): the heartbeat no longer renews it.
+	released atomic.Bool
 
 	ops      map[int][]journalOp
 	maxSeq   int
@@ -198,6 +202,7 @@ func (x *execution) finish(result []byte, runErr error) {
 		}
 	}
 	p := &store.CommitRunParams{SetWakeAt: true, ReleaseLease: true}
+	x.released.Store(true)
 	switch {
 	case runErr == nil:
 		p.Status, p.Result = weftype.StatusCompleted, result
@@ -275,7 +280,10 @@ func (x *execution) tryCommit(p *store.CommitRunParams) error {
 // meanwhile (stillWaiting false): then it returns and the caller looks again.
 // Otherwise it releases the lease and unwinds the goroutine. A signal, cancel
 // or child end that lands after the first commit makes the run due again in
-// the store, which the lease release does not undo.
+// the store, which the lease release does not undo; one that landed before
+// it, while the run executed, keeps the run due through that commit
+// (CheckWakes), so that the run is claimed again if this execution is
+// interrupted after it goes on.
 func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
 	if x.query {
 		panic(unwindQuery)
@@ -283,18 +291,25 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 	if p == nil {
 		p = &store.CommitRunParams{}
 	}
+	// The wake-ups counted up to x.run.Wakes are accounted for; one that
+	// lands later keeps the run due (CheckWakes), so that a run that goes on
+	// below and is interrupted is claimed again.
 	p.Status, p.SetWakeAt, p.WakeAt = weftype.StatusWaiting, true, wake
+	p.CheckWakes, p.WakesSeen = true, x.run.Wakes
 	x.commit(p)
 	ctx := x.ctx
+	// The run first, then its signals: every signal counted in r.Wakes is
+	// among them.
+	r, err := x.eng.store.GetRun(ctx, x.run.ID)
+	if err != nil {
+		panic(unwindAbort)
+	}
 	sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
 	if err != nil {
 		panic(unwindAbort)
 	}
 	fresh := x.setSignals(sigs)
-	r, err := x.eng.store.GetRun(ctx, x.run.ID)
-	if err != nil {
-		panic(unwindAbort)
-	}
+	x.run.Wakes = r.Wakes
 	newCancel := r.CancelRequested && !x.cancel
 	x.cancel = r.CancelRequested
 	if newCancel || !stillWaiting(fresh) {
@@ -306,6 +321,7 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 
 // releaseLease gives the run back to the store without changing its wake-up.
 func (x *execution) releaseLease() {
+	x.released.Store(true)
 	_, err := x.eng.store.CommitRun(context.Background(), &store.CommitRunParams{
 		RunID: x.run.ID, LeaseToken: x.leaseToken, ExpectedVersion: x.version,
 		Time: x.eng.clock.Now(), ReleaseLease: true,

@@ -179,3 +179,68 @@ func TestEveryGoesOnAfterAnError(t *testing.T) {
 		}()
 	}
 }
+
+// A periodic process registered on two engines sharing one PostgreSQL
+// database runs one tick at a time across both: no two ticks overlap, each
+// tick runs once, and when the engine running the chain stops, the other
+// goes on with it.
+func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
+	t.Parallel()
+	stA, stB := pgStores(t)
+	var inFlight, overlaps atomic.Int32
+	var mu sync.Mutex
+	ran := map[string]int{} // engine → ticks run
+	engine := func(st store.Store, worker string) *weft.Engine {
+		eng, err := weft.New(weft.Config{Store: st, WorkerID: worker, PollInterval: 10 * time.Millisecond,
+			LeaseDuration: time.Minute, HeartbeatInterval: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		weft.Every(eng, "tick", 5*time.Millisecond, func(ctx context.Context, _ time.Time) error {
+			if inFlight.Add(1) > 1 {
+				overlaps.Add(1)
+			}
+			defer inFlight.Add(-1)
+			time.Sleep(2 * time.Millisecond) // a tick takes a while: overlaps would show
+			mu.Lock()
+			ran[worker]++
+			mu.Unlock()
+			return nil
+		})
+		if err := eng.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { eng.Stop(ctx) })
+		return eng
+	}
+	a, _ := engine(stA, "A"), engine(stB, "B")
+	total := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return ran["A"] + ran["B"]
+	}
+	waitUntil(t, "30 ticks", func() bool { return total() >= 30 })
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := total()
+	waitUntil(t, "ticks after A stopped", func() bool { return total() >= before+10 })
+	if n := overlaps.Load(); n != 0 {
+		t.Errorf("%d ticks overlapped another", n)
+	}
+	// Each tick ran once, but for the one A's Stop may have cut off after
+	// its function returned (Stop abandons uncommitted steps: B runs it
+	// again) and the one under way.
+	runs, err := stB.ListRuns(ctx, &store.ListRunsParams{Workflow: "every:tick", Limit: 10000,
+		Statuses: []weftype.RunStatus{weftype.StatusCompleted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	calls := ran["A"] + ran["B"]
+	t.Logf("ticks run: A %d, B %d", ran["A"], ran["B"])
+	mu.Unlock()
+	if extra := calls - len(runs); extra < 0 || extra > 2 {
+		t.Errorf("%d tick calls for %d completed ticks", calls, len(runs))
+	}
+}

@@ -28,6 +28,9 @@ type ProjectionDef struct {
 	Handle func(ctx context.Context, tx store.Tx, ev weftype.Event) error
 	// Reset empties the view, for RebuildProjection. Required for a rebuild.
 	Reset func(ctx context.Context, tx store.Tx) error
+	// Partitions splits the events by stream as for a ConsumerDef; each
+	// partition commits its rows with its own checkpoint. Default 1.
+	Partitions int
 }
 
 // RegisterProjection registers a projection on the engine; it runs from
@@ -37,7 +40,9 @@ func RegisterProjection(e *Engine, def ProjectionDef) {
 	if def.Handle == nil {
 		panic(fmt.Sprintf("weft: projection %q has no Handle", def.Name))
 	}
-	r := newRunner(e, def.Name, kindProjection, def.Types, def.Tags, def.StreamPrefix, "exactly-once")
+	r := newRunner(e, def.Name, kindProjection, def.Partitions, consumerSettings{
+		Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: "exactly-once",
+	})
 	r.project, r.setup, r.reset = def.Handle, def.Setup, def.Reset
 	e.addRunner(r)
 }
@@ -53,17 +58,9 @@ func (e *Engine) RebuildProjection(ctx context.Context, name string) error {
 	if r.reset == nil {
 		return fmt.Errorf("weft: rebuild: projection %q has no Reset", name)
 	}
-	select {
-	case r.interrupt <- struct{}{}:
-	default:
-	}
-	r.run.Lock()
-	defer func() {
-		r.run.Unlock()
-		r.setState(func() { r.stopped, r.idle = false, false })
-		r.wake()
-	}()
-	return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.reset})
+	return e.pauseConsumer(name, func() error {
+		return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.reset})
+	})
 }
 
 // ReadView runs fn in a read-only transaction of the store, to query views.

@@ -29,6 +29,18 @@ type Consumer struct {
 	Parked int `json:"parked"`
 	// StopError is why the consumer stopped (the StopConsumer policy), if it did.
 	StopError string `json:"stop_error,omitempty"`
+	// Partitions are the consumer's partitions, by number.
+	Partitions []ConsumerPartition `json:"partitions"`
+}
+
+// ConsumerPartition is one partition of a consumer.
+type ConsumerPartition struct {
+	Partition int `json:"partition"`
+	// Position is the partition's checkpoint.
+	Position int64 `json:"position"`
+	// Owner is the worker running the partition, empty when none holds it.
+	Owner     string `json:"owner,omitempty"`
+	StopError string `json:"stop_error,omitempty"`
 }
 
 // ConsumerList is the answer of GET /api/consumers.
@@ -70,11 +82,18 @@ type RetryResponse struct {
 	Retried bool `json:"retried"`
 }
 
-func toConsumer(s weft.ConsumerStatus) Consumer {
-	return Consumer{
+// ConsumerOf is the API form of a consumer's status (also printed by `weft
+// consumers ls --json`).
+func ConsumerOf(s weft.ConsumerStatus) Consumer {
+	c := Consumer{
 		Name: s.Name, Kind: s.Kind, Position: s.Position, Head: s.Head, Lag: s.Lag,
 		OldestUnprocessedAgeMS: s.OldestUnprocessedAge.Milliseconds(), Parked: s.Parked, StopError: s.StopError,
+		Partitions: make([]ConsumerPartition, len(s.Partitions)),
 	}
+	for i, p := range s.Partitions {
+		c.Partitions[i] = ConsumerPartition{Partition: p.Partition, Position: p.Position, Owner: p.Owner, StopError: p.StopError}
+	}
+	return c
 }
 
 func toParked(ps []*weftype.ParkedEvent) []ParkedEvent {
@@ -106,7 +125,7 @@ func (h *handler) consumerStatus(r *http.Request, name string) (Consumer, error)
 	}
 	for _, s := range all {
 		if s.Name == name {
-			return toConsumer(s), nil
+			return ConsumerOf(s), nil
 		}
 	}
 	return Consumer{}, fmt.Errorf("consumer %q: %w", name, weftype.ErrConsumerNotFound)
@@ -119,7 +138,7 @@ func (h *handler) listConsumers(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := ConsumerList{Consumers: make([]Consumer, len(all))}
 	for i, s := range all {
-		out.Consumers[i] = toConsumer(s)
+		out.Consumers[i] = ConsumerOf(s)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

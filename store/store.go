@@ -82,34 +82,46 @@ type Store interface {
 	// LoadSnapshot returns the latest snapshot of a stream, or nil.
 	LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error)
 
-	// RegisterConsumer creates the record of a consumer at position 0, or
-	// returns the existing one. An existing consumer with other Settings fails
-	// with a *weftype.ConsumerConflictError unless p.Replace, which stores the
-	// new settings and keeps the position.
+	// RegisterConsumer creates the record of a consumer with p.Partitions
+	// partitions (0 means 1), each at position 0, or returns the existing
+	// one. An existing consumer with other Settings or another number of
+	// partitions fails with a *weftype.ConsumerConflictError unless
+	// p.Replace, which stores the new settings and keeps the position; when
+	// the number of partitions changes too, every new partition starts at the
+	// smallest position of the old ones (events between it and an old
+	// partition's checkpoint may be handled again).
 	RegisterConsumer(ctx context.Context, p *RegisterConsumerParams) (*weftype.Consumer, error)
-	// GetConsumer returns a consumer's record or weftype.ErrConsumerNotFound.
+	// GetConsumer returns a consumer's record, with its partitions, or
+	// weftype.ErrConsumerNotFound.
 	GetConsumer(ctx context.Context, name string) (*weftype.Consumer, error)
 	// ListConsumers returns every consumer's record, by name.
 	ListConsumers(ctx context.Context) ([]*weftype.Consumer, error)
-	// CommitCheckpoint moves a consumer's checkpoint to p.Position in one
-	// transaction with p.Apply (the projection's writes) and p.Park. A smaller
-	// Position than the stored one fails with weftype.ErrCheckpointBackwards
-	// unless p.Rewind; an equal one leaves it. An error of Apply aborts the
-	// whole commit and is returned wrapped. Unknown consumers fail with
+	// CommitCheckpoint moves the checkpoint of a consumer's partition
+	// p.Partition to p.Position in one transaction with p.Apply (the
+	// projection's writes) and p.Park. A smaller Position than the stored
+	// one fails with weftype.ErrCheckpointBackwards unless p.Rewind; an equal
+	// one leaves it. An error of Apply aborts the whole commit and is
+	// returned wrapped. Unknown consumers or partitions fail with
 	// weftype.ErrConsumerNotFound, a stale p.LeaseToken with
 	// weftype.ErrLeaseLost.
 	CommitCheckpoint(ctx context.Context, p *CommitCheckpointParams) error
-	// ClaimConsumer takes or renews the lease of a consumer for p.Owner until
-	// p.Now+p.LeaseFor, so that it runs on one worker at a time. It returns
-	// the lease token to commit checkpoints with: the current one when
-	// p.Owner held the lease already (a renewal), a new, larger one when the
-	// lease was free or expired (p.Now at or after its end). A lease held by
-	// another owner fails with weftype.ErrConsumerLeased, an unknown consumer
-	// with weftype.ErrConsumerNotFound. A renewal with LeaseFor 0 ends the
-	// lease at p.Now: a release.
-	ClaimConsumer(ctx context.Context, p *ClaimConsumerParams) (int64, error)
-	// ResetConsumer moves a consumer's checkpoint to position, backwards or
-	// forwards, and clears its StopError. It fails with
+	// ClaimPartitions is the heartbeat of a worker running a consumer. In one
+	// transaction it records p.Owner as a member of the consumer's group until
+	// p.Now+p.LeaseFor, releases the partitions in p.Release, renews the
+	// leases p.Owner holds, and takes free or expired partitions up to its
+	// target: partitions ÷ live members rounded up, or rounded down while
+	// another member holds fewer than that. It returns the partitions held,
+	// each with its lease token (unchanged on a renewal, a new, larger one on
+	// a takeover), and those held beyond the target (Surplus), which the
+	// owner should stop and release so that a member short of its share gets
+	// them: partitions move when workers join or leave, and only as far as
+	// evenness needs. LeaseFor 0 leaves the group and releases every
+	// partition. An unknown consumer fails with weftype.ErrConsumerNotFound.
+	ClaimPartitions(ctx context.Context, p *ClaimPartitionsParams) (*PartitionClaim, error)
+	// ResetConsumer moves the checkpoint of every partition of a consumer to
+	// position, backwards or forwards, and clears their StopError. It moves
+	// their lease tokens on, so that a worker in the middle of a batch
+	// cannot commit over the reset; the holders keep the partitions. It fails with
 	// weftype.ErrConsumerNotFound.
 	ResetConsumer(ctx context.Context, name string, position int64) error
 	// ListParked returns the parked events of a consumer ("" for all),
@@ -170,6 +182,10 @@ type ReadAllParams struct {
 	Tags []string
 	// StreamPrefix keeps only events of streams starting with it; empty keeps all.
 	StreamPrefix string
+	// Partitions, when more than 1, keeps only the events of the streams in
+	// partition Partition out of Partitions (see weftype.StreamPartition).
+	Partitions int
+	Partition  int
 }
 
 // CreateRunParams are the arguments of Store.CreateRun.
@@ -242,6 +258,12 @@ type CommitRunParams struct {
 	// SetWakeAt, when true, sets WakeAt (zero clears it).
 	SetWakeAt bool
 	WakeAt    time.Time
+	// CheckWakes, with SetWakeAt, makes the run due at Time instead of
+	// WakeAt if its Wakes count grew past WakesSeen: a signal, cancel
+	// request or child end landed while it executed, and saving the run as
+	// waiting must not undo that wake-up.
+	CheckWakes bool
+	WakesSeen  int64
 	// Result and Error are stored when the run ends.
 	Result []byte
 	Error  []byte
@@ -313,22 +335,46 @@ type Tx interface {
 type RegisterConsumerParams struct {
 	Name     string
 	Settings []byte
+	// Partitions is the number of partitions; 0 means 1.
+	Partitions int
 	// Replace stores Settings over different stored ones instead of failing.
 	Replace bool
 }
 
-// ClaimConsumerParams are the arguments of Store.ClaimConsumer.
-type ClaimConsumerParams struct {
+// ClaimPartitionsParams are the arguments of Store.ClaimPartitions.
+type ClaimPartitionsParams struct {
 	Name     string
 	Owner    string
 	Now      time.Time
 	LeaseFor time.Duration
+	// Release lists partitions the owner hands over before claiming.
+	Release []int
+}
+
+// PartitionClaim is what Store.ClaimPartitions returns.
+type PartitionClaim struct {
+	// Held are the partitions the owner holds now, by number.
+	Held []PartitionLease
+	// Surplus are held partitions beyond the owner's target.
+	Surplus []int
+	// Partitions is the consumer's number of partitions; Members the number
+	// of live members of its group, the owner included.
+	Partitions int
+	Members    int
+}
+
+// PartitionLease is a partition held under a lease: commits of its
+// checkpoint carry Token (fencing).
+type PartitionLease struct {
+	Partition int
+	Token     int64
 }
 
 // CommitCheckpointParams are the arguments of Store.CommitCheckpoint.
 type CommitCheckpointParams struct {
-	Name     string
-	Position int64
+	Name      string
+	Partition int
+	Position  int64
 	// Apply, when not nil, runs in the same transaction (a projection's
 	// writes); its error aborts the commit.
 	Apply func(ctx context.Context, tx Tx) error
@@ -337,12 +383,14 @@ type CommitCheckpointParams struct {
 	Park *weftype.ParkedEvent
 	// StopError, when not empty, marks the consumer stopped with this reason.
 	StopError string
-	// Rewind allows Position to be smaller than the stored one (a projection
-	// rebuild: Apply empties the view and the checkpoint goes back in one
-	// transaction); it also clears StopError.
+	// Rewind moves every partition of the consumer to Position, also
+	// backwards (a projection rebuild: Apply empties the view and the
+	// checkpoints go back in one transaction), clears their StopError and
+	// moves their lease tokens on, like ResetConsumer; Partition and
+	// LeaseToken are ignored.
 	Rewind bool
-	// LeaseToken, when not 0, must be the consumer's current lease token, or
-	// the commit fails with weftype.ErrLeaseLost and writes nothing (fencing:
-	// see ClaimConsumer).
+	// LeaseToken, when not 0, must be the partition's current lease token,
+	// or the commit fails with weftype.ErrLeaseLost and writes nothing
+	// (fencing: see ClaimPartitions).
 	LeaseToken int64
 }

@@ -85,6 +85,9 @@ type Run struct {
 	WakeAt time.Time
 	// CancelRequested is set once Cancel was called on the run.
 	CancelRequested bool
+	// Wakes counts the times the run was made due from outside: a signal, a
+	// cancel request, the end of a child.
+	Wakes int64
 	// Version is the version of the run's journal stream.
 	Version int64
 	// LeaseOwner, LeaseToken and LeaseExpires describe the current lease, if any.

@@ -436,6 +436,11 @@ type Options struct {
 	// RemindBefore is how long before the deadline the reminder goes out.
 	// Defaults to 1 hour.
 	RemindBefore time.Duration
+	// Partitions splits each booking consumer by booking (stream), so that
+	// several workers handle bookings side by side, each booking's events in
+	// order. Defaults to 1. Changing it for a store whose consumers exist is
+	// a conflict (weft.ConsumerConflictError).
+	Partitions int
 }
 
 func (o *Options) withDefaults() Options {

@@ -43,16 +43,18 @@ func (p *processes) register() {
 	prefix := EntityName + ":"
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
 		Name: ConfirmationConsumer, Types: []string{TypePlaced}, StreamPrefix: prefix,
-		Delivery: p.opts.ConfirmationDelivery, Handle: p.confirm,
+		Delivery: p.opts.ConfirmationDelivery, Handle: p.confirm, Partitions: p.opts.Partitions,
 	})
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
-		Name: PaymentConsumer, Types: []string{TypePaid}, StreamPrefix: prefix, Handle: p.pay,
+		Name: PaymentConsumer, Types: []string{TypePaid}, StreamPrefix: prefix, Handle: p.pay, Partitions: p.opts.Partitions,
 	})
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
 		Name: ReleaseConsumer, Types: []string{TypeCancelled, TypeExpired}, StreamPrefix: prefix, Handle: p.release,
+		Partitions: p.opts.Partitions,
 	})
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
 		Name: ReminderConsumer, Types: []string{TypeConfirmed}, StreamPrefix: prefix, Handle: p.startReminder,
+		Partitions: p.opts.Partitions,
 	})
 	weft.Every(p.eng, ExpirationProcess, p.opts.ExpireEvery, p.expire)
 }
@@ -72,6 +74,16 @@ func (p *processes) confirm(ctx context.Context, ev weftype.Event) error {
 		return err
 	}
 	id := IDOf(ev)
+	// A redelivered event (at least once) finds the booking past placed:
+	// confirmed, denied, or already cancelled or expired and its seats
+	// released, which reserving again would take for nobody. (A state read
+	// from a stale cache may still say placed: the check after Confirm
+	// covers that.)
+	if s, err := p.b.State(ctx, id); err != nil {
+		return err
+	} else if s.Status != StatusPlaced {
+		return nil
+	}
 	tickets, err := p.tickets.Reserve(ctx, id, placed.Concert, placed.Seats)
 	if errors.Is(err, ErrSeatsTaken) {
 		_, err = p.b.Send(ctx, id, Command{Deny: &Deny{Reason: err.Error()}}, commandID(ConfirmationConsumer, ev))
@@ -84,12 +96,40 @@ func (p *processes) confirm(ctx context.Context, ev weftype.Event) error {
 		return err // retried, then parked
 	}
 	deadline := p.eng.Clock().Now().Add(p.opts.PaymentWindow)
-	_, err = p.b.Send(ctx, id, Command{Confirm: &Confirm{Tickets: tickets, Deadline: deadline}}, commandID(ConfirmationConsumer, ev))
+	res, err := p.b.Send(ctx, id, Command{Confirm: &Confirm{Tickets: tickets, Deadline: deadline}}, commandID(ConfirmationConsumer, ev))
 	if errors.Is(err, ErrNotAllowed) {
 		// Cancelled before we could confirm: give the seats back.
 		return p.tickets.Release(ctx, id)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if res.Duplicate && !holds(res.State, tickets) {
+		// This event was handled before and the booking has moved on
+		// since (cancelled or expired, its seats released): the seats just
+		// reserved are nobody's.
+		return p.tickets.Release(ctx, id)
+	}
+	return nil
+}
+
+// holds reports whether booking s is confirmed (or paid, or settled) with
+// tickets.
+func holds(s State, tickets []Ticket) bool {
+	switch s.Status {
+	case StatusConfirmed, StatusPaid, StatusSettled:
+	default:
+		return false
+	}
+	if len(s.Tickets) != len(tickets) {
+		return false
+	}
+	for i := range tickets {
+		if s.Tickets[i].Number != tickets[i].Number {
+			return false
+		}
+	}
+	return true
 }
 
 // pay is the payment process: on PaymentReceived, capture the payment and

@@ -357,31 +357,49 @@ func Steps(ctx context.Context, path string, p StepsParams) (*StepsResult, error
 	if err != nil {
 		return nil, err
 	}
-	rec := &stepRecorder{lat: make([]time.Duration, 0, p.Runs*p.StepsPerRun)}
-	weft.Register(eng, stepsWorkflow, func(ctx context.Context, k int) (int, error) {
-		for i := range k {
-			ran := false
-			t0 := time.Now()
-			if _, err := weft.Step(ctx, "noop", func(context.Context) (int, error) {
-				ran = true
-				return i, nil
-			}); err != nil {
-				return 0, err
-			}
-			if ran {
-				rec.add(t0, time.Since(t0))
-			} else {
-				rec.replayedStep.Add(1)
-			}
-		}
-		rec.ended.Add(1)
-		return k, nil
-	})
+	rec := newStepRecorder(p)
+	weft.Register(eng, stepsWorkflow, rec.workflow)
 	if err := eng.Start(ctx); err != nil {
 		return nil, err
 	}
 	defer stopEngine(eng)
-	stats0 := commitStats(st)
+	return measureSteps(ctx, rec, p, eng, []*weft.Engine{eng}, []store.Store{st})
+}
+
+// newStepRecorder returns a recorder for the steps of one measurement.
+func newStepRecorder(p StepsParams) *stepRecorder {
+	return &stepRecorder{lat: make([]time.Duration, 0, p.Runs*p.StepsPerRun)}
+}
+
+// workflow is the steps workflow: k no-op steps, each timed.
+func (r *stepRecorder) workflow(ctx context.Context, k int) (int, error) {
+	for i := range k {
+		ran := false
+		t0 := time.Now()
+		if _, err := weft.Step(ctx, "noop", func(context.Context) (int, error) {
+			ran = true
+			return i, nil
+		}); err != nil {
+			return 0, err
+		}
+		if ran {
+			r.add(t0, time.Since(t0))
+		} else {
+			r.replayedStep.Add(1)
+		}
+	}
+	r.ended.Add(1)
+	return k, nil
+}
+
+// measureSteps starts batches of p.Runs runs of rec.workflow through client
+// until p.MinDuration has passed, executed by workers, and sums up what rec
+// recorded. stores are the workers' and the client's stores: their
+// group-commit counters give the average batch, and stores[0] is read to
+// check that every run completed.
+func measureSteps(ctx context.Context, rec *stepRecorder, p StepsParams, client *weft.Engine, workers []*weft.Engine, stores []store.Store) (*StepsResult, error) {
+	st := stores[0]
+	stats0 := sumStats(stores)
 	res := &StepsResult{Runs: p.Runs, StepsPerRun: p.StepsPerRun}
 	start := time.Now()
 	input := fmt.Appendf(nil, "%d", p.StepsPerRun)
@@ -390,7 +408,7 @@ func Steps(ctx context.Context, path string, p StepsParams) (*StepsResult, error
 		for i := range ids {
 			ids[i] = fmt.Sprintf("b%d-r%d", batch, i)
 		}
-		if err := startRuns(ctx, eng, stepsWorkflow, ids, input); err != nil {
+		if err := startRuns(ctx, client, stepsWorkflow, ids, input); err != nil {
 			return nil, err
 		}
 		want := int64((batch + 1) * p.Runs)
@@ -408,8 +426,10 @@ func Steps(ctx context.Context, path string, p StepsParams) (*StepsResult, error
 			return nil, fmt.Errorf("batch %d: %w", batch, err)
 		}
 		res.Elapsed += rec.window()
-		if err := settle(ctx, eng, st); err != nil {
-			return nil, err
+		for _, e := range workers {
+			if err := settle(ctx, e, st); err != nil {
+				return nil, err
+			}
 		}
 	}
 	res.WallElapsed = time.Since(start)
@@ -424,7 +444,7 @@ func Steps(ctx context.Context, path string, p StepsParams) (*StepsResult, error
 	res.PerSecond = float64(res.Steps) / res.Elapsed.Seconds()
 	res.WallPerSecond = float64(res.Steps) / res.WallElapsed.Seconds()
 	if stats0 != nil {
-		res.AvgBatch = commitStats(st).avgSince(stats0)
+		res.AvgBatch = sumStats(stores).avgSince(stats0)
 	}
 	return res, nil
 }
@@ -623,6 +643,21 @@ func commitStats(st store.Store) *batchStats {
 	}
 	b, w := s.GroupCommitStats()
 	return &batchStats{batches: b, writes: w}
+}
+
+// sumStats adds up the group-commit counters of stores, or returns nil when
+// one does not report them.
+func sumStats(stores []store.Store) *batchStats {
+	var sum batchStats
+	for _, st := range stores {
+		s := commitStats(st)
+		if s == nil {
+			return nil
+		}
+		sum.batches += s.batches
+		sum.writes += s.writes
+	}
+	return &sum
 }
 
 // avgSince returns the average batch size since s0.

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
 )
@@ -233,7 +234,7 @@ func PostgresBaseline(ctx context.Context, dsn string, p BaselineParams) (*Basel
 // (never started) that starts runs and sends signals, as an API would.
 type cluster struct {
 	workers []*weft.Engine
-	stores  []*postgres.Store
+	stores  []store.Store
 	client  *weft.Engine
 	drop    func()
 }
@@ -292,86 +293,13 @@ func PostgresSteps(ctx context.Context, dsn string, workers int, p StepsParams) 
 	if p.Runs <= 0 || p.StepsPerRun <= 0 {
 		return nil, fmt.Errorf("bench: runs and steps per run must be above 0, got %d and %d", p.Runs, p.StepsPerRun)
 	}
-	rec := &stepRecorder{lat: make([]time.Duration, 0, p.Runs*p.StepsPerRun)}
-	wf := func(ctx context.Context, k int) (int, error) {
-		for i := range k {
-			ran := false
-			t0 := time.Now()
-			if _, err := weft.Step(ctx, "noop", func(context.Context) (int, error) {
-				ran = true
-				return i, nil
-			}); err != nil {
-				return 0, err
-			}
-			if ran {
-				rec.add(t0, time.Since(t0))
-			} else {
-				rec.replayedStep.Add(1)
-			}
-		}
-		rec.ended.Add(1)
-		return k, nil
-	}
-	cl, err := newCluster(ctx, dsn, workers, p.Runs, func(e *weft.Engine) { weft.Register(e, stepsWorkflow, wf) })
+	rec := newStepRecorder(p)
+	cl, err := newCluster(ctx, dsn, workers, p.Runs, func(e *weft.Engine) { weft.Register(e, stepsWorkflow, rec.workflow) })
 	if err != nil {
 		return nil, err
 	}
 	defer cl.close()
-	st := cl.stores[0]
-	var b0, w0 int64
-	for _, s := range cl.stores {
-		b, w := s.GroupCommitStats()
-		b0, w0 = b0+b, w0+w
-	}
-	res := &StepsResult{Runs: p.Runs, StepsPerRun: p.StepsPerRun}
-	start := time.Now()
-	input := fmt.Appendf(nil, "%d", p.StepsPerRun)
-	for batch := 0; batch == 0 || time.Since(start) < p.MinDuration; batch++ {
-		ids := make([]string, p.Runs)
-		for i := range ids {
-			ids[i] = fmt.Sprintf("b%d-r%d", batch, i)
-		}
-		if err := startRuns(ctx, cl.client, stepsWorkflow, ids, input); err != nil {
-			return nil, err
-		}
-		want := int64((batch + 1) * p.Runs)
-		lastCheck := time.Now()
-		if err := poll(ctx, time.Millisecond, func() (bool, error) {
-			if rec.ended.Load() >= want {
-				return true, nil
-			}
-			if time.Since(lastCheck) < 250*time.Millisecond {
-				return false, nil
-			}
-			lastCheck = time.Now()
-			return false, checkNone(ctx, st, weftype.StatusFailed, weftype.StatusCancelled)
-		}); err != nil {
-			return nil, fmt.Errorf("batch %d: %w", batch, err)
-		}
-		res.Elapsed += rec.window()
-		for _, e := range cl.workers {
-			if err := settle(ctx, e, st); err != nil {
-				return nil, err
-			}
-		}
-	}
-	res.WallElapsed = time.Since(start)
-	if n := rec.replayedStep.Load(); n > 0 {
-		return nil, fmt.Errorf("%d steps were replayed instead of executed; runs restarted", n)
-	}
-	res.Steps = len(rec.lat)
-	res.Latency = summarize(rec.lat)
-	res.PerSecond = float64(res.Steps) / res.Elapsed.Seconds()
-	res.WallPerSecond = float64(res.Steps) / res.WallElapsed.Seconds()
-	var b1, w1 int64
-	for _, s := range cl.stores {
-		b, w := s.GroupCommitStats()
-		b1, w1 = b1+b, w1+w
-	}
-	if b1 > b0 {
-		res.AvgBatch = float64(w1-w0) / float64(b1-b0)
-	}
-	return res, nil
+	return measureSteps(ctx, rec, p, cl.client, cl.workers, cl.stores)
 }
 
 const signalWorkflow = "bench-signal"

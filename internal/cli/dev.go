@@ -22,7 +22,7 @@ import (
 // ReadyLine starts the line `weft dev` prints on stdout once it executes runs.
 const ReadyLine = "ready:"
 
-// stopTimeout bounds the graceful stop of `weft dev`.
+// stopTimeout bounds the stop of the engine of `weft dev` and `weft worker`.
 const stopTimeout = 10 * time.Second
 
 func (a *app) devCommand() *cobra.Command {
@@ -82,9 +82,7 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 	if serve.addr != "" {
 		run, err := a.listen(eng, obs, serve, logger)
 		if err != nil {
-			sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			_ = eng.Stop(sctx)
+			_ = stopEngine(eng)
 			return err
 		}
 		go func() { served <- run(ctx) }()
@@ -96,20 +94,28 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 	case err := <-served:
 		if err != nil {
 			stop()
-			sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			_ = eng.Stop(sctx)
+			_ = stopEngine(eng)
 			return err
 		}
 		<-ctx.Done()
 	}
-	fmt.Fprintln(a.stderr, "weft dev: stopping…")
-	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	return a.shutDown(eng, "weft dev")
+}
+
+// stopEngine stops eng, waiting at most stopTimeout.
+func stopEngine(eng *weft.Engine) error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
 	defer cancel()
-	if err := eng.Stop(sctx); err != nil {
+	return eng.Stop(ctx)
+}
+
+// shutDown stops eng once command was interrupted, saying so on stderr.
+func (a *app) shutDown(eng *weft.Engine, command string) error {
+	fmt.Fprintf(a.stderr, "%s: stopping…\n", command)
+	if err := stopEngine(eng); err != nil {
 		return fmt.Errorf("stopping the engine: %w", err)
 	}
-	fmt.Fprintln(a.stderr, "weft dev: stopped")
+	fmt.Fprintf(a.stderr, "%s: stopped\n", command)
 	return nil
 }
 

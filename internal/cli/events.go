@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -66,17 +69,9 @@ type EntityOutput struct {
 	Events  []EventView     `json:"events,omitempty"`
 }
 
-// ConsumerView is a consumer's status as `weft consumers ls --json` prints it.
-type ConsumerView struct {
-	Name                   string `json:"name"`
-	Kind                   string `json:"kind"`
-	Position               int64  `json:"position"`
-	Head                   int64  `json:"head"`
-	Lag                    int64  `json:"lag"`
-	OldestUnprocessedAgeMS int64  `json:"oldest_unprocessed_age_ms"`
-	Parked                 int    `json:"parked"`
-	StopError              string `json:"stop_error,omitempty"`
-}
+// ConsumerView is a consumer's status as `weft consumers ls --json` prints
+// it: the HTTP API's form.
+type ConsumerView = api.Consumer
 
 // ParkedView is a parked event as `weft parked ls --json` prints it.
 type ParkedView struct {
@@ -559,6 +554,24 @@ process), by name, with:
 	return cmd
 }
 
+// partitionOwners sums up who runs a consumer's partitions: "2: w1 ×1, w2 ×1"
+// or, with one partition, its owner ("-" for none).
+func partitionOwners(ps []weft.PartitionStatus) string {
+	if len(ps) == 1 {
+		return orDash(ps[0].Owner)
+	}
+	counts := map[string]int{}
+	for _, p := range ps {
+		counts[orDash(p.Owner)]++
+	}
+	names := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s ×%d", n, counts[n])
+	}
+	return fmt.Sprintf("%d: %s", len(ps), strings.Join(parts, ", "))
+}
+
 func (a *app) consumersLs(ctx context.Context, asJSON bool) error {
 	c, err := a.openClient(ctx)
 	if err != nil {
@@ -572,19 +585,19 @@ func (a *app) consumersLs(ctx context.Context, asJSON bool) error {
 	if asJSON {
 		out := make([]ConsumerView, len(all))
 		for i, s := range all {
-			out[i] = ConsumerView{Name: s.Name, Kind: s.Kind, Position: s.Position, Head: s.Head, Lag: s.Lag,
-				OldestUnprocessedAgeMS: s.OldestUnprocessedAge.Milliseconds(), Parked: s.Parked, StopError: s.StopError}
+			out[i] = api.ConsumerOf(s)
 		}
 		return writeJSON(a.stdout, out)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tKIND\tPOSITION\tHEAD\tLAG\tOLDEST\tPARKED\tSTOPPED")
+	fmt.Fprintln(tw, "NAME\tKIND\tPOSITION\tHEAD\tLAG\tOLDEST\tPARKED\tRUN BY\tSTOPPED")
 	for _, s := range all {
 		oldest := "-"
 		if s.Lag > 0 {
 			oldest = fmtAge(s.OldestUnprocessedAge)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", s.Name, orDash(s.Kind), s.Position, s.Head, s.Lag, oldest, s.Parked, orDash(truncate(s.StopError, 60)))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\t%s\n", s.Name, orDash(s.Kind), s.Position, s.Head, s.Lag, oldest, s.Parked,
+			partitionOwners(s.Partitions), orDash(truncate(s.StopError, 60)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -89,14 +89,7 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	fmt.Fprintf(a.stdout, "  workflows:   %v\n", eng.Workflows())
 	fmt.Fprintln(a.stdout, ReadyLine+" executing runs; Ctrl-C to stop")
 	<-ctx.Done()
-	fmt.Fprintln(a.stderr, "weft worker: stopping…")
-	sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	if err := eng.Stop(sctx); err != nil {
-		return fmt.Errorf("stopping the engine: %w", err)
-	}
-	fmt.Fprintln(a.stderr, "weft worker: stopped")
-	return nil
+	return a.shutDown(eng, "weft worker")
 }
 
 func (a *app) migrateCommand() *cobra.Command {

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/clustertest"
 	"github.com/weftrun/weft/internal/pgtest"
 	"github.com/weftrun/weft/store"
@@ -27,18 +30,21 @@ func TestMain(m *testing.M) {
 // runs is the number of Mixed runs of TestCluster.
 const runs = 2000
 
-// TestCluster runs three workers on one database with a mixed load, kills
-// one with SIGKILL and pauses another with SIGSTOP until its leases are
-// taken over, then checks that every run completed, that no step was
-// journaled twice, and that every write the paused worker tried after it
-// was woken, under a lease it had before, was refused.
+// TestCluster runs three workers on one database with a mixed load and the
+// booking flow, kills one with SIGKILL and pauses another with SIGSTOP until
+// its leases are taken over, then checks that every run completed, that no
+// step was journaled twice, that every write the paused worker tried after
+// it was woken, under a lease it had before (of a run or of a consumer
+// partition), was refused, that no consumer checkpoint ever went backwards
+// (sampled all along), and the booking invariants (see checkBookings).
 func TestCluster(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
 	h := clustertest.New(t, dsn)
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 
-	// The test's own engine starts runs and sends signals; it never executes.
+	// The test's own engine starts runs, sends signals and booking commands
+	// and reads states and views; it never executes.
 	st, err := postgres.Open(ctx, dsn, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -49,12 +55,33 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	mixed := weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
+	bookings := booking.Register(eng, booking.NewTicketOffice(eng, nil), noServices{}, &clustertest.BookingOptions)
 
 	workers := []string{"w0", "w1", "w2"}
 	for _, w := range workers {
 		h.Start(w)
 	}
-	killed, paused := workers[0], workers[1]
+	killed := workers[0]
+
+	// The checkpoints are sampled on a store of their own, from now until
+	// the workers are stopped.
+	sst, err := postgres.Open(ctx, dsn, &postgres.Options{MaxReadConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sst.Close()
+	sampler := clustertest.NewCheckpointSampler()
+	var sampling sync.WaitGroup
+	sctx, stopSampling := context.WithCancel(ctx)
+	sampling.Go(func() { sampler.Run(sctx, sst, 25*time.Millisecond) })
+	defer func() { stopSampling(); sampling.Wait() }()
+
+	// The booking flow runs from now until every booking is final.
+	var driving sync.WaitGroup
+	bctx, stopDriving := context.WithCancel(ctx)
+	load := newBookingLoad(t, bookings)
+	load.start(bctx, &driving)
+	defer func() { stopDriving(); driving.Wait() }()
 
 	// Start the runs; half of them get their signal before they wait for
 	// it, the others once they wait (a signal that wakes a passivated run).
@@ -83,36 +110,76 @@ func TestCluster(t *testing.T) {
 	}
 	t.Logf("%d runs started in %v", runs, time.Since(start).Round(time.Millisecond))
 	var wg sync.WaitGroup
-	sctx, stopSignals := context.WithCancel(ctx)
-	wg.Go(func() { signalWaiting(t, sctx, eng) })
+	gctx, stopSignals := context.WithCancel(ctx)
+	wg.Go(func() { signalWaiting(t, gctx, eng) })
 	defer func() { stopSignals(); wg.Wait() }()
 
 	waitCompleted(t, ctx, st, runs/4)
 	h.Kill(killed)
-	t.Logf("killed %s at %d completed runs", killed, completed(t, ctx, st))
+	t.Logf("killed %s at %d completed runs at %s", killed, completed(t, ctx, st), time.Now().Format("15:04:05.000"))
 
 	waitCompleted(t, ctx, st, runs/2)
-	// Pause it while it executes runs, so that it has writes to try when it
-	// wakes up (at least its heartbeat's renewals).
-	waitFor(t, ctx, st, "the worker to pause to hold leases", func() bool { return leasedBy(t, ctx, st, paused) >= 5 })
+	// Pause a worker while it executes runs and holds consumer partitions
+	// (once the killed worker's have moved on), so that it has writes to try
+	// when it wakes up (at least its heartbeat's renewals).
+	var paused, last string
+	waitFor(t, ctx, st, "a worker to pause that holds leases of runs and consumer partitions", func() bool {
+		for i, w := range workers[1:] {
+			if partitionsHeldBy(sampler, w) > 0 && leasedBy(t, ctx, st, w) >= 5 {
+				paused, last = w, workers[2-i]
+				return true
+			}
+		}
+		return false
+	})
 	h.Signal(paused, syscall.SIGSTOP)
 	stoppedAt := time.Now()
-	t.Logf("paused %s at %d completed runs", paused, completed(t, ctx, st))
-	// Wait until every lease of the paused worker has moved on (its runs
-	// were claimed by the last worker, or released before the pause).
+	t.Logf("paused %s at %d completed runs at %s", paused, completed(t, ctx, st), stoppedAt.Format("15:04:05.000"))
+	// Nothing the paused worker commits from now on can move a checkpoint
+	// past head: it has not seen the events after it.
+	head, err := st.HeadPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until every lease of the paused worker has moved on: its runs
+	// were claimed by the last worker (or released before the pause), and
+	// every consumer partition is held by the last worker (see
+	// partitionsMovedOn).
+	var runsMoved, partsMoved time.Duration
 	waitFor(t, ctx, st, "the paused worker's leases to move on", func() bool {
-		return time.Since(stoppedAt) > clustertest.LeaseDuration && leasedBy(t, ctx, st, paused) == 0
+		runsOK, partsOK := leasedBy(t, ctx, st, paused) == 0, partitionsMovedOn(sampler, stoppedAt, last, head)
+		if runsMoved == 0 && runsOK {
+			runsMoved = time.Since(stoppedAt)
+		}
+		if partsMoved == 0 && partsOK {
+			partsMoved = time.Since(stoppedAt)
+		}
+		return time.Since(stoppedAt) > clustertest.LeaseDuration && runsOK && partsOK
 	})
+	owners, _ := sampler.Latest(stoppedAt)
+	t.Logf("the paused worker's runs moved on after %v, its consumer partitions after %v (%s)",
+		runsMoved.Round(time.Millisecond), partsMoved.Round(time.Millisecond), ownersOf(owners))
 	resumedAt := time.Now()
 	h.Signal(paused, syscall.SIGCONT)
-	t.Logf("resumed %s after %v", paused, resumedAt.Sub(stoppedAt).Round(time.Millisecond))
+	t.Logf("resumed %s after %v at %s", paused, resumedAt.Sub(stoppedAt).Round(time.Millisecond), resumedAt.Format("15:04:05.000"))
 
+	// Bookings go on being placed for a while after the pause.
+	waitCompleted(t, ctx, st, runs*3/4)
+	load.stopPlacing()
+	t.Logf("%d bookings placed", len(load.ids()))
 	waitCompleted(t, ctx, st, runs)
 	t.Logf("all %d runs completed in %v", runs, time.Since(start).Round(time.Millisecond))
 	stopSignals()
 	wg.Wait()
+	load.waitFinal(t, ctx, eng)
+	t.Logf("all %d bookings final after %v", len(load.ids()), time.Since(start).Round(time.Millisecond))
+	stopDriving()
+	driving.Wait()
+	checkBookings(t, ctx, st, eng, bookings, load)
 	h.Stop(paused)
-	h.Stop(workers[2])
+	h.Stop(last)
+	stopSampling()
+	sampling.Wait()
 
 	// Every run completed with the right result, and journaled each step
 	// once.
@@ -132,23 +199,96 @@ func TestCluster(t *testing.T) {
 	}
 
 	// Every write the paused worker started after it was woken, under a
-	// lease it got before it was paused, was refused.
-	stale, refused := 0, 0
+	// lease it got before it was paused, was refused. A write whose context
+	// ended before it ran ("cancelled") never reached the database: the
+	// store guarantees that an error means not written.
+	stale, refused := map[string]int{}, 0
+	notRun := 0
 	for _, w := range h.Writes(paused) {
 		if w.Start.Before(resumedAt) || w.Claimed.IsZero() || !w.Claimed.Before(stoppedAt) {
 			continue
 		}
-		stale++
+		if w.Outcome == "cancelled" {
+			notRun++
+			continue
+		}
+		stale[w.Op]++
 		if w.Outcome != "lost" {
-			t.Errorf("the paused worker's %s of run %s with token %d after waking: %s, want refused (lease lost)", w.Op, w.RunID, w.Token, w.Outcome)
+			t.Errorf("the paused worker's %s of %s with token %d after waking: %s, want refused (lease lost)", w.Op, w.Target(), w.Token, w.Outcome)
 			continue
 		}
 		refused++
 	}
-	t.Logf("the paused worker tried %d writes under stale leases after waking; %d refused", stale, refused)
-	if stale == 0 {
+	t.Logf("the paused worker tried %d writes under stale leases after waking (%v); %d refused; %d more cancelled before they ran", stale["commit"]+stale["renew"]+stale["checkpoint"], stale, refused, notRun)
+	if len(stale) == 0 {
 		t.Error("the paused worker tried no write under a stale lease after waking: the test checked nothing")
 	}
+	// No worker ever tried to move a checkpoint it held backwards.
+	for _, id := range []string{paused, last} {
+		commits := map[string]int{}
+		for _, w := range h.Writes(id) {
+			if w.Op != "checkpoint" {
+				continue
+			}
+			commits[w.Target()+" "+w.Outcome]++
+			if w.Outcome == "backwards" {
+				t.Errorf("worker %s tried to move %s back to %d with token %d (refused)", id, w.Target(), w.Position, w.Token)
+			}
+		}
+		t.Logf("worker %s's checkpoint commits: %v", id, commits)
+	}
+
+	// No checkpoint ever went backwards, and the sampler saw them move.
+	t.Log(sampler.Summary())
+	t.Logf("consumer partitions' owners: %s", strings.Join(sampler.OwnerChanges(), "; "))
+	for _, r := range sampler.Regressions() {
+		t.Error(r)
+	}
+	if samples, cps, moved := sampler.Counts(); samples < 100 || cps < 5 || moved < cps {
+		t.Errorf("%d checkpoint samples of %d checkpoints, %d of which moved: too few to check anything", samples, cps, moved)
+	}
+}
+
+// partitionsHeldBy returns how many consumer partitions a sample taken now
+// shows held by worker.
+func partitionsHeldBy(s *clustertest.CheckpointSampler, worker string) int {
+	latest, _ := s.Latest(time.Now().Add(-100 * time.Millisecond))
+	n := 0
+	for _, cp := range latest {
+		if cp.Owner == worker {
+			n++
+		}
+	}
+	return n
+}
+
+// ownersOf describes who holds the consumer partitions.
+func ownersOf(cps map[clustertest.CheckpointKey]clustertest.Checkpoint) string {
+	var out []string
+	for k, cp := range cps {
+		out = append(out, fmt.Sprintf("%s by %q", k, cp.Owner))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
+// partitionsMovedOn reports whether a sample taken after the pause shows
+// every consumer partition held by worker live, which took it over with a
+// new lease token (or held it all along), so that the paused worker's
+// tokens are stale; or, where the store does not say who holds a
+// partition, moved past head, which only a live worker holding the
+// partition's lease can have committed.
+func partitionsMovedOn(s *clustertest.CheckpointSampler, stoppedAt time.Time, live string, head int64) bool {
+	latest, ok := s.Latest(stoppedAt)
+	for _, cp := range latest {
+		switch {
+		case cp.OwnerKnown && cp.Owner != live:
+			return false
+		case !cp.OwnerKnown && cp.Position <= head:
+			return false
+		}
+	}
+	return ok && len(latest) > 0
 }
 
 func runID(i int) string { return fmt.Sprintf("mixed-%04d", i) }
@@ -157,7 +297,7 @@ func runID(i int) string { return fmt.Sprintf("mixed-%04d", i) }
 func signalWaiting(t *testing.T, ctx context.Context, eng *weft.Engine) {
 	sent := map[string]bool{}
 	for ctx.Err() == nil {
-		rs, err := eng.ListRuns(ctx, &store.ListRunsParams{Statuses: []weftype.RunStatus{weftype.StatusWaiting}, Limit: 2 * runs})
+		rs, err := eng.ListRuns(ctx, &store.ListRunsParams{Workflow: clustertest.MixedName, Statuses: []weftype.RunStatus{weftype.StatusWaiting}, Limit: 2 * runs})
 		if err != nil {
 			if ctx.Err() == nil {
 				t.Errorf("list waiting runs: %v", err)
@@ -205,11 +345,12 @@ func checkJournal(t *testing.T, ctx context.Context, eng *weft.Engine, id string
 	}
 }
 
+// completed counts the completed Mixed runs.
 func completed(t *testing.T, ctx context.Context, st *postgres.Store) int {
 	t.Helper()
 	n := 0
 	err := st.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE status = ?`, string(weftype.StatusCompleted)).Scan(&n)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE status = ? AND workflow = ?`, string(weftype.StatusCompleted), clustertest.MixedName).Scan(&n)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +370,7 @@ func leasedBy(t *testing.T, ctx context.Context, st *postgres.Store, worker stri
 	return n
 }
 
+// waitCompleted waits for n completed Mixed runs.
 func waitCompleted(t *testing.T, ctx context.Context, st *postgres.Store, n int) {
 	t.Helper()
 	waitFor(t, ctx, st, fmt.Sprintf("%d completed runs", n), func() bool { return completed(t, ctx, st) >= n })

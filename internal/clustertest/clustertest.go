@@ -5,11 +5,18 @@
 // not commit anything once it woke up (fencing).
 //
 // The test binary re-executes itself as the workers: call MaybeRunWorker
-// first in TestMain. Each worker runs an engine with the Mixed workflow on
-// the database of the harness, and writes a line to its write log for every
-// lease it got (ClaimRuns) and every write it made under a lease (CommitRun,
-// RenewLease), with the time the write started and how it ended; the test
-// reads the logs to tell which writes a worker tried after it was woken.
+// first in TestMain. Each worker runs an engine with the Mixed workflow and
+// the booking example (examples/booking: the entity, its consumers, the
+// bookings view, the periodic expiration and the reminder workflow, with
+// BookingOptions) on the database of the harness. Its booking services
+// record their effects in tables of that database (see CapturesTable). It
+// writes a line to its write log for every lease it got (ClaimRuns,
+// ClaimPartitions) and every write it made under a lease (CommitRun,
+// RenewLease, CommitCheckpoint with a lease token), with the time the write
+// started and how it ended; the test reads the logs to tell which writes a
+// worker tried after it was woken. A CheckpointSampler reads the consumers'
+// checkpoints from the test process while the workers run, to tell whether
+// one ever went backwards.
 package clustertest
 
 import (
@@ -40,6 +47,9 @@ const (
 	envWorker = "WEFT_CLUSTERTEST_WORKER"
 	envDSN    = "WEFT_CLUSTERTEST_DSN"
 	envDir    = "WEFT_CLUSTERTEST_DIR"
+	// EnvLogLevel sets the level of the workers' logs (debug, info, warn or
+	// error, the default), for debugging a failed run.
+	EnvLogLevel = "WEFT_CLUSTERTEST_LOG"
 )
 
 // Lease timing of the workers: short, so that a takeover happens within a
@@ -129,13 +139,17 @@ func runWorker(id, dsn, dir string) error {
 	eng, err := weft.New(weft.Config{
 		Store:         &loggingStore{Store: st, n: st, log: wl},
 		WorkerID:      id,
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})).With("worker", id),
 		LeaseDuration: LeaseDuration, HeartbeatInterval: HeartbeatInterval, PollInterval: PollInterval,
 	})
 	if err != nil {
 		return err
 	}
 	weft.Register(eng, MixedName, Mixed)
+	registerBooking(eng, id)
+	if err := SetupEffects(ctx, st); err != nil {
+		return err
+	}
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
@@ -158,13 +172,26 @@ func runWorker(id, dsn, dir string) error {
 	return st.Close()
 }
 
+// logLevel is the workers' log level, from EnvLogLevel.
+func logLevel() slog.Level {
+	l := slog.LevelError
+	if v := os.Getenv(EnvLogLevel); v != "" {
+		_ = l.UnmarshalText([]byte(v))
+	}
+	return l
+}
+
 // writeLog records a worker's leases and lease-carrying writes, one line each:
 //
 //	claim RUN TOKEN NANOS          (NANOS: when ClaimRuns returned)
 //	commit RUN TOKEN NANOS OUTCOME (NANOS: when the write started)
 //	renew RUN TOKEN NANOS OUTCOME
+//	pclaim CONSUMER PARTITION TOKEN NANOS                 (ClaimPartitions returned it held)
+//	checkpoint CONSUMER PARTITION TOKEN NANOS OUTCOME POSITION
 //
-// where OUTCOME is "ok", "lost" (weftype.ErrLeaseLost) or "error".
+// where OUTCOME is "ok", "lost" (weftype.ErrLeaseLost), "backwards"
+// (weftype.ErrCheckpointBackwards), "cancelled" (the caller's context ended
+// before the write ran: the store never ran it) or "error".
 type writeLog struct {
 	mu sync.Mutex
 	w  *bufio.Writer
@@ -182,6 +209,10 @@ func outcome(err error) string {
 		return "ok"
 	case errors.Is(err, weftype.ErrLeaseLost):
 		return "lost"
+	case errors.Is(err, weftype.ErrCheckpointBackwards):
+		return "backwards"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
 	}
 	return "error"
 }
@@ -213,6 +244,28 @@ func (s *loggingStore) RenewLease(ctx context.Context, p *store.RenewLeaseParams
 	start := time.Now().UnixNano()
 	err := s.Store.RenewLease(ctx, p)
 	s.log.line("renew %s %d %d %s", p.RunID, p.LeaseToken, start, outcome(err))
+	return err
+}
+
+func (s *loggingStore) ClaimPartitions(ctx context.Context, p *store.ClaimPartitionsParams) (*store.PartitionClaim, error) {
+	c, err := s.Store.ClaimPartitions(ctx, p)
+	now := time.Now().UnixNano()
+	if c != nil {
+		for _, l := range c.Held {
+			s.log.line("pclaim %s %d %d %d", p.Name, l.Partition, l.Token, now)
+		}
+	}
+	return c, err
+}
+
+// CommitCheckpoint logs the consumer checkpoint commits made under a lease
+// (a lease token); the others (rebuilds, resets) are not fenced.
+func (s *loggingStore) CommitCheckpoint(ctx context.Context, p *store.CommitCheckpointParams) error {
+	start := time.Now().UnixNano()
+	err := s.Store.CommitCheckpoint(ctx, p)
+	if p.LeaseToken != 0 {
+		s.log.line("checkpoint %s %d %d %d %s %d", p.Name, p.Partition, p.LeaseToken, start, outcome(err), p.Position)
+	}
 	return err
 }
 
@@ -330,13 +383,28 @@ func (h *Harness) wait(id string) error {
 
 // Write is a lease-carrying write from a worker's write log.
 type Write struct {
-	Op      string // "commit" or "renew"
-	RunID   string
-	Token   int64
-	Start   time.Time
-	Outcome string // "ok", "lost" or "error"
-	// Claimed is when the worker got the lease with Token (zero if unknown).
+	Op string // "commit", "renew" (of a run) or "checkpoint" (of a consumer)
+	// RunID is the run of a commit or renewal.
+	RunID string
+	// Consumer, Partition and Position are the checkpoint of a
+	// "checkpoint" write, and where it was to move to.
+	Consumer  string
+	Partition int
+	Position  int64
+	Token     int64
+	Start     time.Time
+	Outcome   string // "ok", "lost", "backwards", "cancelled" or "error"
+	// Claimed is when the worker got the lease with Token (zero if unknown):
+	// when ClaimRuns returned it, or ClaimPartitions first did.
 	Claimed time.Time
+}
+
+// Target names what the write was to: the run, or the consumer partition.
+func (w Write) Target() string {
+	if w.Op == "checkpoint" {
+		return fmt.Sprintf("checkpoint %s/%d", w.Consumer, w.Partition)
+	}
+	return "run " + w.RunID
 }
 
 // Writes reads the write log of worker id (after Stop).
@@ -347,30 +415,39 @@ func (h *Harness) Writes(id string) []Write {
 		h.T.Fatal(err)
 	}
 	type lease struct {
-		run   string
-		token int64
+		target string // run ID, or consumer/partition
+		token  int64
 	}
 	claims := map[lease]time.Time{}
+	claimed := func(l lease, at time.Time) {
+		if _, ok := claims[l]; !ok { // a renewal returns the token again
+			claims[l] = at
+		}
+	}
+	num := func(s string) int64 {
+		n, _ := strconv.ParseInt(s, 10, 64)
+		return n
+	}
 	var out []Write
+	var keys []lease
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Fields(l)
-		if len(f) < 4 {
-			continue
+		switch {
+		case len(f) == 4 && f[0] == "claim":
+			claimed(lease{f[1], num(f[2])}, time.Unix(0, num(f[3])))
+		case len(f) == 5 && (f[0] == "commit" || f[0] == "renew"):
+			out = append(out, Write{Op: f[0], RunID: f[1], Token: num(f[2]), Start: time.Unix(0, num(f[3])), Outcome: f[4]})
+			keys = append(keys, lease{f[1], num(f[2])})
+		case len(f) == 5 && f[0] == "pclaim":
+			claimed(lease{f[1] + "/" + f[2], num(f[3])}, time.Unix(0, num(f[4])))
+		case len(f) == 7 && f[0] == "checkpoint":
+			out = append(out, Write{Op: f[0], Consumer: f[1], Partition: int(num(f[2])), Token: num(f[3]),
+				Start: time.Unix(0, num(f[4])), Outcome: f[5], Position: num(f[6])})
+			keys = append(keys, lease{f[1] + "/" + f[2], num(f[3])})
 		}
-		token, _ := strconv.ParseInt(f[2], 10, 64)
-		ns, _ := strconv.ParseInt(f[3], 10, 64)
-		at := time.Unix(0, ns)
-		if f[0] == "claim" {
-			claims[lease{f[1], token}] = at
-			continue
-		}
-		if len(f) < 5 {
-			continue
-		}
-		out = append(out, Write{Op: f[0], RunID: f[1], Token: token, Start: at, Outcome: f[4]})
 	}
 	for i := range out {
-		out[i].Claimed = claims[lease{out[i].RunID, out[i].Token}]
+		out[i].Claimed = claims[keys[i]]
 	}
 	return out
 }

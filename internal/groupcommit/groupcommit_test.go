@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,5 +310,79 @@ func TestCloseWaitsForCallerBatch(t *testing.T) {
 	}
 	if got := keys(t, db); !got["blocker"] || !got["queued"] {
 		t.Errorf("rows after Close: %v", got)
+	}
+}
+
+// countingTx counts the savepoints a batch takes.
+type countingTx struct {
+	sqlTx
+	savepoints *atomic.Int32
+}
+
+func (tx countingTx) Savepoint() error {
+	tx.savepoints.Add(1)
+	return tx.sqlTx.Savepoint()
+}
+
+// Atomic writes run without a savepoint; a failing one leaves the other
+// writes of its batch alone (it promised to change nothing), while a
+// failing plain write is rolled back to its savepoint as usual.
+func TestAtomicWritesTakeNoSavepoint(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	var savepoints atomic.Int32
+	c := New(func(ctx context.Context) (countingTx, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		return countingTx{sqlTx{tx}, &savepoints}, err
+	}, Options{})
+	defer c.Close()
+	started, release := make(chan struct{}), make(chan struct{})
+	blocked := make(chan error, 1)
+	go func() {
+		blocked <- c.Do(context.Background(), func(tx countingTx) error {
+			close(started)
+			<-release
+			return insert("blocker")(tx.sqlTx)
+		})
+	}()
+	<-started
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			switch i {
+			case 1: // atomic and failing: writes nothing
+				errs[i] = c.DoAtomic(context.Background(), func(countingTx) error { return errors.New("refused") })
+			case 3: // plain: takes a savepoint
+				errs[i] = c.Do(context.Background(), func(tx countingTx) error { return insert("plain")(tx.sqlTx) })
+			default:
+				errs[i] = c.DoAtomic(context.Background(), func(tx countingTx) error { return insert(fmt.Sprint("a", i))(tx.sqlTx) })
+			}
+		})
+	}
+	for {
+		c.mu.Lock()
+		n := len(c.queue)
+		c.mu.Unlock()
+		if n == len(errs) {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if err := <-blocked; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if (i == 1) != (err != nil) {
+			t.Errorf("write %d: error %v", i, err)
+		}
+	}
+	if got := keys(t, db); !got["a0"] || !got["a2"] || !got["plain"] || !got["blocker"] || len(got) != 4 {
+		t.Errorf("rows = %v, want blocker, a0, a2 and plain", got)
+	}
+	if n := savepoints.Load(); n != 1 {
+		t.Errorf("%d savepoints taken, want 1 (the plain write's)", n)
 	}
 }

@@ -1,7 +1,8 @@
 // Package pgtest gives tests a PostgreSQL database to run against: the server
 // named by $WEFT_TEST_POSTGRES (default
 // postgres://postgres@127.0.0.1:5432/test) and, in it, a fresh schema per
-// test, dropped when the test ends.
+// test, dropped when the test ends; and, for tests that restart or crash
+// the server, a throwaway server of their own (Private).
 //
 // When the server cannot be reached, tests are skipped, except in CI
 // (CI=true), where they fail: the PostgreSQL half of every suite must run

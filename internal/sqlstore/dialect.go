@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"strconv"
 	"strings"
 )
@@ -59,4 +60,29 @@ func RebindDollar(query string) string {
 		b.WriteByte(query[i])
 	}
 	return b.String()
+}
+
+// Pipeliner is implemented by a Dialect whose driver can send several
+// statements in one network round trip (PostgreSQL). A Store then runs the
+// writes it can express as one statement each (Piped) without a savepoint,
+// queued until the next other statement or the COMMIT, which goes in the
+// same round trip: a batch of such writes costs two round trips (BEGIN with
+// the write lock, then the statements with COMMIT) instead of three or more
+// per write.
+type Pipeliner interface {
+	// Pipeline runs stmts in order on conn, inside its open transaction,
+	// sending them at once, and calls the Scan of each with each row. It
+	// fails if any statement fails; a statement COMMIT must report that the
+	// transaction committed.
+	Pipeline(conn *sql.Conn, stmts []Piped) error
+}
+
+// Piped is a statement queued for a Pipeliner.
+type Piped struct {
+	// Query is the statement in the driver's placeholder syntax.
+	Query string
+	Args  []any
+	// Scan reads each row of the statement's result with scan; nil for a
+	// statement without rows.
+	Scan func(scan func(dest ...any) error) error
 }

@@ -85,10 +85,24 @@ func (s *Store) Close() error {
 
 // write runs fn in a group-committed transaction.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeWith(ctx, fn, false)
+}
+
+// writeAtomic is write for fn that changes nothing when it fails, which
+// then runs without a savepoint (groupcommit.Committer.DoAtomic).
+func (s *Store) writeAtomic(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeWith(ctx, fn, true)
+}
+
+func (s *Store) writeWith(ctx context.Context, fn func(w *wtx) error, atomic bool) error {
 	if s.closed.Load() {
 		return weftype.ErrStoreClosed
 	}
-	err := s.gc.Do(ctx, func(c *writeConn) error {
+	do := s.gc.Do
+	if atomic {
+		do = s.gc.DoAtomic
+	}
+	err := do(ctx, func(c *writeConn) error {
 		err := fn(&wtx{c: c, d: s.d})
 		c.trim()
 		return err
@@ -271,6 +285,10 @@ func (s *Store) ReadAll(ctx context.Context, p *store.ReadAllParams) ([]weftype.
 		args = append(args, p.AfterPosition)
 		args = appendArgs(args, p.Tags)
 	}
+	if p.Partitions > 1 {
+		b.WriteString(` AND stream_hash % ? = ?`)
+		args = append(args, p.Partitions, p.Partition)
+	}
 	limit := p.Limit
 	if limit <= 0 {
 		limit = 1000
@@ -305,10 +323,15 @@ func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
 // runSelect selects runs r with their journal version.
 var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
 	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
-	r.created_at, r.updated_at
+	r.created_at, r.updated_at, r.wakes
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
 type scanner interface{ Scan(dest ...any) error }
+
+// scanFunc is a scanner of a Pipeliner's row.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 func scanRun(sc scanner) (*weftype.Run, error) {
 	var r weftype.Run
@@ -316,7 +339,7 @@ func scanRun(sc scanner) (*weftype.Run, error) {
 	var wake, leaseExp sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
-		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated); err != nil {
+		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes); err != nil {
 		return nil, err
 	}
 	r.Status = weftype.RunStatus(status)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/weftrun/weft/store"
@@ -83,6 +84,7 @@ func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t ti
 	next := cur + int64(len(evs))
 	positions := make([]int64, len(evs))
 	tn := nanos(t)
+	hash := weftype.StreamHash(stream)
 	for i, e := range evs {
 		tags, err := encodeTags(e.Tags)
 		if err != nil {
@@ -92,8 +94,8 @@ func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t ti
 		if data == nil {
 			data = []byte{}
 		}
-		positions[i], err = w.insertID(`position`, `INSERT INTO events (stream, version, type, data, tags, time) VALUES (?, ?, ?, ?, ?, ?)`,
-			stream, cur+int64(i)+1, e.Type, data, tags, tn)
+		positions[i], err = w.insertID(`position`, `INSERT INTO events (stream, version, type, data, tags, time, stream_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			stream, cur+int64(i)+1, e.Type, data, tags, tn, hash)
 		if err != nil {
 			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
 		}
@@ -183,6 +185,9 @@ func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store
 		return nil, err
 	}
 	t := now(p.Time)
+	if s.wc.pipe != nil && len(p.Events) > 0 && untagged(p.Events) {
+		return s.createRunPiped(ctx, p, t)
+	}
 	var res *store.CreateRunResult
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
@@ -214,6 +219,91 @@ func (w *wtx) getRun(id string) (*weftype.Run, error) {
 		return nil, fmt.Errorf("read run %q: %w", id, err)
 	}
 	return r, nil
+}
+
+// eventArrays returns the types and data of evs as arrays, for the
+// PostgreSQL statements that insert them with unnest.
+func eventArrays(evs []weftype.NewEvent) ([]string, [][]byte) {
+	types := make([]string, len(evs))
+	data := make([][]byte, len(evs))
+	for i, e := range evs {
+		types[i], data[i] = e.Type, e.Data
+		if data[i] == nil {
+			data[i] = []byte{}
+		}
+	}
+	return types, data
+}
+
+// untagged reports whether no event has tags.
+func untagged(evs []weftype.NewEvent) bool {
+	for _, e := range evs {
+		if len(e.Tags) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// createRunSQL is createRun in one PostgreSQL statement: the run, its
+// journal stream and first events, inserted only if neither the run nor
+// its stream exists. It returns whether it inserted, whether the run
+// existed, and the journal's version when it did not insert.
+var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
+			lease_owner, lease_token, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, '', 0, ?::bigint, ?::bigint
+		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
+		ON CONFLICT (id) DO NOTHING RETURNING id),
+	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
+		SELECT ?, x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
+		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
+		WHERE EXISTS (SELECT 1 FROM ins) ORDER BY x.ord RETURNING position)
+	SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM runs WHERE id = ?),
+		COALESCE((SELECT version FROM streams WHERE stream = ?), 0), (SELECT count(*) FROM e)`
+
+// createRunPiped runs CreateRun as createRunSQL, queued for the Pipeliner
+// without a savepoint. An existing run is read after the write.
+func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
+	tn := nanos(t)
+	wake := wakeNanos(p, tn)
+	stream := weftype.StreamForRun(p.ID)
+	types, data := eventArrays(p.Events)
+	args := []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, stream,
+		stream, int64(len(p.Events)),
+		stream, tn, weftype.StreamHash(stream), types, data,
+		p.ID, stream}
+	var inserted, existed bool
+	var version int64
+	err := s.writeAtomic(ctx, func(w *wtx) error {
+		w.c.queue(createRunSQL, args, func(scan func(dest ...any) error) error {
+			var events int64
+			if err := scan(&inserted, &existed, &version, &events); err != nil {
+				return fmt.Errorf("create run %q: %w", p.ID, err)
+			}
+			if inserted && events != int64(len(p.Events)) {
+				return fmt.Errorf("create run %q: %d of %d events inserted", p.ID, events, len(p.Events))
+			}
+			return nil
+		})
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case existed:
+		r, err := s.GetRun(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &store.CreateRunResult{Run: r}, nil
+	case !inserted:
+		return nil, fmt.Errorf("create run %q: %w", p.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: version})
+	}
+	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
+		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
+		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
+	}}, nil
 }
 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
@@ -265,23 +355,47 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	}
 	t := now(p.Now)
 	tn := nanos(t)
+	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ?
+		AND r.status NOT IN (` + terminalList + `)
+		AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
+	args := []any{tn, tn}
+	if len(p.Exclude) > 0 {
+		q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
+		args = appendArgs(args, p.Exclude)
+	}
+	if len(p.Workflows) > 0 {
+		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+		args = appendArgs(args, p.Workflows)
+	}
+	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
+	args = append(args, p.Limit)
 	var runs []*weftype.Run
+	if s.wc.pipe != nil {
+		// One statement, queued: picks, leases and returns the runs.
+		claim := `WITH c AS (` + q + `),
+			u AS (UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
+				FROM c WHERE runs.id = c.id RETURNING runs.*)
+			` + strings.Replace(runSelect, "FROM runs r", "FROM u r", 1) + ` ORDER BY r.wake_at, r.id`
+		args = append(args, p.Owner, nanos(t.Add(p.LeaseFor)), tn)
+		err := s.writeAtomic(ctx, func(w *wtx) error {
+			runs = nil
+			w.c.queue(claim, args, func(scan func(dest ...any) error) error {
+				r, err := scanRun(scanFunc(scan))
+				if err != nil {
+					return fmt.Errorf("claim runs: %w", err)
+				}
+				runs = append(runs, r)
+				return nil
+			})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return runs, nil
+	}
 	err := s.write(ctx, func(w *wtx) error {
 		runs = nil
-		q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ?
-			AND r.status NOT IN (` + terminalList + `)
-			AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
-		args := []any{tn, tn}
-		if len(p.Exclude) > 0 {
-			q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
-			args = appendArgs(args, p.Exclude)
-		}
-		if len(p.Workflows) > 0 {
-			q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
-			args = appendArgs(args, p.Workflows)
-		}
-		q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + w.d.ClaimLock()
-		args = append(args, p.Limit)
 		rows, err := w.query(q, args...)
 		if err != nil {
 			return fmt.Errorf("claim runs: %w", err)
@@ -359,6 +473,9 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 		}
 	}
 	t := now(p.Time)
+	if s.wc.pipe != nil && pipelinable(p) {
+		return s.commitStep(ctx, p, stream, t)
+	}
 	var res store.CommitRunResult
 	err := s.write(ctx, func(w *wtx) error {
 		if err := w.applyInCommit(ctx, p); err != nil { // consumers.go
@@ -390,6 +507,9 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 	case ends:
 		set += `, wake_at = NULL, result = ?, error = ?`
 		args = append(args, p.Result, p.Error)
+	case p.SetWakeAt && p.CheckWakes:
+		set += `, wake_at = CASE WHEN wakes > CAST(? AS BIGINT) THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END`
+		args = append(args, p.WakesSeen, tn, nullNanos(p.WakeAt))
 	case p.SetWakeAt:
 		set += `, wake_at = ?`
 		args = append(args, nullNanos(p.WakeAt))
@@ -468,11 +588,18 @@ func (w *wtx) commitRefused(p *store.CommitRunParams) error {
 	var status string
 	var token int64
 	err := w.queryRow(`SELECT status, lease_token FROM runs WHERE id = ?`, p.RunID).Scan(&status, &token)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunNotFound)
-	case err != nil:
+	}
+	if err != nil {
 		return fmt.Errorf("commit run %q: %w", p.RunID, err)
+	}
+	return refusal(p, status, token)
+}
+
+// refusal is the error of a commit refused to a run with status and token.
+func refusal(p *store.CommitRunParams, status string, token int64) error {
+	switch {
 	case token != p.LeaseToken:
 		return fmt.Errorf("commit run %q with lease token %d (current %d): %w", p.RunID, p.LeaseToken, token, weftype.ErrLeaseLost)
 	case weftype.RunStatus(status).Terminal():
@@ -481,13 +608,274 @@ func (w *wtx) commitRefused(p *store.CommitRunParams) error {
 	return fmt.Errorf("commit run %q: the run changed during the commit", p.RunID)
 }
 
+// pipelinable reports whether commitStep can run a CommitRun as one
+// statement: everything but user code (Apply), children to start, tagged
+// events and a timer both removed and added, appended to an existing
+// journal.
+func pipelinable(p *store.CommitRunParams) bool {
+	if p.Apply != nil || len(p.StartChildren) > 0 || p.ExpectedVersion <= 0 || len(p.Events) == 0 || !untagged(p.Events) {
+		return false
+	}
+	// One statement cannot both delete and upsert a timer.
+	for _, tm := range p.AddTimers {
+		if slices.Contains(p.RemoveTimers, tm.Seq) {
+			return false
+		}
+	}
+	return true
+}
+
+// stepCommit builds commitRun as one PostgreSQL statement (only Pipeliner
+// dialects run it; their write transactions hold the write lock, so its
+// checks cannot race). The run must hold the lease token, not have ended,
+// and its journal be at the expected version; only then are the run updated
+// (when its status, wake-up or lease changes: a plain step leaves the row
+// alone), signals consumed, timers removed and added (or all removed and
+// the parent woken when the run ends), the journal's version moved and the
+// events inserted. Only the parts a commit needs are in its statement, as
+// each costs the server even when it does nothing. The statement changes
+// nothing when refused, and returns what commitStep needs to say why:
+// whether it wrote, the journal's version, the run's status and token
+// before, and the number of events inserted.
+func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []any) {
+	ends := p.Status.Terminal()
+	var q strings.Builder
+	var args []any
+	part := func(sql string, a ...any) {
+		q.WriteString(sql)
+		args = append(args, a...)
+	}
+	part(`WITH cur AS (SELECT status, lease_token, parent FROM runs WHERE id = ?),
+	v AS (SELECT version FROM streams WHERE stream = ?),
+	ok AS (SELECT 1 FROM cur WHERE lease_token = ? AND status NOT IN (`+terminalList+`) AND (SELECT version FROM v) = ?::bigint)`,
+		p.RunID, stream, p.LeaseToken, p.ExpectedVersion)
+	if p.Status != "" || p.SetWakeAt || p.ReleaseLease {
+		var status any
+		if p.Status != "" {
+			status = string(p.Status)
+		}
+		part(`,
+	r AS (UPDATE runs SET updated_at = ?::bigint, status = COALESCE(?::text, status),
+			wake_at = CASE WHEN ?::boolean THEN NULL WHEN ?::boolean AND wakes > ?::bigint THEN ?::bigint
+				WHEN ?::boolean THEN ?::bigint ELSE wake_at END,
+			result = CASE WHEN ?::boolean THEN ?::bytea ELSE result END,
+			error = CASE WHEN ?::boolean THEN ?::bytea ELSE error END,
+			lease_owner = CASE WHEN ?::boolean THEN '' ELSE lease_owner END,
+			lease_expires = CASE WHEN ?::boolean THEN NULL ELSE lease_expires END
+		WHERE id = ? AND EXISTS (SELECT 1 FROM ok))`,
+			tn, status, ends, p.SetWakeAt && p.CheckWakes, p.WakesSeen, tn, p.SetWakeAt, nullNanos(p.WakeAt),
+			ends, p.Result, ends, p.Error, p.ReleaseLease, p.ReleaseLease, p.RunID)
+	}
+	if len(p.ConsumeSignals) > 0 {
+		part(`,
+	sg AS (UPDATE signals SET consumed_at = ?::bigint
+		WHERE run_id = ? AND consumed_at IS NULL AND id = ANY (?::bigint[]) AND EXISTS (SELECT 1 FROM ok))`,
+			tn, p.RunID, p.ConsumeSignals)
+	}
+	if ends || len(p.RemoveTimers) > 0 {
+		remove := make([]int32, len(p.RemoveTimers))
+		for i, seq := range p.RemoveTimers {
+			remove[i] = int32(seq)
+		}
+		part(`,
+	td AS (DELETE FROM timers WHERE run_id = ? AND (?::boolean OR seq = ANY (?::int[])) AND EXISTS (SELECT 1 FROM ok))`,
+			p.RunID, ends, remove)
+	}
+	if !ends && len(p.AddTimers) > 0 {
+		var seqs []int32
+		var at []int64
+		for _, tm := range p.AddTimers {
+			seqs, at = append(seqs, int32(tm.Seq)), append(at, nanos(tm.FireAt))
+		}
+		part(`,
+	ta AS (INSERT INTO timers (run_id, seq, fire_at)
+		SELECT ?, t.seq, t.fire_at FROM unnest(?::int[], ?::bigint[]) AS t(seq, fire_at) WHERE EXISTS (SELECT 1 FROM ok)
+		ON CONFLICT (run_id, seq) DO UPDATE SET fire_at = excluded.fire_at)`,
+			p.RunID, seqs, at)
+	}
+	if ends {
+		part(`,
+	pw AS (UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ?::bigint THEN wake_at ELSE ?::bigint END,
+			wakes = wakes + 1, updated_at = ?::bigint
+		WHERE id = (SELECT parent FROM cur) AND status NOT IN (`+terminalList+`) AND EXISTS (SELECT 1 FROM ok))`,
+			tn, tn, tn)
+	}
+	types, data := eventArrays(p.Events)
+	part(`,
+	s AS (UPDATE streams SET version = ?::bigint WHERE stream = ? AND EXISTS (SELECT 1 FROM ok)),
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
+		SELECT ?, ?::bigint + x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
+		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
+		WHERE EXISTS (SELECT 1 FROM ok) ORDER BY x.ord RETURNING position)
+	SELECT EXISTS (SELECT 1 FROM ok), COALESCE((SELECT version FROM v), 0), (SELECT status FROM cur), (SELECT lease_token FROM cur), (SELECT count(*) FROM e)`,
+		p.ExpectedVersion+int64(len(p.Events)), stream,
+		stream, p.ExpectedVersion, tn, weftype.StreamHash(stream), types, data)
+	return q.String(), args
+}
+
+// commitStep runs a pipelinable CommitRun as one statement (stepCommit),
+// queued for the Pipeliner and without a savepoint: a batch of such
+// commits takes two round trips to the database.
+func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream string, t time.Time) (*store.CommitRunResult, error) {
+	var refused error
+	// outcome reads the statement's verdict on this commit.
+	outcome := func(wrote bool, version int64, status sql.NullString, token sql.NullInt64) {
+		switch {
+		case wrote:
+		case !status.Valid:
+			refused = fmt.Errorf("commit run %q: %w", p.RunID, weftype.ErrRunNotFound)
+		case token.Int64 != p.LeaseToken || weftype.RunStatus(status.String).Terminal():
+			refused = refusal(p, status.String, token.Int64)
+		case version != p.ExpectedVersion:
+			refused = &weftype.ConflictError{Stream: stream, Expected: p.ExpectedVersion, Actual: version}
+		default:
+			refused = fmt.Errorf("commit run %q: the run changed during the commit", p.RunID)
+		}
+	}
+	tn := nanos(t)
+	var err error
+	if plainStep(p) {
+		err = s.writeAtomic(ctx, func(w *wtx) error {
+			w.c.queueStep(p, stream, tn, outcome)
+			return nil
+		})
+	} else {
+		q, args := stepCommit(p, stream, tn)
+		err = s.writeAtomic(ctx, func(w *wtx) error {
+			w.c.queue(q, args, func(scan func(dest ...any) error) error {
+				var wrote bool
+				var version, inserted int64
+				var status sql.NullString
+				var token sql.NullInt64
+				if err := scan(&wrote, &version, &status, &token, &inserted); err != nil {
+					return fmt.Errorf("commit run %q: %w", p.RunID, err)
+				}
+				if wrote && inserted != int64(len(p.Events)) {
+					return fmt.Errorf("commit run %q: %d of %d events inserted", p.RunID, inserted, len(p.Events))
+				}
+				outcome(wrote, version, status, token)
+				return nil
+			})
+			return nil
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return &store.CommitRunResult{Version: p.ExpectedVersion + int64(len(p.Events))}, nil
+}
+
+// plainStep reports whether a pipelinable commit only appends to the
+// journal: the most common commit, that of a step, which stepBatch merges
+// with the others of its transaction into one statement.
+func plainStep(p *store.CommitRunParams) bool {
+	return p.Status == "" && !p.SetWakeAt && !p.ReleaseLease && len(p.ConsumeSignals) == 0 &&
+		len(p.AddTimers) == 0 && len(p.RemoveTimers) == 0
+}
+
+// stepBatch is the plain step commits queued in a write transaction, sent
+// as one statement (stepBatchSQL): the server checks and writes them as
+// sets, for a fraction of the cost of a statement each.
+type stepBatch struct {
+	runs             map[string]bool
+	runIDs, streams  []string
+	tokens, expected []int64
+	counts           []int32
+	evStep           []int64
+	evOrd            []int32
+	evType           []string
+	evData           [][]byte
+	evTime, evHash   []int64
+	done             []func(wrote bool, version int64, status sql.NullString, token sql.NullInt64)
+}
+
+// stepBatchSQL checks each step of a stepBatch as stepCommit does (lease
+// token, status, journal version) and, for those that pass, moves the
+// journal's version and inserts the events; one row per step says how it
+// went, with the number of events inserted in all.
+var stepBatchSQL = `WITH i AS (SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::int[])
+		WITH ORDINALITY AS i(run_id, stream, token, expected, n, k)),
+	chk AS (SELECT i.*, r.status AS cur_status, r.lease_token AS cur_token, v.version AS cur_version,
+			COALESCE(r.lease_token = i.token AND r.status NOT IN (` + terminalList + `) AND v.version = i.expected, false) AS ok
+		FROM i LEFT JOIN runs r ON r.id = i.run_id LEFT JOIN streams v ON v.stream = i.stream),
+	s AS (UPDATE streams SET version = chk.expected + chk.n FROM chk WHERE streams.stream = chk.stream AND chk.ok),
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
+		SELECT chk.stream, chk.expected + x.ord, x.type, x.data, NULL, x.time, x.hash
+		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[]) AS x(k, ord, type, data, time, hash)
+		JOIN chk ON chk.k = x.k WHERE chk.ok ORDER BY x.k, x.ord RETURNING stream)
+	SELECT chk.k, chk.ok, COALESCE(chk.cur_version, 0), chk.cur_status, chk.cur_token, (SELECT count(*) FROM e) FROM chk ORDER BY chk.k`
+
+// queueStep adds a plain step commit to the transaction's stepBatch; done
+// gets its verdict when the batch is sent. A second commit of a run already
+// in the batch sends the batch first: one statement cannot see its own
+// writes.
+func (c *writeConn) queueStep(p *store.CommitRunParams, stream string, tn int64, done func(bool, int64, sql.NullString, sql.NullInt64)) {
+	b := c.steps
+	if b != nil && b.runs[p.RunID] {
+		_ = c.flush("") // a failure fails the transaction (Commit)
+		b = nil
+	}
+	if b == nil {
+		b = &stepBatch{runs: map[string]bool{}}
+		c.steps = b
+	}
+	b.runs[p.RunID] = true
+	b.runIDs, b.streams = append(b.runIDs, p.RunID), append(b.streams, stream)
+	b.tokens, b.expected = append(b.tokens, p.LeaseToken), append(b.expected, p.ExpectedVersion)
+	b.counts = append(b.counts, int32(len(p.Events)))
+	k, hash := int64(len(b.runIDs)), weftype.StreamHash(stream)
+	for i, e := range p.Events {
+		data := e.Data
+		if data == nil {
+			data = []byte{}
+		}
+		b.evStep, b.evOrd = append(b.evStep, k), append(b.evOrd, int32(i+1))
+		b.evType, b.evData = append(b.evType, e.Type), append(b.evData, data)
+		b.evTime, b.evHash = append(b.evTime, tn), append(b.evHash, hash)
+	}
+	b.done = append(b.done, done)
+}
+
+// piped is the batch as one statement for the Pipeliner.
+func (b *stepBatch) piped(rebind func(string) string) Piped {
+	var written, seen int64
+	return Piped{
+		Query: rebind(stepBatchSQL),
+		Args: []any{b.runIDs, b.streams, b.tokens, b.expected, b.counts,
+			b.evStep, b.evOrd, b.evType, b.evData, b.evTime, b.evHash},
+		Scan: func(scan func(dest ...any) error) error {
+			var k, version, inserted int64
+			var ok bool
+			var status sql.NullString
+			var token sql.NullInt64
+			if err := scan(&k, &ok, &version, &status, &token, &inserted); err != nil {
+				return fmt.Errorf("commit steps: %w", err)
+			}
+			if k < 1 || k > int64(len(b.done)) {
+				return fmt.Errorf("commit steps: row for step %d of %d", k, len(b.done))
+			}
+			if ok {
+				written += int64(b.counts[k-1])
+			}
+			if seen++; seen == int64(len(b.done)) && written != inserted {
+				return fmt.Errorf("commit steps: %d of %d events inserted", inserted, written)
+			}
+			b.done[k-1](ok, version, status, token)
+			return nil
+		},
+	}
+}
+
 // makeDue makes runs not ended due at t (unless due earlier already), with
 // extra SET clauses.
 func (w *wtx) makeDue(ids []any, t time.Time, extraSet string) error {
 	tn := nanos(t)
 	args := append([]any{tn, tn, tn}, ids...)
 	_, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
-		updated_at = ?`+extraSet+` WHERE id IN (`+placeholders(len(ids))+`) AND status NOT IN (`+terminalList+`)`, args...)
+		wakes = wakes + 1, updated_at = ?`+extraSet+` WHERE id IN (`+placeholders(len(ids))+`) AND status NOT IN (`+terminalList+`)`, args...)
 	return err
 }
 
@@ -496,7 +884,7 @@ func (w *wtx) makeDue(ids []any, t time.Time, extraSet string) error {
 func (w *wtx) makeDueOne(id string, t time.Time) (bool, error) {
 	tn := nanos(t)
 	res, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
-		updated_at = ? WHERE id = ? AND status NOT IN (`+terminalList+`)`, tn, tn, tn, id)
+		wakes = wakes + 1, updated_at = ? WHERE id = ? AND status NOT IN (`+terminalList+`)`, tn, tn, tn, id)
 	if err != nil {
 		return false, err
 	}
@@ -523,6 +911,48 @@ func (w *wtx) checkLive(op, id string) error {
 
 // --- signals and cancellation
 
+// sendSignalSQL is SendSignal in one PostgreSQL statement: the run is made
+// due if it has not ended, and only then the signal recorded. It returns
+// the signal's ID (NULL when refused) and the run's status.
+var sendSignalSQL = `WITH d AS (UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ?::bigint THEN wake_at ELSE ?::bigint END,
+		wakes = wakes + 1, updated_at = ?::bigint WHERE id = ? AND status NOT IN (` + terminalList + `) RETURNING id),
+	i AS (INSERT INTO signals (run_id, name, payload, sent_at) SELECT d.id, ?, ?, ?::bigint FROM d RETURNING id)
+	SELECT (SELECT id FROM i), (SELECT status FROM runs WHERE id = ?)`
+
+// sendSignalPiped runs SendSignal as sendSignalSQL, queued for the
+// Pipeliner: a lone signal takes two round trips.
+func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, sig *weftype.Signal, tn int64) error {
+	payload := p.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	args := []any{tn, tn, tn, p.RunID, p.Name, payload, tn, p.RunID}
+	var refused error
+	err := s.writeAtomic(ctx, func(w *wtx) error {
+		w.c.queue(sendSignalSQL, args, func(scan func(dest ...any) error) error {
+			var id sql.NullInt64
+			var status sql.NullString
+			if err := scan(&id, &status); err != nil {
+				return fmt.Errorf("signal run %q: %w", p.RunID, err)
+			}
+			switch {
+			case id.Valid:
+				sig.ID = id.Int64
+			case !status.Valid:
+				refused = fmt.Errorf("signal run %q: %w", p.RunID, weftype.ErrRunNotFound)
+			default:
+				refused = fmt.Errorf("signal run %q: %w", p.RunID, weftype.ErrRunFinished)
+			}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
 // SendSignal implements store.Store.
 func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*weftype.Signal, error) {
 	if p.Name == "" {
@@ -530,6 +960,9 @@ func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*wef
 	}
 	t := now(p.Time)
 	sig := &weftype.Signal{RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}
+	if s.wc.pipe != nil {
+		return sig, s.sendSignalPiped(ctx, p, sig, nanos(t))
+	}
 	err := s.write(ctx, func(w *wtx) error {
 		// Making the run due is also the check that it exists and has not
 		// ended; only when it matches no row does checkLive tell why.

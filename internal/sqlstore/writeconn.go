@@ -37,6 +37,11 @@ type writeConn struct {
 	conn  *sql.Conn              // nil until the first transaction, or after the connection broke
 	stmts map[string]*cachedStmt // by query before Rebind
 	tick  uint64                 // use counter, for least-recently-used eviction
+
+	pipe    Pipeliner  // the dialect's, or nil
+	pending []Piped    // queued for pipe, sent before the next other statement
+	steps   *stepBatch // plain step commits queued, sent first at the next flush
+	broken  error      // queued statements failed: the transaction cannot commit
 }
 
 type cachedStmt struct {
@@ -55,7 +60,8 @@ const (
 )
 
 func newWriteConn(db *sql.DB, d Dialect) *writeConn {
-	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt)}
+	pipe, _ := d.(Pipeliner)
+	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt), pipe: pipe}
 }
 
 // begin starts a write transaction, taking the connection first if needed.
@@ -69,13 +75,10 @@ func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
 			}
 			c.conn = conn
 		}
-		err := c.run(c.d.BeginWrite())
+		c.broken = nil
+		err := c.beginWrite()
 		switch {
 		case err == nil:
-			if err := c.lockWrite(); err != nil {
-				_ = c.run(qRollback)
-				return nil, err
-			}
 			return c, nil
 		case retried:
 			return nil, err
@@ -91,31 +94,94 @@ func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
 	}
 }
 
-// lockWrite runs the dialect's WriteLocker statement, if it has one, at the
-// start of a transaction.
-func (c *writeConn) lockWrite() error {
+// beginWrite starts the transaction and takes the dialect's write lock
+// (WriteLocker), if it has one: in one round trip where the driver runs
+// several statements in one string without arguments (a Pipeliner).
+func (c *writeConn) beginWrite() error {
+	lock := ""
 	if l, ok := c.d.(WriteLocker); ok {
-		if q := l.LockWrite(); q != "" {
-			return c.run(q)
-		}
+		lock = l.LockWrite()
+	}
+	switch {
+	case lock == "":
+		return c.run(c.d.BeginWrite())
+	case c.pipe != nil:
+		_, err := c.conn.ExecContext(context.Background(), c.d.BeginWrite()+"; "+lock)
+		return err
+	}
+	if err := c.run(c.d.BeginWrite()); err != nil {
+		return err
+	}
+	if err := c.run(lock); err != nil {
+		_ = c.run(qRollback)
+		return err
 	}
 	return nil
 }
 
-// Savepoint implements groupcommit.Tx.
-func (c *writeConn) Savepoint() error { return c.run(qSavepoint) }
+// queue queues the statement q (with ? placeholders), whose rows scan
+// reads, for the dialect's Pipeliner: it is sent with the next other
+// statement or the COMMIT. Only stores with a Pipeliner call it.
+func (c *writeConn) queue(q string, args []any, scan func(scan func(dest ...any) error) error) {
+	c.pending = append(c.pending, Piped{Query: c.d.Rebind(q), Args: args, Scan: scan})
+}
+
+// flush sends the queued statements, with then (COMMIT) if not empty.
+func (c *writeConn) flush(then string) error {
+	if len(c.pending) == 0 && c.steps == nil {
+		return nil
+	}
+	stmts := c.pending
+	if c.steps != nil {
+		stmts = append([]Piped{c.steps.piped(c.d.Rebind)}, stmts...)
+	}
+	c.pending, c.steps = nil, nil
+	if then != "" {
+		stmts = append(stmts, Piped{Query: then})
+	}
+	if err := c.pipe.Pipeline(c.conn, stmts); err != nil {
+		c.broken = fmt.Errorf("queued statements: %w", err)
+		return c.broken
+	}
+	return nil
+}
+
+// Savepoint implements groupcommit.Tx. With a Pipeliner it is queued, like
+// ReleaseSavepoint: the RELEASE of one write and the SAVEPOINT of the next
+// go together with the next statement's round trip (or the COMMIT).
+func (c *writeConn) Savepoint() error { return c.control(qSavepoint) }
 
 // RollbackToSavepoint implements groupcommit.Tx.
 func (c *writeConn) RollbackToSavepoint() error { return c.run(qRollbackTo) }
 
 // ReleaseSavepoint implements groupcommit.Tx.
-func (c *writeConn) ReleaseSavepoint() error { return c.run(qRelease) }
+func (c *writeConn) ReleaseSavepoint() error { return c.control(qRelease) }
 
-// Commit implements groupcommit.Tx.
-func (c *writeConn) Commit() error { return c.run(qCommit) }
+// control runs a transaction control statement, queued with a Pipeliner.
+func (c *writeConn) control(q string) error {
+	if c.pipe == nil {
+		return c.run(q)
+	}
+	c.pending = append(c.pending, Piped{Query: q})
+	return nil
+}
 
-// Rollback implements groupcommit.Tx.
-func (c *writeConn) Rollback() error { return c.run(qRollback) }
+// Commit implements groupcommit.Tx. Queued statements go with it.
+func (c *writeConn) Commit() error {
+	if c.broken != nil {
+		return c.broken
+	}
+	if len(c.pending) > 0 || c.steps != nil {
+		return c.flush(qCommit)
+	}
+	return c.run(qCommit)
+}
+
+// Rollback implements groupcommit.Tx. Queued statements are dropped.
+func (c *writeConn) Rollback() error {
+	c.pending, c.steps = nil, nil
+	return c.run(qRollback)
+}
 
 // run executes a statement without arguments or results.
 func (c *writeConn) run(q string) error {
@@ -124,46 +190,62 @@ func (c *writeConn) run(q string) error {
 }
 
 // stmt returns the statement for q (written with ? placeholders), prepared
-// on the connection the first time, or nil for a query to run unprepared: one
-// longer than maxCachedQuery, or one that cannot be prepared (running it
-// unprepared reports the same error).
-func (c *writeConn) stmt(q string) *sql.Stmt {
+// on the connection the first time, or nil for a query to run unprepared:
+// one longer than maxCachedQuery. A query that cannot be prepared fails
+// here: on PostgreSQL the failed prepare has aborted the transaction, so
+// running it unprepared would only report that.
+func (c *writeConn) stmt(q string) (*sql.Stmt, error) {
 	c.tick++
 	if cs, ok := c.stmts[q]; ok {
 		cs.used = c.tick
-		return cs.stmt
+		return cs.stmt, nil
 	}
 	if len(q) > maxCachedQuery {
-		return nil
+		return nil, nil
 	}
 	st, err := c.conn.PrepareContext(context.Background(), c.d.Rebind(q))
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	c.stmts[q] = &cachedStmt{stmt: st, used: c.tick}
-	return st
+	return st, nil
 }
 
 // exec, query and queryRow run q on the connection, inside the transaction
-// begin started.
+// begin started, after the queued statements.
 func (c *writeConn) exec(q string, args ...any) (sql.Result, error) {
-	if st := c.stmt(q); st != nil {
+	if err := c.flush(""); err != nil {
+		return nil, err
+	}
+	if st, err := c.stmt(q); err != nil {
+		return nil, err
+	} else if st != nil {
 		return st.ExecContext(context.Background(), args...)
 	}
 	return c.conn.ExecContext(context.Background(), c.d.Rebind(q), args...)
 }
 
 func (c *writeConn) query(q string, args ...any) (*sql.Rows, error) {
-	if st := c.stmt(q); st != nil {
+	if err := c.flush(""); err != nil {
+		return nil, err
+	}
+	if st, err := c.stmt(q); err != nil {
+		return nil, err
+	} else if st != nil {
 		return st.QueryContext(context.Background(), args...)
 	}
 	return c.conn.QueryContext(context.Background(), c.d.Rebind(q), args...)
 }
 
 func (c *writeConn) queryRow(q string, args ...any) *sql.Row {
-	if st := c.stmt(q); st != nil {
+	// A failure of the queued statements fails the transaction (Commit);
+	// the row reports the database's refusal of q that follows from it.
+	_ = c.flush("")
+	if st, err := c.stmt(q); err == nil && st != nil {
 		return st.QueryRowContext(context.Background(), args...)
 	}
+	// Unprepared: a query too long to keep, or one that failed to prepare,
+	// whose row then reports the database's error.
 	return c.conn.QueryRowContext(context.Background(), c.d.Rebind(q), args...)
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,3 +18,6 @@ func CheckClock(ctx context.Context, dsn string, now func() time.Time, maxSkew t
 	defer conn.Close(ctx)
 	return checkClock(ctx, conn, now, maxSkew)
 }
+
+// MigrateTo brings db to schema version v, as an older release left it.
+func MigrateTo(ctx context.Context, db *sql.DB, v int64) error { return migrations.UpTo(ctx, db, v) }

@@ -31,7 +31,7 @@ var migrations = func() sqlstore.Migrations {
 	if err != nil {
 		panic(err) // the embedded directory exists: a build mistake otherwise
 	}
-	return sqlstore.Migrations{FS: sub, Dialect: "postgres"}
+	return sqlstore.Migrations{FS: sub, Dialect: "postgres", Rebind: sqlstore.RebindDollar}
 }()
 
 // KnownSchemaVersion returns the newest schema version this binary knows.
@@ -374,6 +374,47 @@ func (dialect) LastInsertID() bool { return false }
 
 // ClaimLock makes concurrent claimers skip each other's rows.
 func (dialect) ClaimLock() string { return "FOR UPDATE SKIP LOCKED" }
+
+// Pipeline sends stmts in one round trip, as a pgx batch on the writer's
+// connection (sqlstore.Pipeliner).
+func (dialect) Pipeline(conn *sql.Conn, stmts []sqlstore.Piped) error {
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		var b pgx.Batch
+		for _, st := range stmts {
+			b.Queue(st.Query, st.Args...)
+		}
+		ctx := context.Background()
+		br := pc.SendBatch(ctx, &b)
+		for _, st := range stmts {
+			if st.Scan == nil {
+				tag, err := br.Exec()
+				if err != nil {
+					br.Close()
+					return err
+				}
+				if st.Query == "COMMIT" && tag.String() != "COMMIT" {
+					br.Close()
+					return fmt.Errorf("COMMIT answered %q: the transaction was rolled back", tag)
+				}
+				continue
+			}
+			rows, err := br.Query()
+			for err == nil && rows.Next() {
+				err = st.Scan(rows.Scan)
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+}
 
 // IsUniqueViolation reports a unique_violation (SQLSTATE 23505).
 func (dialect) IsUniqueViolation(err error) bool {

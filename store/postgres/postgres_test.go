@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -12,8 +13,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/internal/sqlstore"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/store/storetest"
@@ -469,4 +472,32 @@ func TestStalledWriterCutOff(t *testing.T) {
 	if _, err := stalled.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: 1, Events: []weftype.NewEvent{{Type: "E"}}}); err != nil {
 		t.Fatalf("the stalled store's next write: %v", err)
 	}
+}
+
+func TestUpgradeFromVersion3(t *testing.T) {
+	t.Parallel()
+	dsn, _ := pgtest.Schema(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := postgres.MigrateTo(context.Background(), db, 3); err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunUpgradeFromVersion3(t, storetest.Version3{
+		Exec: func(t *testing.T, q string, args ...any) {
+			if _, err := db.Exec(sqlstore.RebindDollar(q), args...); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Open: func(t *testing.T) store.Store {
+			st, err := postgres.Open(context.Background(), dsn, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	})
 }

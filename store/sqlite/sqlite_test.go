@@ -314,3 +314,28 @@ func TestPathNeedsEscaping(t *testing.T) {
 		t.Fatalf("the store is not at its path: %v", err)
 	}
 }
+
+func TestUpgradeFromVersion3(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "weft.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqlite.MigrateTo(context.Background(), db, 3); err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunUpgradeFromVersion3(t, storetest.Version3{
+		Exec: func(t *testing.T, q string, args ...any) {
+			if _, err := db.Exec(q, args...); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Open: func(t *testing.T) store.Store {
+			st := open(t, path, nil)
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	})
+}

@@ -69,6 +69,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CommitRun", testCommitRun},
 		{"CommitRunTimers", testCommitRunTimers},
 		{"CommitRunConflict", testCommitRunConflict},
+		{"CommitRunConcurrent", testCommitRunConcurrent},
+		{"WakesKeptThroughWaiting", testWakesKeptThroughWaiting},
 		{"CommitRunEnded", testCommitRunEnded},
 		{"Children", testChildren},
 		{"Signals", testSignals},
@@ -1121,4 +1123,110 @@ func testClosed(t *testing.T, h *harness) {
 	wantErrIs(t, "GetRun after Close", err, weftype.ErrStoreClosed)
 	_, err = h.st.ReadAll(h.ctx, &store.ReadAllParams{})
 	wantErrIs(t, "ReadAll after Close", err, weftype.ErrStoreClosed)
+}
+
+// testCommitRunConcurrent commits steps of many runs at once, so that they
+// share transactions (group commit; pipelined statements on PostgreSQL),
+// some of them refused for a stale lease token or a stale journal version:
+// each caller gets its own outcome, and a refused commit changes nothing
+// while the others of its transaction commit.
+func testCommitRunConcurrent(t *testing.T, h *harness) {
+	const n = 40
+	claimed := make([]*weftype.Run, n)
+	for i := range n {
+		id := fmt.Sprintf("r%02d", i)
+		h.create(id, "w", "", t0)
+		claimed[i] = h.claimOne(id, t0)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, r := range claimed {
+		wg.Go(func() {
+			p := &store.CommitRunParams{RunID: r.ID, LeaseToken: r.LeaseToken, ExpectedVersion: r.Version, Time: t0,
+				Events: []weftype.NewEvent{ev("StepCompleted", fmt.Sprint(i)), ev("Extra", "")}, Status: weftype.StatusRunning}
+			switch i % 4 {
+			case 1:
+				p.LeaseToken++
+			case 3:
+				p.ExpectedVersion++
+			}
+			_, errs[i] = h.st.CommitRun(h.ctx, p)
+		})
+	}
+	wg.Wait()
+	for i, r := range claimed {
+		after := h.run(r.ID)
+		var ce *weftype.ConflictError
+		switch i % 4 {
+		case 1:
+			wantErrIs(t, "CommitRun with a stale token", errs[i], weftype.ErrLeaseLost)
+		case 3:
+			if !errors.As(errs[i], &ce) || ce.Expected != r.Version+1 || ce.Actual != r.Version {
+				t.Errorf("run %s: CommitRun at a stale version: %v, want a ConflictError", r.ID, errs[i])
+			}
+		default:
+			if errs[i] != nil {
+				t.Errorf("run %s: CommitRun: %v", r.ID, errs[i])
+			}
+			if after.Version != r.Version+2 || after.Status != weftype.StatusRunning {
+				t.Errorf("run %s after its commit = %+v, want version %d, running", r.ID, after, r.Version+2)
+			}
+			evs := h.stream(weftype.StreamForRun(r.ID))
+			if last := evs[len(evs)-1]; last.Type != "Extra" || evs[len(evs)-2].Position >= last.Position {
+				t.Errorf("run %s: journal ends %+v, want StepCompleted then Extra in order", r.ID, evs[len(evs)-2:])
+			}
+			continue
+		}
+		if after.Version != r.Version || after.Status != r.Status {
+			t.Errorf("run %s after a refused commit = %+v, want it unchanged from %+v", r.ID, after, r)
+		}
+	}
+}
+
+// testWakesKeptThroughWaiting checks the wake-up count: signals, cancel
+// requests and the end of a child make a run due and count it in Wakes, and
+// a commit that saves the run as waiting with CheckWakes keeps it due when
+// the count grew past what the execution saw, on the plain and the
+// pipelined commit paths alike.
+func testWakesKeptThroughWaiting(t *testing.T, h *harness) {
+	h.create("p", "w", "", t0)
+	r := h.claimOne("p", t0)
+	if r.Wakes != 0 {
+		t.Fatalf("new run: Wakes %d, want 0", r.Wakes)
+	}
+	later := t0.Add(time.Minute)
+	_, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "p", Name: "go", Time: t0.Add(time.Second)})
+	h.ok(err)
+	if got := h.run("p").Wakes; got != 1 {
+		t.Fatalf("after a signal: Wakes %d, want 1", got)
+	}
+	wait := func(seen int64, events ...weftype.NewEvent) {
+		t.Helper()
+		cur := h.run("p")
+		_, err := h.st.CommitRun(h.ctx, &store.CommitRunParams{RunID: "p", LeaseToken: r.LeaseToken, ExpectedVersion: cur.Version,
+			Events: events, Time: later, Status: weftype.StatusWaiting, SetWakeAt: true, CheckWakes: true, WakesSeen: seen})
+		h.ok(err)
+	}
+	// The execution saw no wake-up: the signal's keeps the run due.
+	wait(0, ev("AwaitStarted", ""))
+	wantTime(t, "WakeAt after saving a run woken meanwhile", h.run("p").WakeAt, later)
+	wait(0) // without events (the plain commit path)
+	wantTime(t, "WakeAt after saving a run woken meanwhile", h.run("p").WakeAt, later)
+	// Once seen, the run waits without a wake-up.
+	wait(1, ev("AwaitStarted", ""))
+	if w := h.run("p").WakeAt; !w.IsZero() {
+		t.Errorf("WakeAt %v after a wake-up already seen, want none", w)
+	}
+	// A cancel request and the end of a child count too.
+	h.ok(h.st.RequestCancel(h.ctx, &store.RequestCancelParams{RunID: "p", Time: later}))
+	if got := h.run("p").Wakes; got != 2 {
+		t.Errorf("after a cancel request: Wakes %d, want 2", got)
+	}
+	h.create("c", "w", "p", t0)
+	c := h.claimOneOf("c", later)
+	h.commit(&store.CommitRunParams{RunID: "c", LeaseToken: c.LeaseToken, ExpectedVersion: c.Version, Time: later,
+		Events: []weftype.NewEvent{ev("Completed", "")}, Status: weftype.StatusCompleted})
+	if got := h.run("p").Wakes; got < 3 {
+		t.Errorf("after its child ended: Wakes %d, want at least 3", got)
+	}
 }

@@ -620,7 +620,19 @@ function consumerRow(c) {
     el('td', {class: c.lag > 0 ? 'lagging' : ''}, String(c.lag)),
     el('td', {}, fmtAge(c.oldest_unprocessed_age_ms)),
     el('td', {}, String(c.parked)),
+    el('td', {}, runBy(c.partitions || [])),
     el('td', {class: c.stop_error ? 'err' : ''}, c.stop_error || ''));
+}
+
+// runBy sums up which workers run a consumer's partitions, with each
+// partition's checkpoint in the tooltip.
+function runBy(parts) {
+  const counts = new Map();
+  for (const p of parts) counts.set(p.owner || '–', (counts.get(p.owner || '–') || 0) + 1);
+  const text = parts.length === 1 ? (parts[0].owner || '–')
+    : parts.length + ': ' + [...counts].sort().map(([o, n]) => o + ' ×' + n).join(', ');
+  const title = parts.map((p) => '#' + p.partition + ' at ' + p.position + (p.owner ? ' on ' + p.owner : '')).join('\n');
+  return el('span', {title}, text);
 }
 
 function parkedRow(p, refresh) {
@@ -646,7 +658,7 @@ async function showConsumers() {
       el('h1', {}, 'Consumers'),
       el('p', {class: 'hint'}, 'Consumers and projections read the log in order; lag is the head minus the checkpoint while an event waits for them.'),
       el('table', {class: 'consumers'},
-        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Position', 'Head', 'Lag', 'Oldest waiting', 'Parked', 'Stopped'].map((h) => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Position', 'Head', 'Lag', 'Oldest waiting', 'Parked', 'Run by', 'Stopped'].map((h) => el('th', {}, h)))),
         cbody)),
     el('section', {class: 'panel'},
       el('h2', {}, 'Parked events'),
