@@ -55,6 +55,7 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	mixed := weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
+	hold := weft.Register(eng, clustertest.HoldName, clustertest.Hold(h.Dir))
 	bookings := booking.Register(eng, booking.NewTicketOffice(eng, nil), noServices{}, &clustertest.BookingOptions)
 
 	workers := []string{"w0", "w1", "w2"}
@@ -119,16 +120,32 @@ func TestCluster(t *testing.T) {
 	t.Logf("killed %s at %d completed runs at %s", killed, completed(t, ctx, st), time.Now().Format("15:04:05.000"))
 
 	waitCompleted(t, ctx, st, runs/2)
-	// Pause a worker while it executes runs and holds consumer partitions
-	// (once the killed worker's have moved on), so that it has writes to try
-	// when it wakes up (at least its heartbeat's renewals).
+	// Pause a worker while it executes a Hold run and holds consumer
+	// partitions (once the killed worker's have moved on), so that it has
+	// writes to try under its old leases when it wakes up: at least the Hold
+	// run's renewal or step commit. Hold runs are started until one of the
+	// live workers holds both.
 	var paused, last string
-	waitFor(t, ctx, st, "a worker to pause that holds leases of runs and consumer partitions", func() bool {
+	var holds []string
+	startHold := func() {
+		id := fmt.Sprintf("hold-%02d", len(holds))
+		if _, err := hold.Start(ctx, id, struct{}{}); err != nil {
+			t.Fatal(err)
+		}
+		holds = append(holds, id)
+	}
+	lastHold := time.Now()
+	startHold()
+	waitFor(t, ctx, st, "a worker to pause that executes a Hold run and holds consumer partitions", func() bool {
 		for i, w := range workers[1:] {
-			if partitionsHeldBy(sampler, w) > 0 && leasedBy(t, ctx, st, w) >= 5 {
+			if partitionsHeldBy(sampler, w) > 0 && leasedBy(t, ctx, st, w, clustertest.HoldName) > 0 {
 				paused, last = w, workers[2-i]
 				return true
 			}
+		}
+		if time.Since(lastHold) > 100*time.Millisecond && len(holds) < 50 {
+			lastHold = time.Now()
+			startHold()
 		}
 		return false
 	})
@@ -147,7 +164,7 @@ func TestCluster(t *testing.T) {
 	// partitionsMovedOn).
 	var runsMoved, partsMoved time.Duration
 	waitFor(t, ctx, st, "the paused worker's leases to move on", func() bool {
-		runsOK, partsOK := leasedBy(t, ctx, st, paused) == 0, partitionsMovedOn(sampler, stoppedAt, last, head)
+		runsOK, partsOK := leasedBy(t, ctx, st, paused, "") == 0, partitionsMovedOn(sampler, stoppedAt, last, head)
 		if runsMoved == 0 && runsOK {
 			runsMoved = time.Since(stoppedAt)
 		}
@@ -159,6 +176,10 @@ func TestCluster(t *testing.T) {
 	owners, _ := sampler.Latest(stoppedAt)
 	t.Logf("the paused worker's runs moved on after %v, its consumer partitions after %v (%s)",
 		runsMoved.Round(time.Millisecond), partsMoved.Round(time.Millisecond), ownersOf(owners))
+	// The last worker executes the Hold runs now, the paused one's too: let
+	// them end. The paused worker's Hold run ends its step when it wakes,
+	// under a lease that has moved on.
+	h.ReleaseHolds()
 	resumedAt := time.Now()
 	h.Signal(paused, syscall.SIGCONT)
 	t.Logf("resumed %s after %v at %s", paused, resumedAt.Sub(stoppedAt).Round(time.Millisecond), resumedAt.Format("15:04:05.000"))
@@ -195,8 +216,15 @@ func TestCluster(t *testing.T) {
 		if r != want {
 			t.Fatalf("run %s result %q, want %q", runID(i), r, want)
 		}
-		checkJournal(t, ctx, eng, runID(i))
+		checkJournal(t, ctx, eng, runID(i), "a", "b", "c")
 	}
+	for _, id := range holds {
+		if r, err := hold.Run(id).Result(ctx); err != nil || r != "released" {
+			t.Fatalf("run %s: result %q, error %v; want released", id, r, err)
+		}
+		checkJournal(t, ctx, eng, id, "held")
+	}
+	t.Logf("%d Hold runs completed", len(holds))
 
 	// Every write the paused worker started after it was woken, under a
 	// lease it got before it was paused, was refused. A write whose context
@@ -320,8 +348,9 @@ func signalWaiting(t *testing.T, ctx context.Context, eng *weft.Engine) {
 	}
 }
 
-// checkJournal checks that a run journaled each of its steps once, in order.
-func checkJournal(t *testing.T, ctx context.Context, eng *weft.Engine, id string) {
+// checkJournal checks that a run journaled each of its steps, want, once and
+// in order.
+func checkJournal(t *testing.T, ctx context.Context, eng *weft.Engine, id string, want ...string) {
 	t.Helper()
 	entries, err := eng.Journal(ctx, id)
 	if err != nil {
@@ -339,9 +368,9 @@ func checkJournal(t *testing.T, ctx context.Context, eng *weft.Engine, id string
 		seqs[e.Seq] = true
 		steps = append(steps, e.Name)
 	}
-	if fmt.Sprint(steps) != "[a b c]" {
+	if !slices.Equal(steps, want) {
 		b, _ := json.Marshal(entries)
-		t.Fatalf("run %s journaled steps %v, want [a b c]; journal %s", id, steps, b)
+		t.Fatalf("run %s journaled steps %v, want %v; journal %s", id, steps, want, b)
 	}
 }
 
@@ -358,11 +387,13 @@ func completed(t *testing.T, ctx context.Context, st *postgres.Store) int {
 	return n
 }
 
-func leasedBy(t *testing.T, ctx context.Context, st *postgres.Store, worker string) int {
+// leasedBy counts the runs whose lease worker holds: of the workflow, or of
+// any if it is "".
+func leasedBy(t *testing.T, ctx context.Context, st *postgres.Store, worker, workflow string) int {
 	t.Helper()
 	n := 0
 	err := st.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE lease_owner = ?`, worker).Scan(&n)
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE lease_owner = ? AND (? = '' OR workflow = ?)`, worker, workflow, workflow).Scan(&n)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,8 @@
 // not commit anything once it woke up (fencing).
 //
 // The test binary re-executes itself as the workers: call MaybeRunWorker
-// first in TestMain. Each worker runs an engine with the Mixed workflow and
-// the booking example (examples/booking: the entity, its consumers, the
+// first in TestMain. Each worker runs an engine with the Mixed and Hold workflows
+// and the booking example (examples/booking: the entity, its consumers, the
 // bookings view, the periodic expiration and the reminder workflow, with
 // BookingOptions) on the database of the harness. Its booking services
 // record their effects in tables of that database (see CapturesTable). It
@@ -111,6 +111,39 @@ func work(name string) func(ctx context.Context) (string, error) {
 	}
 }
 
+// HoldName is the name of the Hold workflow.
+const HoldName = "hold"
+
+// holdReleased is the file, in the harness's directory, whose existence ends
+// the step of every Hold run (Harness.ReleaseHolds).
+const holdReleased = "holds-released"
+
+// Hold returns the Hold workflow of the harness directory dir: one step,
+// "held", that waits until the harness releases it (Harness.ReleaseHolds)
+// and returns "released". A worker paused while it executes a Hold run
+// still has that run's step to commit, and its lease to renew, when it is
+// woken: writes under a lease that has moved on, which the store must
+// refuse. A Mixed run's steps are too short to be sure of one.
+func Hold(dir string) func(ctx context.Context, _ struct{}) (string, error) {
+	released := filepath.Join(dir, holdReleased)
+	return func(ctx context.Context, _ struct{}) (string, error) {
+		return weft.Step(ctx, "held", func(ctx context.Context) (string, error) {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				if _, err := os.Stat(released); err == nil {
+					return "released", nil
+				}
+				select {
+				case <-ctx.Done():
+					return "", ctx.Err()
+				case <-tick.C:
+				}
+			}
+		})
+	}
+}
+
 // MaybeRunWorker runs a worker and exits if this process was started as
 // one; otherwise it returns at once. Call it first in TestMain.
 func MaybeRunWorker() {
@@ -146,6 +179,7 @@ func runWorker(id, dsn, dir string) error {
 		return err
 	}
 	weft.Register(eng, MixedName, Mixed)
+	weft.Register(eng, HoldName, Hold(dir))
 	registerBooking(eng, id)
 	if err := SetupEffects(ctx, st); err != nil {
 		return err
@@ -370,6 +404,14 @@ func (h *Harness) Stop(id string) {
 	h.Signal(id, syscall.SIGTERM)
 	if err := h.wait(id); err != nil {
 		h.T.Errorf("clustertest: worker %s: %v", id, err)
+	}
+}
+
+// ReleaseHolds ends the step of every Hold run, on every worker.
+func (h *Harness) ReleaseHolds() {
+	h.T.Helper()
+	if err := os.WriteFile(filepath.Join(h.Dir, holdReleased), nil, 0o644); err != nil {
+		h.T.Fatal(err)
 	}
 }
 

@@ -83,7 +83,7 @@ func TestConnectionsTerminatedUnderLoad(t *testing.T) {
 		if r != "abxc" {
 			t.Fatalf("run %s result %q", id, r)
 		}
-		checkJournal(t, ctx, engines[0], id)
+		checkJournal(t, ctx, engines[0], id, "a", "b", "c")
 	}
 }
 
@@ -320,7 +320,7 @@ func TestServerRestartedUnderLoad(t *testing.T) {
 		if r != want {
 			t.Fatalf("run %s result %q, want %q", id, r, want)
 		}
-		checkJournal(t, ctx, workers[0].eng, id)
+		checkJournal(t, ctx, workers[0].eng, id, "a", "b", "c")
 	}
 	checkStreams(t, ctx, dsn)
 	final := readState(t, ctx, dsn)

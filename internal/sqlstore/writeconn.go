@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -82,12 +83,12 @@ func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
 			return c, nil
 		case retried:
 			return nil, err
-		case errors.Is(err, sql.ErrConnDone):
-			// database/sql gave up on the connection (the driver reported it
-			// broken): take a fresh one, with its statements prepared anew.
+		case errors.Is(err, sql.ErrConnDone), errors.Is(err, driver.ErrBadConn), c.run(qRollback) != nil:
+			// database/sql gave up on the connection, the driver reported it
+			// broken, or it cannot even roll back (the server ended the
+			// session, say for a transaction left idle by a paused
+			// process): take a fresh one, with its statements prepared anew.
 			_ = c.reset()
-		case c.run(qRollback) != nil:
-			return nil, err
 		}
 		// Otherwise a transaction had stayed open after a failed COMMIT and
 		// a failed ROLLBACK, and the ROLLBACK just now ended it: try again.
