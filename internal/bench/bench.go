@@ -49,11 +49,9 @@ const (
 	SleepFor = 30 * 24 * time.Hour
 )
 
-// Config says what Run measures. The zero value measures the defaults.
-type Config struct {
-	// Dir holds the database files. Defaults to a new temporary directory,
-	// removed at the end.
-	Dir string
+// Load is the load of the step measurements, the same on either store. The
+// zero value of each field measures the default.
+type Load struct {
 	// Runs are the numbers of concurrent runs to measure steps at. Defaults
 	// to 1, 10, 100, 1000.
 	Runs []int
@@ -63,30 +61,53 @@ type Config struct {
 	// each number of runs: batches of runs start until it has passed).
 	// Defaults to 2s.
 	Duration time.Duration
-	// Sleepers is the number of sleeping runs of the passivation measurement.
-	// Defaults to 100,000; negative skips it.
-	Sleepers int
 	// Progress, when set, is called with a line about each measurement as it
 	// starts.
 	Progress func(msg string)
 }
 
+func (l Load) withDefaults() Load {
+	if len(l.Runs) == 0 {
+		l.Runs = []int{1, 10, 100, 1000}
+	}
+	if l.Steps <= 0 {
+		l.Steps = 20
+	}
+	if l.Duration <= 0 {
+		l.Duration = 2 * time.Second
+	}
+	if l.Progress == nil {
+		l.Progress = func(string) {}
+	}
+	return l
+}
+
+// check reports a number of runs that cannot be measured.
+func (l Load) check() error {
+	for _, n := range l.Runs {
+		if n <= 0 {
+			return fmt.Errorf("bench: runs must be above 0, got %d", n)
+		}
+	}
+	return nil
+}
+
+// Config says what Run measures. The zero value measures the defaults.
+type Config struct {
+	// Dir holds the database files. Defaults to a new temporary directory,
+	// removed at the end.
+	Dir string
+	Load
+	// Sleepers is the number of sleeping runs of the passivation measurement.
+	// Defaults to 100,000; negative skips it.
+	Sleepers int
+}
+
 func (c *Config) withDefaults() Config {
 	out := *c
-	if len(out.Runs) == 0 {
-		out.Runs = []int{1, 10, 100, 1000}
-	}
-	if out.Steps <= 0 {
-		out.Steps = 20
-	}
-	if out.Duration <= 0 {
-		out.Duration = 2 * time.Second
-	}
+	out.Load = out.Load.withDefaults()
 	if out.Sleepers == 0 {
 		out.Sleepers = 100_000
-	}
-	if out.Progress == nil {
-		out.Progress = func(string) {}
 	}
 	return out
 }
@@ -115,10 +136,8 @@ type Env struct {
 // Run measures the baseline, steps at each number of runs, and passivation.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	c := cfg.withDefaults()
-	for _, n := range c.Runs {
-		if n <= 0 {
-			return nil, fmt.Errorf("bench: runs must be above 0, got %d", n)
-		}
+	if err := c.check(); err != nil {
+		return nil, err
 	}
 	dir := c.Dir
 	if dir == "" {

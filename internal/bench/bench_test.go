@@ -12,7 +12,7 @@ import (
 
 func TestRunEndToEnd(t *testing.T) {
 	rep, err := bench.Run(t.Context(), bench.Config{
-		Dir: t.TempDir(), Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond, Sleepers: 200,
+		Dir: t.TempDir(), Load: bench.Load{Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond}, Sleepers: 200,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestRunEndToEnd(t *testing.T) {
 
 func TestRunPostgresEndToEnd(t *testing.T) {
 	rep, err := bench.RunPostgres(t.Context(), bench.PostgresConfig{
-		DSN: pgtest.DSN(t), Workers: []int{1, 2}, Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond, Signals: 20,
+		DSN: pgtest.DSN(t), Workers: []int{1, 2}, Load: bench.Load{Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond}, Signals: 20,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -36,39 +36,19 @@ type PostgresConfig struct {
 	// connections, as separate processes would have) executing the runs.
 	// Defaults to 1 and 3.
 	Workers []int
-	// Runs are the numbers of concurrent runs to measure steps at. Defaults
-	// to 1, 10, 100, 1000.
-	Runs []int
-	// Steps is the number of steps each run makes. Defaults to 20.
-	Steps int
-	// Duration is how long each measurement runs at least. Defaults to 2s.
-	Duration time.Duration
+	Load
 	// Signals is the number of signal-to-resume samples. Defaults to 200.
 	Signals int
-	// Progress, when set, is called with a line about each measurement as it
-	// starts.
-	Progress func(msg string)
 }
 
 func (c *PostgresConfig) withDefaults() PostgresConfig {
 	out := *c
+	out.Load = out.Load.withDefaults()
 	if len(out.Workers) == 0 {
 		out.Workers = []int{1, 3}
 	}
-	if len(out.Runs) == 0 {
-		out.Runs = []int{1, 10, 100, 1000}
-	}
-	if out.Steps <= 0 {
-		out.Steps = 20
-	}
-	if out.Duration <= 0 {
-		out.Duration = 2 * time.Second
-	}
 	if out.Signals <= 0 {
 		out.Signals = 200
-	}
-	if out.Progress == nil {
-		out.Progress = func(string) {}
 	}
 	return out
 }
@@ -110,9 +90,12 @@ func RunPostgres(ctx context.Context, cfg PostgresConfig) (*PostgresReport, erro
 	if c.DSN == "" {
 		return nil, fmt.Errorf("bench: no PostgreSQL DSN")
 	}
-	for _, n := range slices.Concat(c.Runs, c.Workers) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	for _, n := range c.Workers {
 		if n <= 0 {
-			return nil, fmt.Errorf("bench: runs and workers must be above 0, got %d", n)
+			return nil, fmt.Errorf("bench: workers must be above 0, got %d", n)
 		}
 	}
 	conn, err := pgx.Connect(ctx, c.DSN)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,21 +41,20 @@ each measurement in a fresh schema that is dropped afterwards:
   weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkLoad(cfg.Load, workers); err != nil {
+				return err
+			}
+			cfg.Progress = func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) }
 			if isPostgres(a.db) {
-				return a.benchPostgres(cmd, cfg, workers)
-			}
-			if cfg.Steps <= 0 {
-				return &usageError{fmt.Errorf("--steps must be above 0, got %d", cfg.Steps)}
-			}
-			for _, n := range cfg.Runs {
-				if n <= 0 {
-					return &usageError{fmt.Errorf("--runs must list numbers above 0, got %d", n)}
+				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load})
+				if err != nil {
+					return err
 				}
+				return rep.Write(a.stdout)
 			}
 			if cfg.Sleepers == 0 {
 				cfg.Sleepers = -1 // 0 skips the passivation measurement
 			}
-			cfg.Progress = func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) }
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -73,22 +71,20 @@ each measurement in a fresh schema that is dropped afterwards:
 	return cmd
 }
 
-// benchPostgres runs `weft bench` on the PostgreSQL database of --store.
-func (a *app) benchPostgres(cmd *cobra.Command, cfg bench.Config, workers []int) error {
-	if cfg.Steps <= 0 {
-		return &usageError{fmt.Errorf("--steps must be above 0, got %d", cfg.Steps)}
+// checkLoad reports flags that ask for a load the bench cannot measure.
+func checkLoad(l bench.Load, workers []int) error {
+	if l.Steps <= 0 {
+		return &usageError{fmt.Errorf("--steps must be above 0, got %d", l.Steps)}
 	}
-	for _, n := range append(slices.Clone(cfg.Runs), workers...) {
+	for _, n := range l.Runs {
 		if n <= 0 {
-			return &usageError{fmt.Errorf("--runs and --workers must list numbers above 0, got %d", n)}
+			return &usageError{fmt.Errorf("--runs must list numbers above 0, got %d", n)}
 		}
 	}
-	rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{
-		DSN: a.db, Workers: workers, Runs: cfg.Runs, Steps: cfg.Steps, Duration: cfg.Duration,
-		Progress: func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) },
-	})
-	if err != nil {
-		return err
+	for _, n := range workers {
+		if n <= 0 {
+			return &usageError{fmt.Errorf("--workers must list numbers above 0, got %d", n)}
+		}
 	}
-	return rep.Write(a.stdout)
+	return nil
 }
