@@ -287,6 +287,50 @@ func TestReadAllOrderAcrossStores(t *testing.T) {
 	}
 }
 
+// TestWriteConnectionReplacedAtOnce ends the store's idle write connection
+// on the server, as the idle-in-transaction timeout does to a paused worker's
+// or a restart does: the next write takes a fresh connection and succeeds,
+// rather than failing once on the dead one.
+func TestWriteConnectionReplacedAtOnce(t *testing.T) {
+	t.Parallel()
+	dsn, schema := pgtest.Schema(t)
+	app := "weft_replace_" + schema
+	dsn += "&application_name=" + app
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	appendOne := func() error {
+		_, err := st.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: weftype.AnyVersion, Events: []weftype.NewEvent{{Type: "A"}}})
+		return err
+	}
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	sessions := `SELECT count(*) FROM pg_stat_activity WHERE application_name = '` + app + `'`
+	if k := count(t, pgtest.DSN(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '`+app+`'`); k == 0 {
+		t.Fatal("no connection of the store to terminate")
+	}
+	for deadline := time.Now().Add(10 * time.Second); count(t, pgtest.DSN(t), sessions) > 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the terminated sessions did not end within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := appendOne(); err != nil {
+		t.Fatalf("first write after the connection ended: %v", err)
+	}
+	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2", len(evs))
+	}
+}
+
 // TestConnectionsKilled terminates the store's connections under load, as a
 // restart of the server does: writes fail for a moment, then go on; every
 // acknowledged write is there and nothing half-written is.
