@@ -37,6 +37,16 @@ type execution struct {
 	status   weftype.RunStatus
 	pending  []weftype.NewEvent
 	queries  map[string]func() (any, error)
+	// behind is the outcome of a commit written behind the function
+	// (commitBehind), until settle takes it.
+	behind chan behindCommit
+}
+
+// behindCommit is the outcome of a commit written behind the function.
+type behindCommit struct {
+	p   *store.CommitRunParams
+	res *store.CommitRunResult
+	err error
 }
 
 type journalOp struct {
@@ -125,6 +135,9 @@ func (x *execution) execute() {
 		x.releaseLease()
 		return
 	}
+	// A commit written behind the function ends before the execution does,
+	// whichever way it ends.
+	defer func() { _ = x.settle() }()
 	obs := e.cfg.Observer
 	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
@@ -232,12 +245,52 @@ func (x *execution) commit(p *store.CommitRunParams) {
 // p.Apply (a *txStepError, see TxStep), with nothing written and the pending
 // entries kept; any other failure unwinds like commit.
 func (x *execution) tryCommit(p *store.CommitRunParams) error {
+	x.prepareCommit(p)
+	res, err := x.eng.store.CommitRun(x.ctx, p)
+	if err != nil {
+		var te *txStepError
+		if errors.As(err, &te) {
+			return te.err
+		}
+		x.commitFailed(err)
+	}
+	x.pending = nil
+	x.committed(p, res)
+	return nil
+}
+
+// commitBehind writes p, which has no Apply, while the function goes on: the
+// next commit, or the end of the execution, waits for it first (settle),
+// and unwinds if it failed. Await uses it for the signal it returns, so that
+// the code after the Await runs without waiting for the database (a step
+// made meanwhile is journaled after the signal, never without it). Should
+// the commit fail, the run resumes from the journal, before the Await, and
+// takes the same signal again.
+func (x *execution) commitBehind(p *store.CommitRunParams) {
+	x.prepareCommit(p)
+	x.pending = nil // in p now
+	done := make(chan behindCommit, 1)
+	x.behind = done
+	ctx := x.ctx
+	go func() {
+		res, err := x.eng.store.CommitRun(ctx, p)
+		done <- behindCommit{p, res, err}
+	}()
+}
+
+// prepareCommit waits for a commit written behind, then fills in what every
+// commit of the run carries: its lease token, the journal version it
+// expects, and the entries pending.
+func (x *execution) prepareCommit(p *store.CommitRunParams) {
 	e := x.eng
 	if x.query {
 		panic(unwindQuery)
 	}
 	if e.isStopped() {
 		panic(unwindAbort)
+	}
+	if err := x.settle(); err != nil {
+		x.commitFailed(err)
 	}
 	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, e.clock.Now()
 	if len(x.pending) > 0 {
@@ -246,22 +299,25 @@ func (x *execution) tryCommit(p *store.CommitRunParams) error {
 	if p.Status == "" && x.status != weftype.StatusRunning {
 		p.Status = weftype.StatusRunning
 	}
-	res, err := e.store.CommitRun(x.ctx, p)
-	if err != nil {
-		var te *txStepError
-		switch {
-		case errors.As(err, &te):
-			return te.err
-		case errors.Is(err, weftype.ErrLeaseLost):
-			// Fenced: another worker took the run over while this one was
-			// paused or cut off; it goes on there.
-			e.cfg.Logger.Warn("weft: lease lost; another worker resumes the run", "run", x.run.ID, "error", err)
-		case x.ctx.Err() == nil:
-			e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
-		}
-		panic(unwindAbort)
+}
+
+// settle waits for the commit written behind, if any, and returns its error.
+func (x *execution) settle() error {
+	if x.behind == nil {
+		return nil
 	}
-	x.pending = nil
+	c := <-x.behind
+	x.behind = nil
+	if c.err != nil {
+		return c.err
+	}
+	x.committed(c.p, c.res)
+	return nil
+}
+
+// committed records that p was written.
+func (x *execution) committed(p *store.CommitRunParams, res *store.CommitRunResult) {
+	e := x.eng
 	x.version = res.Version
 	if p.Status != "" {
 		x.status = p.Status
@@ -272,7 +328,21 @@ func (x *execution) tryCommit(p *store.CommitRunParams) error {
 	if len(p.StartChildren) > 0 {
 		e.notify(x.ctx)
 	}
-	return nil
+}
+
+// commitFailed logs why a commit failed and unwinds: the run resumes from
+// its journal, here once the lease expires or elsewhere.
+func (x *execution) commitFailed(err error) {
+	e := x.eng
+	switch {
+	case errors.Is(err, weftype.ErrLeaseLost):
+		// Fenced: another worker took the run over while this one was
+		// paused or cut off; it goes on there.
+		e.cfg.Logger.Warn("weft: lease lost; another worker resumes the run", "run", x.run.ID, "error", err)
+	case x.ctx.Err() == nil:
+		e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
+	}
+	panic(unwindAbort)
 }
 
 // passivate waits for wake (zero: an outside event only). It records the
@@ -321,6 +391,7 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 
 // releaseLease gives the run back to the store without changing its wake-up.
 func (x *execution) releaseLease() {
+	_ = x.settle() // the version to expect is that of the commit written behind
 	x.released.Store(true)
 	_, err := x.eng.store.CommitRun(context.Background(), &store.CommitRunParams{
 		RunID: x.run.ID, LeaseToken: x.leaseToken, ExpectedVersion: x.version,

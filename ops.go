@@ -434,7 +434,7 @@ func Await[T any](ctx context.Context, name string, timeout time.Duration) (T, e
 		if s := x.takeSignal(name); s != nil {
 			en := &entry{Seq: seq, Name: name, Source: src, Signal: s.ID}
 			en.setPayload(s.Payload)
-			x.commit(&store.CommitRunParams{
+			x.commitBehind(&store.CommitRunParams{
 				Events:         []weftype.NewEvent{newEvent(EventSignalReceived, en)},
 				ConsumeSignals: []int64{s.ID}, RemoveTimers: timers, AddTimers: addTimers(p),
 			})
