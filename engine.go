@@ -165,14 +165,19 @@ func (e *Engine) isStopped() bool {
 
 // notify wakes the scheduler of this engine and, through the store, of others.
 func (e *Engine) notify(ctx context.Context) {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
+	e.wakeSelf()
 	if n, ok := e.store.(store.Notifier); ok {
 		if err := n.Notify(ctx); err != nil {
 			e.cfg.Logger.Warn("weft: notify failed", "error", err)
 		}
+	}
+}
+
+// wakeSelf wakes the scheduler of this engine.
+func (e *Engine) wakeSelf() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -271,10 +276,7 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 			delete(e.active, r.ID)
 			e.mu.Unlock()
 			e.broadcast()
-			select {
-			case e.wake <- struct{}{}:
-			default:
-			}
+			e.wakeSelf()
 		}()
 	}
 	return len(runs) == limit
@@ -466,6 +468,10 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 	}
 	if _, err := e.store.SendSignal(ctx, &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}); err != nil {
 		return err
+	}
+	if n, ok := e.store.(store.SignalNotifier); ok && n.NotifiesSignals() {
+		e.wakeSelf() // the store told the other processes as it committed
+		return nil
 	}
 	e.notify(ctx)
 	return nil

@@ -319,6 +319,14 @@ type Notifier interface {
 	Listen(ctx context.Context) (<-chan struct{}, error)
 }
 
+// SignalNotifier is implemented by a Notifier whose SendSignal notifies the
+// listeners itself, as its transaction commits, when NotifiesSignals
+// reports true: the engine then calls no Notify after a signal.
+type SignalNotifier interface {
+	Notifier
+	NotifiesSignals() bool
+}
+
 // Tx is a transaction on the store's database, handed to projection handlers
 // and transactional steps so that their writes commit with weft's own.
 // Queries use ? placeholders on every store (the store rebinds them). A Tx is

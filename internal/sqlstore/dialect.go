@@ -45,6 +45,15 @@ type WriteLocker interface {
 	LockWrite() string
 }
 
+// WakeNotifier is implemented by a Dialect whose database tells listening
+// processes of a write as it commits (PostgreSQL's NOTIFY), with a Pipeliner.
+// NotifyWake is a statement queued in a signal's write transaction, so that
+// the worker that resumes the run hears of it with the commit, not a round
+// trip after it.
+type WakeNotifier interface {
+	NotifyWake() string
+}
+
 // RebindDollar rewrites ? placeholders as $1, $2, … (PostgreSQL).
 func RebindDollar(query string) string {
 	var b strings.Builder
@@ -66,16 +75,30 @@ func RebindDollar(query string) string {
 // statements in one network round trip (PostgreSQL). A Store then runs the
 // writes it can express as one statement each (Piped) without a savepoint,
 // queued until the next other statement or the COMMIT, which goes in the
-// same round trip: a batch of such writes costs two round trips (BEGIN with
-// the write lock, then the statements with COMMIT) instead of three or more
-// per write.
+// same round trip, and so do the BEGIN and the write lock: a batch of such
+// writes costs one round trip instead of three or more per write.
 type Pipeliner interface {
-	// Pipeline runs stmts in order on conn, inside its open transaction,
-	// sending them at once, and calls the Scan of each with each row. It
-	// fails if any statement fails; a statement COMMIT must report that the
+	// Pipeline runs stmts in order on conn, sending them at once, and calls
+	// the Scan of each with each row. It fails, with a *PipelineError, if
+	// any statement fails; a statement COMMIT must report that the
 	// transaction committed.
 	Pipeline(conn *sql.Conn, stmts []Piped) error
 }
+
+// PipelineError is the failure of a Pipeliner: the statement at Index failed
+// with Err. Those before it ran; those after it did not.
+type PipelineError struct {
+	Index int
+	Err   error
+	// Answered is whether the server answered the failed statement with an
+	// error, rather than the connection failing with no answer (when the
+	// server may have run it).
+	Answered bool
+}
+
+func (e *PipelineError) Error() string { return e.Err.Error() }
+
+func (e *PipelineError) Unwrap() error { return e.Err }
 
 // Piped is a statement queued for a Pipeliner.
 type Piped struct {

@@ -715,7 +715,7 @@ func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []an
 
 // commitStep runs a pipelinable CommitRun as one statement (stepCommit),
 // queued for the Pipeliner and without a savepoint: a batch of such
-// commits takes two round trips to the database.
+// commits takes one round trip to the database.
 func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream string, t time.Time) (*store.CommitRunResult, error) {
 	var refused error
 	// outcome reads the statement's verdict on this commit.
@@ -920,7 +920,8 @@ var sendSignalSQL = `WITH d AS (UPDATE runs SET wake_at = CASE WHEN wake_at IS N
 	SELECT (SELECT id FROM i), (SELECT status FROM runs WHERE id = ?)`
 
 // sendSignalPiped runs SendSignal as sendSignalSQL, queued for the
-// Pipeliner: a lone signal takes two round trips.
+// Pipeliner, with the dialect's NotifyWake: a lone signal takes one round
+// trip, and listeners hear of it as it commits.
 func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, sig *weftype.Signal, tn int64) error {
 	payload := p.Payload
 	if payload == nil {
@@ -945,6 +946,9 @@ func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, 
 			}
 			return nil
 		})
+		if n, ok := s.d.(WakeNotifier); ok {
+			w.c.queue(n.NotifyWake(), nil, nil)
+		}
 		return nil
 	})
 	if err != nil {

@@ -40,6 +40,7 @@ type writeConn struct {
 	tick  uint64                 // use counter, for least-recently-used eviction
 
 	pipe    Pipeliner  // the dialect's, or nil
+	opening []Piped    // the BEGIN and write lock of a transaction not yet sent, for pipe
 	pending []Piped    // queued for pipe, sent before the next other statement
 	steps   *stepBatch // plain step commits queued, sent first at the next flush
 	broken  error      // queued statements failed: the transaction cannot commit
@@ -66,17 +67,18 @@ func newWriteConn(db *sql.DB, d Dialect) *writeConn {
 }
 
 // begin starts a write transaction, taking the connection first if needed.
-// It is the groupcommit begin function.
+// It is the groupcommit begin function. With a Pipeliner, the BEGIN and the
+// write lock are queued: they go with the transaction's first statements.
 func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
 	for retried := false; ; retried = true {
-		if c.conn == nil {
-			conn, err := c.db.Conn(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c.conn = conn
+		if err := c.connect(ctx); err != nil {
+			return nil, err
 		}
 		c.broken = nil
+		if l, ok := c.d.(WriteLocker); ok && c.pipe != nil {
+			c.opening = []Piped{{Query: c.d.BeginWrite()}, {Query: l.LockWrite()}}
+			return c, nil
+		}
 		err := c.beginWrite()
 		switch {
 		case err == nil:
@@ -95,20 +97,28 @@ func (c *writeConn) begin(ctx context.Context) (*writeConn, error) {
 	}
 }
 
+// connect takes the connection if the writeConn has none.
+func (c *writeConn) connect(ctx context.Context) error {
+	if c.conn != nil {
+		return nil
+	}
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	c.conn = conn
+	return nil
+}
+
 // beginWrite starts the transaction and takes the dialect's write lock
-// (WriteLocker), if it has one: in one round trip where the driver runs
-// several statements in one string without arguments (a Pipeliner).
+// (WriteLocker), if it has one, for dialects without a Pipeliner.
 func (c *writeConn) beginWrite() error {
 	lock := ""
 	if l, ok := c.d.(WriteLocker); ok {
 		lock = l.LockWrite()
 	}
-	switch {
-	case lock == "":
+	if lock == "" {
 		return c.run(c.d.BeginWrite())
-	case c.pipe != nil:
-		_, err := c.conn.ExecContext(context.Background(), c.d.BeginWrite()+"; "+lock)
-		return err
 	}
 	if err := c.run(c.d.BeginWrite()); err != nil {
 		return err
@@ -127,24 +137,59 @@ func (c *writeConn) queue(q string, args []any, scan func(scan func(dest ...any)
 	c.pending = append(c.pending, Piped{Query: c.d.Rebind(q), Args: args, Scan: scan})
 }
 
-// flush sends the queued statements, with then (COMMIT) if not empty.
+// flush sends the queued statements, after the transaction's BEGIN and
+// write lock if they are not sent yet, and with then (COMMIT) if not empty.
 func (c *writeConn) flush(then string) error {
-	if len(c.pending) == 0 && c.steps == nil {
+	if len(c.opening) == 0 && len(c.pending) == 0 && c.steps == nil {
 		return nil
 	}
-	stmts := c.pending
+	stmts := c.opening
 	if c.steps != nil {
-		stmts = append([]Piped{c.steps.piped(c.d.Rebind)}, stmts...)
+		stmts = append(stmts, c.steps.piped(c.d.Rebind))
 	}
-	c.pending, c.steps = nil, nil
+	stmts = append(stmts, c.pending...)
+	opening := len(c.opening) > 0
+	c.opening, c.pending, c.steps = nil, nil, nil
 	if then != "" {
 		stmts = append(stmts, Piped{Query: then})
 	}
-	if err := c.pipe.Pipeline(c.conn, stmts); err != nil {
+	err := c.pipe.Pipeline(c.conn, stmts)
+	if opening && unsent(err) {
+		// Nothing of the transaction ran: the connection had broken while
+		// idle (the server ended the session), or a transaction had stayed
+		// open after a failed COMMIT and ROLLBACK. End that, or take a
+		// fresh connection, and send it all again.
+		if _, rerr := c.conn.ExecContext(context.Background(), qRollback); rerr != nil {
+			// A fresh connection, with its statements prepared anew. Without
+			// one the broken connection stays, failing the transaction, and
+			// the next one tries again.
+			conn, cerr := c.db.Conn(context.Background())
+			if cerr != nil {
+				c.broken = fmt.Errorf("queued statements: %w (reconnecting: %w)", err, cerr)
+				return c.broken
+			}
+			_ = c.reset()
+			c.conn = conn
+		}
+		err = c.pipe.Pipeline(c.conn, stmts)
+	}
+	if err != nil {
 		c.broken = fmt.Errorf("queued statements: %w", err)
 		return c.broken
 	}
 	return nil
+}
+
+// unsent reports whether the Pipeliner's error err says that its first
+// statement (the BEGIN) did not run, and so none after it did: the
+// connection was known broken before anything was sent, or the server
+// answered the BEGIN with an error.
+func unsent(err error) bool {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var pe *PipelineError
+	return errors.As(err, &pe) && pe.Index == 0 && pe.Answered
 }
 
 // Savepoint implements groupcommit.Tx. With a Pipeliner it is queued, like
@@ -169,11 +214,14 @@ func (c *writeConn) control(q string) error {
 
 // Commit implements groupcommit.Tx. Queued statements go with it.
 func (c *writeConn) Commit() error {
-	if c.broken != nil {
+	switch {
+	case c.broken != nil:
 		return c.broken
-	}
-	if len(c.pending) > 0 || c.steps != nil {
+	case len(c.pending) > 0 || c.steps != nil:
 		return c.flush(qCommit)
+	case len(c.opening) > 0:
+		c.opening = nil // nothing was sent: nothing to commit
+		return nil
 	}
 	return c.run(qCommit)
 }
@@ -181,6 +229,10 @@ func (c *writeConn) Commit() error {
 // Rollback implements groupcommit.Tx. Queued statements are dropped.
 func (c *writeConn) Rollback() error {
 	c.pending, c.steps = nil, nil
+	if len(c.opening) > 0 {
+		c.opening = nil // nothing was sent: nothing to roll back
+		return nil
+	}
 	return c.run(qRollback)
 }
 

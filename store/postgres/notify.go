@@ -68,6 +68,10 @@ func (s *Store) Notify(ctx context.Context) error {
 	return nil
 }
 
+// NotifiesSignals implements store.SignalNotifier: SendSignal's transaction
+// sends the NOTIFY as it commits.
+func (s *Store) NotifiesSignals() bool { return true }
+
 // Listen implements store.Notifier. The channel receives a value (coalesced:
 // it holds at most one) after any process notified the store's schema, and
 // whenever the listening connection was re-established; it stops receiving

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -251,19 +252,23 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	reader.SetConnMaxIdleTime(5 * time.Minute)
 
 	key := schemaKey(*schema)
+	channel := fmt.Sprintf("weft_wake_%08x", uint32(key))
 	s := &Store{
 		reader: reader,
 		schema: *schema,
 		log:    o.Logger,
 		Store: sqlstore.New(sqlstore.Config{
-			Writer:  writer,
-			Reader:  reader,
-			Dialect: dialect{lockWrite: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", lockClassWrite, key)},
-			Batch:   groupcommit.Options{MaxSize: o.BatchMaxSize, MaxDelay: o.BatchMaxDelay},
-			Logger:  o.Logger,
+			Writer: writer,
+			Reader: reader,
+			Dialect: dialect{
+				lockWrite:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", lockClassWrite, key),
+				notifyWake: fmt.Sprintf("SELECT pg_notify('%s', '')", channel),
+			},
+			Batch:  groupcommit.Options{MaxSize: o.BatchMaxSize, MaxDelay: o.BatchMaxDelay},
+			Logger: o.Logger,
 		}),
 	}
-	s.notify = newNotifier(cfg, reader, fmt.Sprintf("weft_wake_%08x", uint32(key)), o.Logger)
+	s.notify = newNotifier(cfg, reader, channel, o.Logger)
 	return s, nil
 }
 
@@ -353,7 +358,8 @@ func (s *Store) Schema() string { return s.schema }
 
 // dialect adapts sqlstore to PostgreSQL.
 type dialect struct {
-	lockWrite string
+	lockWrite  string
+	notifyWake string
 }
 
 func (dialect) Rebind(q string) string { return sqlstore.RebindDollar(q) }
@@ -369,6 +375,10 @@ func (dialect) BeginWrite() string { return "BEGIN" }
 // and write transactions cannot deadlock on each other's rows.
 func (d dialect) LockWrite() string { return d.lockWrite }
 
+// NotifyWake implements sqlstore.WakeNotifier: the NOTIFY of Notify, sent
+// by the transaction of a signal as it commits.
+func (d dialect) NotifyWake() string { return d.notifyWake }
+
 // LastInsertID is false: the store uses INSERT … RETURNING.
 func (dialect) LastInsertID() bool { return false }
 
@@ -380,40 +390,46 @@ func (dialect) ClaimLock() string { return "FOR UPDATE SKIP LOCKED" }
 func (dialect) Pipeline(conn *sql.Conn, stmts []sqlstore.Piped) error {
 	return conn.Raw(func(dc any) error {
 		pc := dc.(*stdlib.Conn).Conn()
+		if pc.IsClosed() {
+			return driver.ErrBadConn // database/sql closes it: nothing was sent
+		}
 		var b pgx.Batch
 		for _, st := range stmts {
 			b.Queue(st.Query, st.Args...)
 		}
-		ctx := context.Background()
-		br := pc.SendBatch(ctx, &b)
-		for _, st := range stmts {
-			if st.Scan == nil {
-				tag, err := br.Exec()
-				if err != nil {
-					br.Close()
-					return err
-				}
-				if st.Query == "COMMIT" && tag.String() != "COMMIT" {
-					br.Close()
-					return fmt.Errorf("COMMIT answered %q: the transaction was rolled back", tag)
-				}
-				continue
-			}
-			rows, err := br.Query()
-			for err == nil && rows.Next() {
-				err = st.Scan(rows.Scan)
-			}
-			rows.Close()
-			if err == nil {
-				err = rows.Err()
-			}
-			if err != nil {
+		br := pc.SendBatch(context.Background(), &b)
+		for i, st := range stmts {
+			if err := pipelined(br, st); err != nil {
 				br.Close()
-				return err
+				var pe *pgconn.PgError
+				return &sqlstore.PipelineError{Index: i, Err: err, Answered: errors.As(err, &pe)}
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return &sqlstore.PipelineError{Index: len(stmts), Err: err}
+		}
+		return nil
 	})
+}
+
+// pipelined reads the result of st from br.
+func pipelined(br pgx.BatchResults, st sqlstore.Piped) error {
+	if st.Scan == nil {
+		tag, err := br.Exec()
+		if err == nil && st.Query == "COMMIT" && tag.String() != "COMMIT" {
+			err = fmt.Errorf("COMMIT answered %q: the transaction was rolled back", tag)
+		}
+		return err
+	}
+	rows, err := br.Query()
+	for err == nil && rows.Next() {
+		err = st.Scan(rows.Scan)
+	}
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	return err
 }
 
 // IsUniqueViolation reports a unique_violation (SQLSTATE 23505).

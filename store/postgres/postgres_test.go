@@ -331,6 +331,50 @@ func TestWriteConnectionReplacedAtOnce(t *testing.T) {
 	}
 }
 
+// TestWritesWhileTheServerIsDown stops the server under an open store:
+// writes fail with an error (and nothing else breaks) while it is down, and
+// succeed again once it is back, on a fresh connection.
+func TestWritesWhileTheServerIsDown(t *testing.T) {
+	srv := pgtest.Private(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, srv.DSN(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	appendOne := func() error {
+		_, err := st.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: weftype.AnyVersion, Events: []weftype.NewEvent{{Type: "A"}}})
+		return err
+	}
+	if err := appendOne(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop(t, pgtest.Immediate)
+	for i := range 3 {
+		if err := appendOne(); err == nil {
+			t.Fatalf("write %d with the server down succeeded", i)
+		}
+	}
+	srv.Start(t)
+	var err2 error
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if err2 = appendOne(); err2 == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err2 != nil {
+		t.Fatalf("writes still fail 20s after the server came back: %v", err2)
+	}
+	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2: the one written before the stop and the one after", len(evs))
+	}
+}
+
 // TestConnectionsKilled terminates the store's connections under load, as a
 // restart of the server does: writes fail for a moment, then go on; every
 // acknowledged write is there and nothing half-written is.
