@@ -333,18 +333,28 @@ func SignalLatency(ctx context.Context, dsn string, workers, n int) (*SignalResu
 	if err := startRuns(ctx, cl.client, signalWorkflow, ids, fmt.Appendf(nil, "%d", per)); err != nil {
 		return nil, err
 	}
-	lat := make([]time.Duration, 0, n)
-	for s := 0; s < n; s++ {
-		id := ids[s%runs]
-		// Wait until the run is passivated: waiting, lease released.
-		if err := poll(ctx, 200*time.Microsecond, func() (bool, error) {
+	passivated := func(id string) func() (bool, error) {
+		return func() (bool, error) {
 			r, err := cl.client.GetRun(ctx, id)
 			if err != nil {
 				return false, err
 			}
-			return r.Status == weftype.StatusWaiting && r.LeaseOwner == "", nil
-		}); err != nil {
+			return r.Status.Terminal() || r.Status == weftype.StatusWaiting && r.LeaseOwner == "", nil
+		}
+	}
+	lat := make([]time.Duration, 0, n)
+	for s := 0; s < n; s++ {
+		id := ids[s%runs]
+		// Wait until the run is passivated (waiting, lease released), and
+		// the one signalled before it too: each signal finds the workers
+		// idle, rather than finishing the previous run's execution.
+		if err := poll(ctx, 200*time.Microsecond, passivated(id)); err != nil {
 			return nil, err
+		}
+		if s > 0 {
+			if err := poll(ctx, 200*time.Microsecond, passivated(ids[(s-1)%runs])); err != nil {
+				return nil, err
+			}
 		}
 		if err := cl.client.Signal(ctx, id, "ping", time.Now().UnixNano()); err != nil {
 			return nil, err
