@@ -104,16 +104,6 @@ func journalTypes(t *testing.T, eng *weft.Engine, id string) []string {
 	return types
 }
 
-func countOf(types []string, typ string) int {
-	n := 0
-	for _, ty := range types {
-		if ty == typ {
-			n++
-		}
-	}
-	return n
-}
-
 // TestCodeAfterAwaitRunsWhileTheSignalIsJournaled checks that the code after
 // an Await goes on while the signal's receipt is being committed, and that
 // the next commit (the step's) waits for it: the step is journaled after
@@ -127,7 +117,7 @@ func TestCodeAfterAwaitRunsWhileTheSignalIsJournaled(t *testing.T) {
 	}
 	within(t, gate.held, "the commit of the signal's receipt")
 	within(t, reached, "the step after the Await")
-	if types := journalTypes(t, eng, "g1"); countOf(types, weft.EventSignalReceived) != 0 || countOf(types, weft.EventStepCompleted) != 0 {
+	if types := journalTypes(t, eng, "g1"); count(types, weft.EventSignalReceived) != 0 || count(types, weft.EventStepCompleted) != 0 {
 		t.Fatalf("journal %v while the signal's commit is held: want neither the signal nor the step", types)
 	}
 	close(gate.release)
@@ -173,7 +163,7 @@ func TestAwaitTakesTheSignalAgainWhenItsCommitFails(t *testing.T) {
 		t.Fatalf("%d commits refused, want 1", gate.refused.Load())
 	}
 	types := journalTypes(t, eng, "g1")
-	if countOf(types, weft.EventSignalReceived) != 1 || countOf(types, weft.EventStepCompleted) != 1 {
+	if count(types, weft.EventSignalReceived) != 1 || count(types, weft.EventStepCompleted) != 1 {
 		t.Fatalf("journal %v: want the signal and the step once each", types)
 	}
 	if n := calls.Load(); n < 1 || n > 2 {

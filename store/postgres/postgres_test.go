@@ -302,10 +302,7 @@ func TestWriteConnectionReplacedAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	appendOne := func() error {
-		_, err := st.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: weftype.AnyVersion, Events: []weftype.NewEvent{{Type: "A"}}})
-		return err
-	}
+	appendOne := func() error { return appendA(ctx, st) }
 	if err := appendOne(); err != nil {
 		t.Fatal(err)
 	}
@@ -322,13 +319,7 @@ func TestWriteConnectionReplacedAtOnce(t *testing.T) {
 	if err := appendOne(); err != nil {
 		t.Fatalf("first write after the connection ended: %v", err)
 	}
-	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(evs) != 2 {
-		t.Fatalf("%d events, want 2", len(evs))
-	}
+	wantEventsOfA(t, ctx, st, 2)
 }
 
 // TestWritesWhileTheServerIsDown stops the server under an open store:
@@ -342,10 +333,7 @@ func TestWritesWhileTheServerIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	appendOne := func() error {
-		_, err := st.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: weftype.AnyVersion, Events: []weftype.NewEvent{{Type: "A"}}})
-		return err
-	}
+	appendOne := func() error { return appendA(ctx, st) }
 	if err := appendOne(); err != nil {
 		t.Fatal(err)
 	}
@@ -366,12 +354,24 @@ func TestWritesWhileTheServerIsDown(t *testing.T) {
 	if err2 != nil {
 		t.Fatalf("writes still fail 20s after the server came back: %v", err2)
 	}
+	wantEventsOfA(t, ctx, st, 2) // the one written before the stop and the one after
+}
+
+// appendA appends an event "A" to the stream "s".
+func appendA(ctx context.Context, st *postgres.Store) error {
+	_, err := st.Append(ctx, &store.AppendParams{Stream: "s", ExpectedVersion: weftype.AnyVersion, Events: []weftype.NewEvent{{Type: "A"}}})
+	return err
+}
+
+// wantEventsOfA fails the test unless appendA appended n events.
+func wantEventsOfA(t *testing.T, ctx context.Context, st *postgres.Store, n int) {
+	t.Helper()
 	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 {
-		t.Fatalf("%d events, want 2: the one written before the stop and the one after", len(evs))
+	if len(evs) != n {
+		t.Fatalf("%d events, want %d", len(evs), n)
 	}
 }
 
