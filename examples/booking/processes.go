@@ -76,13 +76,17 @@ func (p *processes) confirm(ctx context.Context, ev weftype.Event) error {
 	id := IDOf(ev)
 	// A redelivered event (at least once) finds the booking past placed:
 	// confirmed, denied, or already cancelled or expired and its seats
-	// released, which reserving again would take for nobody. (A state read
-	// from a stale cache may still say placed: the check after Confirm
-	// covers that.)
+	// released, which reserving again would take for nobody. A booking that
+	// holds no seats gets back any an earlier delivery reserved for it and
+	// could not give back before it was cut off. (A state read from a stale
+	// cache may still say placed: the check after Confirm covers that.)
 	if s, err := p.b.State(ctx, id); err != nil {
 		return err
 	} else if s.Status != StatusPlaced {
-		return nil
+		if holdsSeats(s.Status) {
+			return nil
+		}
+		return p.tickets.Release(ctx, id)
 	}
 	tickets, err := p.tickets.Reserve(ctx, id, placed.Concert, placed.Seats)
 	if errors.Is(err, ErrSeatsTaken) {
@@ -113,15 +117,20 @@ func (p *processes) confirm(ctx context.Context, ev weftype.Event) error {
 	return nil
 }
 
+// holdsSeats reports whether a booking in status holds seats: it is
+// confirmed, paid or settled.
+func holdsSeats(status Status) bool {
+	switch status {
+	case StatusConfirmed, StatusPaid, StatusSettled:
+		return true
+	}
+	return false
+}
+
 // holds reports whether booking s is confirmed (or paid, or settled) with
 // tickets.
 func holds(s State, tickets []Ticket) bool {
-	switch s.Status {
-	case StatusConfirmed, StatusPaid, StatusSettled:
-	default:
-		return false
-	}
-	if len(s.Tickets) != len(tickets) {
+	if !holdsSeats(s.Status) || len(s.Tickets) != len(tickets) {
 		return false
 	}
 	for i := range tickets {

@@ -56,3 +56,51 @@ func TestBookingRedeliveryAfterRelease(t *testing.T) {
 		t.Errorf("cancelled b1 holds %+v (%v) after its BookingPlaced was delivered again: its seats are lost", held, err)
 	}
 }
+
+// TestBookingRedeliveryAfterInterruptedReservation: a delivery of
+// BookingPlaced reserved the seats of a booking that another delivery had
+// already denied (its state, read from a stale cache, said placed), and was
+// cut off before it could give them back — its Send failed, or its worker
+// lost the partition. The redelivery finds the booking denied: it must give
+// the seats back rather than skip it, or they are held for nobody. TestCluster
+// found this under SIGSTOP.
+func TestBookingRedeliveryAfterInterruptedReservation(t *testing.T) {
+	ctx := context.Background()
+	var b *booking.Bookings
+	var office *booking.TicketOffice
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		office = booking.NewTicketOffice(e, nil)
+		b = booking.Register(e, office, noServices{}, nil)
+	})
+	place := func(id string) {
+		t.Helper()
+		if _, err := b.Send(ctx, id, booking.Command{Place: &booking.Place{Client: "c", Concert: "rock", Seats: []string{"A1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		env.Settle()
+	}
+	place("b1")
+	place("b2")
+	if s, _ := b.State(ctx, "b2"); s.Status != booking.StatusDenied {
+		t.Fatalf("b2 is %s, want denied (A1 is b1's)", s.Status)
+	}
+	if _, err := b.Send(ctx, "b1", booking.Command{Cancel: &booking.Cancel{Reason: "changed plans"}}); err != nil {
+		t.Fatal(err)
+	}
+	env.Settle()
+	// The interrupted delivery's reservation, for the denied b2.
+	if _, err := office.Reserve(ctx, "b2", "rock", []string{"A1"}); err != nil {
+		t.Fatal(err)
+	}
+	// Deliver BookingPlaced again.
+	if err := env.Engine.ResetConsumer(ctx, booking.ConfirmationConsumer, 0); err != nil {
+		t.Fatal(err)
+	}
+	env.Settle()
+	if held, err := office.Held(ctx, "b2"); err != nil || len(held) != 0 {
+		t.Errorf("denied b2 holds %+v (%v) after its BookingPlaced was delivered again: its seats are lost", held, err)
+	}
+	if held, err := office.Held(ctx, "b1"); err != nil || len(held) != 0 {
+		t.Errorf("cancelled b1 holds %+v (%v)", held, err)
+	}
+}
