@@ -27,16 +27,8 @@ import (
 // seats it reserved for a booking that moved on.
 func TestBookingRedeliveryAfterRelease(t *testing.T) {
 	ctx := context.Background()
-	var b *booking.Bookings
-	var office *booking.TicketOffice
-	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		office = booking.NewTicketOffice(e, nil)
-		b = booking.Register(e, office, noServices{}, nil)
-	})
-	if _, err := b.Send(ctx, "b1", booking.Command{Place: &booking.Place{Client: "c", Concert: "rock", Seats: []string{"A1"}}}); err != nil {
-		t.Fatal(err)
-	}
-	env.Settle()
+	env, b, office := bookingEnv(t)
+	placeA1(t, env, b, "b1")
 	if s, _ := b.State(ctx, "b1"); s.Status != booking.StatusConfirmed {
 		t.Fatalf("b1 is %s, want confirmed", s.Status)
 	}
@@ -47,11 +39,7 @@ func TestBookingRedeliveryAfterRelease(t *testing.T) {
 	if held, err := office.Held(ctx, "b1"); err != nil || len(held) != 0 {
 		t.Fatalf("cancelled b1 holds %v (%v) after the release", held, err)
 	}
-	// Deliver BookingPlaced again.
-	if err := env.Engine.ResetConsumer(ctx, booking.ConfirmationConsumer, 0); err != nil {
-		t.Fatal(err)
-	}
-	env.Settle()
+	redeliverPlaced(t, env)
 	if held, err := office.Held(ctx, "b1"); err != nil || len(held) != 0 {
 		t.Errorf("cancelled b1 holds %+v (%v) after its BookingPlaced was delivered again: its seats are lost", held, err)
 	}
@@ -66,21 +54,9 @@ func TestBookingRedeliveryAfterRelease(t *testing.T) {
 // found this under SIGSTOP.
 func TestBookingRedeliveryAfterInterruptedReservation(t *testing.T) {
 	ctx := context.Background()
-	var b *booking.Bookings
-	var office *booking.TicketOffice
-	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		office = booking.NewTicketOffice(e, nil)
-		b = booking.Register(e, office, noServices{}, nil)
-	})
-	place := func(id string) {
-		t.Helper()
-		if _, err := b.Send(ctx, id, booking.Command{Place: &booking.Place{Client: "c", Concert: "rock", Seats: []string{"A1"}}}); err != nil {
-			t.Fatal(err)
-		}
-		env.Settle()
-	}
-	place("b1")
-	place("b2")
+	env, b, office := bookingEnv(t)
+	placeA1(t, env, b, "b1")
+	placeA1(t, env, b, "b2")
 	if s, _ := b.State(ctx, "b2"); s.Status != booking.StatusDenied {
 		t.Fatalf("b2 is %s, want denied (A1 is b1's)", s.Status)
 	}
@@ -92,15 +68,44 @@ func TestBookingRedeliveryAfterInterruptedReservation(t *testing.T) {
 	if _, err := office.Reserve(ctx, "b2", "rock", []string{"A1"}); err != nil {
 		t.Fatal(err)
 	}
-	// Deliver BookingPlaced again.
-	if err := env.Engine.ResetConsumer(ctx, booking.ConfirmationConsumer, 0); err != nil {
-		t.Fatal(err)
-	}
-	env.Settle()
+	redeliverPlaced(t, env)
 	if held, err := office.Held(ctx, "b2"); err != nil || len(held) != 0 {
 		t.Errorf("denied b2 holds %+v (%v) after its BookingPlaced was delivered again: its seats are lost", held, err)
 	}
 	if held, err := office.Held(ctx, "b1"); err != nil || len(held) != 0 {
 		t.Errorf("cancelled b1 holds %+v (%v)", held, err)
 	}
+}
+
+// bookingEnv returns a test environment running the booking example, its
+// bookings and its ticket office.
+func bookingEnv(t *testing.T) (*wefttest.Env, *booking.Bookings, *booking.TicketOffice) {
+	var b *booking.Bookings
+	var office *booking.TicketOffice
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		office = booking.NewTicketOffice(e, nil)
+		b = booking.Register(e, office, noServices{}, nil)
+	})
+	return env, b, office
+}
+
+// placeA1 places booking id for seat A1 of the concert "rock" and lets the
+// processes handle it.
+func placeA1(t *testing.T, env *wefttest.Env, b *booking.Bookings, id string) {
+	t.Helper()
+	if _, err := b.Send(context.Background(), id, booking.Command{Place: &booking.Place{Client: "c", Concert: "rock", Seats: []string{"A1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	env.Settle()
+}
+
+// redeliverPlaced delivers every BookingPlaced again, as a worker cut off
+// before it committed its checkpoint would leave them, and lets the
+// confirmation process handle them.
+func redeliverPlaced(t *testing.T, env *wefttest.Env) {
+	t.Helper()
+	if err := env.Engine.ResetConsumer(context.Background(), booking.ConfirmationConsumer, 0); err != nil {
+		t.Fatal(err)
+	}
+	env.Settle()
 }
