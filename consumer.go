@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,10 @@ var (
 	// ErrConsumerNotFound is returned for a consumer name that is neither
 	// registered nor in the store.
 	ErrConsumerNotFound = weftype.ErrConsumerNotFound
+	// ErrParkedNotFound is returned by RetryParked and SkipParked when the
+	// consumer has no event parked at the position (also when it was
+	// retried or skipped already).
+	ErrParkedNotFound = weftype.ErrParkedNotFound
 )
 
 // ConsumerConflictError reports a consumer name registered with settings
@@ -57,8 +62,9 @@ type FailurePolicy int
 
 const (
 	// ParkAndContinue records the event as parked, with the error, and goes
-	// on with the next one. Parked events are listed by Engine.ParkedEvents
-	// and retried by Engine.RetryParked. The default.
+	// on with the next one. Parked events are listed by Engine.ParkedEvents,
+	// retried by Engine.RetryParked or skipped by Engine.SkipParked; both
+	// keep them in Engine.ParkedHistory. The default.
 	ParkAndContinue FailurePolicy = iota
 	// StopConsumer stops the consumer before the event, with the error
 	// recorded (ConsumerStatus.StopError), until Engine.ResetConsumer.
@@ -979,14 +985,33 @@ func (e *Engine) ParkedEvents(ctx context.Context, consumer string) ([]*weftype.
 	return e.store.ListParked(ctx, consumer)
 }
 
+// ParkedHistory returns the parked events of a consumer ("" for all) that
+// were retried (RetryParked) or skipped (SkipParked), with their error, the
+// outcome and the operator's reason, by consumer and oldest resolution first.
+func (e *Engine) ParkedHistory(ctx context.Context, consumer string) ([]*weftype.ResolvedParkedEvent, error) {
+	return e.store.ParkedHistory(ctx, consumer)
+}
+
 // RetryParked handles a parked event again now, once, with the consumer (or
-// projection) registered on this engine, and removes it from the parked
-// events on success. On failure it returns the handler's error and the event
-// stays parked.
+// projection) registered on this engine, and on success moves it from the
+// parked events to the consumer's parked history. On failure it returns the
+// handler's error and the event stays parked. A consumer that has no event
+// parked at position fails with an error matching ErrParkedNotFound.
+//
+// For a projection, the view's writes and the removal from the parked
+// events commit in one transaction: the event is applied to the view once,
+// also across a crash or a concurrent retry. A plain consumer's handler is
+// not transactional: the event is removed only after the handler returned
+// successfully, so a crash (or a lost store) between the two leaves it
+// parked, and a later retry runs the handler again. Make such handlers
+// idempotent, as for at-least-once delivery.
 func (e *Engine) RetryParked(ctx context.Context, consumer string, position int64) error {
 	r := e.runner(consumer)
 	if r == nil {
 		return fmt.Errorf("weft: retry parked event: consumer %q is not registered on this engine: %w", consumer, ErrConsumerNotFound)
+	}
+	if err := e.checkParked(ctx, consumer, position); err != nil {
+		return fmt.Errorf("weft: retry parked event: %w", err)
 	}
 	evs, err := e.store.ReadAll(ctx, &store.ReadAllParams{AfterPosition: position - 1, Limit: 1})
 	if err != nil {
@@ -996,13 +1021,42 @@ func (e *Engine) RetryParked(ctx context.Context, consumer string, position int6
 		return fmt.Errorf("weft: retry parked event: no event at position %d", position)
 	}
 	ev := evs[0]
+	resolve := &store.ResolveParkedParams{Consumer: consumer, Position: position, Outcome: weftype.ParkedRetried, Time: e.clock.Now()}
 	if r.kind == kindProjection {
-		err = e.store.Exec(ctx, func(ctx context.Context, tx store.Tx) error { return callProjection(ctx, r.project, tx, ev) })
-	} else {
-		err = callHandler(ctx, r.handle, ev)
+		resolve.Apply = func(ctx context.Context, tx store.Tx) error { return callProjection(ctx, r.project, tx, ev) }
+	} else if err := callHandler(ctx, r.handle, ev); err != nil {
+		return err
 	}
+	return e.store.ResolveParked(ctx, resolve)
+}
+
+// SkipParked gives up on a parked event for good, so that an operator can
+// move past a poison event: it moves the event from the consumer's parked
+// events to its parked history, with its last error and reason, which is
+// required (the record says why the event was never handled). The handler
+// does not run, and the consumer need not be registered on this engine. A
+// consumer that has no event parked at position fails with an error
+// matching ErrParkedNotFound.
+func (e *Engine) SkipParked(ctx context.Context, consumer string, position int64, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return &InputError{What: "reason to skip a parked event", Err: errors.New("must not be empty")}
+	}
+	return e.store.ResolveParked(ctx, &store.ResolveParkedParams{
+		Consumer: consumer, Position: position, Outcome: weftype.ParkedSkipped, Reason: reason, Time: e.clock.Now(),
+	})
+}
+
+// checkParked fails with ErrParkedNotFound unless consumer has an event
+// parked at position.
+func (e *Engine) checkParked(ctx context.Context, consumer string, position int64) error {
+	ps, err := e.store.ListParked(ctx, consumer)
 	if err != nil {
 		return err
 	}
-	return e.store.DeleteParked(ctx, consumer, position)
+	for _, p := range ps {
+		if p.Position == position {
+			return nil
+		}
+	}
+	return fmt.Errorf("consumer %q, position %d: %w", consumer, position, ErrParkedNotFound)
 }

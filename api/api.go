@@ -117,6 +117,7 @@ func (h *handler) routes() []route {
 		{"POST", "/api/consumers/{name}/reset", h.resetConsumer},
 		{"GET", "/api/consumers/{name}/parked", h.listConsumerParked},
 		{"POST", "/api/consumers/{name}/parked/{position}/retry", h.retryParked},
+		{"POST", "/api/consumers/{name}/parked/{position}/skip", h.skipParked},
 		{"GET", "/api/parked", h.listParked},
 		{"GET", "/api/live/runs", h.liveRuns},
 		{"GET", "/api/live/events", h.liveEvents},

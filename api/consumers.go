@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/weftrun/weft"
@@ -66,12 +67,26 @@ type ParkedEvent struct {
 	ParkedAt time.Time `json:"parked_at"`
 }
 
+// ResolvedParkedEvent is a parked event that was retried or skipped, as
+// the consumer's parked history keeps it.
+type ResolvedParkedEvent struct {
+	ParkedEvent
+	// Outcome is "retried" or "skipped".
+	Outcome string `json:"outcome"`
+	// Reason is the operator's reason for a skip.
+	Reason     string    `json:"reason,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at"`
+}
+
 // ParkedList is the answer of GET /api/parked and GET
 // /api/consumers/{name}/parked.
 type ParkedList struct {
 	// Consumer is the consumer asked for; empty for every consumer.
 	Consumer string        `json:"consumer,omitempty"`
 	Parked   []ParkedEvent `json:"parked"`
+	// History, asked for with ?history=1, lists the parked events that were
+	// retried or skipped, oldest resolution first; absent otherwise.
+	History []ResolvedParkedEvent `json:"history,omitempty"`
 }
 
 // RetryResponse is the answer to a successful retry of a parked event.
@@ -80,6 +95,25 @@ type RetryResponse struct {
 	Position int64  `json:"position"`
 	// Retried is true: the handler succeeded and the event is no longer parked.
 	Retried bool `json:"retried"`
+}
+
+// MaxReasonLength is the longest reason to skip a parked event, in bytes.
+const MaxReasonLength = 1024
+
+// SkipRequest is the body of POST /api/consumers/{name}/parked/{position}/skip.
+type SkipRequest struct {
+	// Reason says why the event is given up on; it is kept in the
+	// consumer's parked history. Required.
+	Reason string `json:"reason"`
+}
+
+// SkipResponse is the answer to a successful skip of a parked event.
+type SkipResponse struct {
+	Consumer string `json:"consumer"`
+	Position int64  `json:"position"`
+	// Skipped is true: the event is no longer parked; it is in the
+	// consumer's parked history with its error and the reason.
+	Skipped bool `json:"skipped"`
 }
 
 // ConsumerOf is the API form of a consumer's status (also printed by `weft
@@ -100,6 +134,15 @@ func toParked(ps []*weftype.ParkedEvent) []ParkedEvent {
 	out := make([]ParkedEvent, len(ps))
 	for i, p := range ps {
 		out[i] = ParkedEvent{Consumer: p.Consumer, Position: p.Position, Stream: p.Stream, Type: p.Type, Error: p.Error, Attempts: p.Attempts, ParkedAt: p.ParkedAt}
+	}
+	return out
+}
+
+func toResolved(ps []*weftype.ResolvedParkedEvent) []ResolvedParkedEvent {
+	out := make([]ResolvedParkedEvent, len(ps))
+	for i, p := range ps {
+		out[i] = ResolvedParkedEvent{ParkedEvent: toParked([]*weftype.ParkedEvent{&p.ParkedEvent})[0],
+			Outcome: string(p.Outcome), Reason: p.Reason, ResolvedAt: p.ResolvedAt}
 	}
 	return out
 }
@@ -176,12 +219,7 @@ func (h *handler) resetConsumer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) listParked(w http.ResponseWriter, r *http.Request) error {
-	ps, err := h.eng.ParkedEvents(r.Context(), "")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ParkedList{Parked: toParked(ps)})
-	return nil
+	return h.writeParked(w, r, "")
 }
 
 func (h *handler) listConsumerParked(w http.ResponseWriter, r *http.Request) error {
@@ -189,11 +227,33 @@ func (h *handler) listConsumerParked(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	ps, err := h.eng.ParkedEvents(r.Context(), name)
+	return h.writeParked(w, r, name)
+}
+
+// writeParked sends the parked events of consumer ("" for all) and, with
+// ?history=1, their parked history.
+func (h *handler) writeParked(w http.ResponseWriter, r *http.Request, consumer string) error {
+	history := false
+	if v := r.URL.Query().Get("history"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalid("history", "history must be 1 or 0 (true or false), not %q", v)
+		}
+		history = b
+	}
+	ps, err := h.eng.ParkedEvents(r.Context(), consumer)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ParkedList{Consumer: name, Parked: toParked(ps)})
+	out := ParkedList{Consumer: consumer, Parked: toParked(ps)}
+	if history {
+		hs, err := h.eng.ParkedHistory(r.Context(), consumer)
+		if err != nil {
+			return err
+		}
+		out.History = toResolved(hs)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -206,26 +266,38 @@ func (h *handler) retryParked(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := h.eng.ParkedEvents(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, p := range ps {
-		found = found || p.Position == pos
-	}
-	if !found {
-		return problem(http.StatusNotFound, ProblemParkedEventNotFound, "consumer %q has no parked event at position %d", name, pos)
-	}
 	if err := h.eng.RetryParked(r.Context(), name, pos); err != nil {
-		if errors.Is(err, weftype.ErrConsumerNotFound) {
+		switch p := problemFor(err); {
+		case errors.Is(err, weftype.ErrConsumerNotFound):
 			return problem(http.StatusConflict, ProblemConsumerNotRegistered, "consumer %q is in the store but not registered on this server, which cannot run its handler", name)
-		}
-		if p := problemFor(err); p.Status == http.StatusServiceUnavailable {
+		case p.Type == ProblemParkedEventNotFound, p.Status == http.StatusServiceUnavailable:
 			return p
 		}
 		return problem(http.StatusUnprocessableEntity, ProblemRetryFailed, "the handler failed again; the event stays parked: %v", err)
 	}
 	writeJSON(w, http.StatusOK, RetryResponse{Consumer: name, Position: pos, Retried: true})
+	return nil
+}
+
+func (h *handler) skipParked(w http.ResponseWriter, r *http.Request) error {
+	name, err := h.consumerName(r)
+	if err != nil {
+		return err
+	}
+	pos, err := parsePosition("position", r.PathValue("position"))
+	if err != nil {
+		return err
+	}
+	var req SkipRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	if p := checkText("reason", req.Reason, MaxReasonLength); p != nil {
+		return p
+	}
+	if err := h.eng.SkipParked(r.Context(), name, pos, req.Reason); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, SkipResponse{Consumer: name, Position: pos, Skipped: true})
 	return nil
 }

@@ -198,6 +198,36 @@ func TestConsumersThroughAPI(t *testing.T) {
 	}
 	a.mustStatus(a.do("POST", retry, nil, auth...), http.StatusNotFound)
 
+	// A skip gives up on a second poison event; both stay in the history.
+	pos2 := a.poison(stream + "-2")
+	skip := fmt.Sprintf("/api/consumers/audit/parked/%d/skip", pos2)
+	r = a.do("POST", skip, `{"reason":"an import bug; fixed by hand"}`, auth...)
+	a.mustStatus(r, http.StatusOK)
+	var skipped api.SkipResponse
+	r.decode(t, &skipped)
+	if !skipped.Skipped || skipped.Position != pos2 || skipped.Consumer != "audit" {
+		t.Errorf("skip answered %+v", skipped)
+	}
+	a.mustStatus(a.do("POST", skip, `{"reason":"again"}`, auth...), http.StatusNotFound)
+	parked = api.ParkedList{}
+	a.do("GET", "/api/consumers/audit/parked?history=1", nil).decode(t, &parked)
+	if h := parked.History; len(parked.Parked) != 0 || len(h) != 2 ||
+		h[0].Position != pos || h[0].Outcome != "retried" || h[0].Error == "" ||
+		h[1].Position != pos2 || h[1].Outcome != "skipped" || h[1].Reason != "an import bug; fixed by hand" || h[1].Error == "" || h[1].ResolvedAt.IsZero() {
+		t.Errorf("parked with history: %+v", parked)
+	}
+	all = api.ParkedList{}
+	a.do("GET", "/api/parked?history=true", nil).decode(t, &all)
+	if len(all.History) != 2 {
+		t.Errorf("all parked with history: %+v", all)
+	}
+	all = api.ParkedList{}
+	a.do("GET", "/api/parked", nil).decode(t, &all)
+	if all.History != nil {
+		t.Errorf("history without asking: %+v", all)
+	}
+	cured.Store(stream+"-2", true)
+
 	// A reset moves the checkpoint back; the consumer handles the (now
 	// cured) event again.
 	r = a.do("POST", "/api/consumers/audit/reset", `{"position":0}`, auth...)
@@ -225,6 +255,7 @@ func TestEventSideBadInput(t *testing.T) {
 	a := newTestAPI(t, api.Options{Token: testToken})
 	pos := a.poison("dose:" + t.Name())
 	retry := fmt.Sprintf("/api/consumers/audit/parked/%d/retry", pos)
+	skip := fmt.Sprintf("/api/consumers/audit/parked/%d/skip", pos)
 	cases := []struct {
 		name, method, path string
 		body               any
@@ -251,6 +282,13 @@ func TestEventSideBadInput(t *testing.T) {
 		{"retry at a bad position", "POST", "/api/consumers/audit/parked/x/retry", nil, auth, 400, api.ProblemInvalidInput},
 		{"retry of an event not parked", "POST", "/api/consumers/audit/parked/999999/retry", nil, auth, 404, api.ProblemParkedEventNotFound},
 		{"retry without token", "POST", retry, nil, nil, 401, api.ProblemUnauthorized},
+		{"skip without reason", "POST", skip, `{}`, auth, 400, api.ProblemInvalidInput},
+		{"skip with a blank reason", "POST", skip, `{"reason":"  "}`, auth, 400, api.ProblemInvalidInput},
+		{"skip with unknown field", "POST", skip, `{"reason":"r","why":1}`, auth, 400, api.ProblemMalformedJSON},
+		{"skip without token", "POST", skip, `{"reason":"r"}`, nil, 401, api.ProblemUnauthorized},
+		{"skip for unknown consumer", "POST", "/api/consumers/nope/parked/1/skip", `{"reason":"r"}`, auth, 404, api.ProblemConsumerNotFound},
+		{"skip of an event not parked", "POST", "/api/consumers/audit/parked/999999/skip", `{"reason":"r"}`, auth, 404, api.ProblemParkedEventNotFound},
+		{"parked with a bad history flag", "GET", "/api/consumers/audit/parked?history=maybe", nil, nil, 400, api.ProblemInvalidInput},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -23,20 +23,22 @@ var (
 	posSchema  = obj{"type": "integer", "format": "int64", "minimum": 0}
 	anyJSON    = obj{"description": "any JSON value"}
 
-	pID       = param("id", "path", "The run ID, path-escaped (a child run's ID contains \"/\", sent as %2F).", idSchema, true)
-	pLimit    = param("limit", "query", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": DefaultLimit}, false)
-	pWorkflow = param("workflow", "query", "Only runs of this workflow.", nameSchema, false)
-	pStatus   = param("status", "query", "Only runs with these statuses: repeated or comma-separated.", obj{"type": "array", "items": ref("RunStatus")}, false)
-	pAfterT   = param("created_after", "query", "Only runs created after this time (RFC 3339).", timeSchema, false)
-	pBeforeT  = param("created_before", "query", "Only runs created before this time (RFC 3339).", timeSchema, false)
-	pAfter    = param("after", "query", "Only events after this log position.", posSchema, false)
-	pType     = param("type", "query", "Only events of these types (repeatable).", obj{"type": "array", "items": strSchema}, false)
-	pTag      = param("tag", "query", "Only events carrying one of these tags (repeatable).", obj{"type": "array", "items": strSchema}, false)
-	pPrefix   = param("stream_prefix", "query", "Only events of streams starting with this prefix (\"run:\" for the journals).", strSchema, false)
-	pEntType  = param("type", "path", "The entity type, as registered (weft.EntityDef.Name).", nameSchema, true)
-	pEntID    = param("id", "path", "The entity ID, path-escaped; its stream is \"<type>:<id>\".", idSchema, true)
-	pConsumer = param("name", "path", "The consumer or projection name.", nameSchema, true)
-	pLastID   = param("Last-Event-ID", "header", "Sent by a reconnecting EventSource: the position to resume after (overrides after).", posSchema, false)
+	pID        = param("id", "path", "The run ID, path-escaped (a child run's ID contains \"/\", sent as %2F).", idSchema, true)
+	pLimit     = param("limit", "query", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": DefaultLimit}, false)
+	pWorkflow  = param("workflow", "query", "Only runs of this workflow.", nameSchema, false)
+	pStatus    = param("status", "query", "Only runs with these statuses: repeated or comma-separated.", obj{"type": "array", "items": ref("RunStatus")}, false)
+	pAfterT    = param("created_after", "query", "Only runs created after this time (RFC 3339).", timeSchema, false)
+	pBeforeT   = param("created_before", "query", "Only runs created before this time (RFC 3339).", timeSchema, false)
+	pAfter     = param("after", "query", "Only events after this log position.", posSchema, false)
+	pType      = param("type", "query", "Only events of these types (repeatable).", obj{"type": "array", "items": strSchema}, false)
+	pTag       = param("tag", "query", "Only events carrying one of these tags (repeatable).", obj{"type": "array", "items": strSchema}, false)
+	pPrefix    = param("stream_prefix", "query", "Only events of streams starting with this prefix (\"run:\" for the journals).", strSchema, false)
+	pEntType   = param("type", "path", "The entity type, as registered (weft.EntityDef.Name).", nameSchema, true)
+	pEntID     = param("id", "path", "The entity ID, path-escaped; its stream is \"<type>:<id>\".", idSchema, true)
+	pConsumer  = param("name", "path", "The consumer or projection name.", nameSchema, true)
+	pHistory   = param("history", "query", "1 to add the parked history: the events retried or skipped, with the outcome and reason.", obj{"type": "boolean"}, false)
+	pParkedPos = param("position", "path", "The parked event's log position.", posSchema, true)
+	pLastID    = param("Last-Event-ID", "header", "Sent by a reconnecting EventSource: the position to resume after (overrides after).", posSchema, false)
 )
 
 func jsonBody(schema obj) obj {
@@ -127,13 +129,14 @@ func openAPIDoc() obj {
 			map[string]obj{"200": okJSON("Every consumer and projection in the store, by name.", ref("ConsumerList"))}, "401")},
 		"/api/consumers/{name}/reset": obj{"post": op("resetConsumer", "Move a consumer's checkpoint (backwards or forwards) and clear its stop error", []obj{pConsumer}, jsonBody(ref("ResetRequest")),
 			map[string]obj{"200": okJSON("The consumer after the reset.", ref("Consumer"))}, append(mutating, "404")...)},
-		"/api/consumers/{name}/parked": obj{"get": op("listConsumerParked", "A consumer's parked events", []obj{pConsumer}, nil,
+		"/api/consumers/{name}/parked": obj{"get": op("listConsumerParked", "A consumer's parked events (and, with history=1, those retried or skipped)", []obj{pConsumer, pHistory}, nil,
 			map[string]obj{"200": okJSON("Its parked events, by position.", ref("ParkedList"))}, "400", "401", "404")},
-		"/api/consumers/{name}/parked/{position}/retry": obj{"post": op("retryParked", "Handle a parked event again now; on success it is no longer parked", []obj{pConsumer,
-			param("position", "path", "The parked event's log position.", posSchema, true)}, nil,
-			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, "400", "401", "404", "409", "422")},
-		"/api/parked": obj{"get": op("listParked", "Parked events of every consumer", nil, nil,
-			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "401")},
+		"/api/consumers/{name}/parked/{position}/retry": obj{"post": op("retryParked", "Handle a parked event again now; on success it moves to the parked history", []obj{pConsumer, pParkedPos}, nil,
+			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, "400", "401", "404", "409", "422", "503")},
+		"/api/consumers/{name}/parked/{position}/skip": obj{"post": op("skipParked", "Give up on a parked event without handling it; it moves to the parked history with its error and the reason", []obj{pConsumer, pParkedPos}, jsonBody(ref("SkipRequest")),
+			map[string]obj{"200": okJSON("The event is skipped.", ref("SkipResponse"))}, append(mutating, "404")...)},
+		"/api/parked": obj{"get": op("listParked", "Parked events of every consumer (and, with history=1, those retried or skipped)", []obj{pHistory}, nil,
+			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "400", "401")},
 		"/openapi.json": obj{"get": obj{"operationId": "openAPI", "summary": "This document", "security": []obj{},
 			"responses": obj{"200": okJSON("The OpenAPI document.", obj{"type": "object"})}}},
 		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The store's health (a cheap read with a timeout)", "security": []obj{},
@@ -184,10 +187,15 @@ func openAPIDoc() obj {
 			"parked": obj{"type": "integer"}, "stop_error": strSchema, "partitions": obj{"type": "array", "items": ref("ConsumerPartition")}}},
 		"ConsumerPartition": obj{"type": "object", "properties": obj{"partition": obj{"type": "integer"}, "position": posSchema,
 			"owner": obj{"type": "string", "description": "The worker running the partition; absent when none holds it."}, "stop_error": strSchema}},
-		"ConsumerList":  obj{"type": "object", "properties": obj{"consumers": obj{"type": "array", "items": ref("Consumer")}}},
-		"ResetRequest":  obj{"type": "object", "required": []string{"position"}, "additionalProperties": false, "properties": obj{"position": posSchema}},
-		"ParkedEvent":   obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "stream": strSchema, "type": strSchema, "error": strSchema, "attempts": obj{"type": "integer"}, "parked_at": timeSchema}},
-		"ParkedList":    obj{"type": "object", "properties": obj{"consumer": strSchema, "parked": obj{"type": "array", "items": ref("ParkedEvent")}}},
+		"ConsumerList": obj{"type": "object", "properties": obj{"consumers": obj{"type": "array", "items": ref("Consumer")}}},
+		"ResetRequest": obj{"type": "object", "required": []string{"position"}, "additionalProperties": false, "properties": obj{"position": posSchema}},
+		"ParkedEvent":  obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "stream": strSchema, "type": strSchema, "error": strSchema, "attempts": obj{"type": "integer"}, "parked_at": timeSchema}},
+		"ParkedList": obj{"type": "object", "properties": obj{"consumer": strSchema, "parked": obj{"type": "array", "items": ref("ParkedEvent")},
+			"history": obj{"type": "array", "items": ref("ResolvedParkedEvent"), "description": "With history=1: parked events retried or skipped, oldest resolution first."}}},
+		"ResolvedParkedEvent": obj{"allOf": []obj{ref("ParkedEvent"), {"type": "object", "properties": obj{
+			"outcome": obj{"type": "string", "enum": []string{"retried", "skipped"}}, "reason": strSchema, "resolved_at": timeSchema}}}},
+		"SkipRequest":   obj{"type": "object", "required": []string{"reason"}, "additionalProperties": false, "properties": obj{"reason": obj{"type": "string", "minLength": 1, "maxLength": MaxReasonLength}}},
+		"SkipResponse":  obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "skipped": obj{"type": "boolean"}}},
 		"RetryResponse": obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "retried": obj{"type": "boolean"}}},
 		"Health":        obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}},
 		"Problem": obj{"type": "object", "required": []string{"type", "title", "status"}, "properties": obj{

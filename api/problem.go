@@ -49,7 +49,7 @@ const (
 	// here (retrying a parked event needs it).
 	ProblemConsumerNotRegistered = ProblemBase + "consumer-not-registered"
 	// ProblemParkedEventNotFound (404): the consumer has no parked event at
-	// that position.
+	// that position (it may have been retried or skipped already).
 	ProblemParkedEventNotFound = ProblemBase + "parked-event-not-found"
 	// ProblemRetryFailed (422): the handler failed again on a retried parked
 	// event, which stays parked; the detail has the error.
@@ -172,6 +172,8 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusNotFound, ProblemEntityTypeNotFound, "no entity type %q is registered on this server", ue.Name)
 	case errors.Is(err, weftype.ErrConsumerNotFound):
 		return problem(http.StatusNotFound, ProblemConsumerNotFound, "%v", err)
+	case errors.Is(err, weftype.ErrParkedNotFound):
+		return problem(http.StatusNotFound, ProblemParkedEventNotFound, "%v", err)
 	case errors.Is(err, weftype.ErrConflict):
 		return problem(http.StatusConflict, ProblemVersionConflict, "%v", err)
 	case errors.Is(err, weft.ErrUnknownQuery):

@@ -127,9 +127,20 @@ type Store interface {
 	// ListParked returns the parked events of a consumer ("" for all),
 	// ordered by consumer and position.
 	ListParked(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error)
-	// DeleteParked removes a parked event; removing one that is not there is
-	// not an error.
-	DeleteParked(ctx context.Context, consumer string, position int64) error
+	// ResolveParked takes the parked event of p.Consumer at p.Position out
+	// of the parked events and records it, with p.Outcome and p.Reason, in
+	// the consumer's parked history, in one transaction with p.Apply (a
+	// retried projection's writes): the view's rows and the removal commit
+	// together or not at all. It fails with weftype.ErrParkedNotFound, and
+	// runs no Apply, when no event is parked there (also when a concurrent
+	// call resolved it first). An error of Apply aborts it, the event stays
+	// parked, and the error is returned wrapped.
+	ResolveParked(ctx context.Context, p *ResolveParkedParams) error
+	// ParkedHistory returns the parked events of a consumer ("" for all)
+	// that were retried or skipped, ordered by consumer, then oldest
+	// resolution first. An event parked and resolved several times is
+	// there every time.
+	ParkedHistory(ctx context.Context, consumer string) ([]*weftype.ResolvedParkedEvent, error)
 	// Exec runs fn in a group-committed write transaction on the store's
 	// database, for the user's own tables. fn's error rolls its writes back and
 	// is returned. fn must only use tx: calling the store from fn deadlocks.
@@ -347,6 +358,20 @@ type RegisterConsumerParams struct {
 	Partitions int
 	// Replace stores Settings over different stored ones instead of failing.
 	Replace bool
+}
+
+// ResolveParkedParams are the arguments of Store.ResolveParked.
+type ResolveParkedParams struct {
+	Consumer string
+	Position int64
+	Outcome  weftype.ParkedOutcome
+	// Reason is recorded with the outcome (an operator's reason to skip).
+	Reason string
+	// Time is the resolution time; zero means now.
+	Time time.Time
+	// Apply, when not nil, runs in the same transaction, after the event was
+	// found parked (a retried projection's writes); its error aborts it.
+	Apply func(ctx context.Context, tx Tx) error
 }
 
 // ClaimPartitionsParams are the arguments of Store.ClaimPartitions.

@@ -84,6 +84,29 @@ type ParkedEvent struct {
 	ParkedAt time.Time
 }
 
+// ParkedOutcome says how a parked event left the parked events.
+type ParkedOutcome string
+
+// Outcomes of a parked event.
+const (
+	// ParkedRetried: handled again by hand, successfully.
+	ParkedRetried ParkedOutcome = "retried"
+	// ParkedSkipped: given up on by an operator, with a reason; the event
+	// was never handled.
+	ParkedSkipped ParkedOutcome = "skipped"
+)
+
+// ResolvedParkedEvent is a parked event that was retried or skipped, as the
+// consumer's parked history keeps it: the event, its last error and why and
+// when it left the parked events.
+type ResolvedParkedEvent struct {
+	ParkedEvent
+	Outcome ParkedOutcome
+	// Reason is the operator's reason for a skip; empty for a retry.
+	Reason     string
+	ResolvedAt time.Time
+}
+
 // Sentinel errors of consumers and entities.
 var (
 	// ErrConsumerConflict is matched by every *ConsumerConflictError.
@@ -93,6 +116,9 @@ var (
 	// ErrCheckpointBackwards is returned when a checkpoint commit would move a
 	// consumer's position backwards (use a reset for that).
 	ErrCheckpointBackwards = errors.New("weft: checkpoint cannot move backwards")
+	// ErrParkedNotFound is returned when a consumer has no parked event at
+	// the position asked for (also when it was retried or skipped already).
+	ErrParkedNotFound = errors.New("weft: parked event not found")
 	// ErrUnknownEntity is returned for a command or a read of an entity type
 	// that is not registered.
 	ErrUnknownEntity = errors.New("weft: unknown entity type")

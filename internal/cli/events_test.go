@@ -156,6 +156,26 @@ func TestEventSideCommands(t *testing.T) {
 	}
 	fails(t, 1, fmt.Sprintf("retrying the event at position %d failed again; it stays parked", pos), "--db", db, "parked", "retry", booking.ConfirmationConsumer, fmt.Sprint(pos))
 
+	// Skipping it moves it to the parked history, with its error and the reason.
+	fails(t, 2, "--reason is required", "--db", db, "parked", "skip", booking.ConfirmationConsumer, fmt.Sprint(pos))
+	if out := ok(t, "--db", db, "parked", "skip", booking.ConfirmationConsumer, fmt.Sprint(pos), "--reason", "not a booking"); !strings.Contains(out, fmt.Sprintf("skipped the event at position %d", pos)) {
+		t.Errorf("parked skip: %q", out)
+	}
+	fails(t, 1, fmt.Sprintf("has no parked event at position %d", pos), "--db", db, "parked", "skip", booking.ConfirmationConsumer, fmt.Sprint(pos), "--reason", "again")
+	var history []cli.ResolvedParkedView
+	if err := json.Unmarshal([]byte(ok(t, "--db", db, "parked", "ls", booking.ConfirmationConsumer, "--history", "--json")), &history); err != nil {
+		t.Fatal(err)
+	}
+	if len(history) != 1 || history[0].Position != pos || history[0].Outcome != "skipped" || history[0].Reason != "not a booking" || history[0].Error == "" {
+		t.Errorf("parked ls --history --json: %+v", history)
+	}
+	if out := ok(t, "--db", db, "parked", "ls", "--history"); !strings.Contains(out, "OUTCOME") || !strings.Contains(out, "not a booking") {
+		t.Errorf("parked ls --history:\n%s", out)
+	}
+	if c := consumers(t, db)[booking.ConfirmationConsumer]; c.Parked != 0 {
+		t.Errorf("consumer %+v, want no parked event after the skip", c)
+	}
+
 	// Reset moves the checkpoint; the consumer goes on from there.
 	head := cs[booking.ReleaseConsumer].Head
 	if out := ok(t, "--db", db, "consumers", "reset", booking.ReleaseConsumer, "0"); !strings.Contains(out, "reset consumer "+booking.ReleaseConsumer+" from position") {

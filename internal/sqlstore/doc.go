@@ -30,8 +30,12 @@
 //	consumers   (name PK, settings, position, stop_error, lease_token, updated_at)
 //	parked_events (consumer, position, stream, type, error, attempts, parked_at)
 //	            PK (consumer, position)
-//	stream_commands (stream, command_id, version) PK (stream, command_id): the
-//	            command IDs applied to each stream (idempotent appends)
+//	parked_history (id autoincrement PK, consumer, position, stream, type, error,
+//	            attempts, parked_at, outcome, reason, resolved_at): parked events
+//	            retried or skipped
+//	stream_commands (stream, command_id, version, first_version) PK (stream,
+//	            command_id): the command IDs applied to each stream (idempotent
+//	            appends) and the versions their events took
 //
 // Times are INTEGER (BIGINT) unix nanoseconds; where the zero time means
 // "none" (wake_at, lease_expires, consumed_at) it is stored as NULL. A run's
