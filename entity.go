@@ -125,11 +125,14 @@ type CommandResult[S, E any] struct {
 	// command.
 	State   S
 	Version int64
-	// Events are the events the command appended (none for a rejected,
-	// empty or duplicate command).
+	// Events are the events the command appended (none for a rejected or
+	// empty command). For a duplicate, they are the events the one
+	// application of its CommandID appended, also when another process
+	// applied it concurrently.
 	Events []E
 	// Duplicate is true when a command with the same CommandID had been
-	// applied already: nothing was appended this time.
+	// applied already: nothing was appended this time. State and Version
+	// are then the entity's current ones, which may include later commands.
 	Duplicate bool
 }
 
@@ -149,7 +152,10 @@ type commandOptions struct {
 
 // CommandID makes a command idempotent: a command with an ID already applied
 // to the entity appends nothing, and Send returns the current state with
-// Duplicate set. Inside a workflow step, pass the step's
+// Duplicate set and the events the one application appended. Senders racing
+// with the same ID (several processes, say) all get that outcome: the one
+// that loses the race neither applies the command again nor reports the
+// refusal that Decide gives on the state after it. Inside a workflow step, pass the step's
 // StepInfoFrom(ctx).IdempotencyKey so that a retried step sends once.
 func CommandID(id string) CommandOption { return func(o *commandOptions) { o.id = id } }
 
@@ -407,10 +413,16 @@ func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...C
 					continue
 				}
 			}
-			if err != nil && o.id != "" {
+			// A refusal, or nothing to do, may be what the state looks like
+			// after another sender applied this very command: ask the store,
+			// and answer with that application's outcome if so.
+			if o.id != "" {
 				res, aerr := en.eng.store.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: weftype.AnyVersion, CommandID: o.id})
-				if aerr == nil && res.Duplicate {
-					return &CommandResult[S, E]{State: c.state, Version: c.version, Duplicate: true}, nil
+				if aerr != nil {
+					return nil, aerr
+				}
+				if res.Duplicate {
+					return en.duplicate(ctx, id, c, res)
 				}
 			}
 			if err != nil {
@@ -444,10 +456,7 @@ func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...C
 			return nil, err
 		}
 		if res.Duplicate {
-			if err := en.load(ctx, id, c); err != nil {
-				return nil, err
-			}
-			return &CommandResult[S, E]{State: c.state, Version: c.version, Duplicate: true}, nil
+			return en.duplicate(ctx, id, c, res)
 		}
 		before := c.version
 		state := c.state
@@ -461,6 +470,35 @@ func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...C
 		}
 		return &CommandResult[S, E]{State: c.state, Version: c.version, Events: evs}, nil
 	}
+}
+
+// duplicate is the result of a command whose CommandID the store reports
+// applied already (res): the entity's current state, and the events the one
+// application appended, so that every sender of the command sees the same
+// outcome.
+func (en *Entity[S, C, E]) duplicate(ctx context.Context, id string, c *entityCell[S], res *store.AppendResult) (*CommandResult[S, E], error) {
+	if err := en.catchUp(ctx, id, c); err != nil {
+		c.loaded = false
+		return nil, err
+	}
+	out := &CommandResult[S, E]{State: c.state, Version: c.version, Duplicate: true}
+	if res.AppliedFrom <= 0 {
+		return out, nil // recorded by an older store: the events are not known
+	}
+	evs, err := en.eng.store.ReadStream(ctx, &store.ReadStreamParams{
+		Stream: en.stream(id), AfterVersion: res.AppliedFrom - 1, Limit: int(res.AppliedTo - res.AppliedFrom + 1),
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		d, err := en.decodeEvent(ev)
+		if err != nil {
+			return nil, err
+		}
+		out.Events = append(out.Events, d)
+	}
+	return out, nil
 }
 
 // decide runs Decide, turning a panic into a *PanicError.

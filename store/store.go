@@ -161,8 +161,9 @@ type AppendParams struct {
 	// CommandID, when not empty, makes the append idempotent: if an append
 	// with the same CommandID was applied to the stream, this one appends
 	// nothing, is not checked against ExpectedVersion, and returns Duplicate
-	// with the stream's current Version. An append of no events records no
-	// CommandID (it only asks).
+	// with the stream's current Version and the versions the events of the
+	// one application took (AppliedFrom, AppliedTo). An append of no events
+	// records no CommandID (it only asks).
 	CommandID string
 }
 
@@ -174,6 +175,12 @@ type AppendResult struct {
 	Positions []int64
 	// Duplicate is true when the CommandID had been applied already.
 	Duplicate bool
+	// AppliedFrom and AppliedTo, when Duplicate, are the first and last
+	// stream versions of the events the one application of the CommandID
+	// appended, so that every sender of the command can be told its
+	// outcome. Both are 0 when the store recorded the command before it
+	// kept them (schema version 6 or older).
+	AppliedFrom, AppliedTo int64
 }
 
 // ReadStreamParams are the arguments of Store.ReadStream.

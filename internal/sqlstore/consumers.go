@@ -118,14 +118,19 @@ func (s *Store) appendCommand(ctx context.Context, p *store.AppendParams) (*stor
 // for the stream appends nothing and reports a duplicate.
 func (w *wtx) appendCommand(p *store.AppendParams, t time.Time) (*store.AppendResult, error) {
 	var version int64
-	err := w.queryRow(`SELECT version FROM stream_commands WHERE stream = ? AND command_id = ?`, p.Stream, p.CommandID).Scan(&version)
+	var first sql.NullInt64
+	err := w.queryRow(`SELECT version, first_version FROM stream_commands WHERE stream = ? AND command_id = ?`, p.Stream, p.CommandID).Scan(&version, &first)
 	switch {
 	case err == nil:
 		cur, _, err := w.streamVersion(p.Stream)
 		if err != nil {
 			return nil, err
 		}
-		return &store.AppendResult{Version: cur, Duplicate: true}, nil
+		res := &store.AppendResult{Version: cur, Duplicate: true}
+		if first.Valid {
+			res.AppliedFrom, res.AppliedTo = first.Int64, version
+		}
+		return res, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return nil, fmt.Errorf("append to %q: command %q: %w", p.Stream, p.CommandID, err)
 	}
@@ -144,7 +149,8 @@ func (w *wtx) appendCommand(p *store.AppendParams, t time.Time) (*store.AppendRe
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.exec(`INSERT INTO stream_commands (stream, command_id, version) VALUES (?, ?, ?)`, p.Stream, p.CommandID, res.Version); err != nil {
+	if _, err := w.exec(`INSERT INTO stream_commands (stream, command_id, version, first_version) VALUES (?, ?, ?, ?)`,
+		p.Stream, p.CommandID, res.Version, res.Version-int64(len(p.Events))+1); err != nil {
 		return nil, fmt.Errorf("append to %q: record command %q: %w", p.Stream, p.CommandID, err)
 	}
 	return &res, nil

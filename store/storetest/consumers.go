@@ -611,8 +611,8 @@ func testAppendCommandID(t *testing.T, h *harness) {
 	// The same command again, even with a stale expected version: nothing.
 	res, err = app("acct:1", 0, "cmd-1", ev("Opened", "{}"), ev("Deposited", "{}"))
 	h.ok(err)
-	if !res.Duplicate || res.Version != 2 || len(res.Positions) != 0 {
-		t.Fatalf("duplicate append = %+v, want Duplicate at version 2", res)
+	if !res.Duplicate || res.Version != 2 || len(res.Positions) != 0 || res.AppliedFrom != 1 || res.AppliedTo != 2 {
+		t.Fatalf("duplicate append = %+v, want Duplicate at version 2, applied as versions 1 to 2", res)
 	}
 	if n := len(h.stream("acct:1")); n != 2 {
 		t.Fatalf("stream has %d events after a duplicate, want 2", n)
@@ -623,10 +623,11 @@ func testAppendCommandID(t *testing.T, h *harness) {
 	if res.Duplicate || res.Version != 2 {
 		t.Errorf("probe of a new command = %+v", res)
 	}
+	h.append("acct:1", 2, ev("Withdrawn", "{}"))
 	res, err = app("acct:1", weftype.AnyVersion, "cmd-1")
 	h.ok(err)
-	if !res.Duplicate {
-		t.Errorf("probe of an applied command = %+v, want Duplicate", res)
+	if !res.Duplicate || res.Version != 3 || res.AppliedFrom != 1 || res.AppliedTo != 2 {
+		t.Errorf("probe of an applied command = %+v, want Duplicate at version 3, applied as versions 1 to 2", res)
 	}
 	// Command IDs are per stream; a conflict records nothing.
 	res, err = app("acct:2", 0, "cmd-1", ev("Opened", "{}"))
@@ -640,6 +641,9 @@ func testAppendCommandID(t *testing.T, h *harness) {
 	h.ok(err)
 	if res.Duplicate || res.Version != 2 {
 		t.Errorf("append after a conflict = %+v", res)
+	}
+	if res, err = app("acct:2", 0, "cmd-3", ev("Deposited", "{}")); err != nil || !res.Duplicate || res.AppliedFrom != 2 || res.AppliedTo != 2 {
+		t.Errorf("duplicate of the append after a conflict = %+v, %v; want applied as version 2", res, err)
 	}
 }
 
