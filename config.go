@@ -50,6 +50,12 @@ type Config struct {
 	// Observer receives runs and step attempts for traces and metrics.
 	// Defaults to NopObserver; see package weftotel for OpenTelemetry.
 	Observer Observer
+	// StoreRetryTimeout bounds how long Start, Signal, Entity.Send and
+	// Entity.State retry a store call that found the store unavailable,
+	// where retrying is safe (reads, and writes that did not commit or are
+	// idempotent), before they return an error matching
+	// ErrStoreUnavailable. Defaults to 5s; negative means no retry.
+	StoreRetryTimeout time.Duration
 }
 
 // DefaultRetryPolicy is used by steps without a Retry option.
@@ -112,6 +118,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.DefaultRetry == nil {
 		p := DefaultRetryPolicy
 		out.DefaultRetry = &p
+	}
+	if out.StoreRetryTimeout == 0 {
+		out.StoreRetryTimeout = 5 * time.Second
 	}
 	return out, nil
 }

@@ -393,7 +393,10 @@ type StartRunParams struct {
 // StartRun starts a run of a registered workflow from an encoded input. It
 // returns the run and whether it was created (false: the ID existed). The
 // input is decoded once here so that bad input fails at once with an
-// *InputError.
+// *InputError. A store found unavailable is retried for
+// Config.StoreRetryTimeout, then the error matches ErrStoreUnavailable; a
+// start whose commit was lost in an outage and sent again may report the
+// run as existing (created false).
 func (e *Engine) StartRun(ctx context.Context, p StartRunParams) (*weftype.Run, bool, error) {
 	def, err := e.workflow(p.Workflow)
 	if err != nil {
@@ -408,10 +411,13 @@ func (e *Engine) StartRun(ctx context.Context, p StartRunParams) (*weftype.Run, 
 	if err := def.checkInput(e.codec, p.Input); err != nil {
 		return nil, false, &InputError{What: fmt.Sprintf("input of workflow %q", p.Workflow), Err: err}
 	}
-	res, err := e.store.CreateRun(ctx, &store.CreateRunParams{
+	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(),
 		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
-	})
+	}
+	// Creating a run is idempotent by its ID, so a create whose commit was
+	// lost is sent again; if it had committed, the run is found existing.
+	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
 	if err != nil {
 		return nil, false, err
 	}
@@ -449,7 +455,10 @@ func (e *Engine) workflow(name string) (*workflowDef, error) {
 
 // Signal sends a named signal with a payload to a run. A signal sent before
 // the run awaits it is kept until it does. It fails with ErrRunNotFound or
-// ErrRunFinished.
+// ErrRunFinished. A store found unavailable is retried for
+// Config.StoreRetryTimeout while the signal surely was not stored; then, or
+// when its commit was lost (StoreUnavailableError.Unknown: it may have been
+// stored), the error matches ErrStoreUnavailable.
 func (e *Engine) Signal(ctx context.Context, runID, name string, payload any) error {
 	b, err := e.codec.Marshal(payload)
 	if err != nil {
@@ -466,7 +475,8 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 	if err := e.checkSize("signal payload", payload); err != nil {
 		return err
 	}
-	if _, err := e.store.SendSignal(ctx, &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}); err != nil {
+	send := &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}
+	if _, err := retryStore(ctx, e, false, func() (*weftype.Signal, error) { return e.store.SendSignal(ctx, send) }); err != nil {
 		return err
 	}
 	if n, ok := e.store.(store.SignalNotifier); ok && n.NotifiesSignals() {

@@ -289,7 +289,7 @@ func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]
 	c.loaded = false
 	state, version := en.initial(id), int64(0)
 	if en.def.SnapshotEvery > 0 {
-		snap, err := en.eng.store.LoadSnapshot(ctx, en.stream(id))
+		snap, err := retryStore(ctx, en.eng, true, func() (*weftype.Snapshot, error) { return en.eng.store.LoadSnapshot(ctx, en.stream(id)) })
 		if err != nil {
 			return err
 		}
@@ -313,7 +313,7 @@ func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]
 // catchUp folds the events appended after the cell's version. It reports
 // whether there were any.
 func (en *Entity[S, C, E]) catchUp(ctx context.Context, id string, c *entityCell[S]) error {
-	evs, err := en.eng.store.ReadStream(ctx, &store.ReadStreamParams{Stream: en.stream(id), AfterVersion: c.version})
+	evs, err := en.readStream(ctx, &store.ReadStreamParams{Stream: en.stream(id), AfterVersion: c.version})
 	if err != nil {
 		return err
 	}
@@ -329,6 +329,20 @@ func (en *Entity[S, C, E]) catchUp(ctx context.Context, id string, c *entityCell
 		c.state, c.version = state, evs[len(evs)-1].Version
 	}
 	return nil
+}
+
+// readStream reads events of the entity's stream, retrying while the store
+// is unavailable (see Config.StoreRetryTimeout).
+func (en *Entity[S, C, E]) readStream(ctx context.Context, p *store.ReadStreamParams) ([]weftype.Event, error) {
+	return retryStore(ctx, en.eng, true, func() ([]weftype.Event, error) { return en.eng.store.ReadStream(ctx, p) })
+}
+
+// appendCommand appends a command's events (none: it only asks whether its
+// CommandID was applied), retrying while the store is unavailable: after a
+// lost commit too when the command has a CommandID, whose duplicate the
+// store then recognises.
+func (en *Entity[S, C, E]) appendCommand(ctx context.Context, p *store.AppendParams) (*store.AppendResult, error) {
+	return retryStore(ctx, en.eng, p.CommandID != "", func() (*store.AppendResult, error) { return en.eng.store.Append(ctx, p) })
 }
 
 func (en *Entity[S, C, E]) decodeEvent(ev weftype.Event) (E, error) {
@@ -379,6 +393,12 @@ func decodeAs(codec Codec, t reflect.Type, data []byte) (any, error) {
 // first, it loads the new events and decides again, up to MaxConflictRetries
 // times. A domain error of Decide is returned as it is, with nothing
 // appended. The consumers of this engine are woken at once.
+//
+// A store found unavailable is retried for Config.StoreRetryTimeout, then
+// the error matches ErrStoreUnavailable. Without a CommandID, an append
+// whose commit was lost is not sent again (it may have been applied): the
+// error's Unknown is set. With one, it is sent again, and a command that
+// had committed is answered as a duplicate with its events.
 func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...CommandOption) (*CommandResult[S, E], error) {
 	if id == "" {
 		return nil, &InputError{What: fmt.Sprintf("ID of entity %q", en.def.Name), Err: errors.New("must not be empty")}
@@ -417,7 +437,7 @@ func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...C
 			// after another sender applied this very command: ask the store,
 			// and answer with that application's outcome if so.
 			if o.id != "" {
-				res, aerr := en.eng.store.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: weftype.AnyVersion, CommandID: o.id})
+				res, aerr := en.appendCommand(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: weftype.AnyVersion, CommandID: o.id})
 				if aerr != nil {
 					return nil, aerr
 				}
@@ -434,7 +454,7 @@ func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...C
 		if err != nil {
 			return nil, err
 		}
-		res, err := en.eng.store.Append(ctx, &store.AppendParams{
+		res, err := en.appendCommand(ctx, &store.AppendParams{
 			Stream: stream, ExpectedVersion: c.version, Events: news, Time: en.eng.clock.Now(), CommandID: o.id,
 		})
 		if errors.Is(err, ErrConflict) {
@@ -485,7 +505,7 @@ func (en *Entity[S, C, E]) duplicate(ctx context.Context, id string, c *entityCe
 	if res.AppliedFrom <= 0 {
 		return out, nil // recorded by an older store: the events are not known
 	}
-	evs, err := en.eng.store.ReadStream(ctx, &store.ReadStreamParams{
+	evs, err := en.readStream(ctx, &store.ReadStreamParams{
 		Stream: en.stream(id), AfterVersion: res.AppliedFrom - 1, Limit: int(res.AppliedTo - res.AppliedFrom + 1),
 	})
 	if err != nil {

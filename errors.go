@@ -21,10 +21,24 @@ var (
 	ErrRunFinished = weftype.ErrRunFinished
 	// ErrLeaseLost is returned when another worker took a run over (fencing).
 	ErrLeaseLost = weftype.ErrLeaseLost
+	// ErrStoreUnavailable is matched by every *StoreUnavailableError: the
+	// store's database could not be reached or serve the request (a
+	// PostgreSQL server restarting, a network partition, a SQLite file
+	// locked past its busy timeout). Start, Signal, Entity.Send and
+	// Entity.State retry for Config.StoreRetryTimeout first, where that is
+	// safe. The request is safe to retry: a write reported so did not
+	// commit, unless the error's Unknown is set (a COMMIT without answer),
+	// which only a non-idempotent write returns (Signal, Entity.Send
+	// without a CommandID); a retry of those may apply them twice.
+	ErrStoreUnavailable = weftype.ErrStoreUnavailable
 )
 
 // ConflictError reports an append whose expected stream version was stale.
 type ConflictError = weftype.ConflictError
+
+// StoreUnavailableError is how the store reports itself unavailable; it
+// matches ErrStoreUnavailable and the driver's error.
+type StoreUnavailableError = weftype.StoreUnavailableError
 
 var (
 	// ErrCancelled is returned by Sleep, Await and Child once the run was

@@ -79,7 +79,11 @@ const (
 	// ProblemNonDeterminism (500): replaying the run for a query found that
 	// the workflow code no longer matches its journal.
 	ProblemNonDeterminism = ProblemBase + "non-determinism"
-	// ProblemStoreUnavailable (503): the store did not answer in time.
+	// ProblemStoreUnavailable (503): the store did not answer in time, or
+	// its database is unavailable (weft.ErrStoreUnavailable: restarting,
+	// unreachable). The Retry-After header says when to try again; a write
+	// answered so did not commit unless the detail says its outcome is
+	// unknown.
 	ProblemStoreUnavailable = ProblemBase + "store-unavailable"
 	// ProblemInternal (500): anything else; the detail says what.
 	ProblemInternal = ProblemBase + "internal"
@@ -138,6 +142,11 @@ var problemTitles = map[string]string{
 	ProblemInternal:              "Internal error",
 }
 
+// RetryAfterSeconds is the Retry-After header of a 503 store-unavailable
+// answer: long enough for a restarting database, short enough for a client
+// to go on soon after.
+const RetryAfterSeconds = "2"
+
 // problem builds a Problem of type typ with a formatted detail.
 func problem(status int, typ string, format string, args ...any) *Problem {
 	return &Problem{Type: typ, Title: problemTitles[typ], Status: status, Detail: fmt.Sprintf(format, args...)}
@@ -184,7 +193,7 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusBadRequest, ProblemInvalidInput, "%v", err)
 	case errors.As(err, &nd):
 		return problem(http.StatusInternalServerError, ProblemNonDeterminism, "%v", err)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, weftype.ErrStoreClosed):
+	case errors.Is(err, weftype.ErrStoreUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, weftype.ErrStoreClosed):
 		return problem(http.StatusServiceUnavailable, ProblemStoreUnavailable, "%v", err)
 	}
 	return problem(http.StatusInternalServerError, ProblemInternal, "%v", err)
@@ -205,6 +214,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	if out.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="weft"`)
+	}
+	if out.Type == ProblemStoreUnavailable {
+		h.Set("Retry-After", RetryAfterSeconds)
 	}
 	w.WriteHeader(out.Status)
 	_ = json.NewEncoder(w).Encode(&out)

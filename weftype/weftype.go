@@ -162,7 +162,34 @@ var (
 	// ErrExecutorBusy is returned when another process already executes runs on
 	// an embedded store.
 	ErrExecutorBusy = errors.New("weft: another process executes runs on this store")
+	// ErrStoreUnavailable is matched by every *StoreUnavailableError: the
+	// store's database could not be reached or could not serve the request
+	// (a refused or broken connection, a server shutting down or starting
+	// up, a lock held past the timeout). The same request may succeed
+	// later: it is safe to retry, except a write whose outcome is unknown
+	// (see StoreUnavailableError.Unknown) that is not idempotent.
+	ErrStoreUnavailable = errors.New("weft: store unavailable")
 )
+
+// StoreUnavailableError is how a store reports that its database is
+// unavailable; it matches ErrStoreUnavailable and the driver's error.
+type StoreUnavailableError struct {
+	// Err is the driver's error.
+	Err error
+	// Unknown is true for a write whose COMMIT was sent but never answered:
+	// it may have committed. When false, a write did not commit.
+	Unknown bool
+}
+
+func (e *StoreUnavailableError) Error() string {
+	if e.Unknown {
+		return "weft: store unavailable; the write's outcome is unknown (it may have committed): " + e.Err.Error()
+	}
+	return "weft: store unavailable, safe to retry: " + e.Err.Error()
+}
+
+// Unwrap returns ErrStoreUnavailable and the driver's error.
+func (e *StoreUnavailableError) Unwrap() []error { return []error{ErrStoreUnavailable, e.Err} }
 
 // ConflictError reports an append whose expected stream version was stale.
 type ConflictError struct {

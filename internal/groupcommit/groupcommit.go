@@ -73,6 +73,16 @@ type Tx interface {
 // ErrClosed is returned by Do after Close.
 var ErrClosed = errors.New("groupcommit: closed")
 
+// CommitError is the failure of a batch's COMMIT, returned to every write of
+// the batch. Unlike a failure before it, it may leave the outcome unknown:
+// the database may have committed before the answer was lost.
+type CommitError struct{ Err error }
+
+func (e *CommitError) Error() string { return "commit: " + e.Err.Error() }
+
+// Unwrap returns the Tx's error.
+func (e *CommitError) Unwrap() error { return e.Err }
+
 // Options configure a Committer.
 type Options struct {
 	// MaxSize is the most writes per transaction. Defaults to 256.
@@ -358,7 +368,7 @@ func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
 			return nil
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("commit: %w", err)
+			return &CommitError{Err: err}
 		}
 		return nil
 	}
@@ -380,7 +390,7 @@ func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return &CommitError{Err: err}
 	}
 	return nil
 }

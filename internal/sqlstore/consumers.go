@@ -91,7 +91,7 @@ func (s *Store) Read(ctx context.Context, fn func(ctx context.Context, tx store.
 	}
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("read transaction: %w", err)
+		return s.unavailable(fmt.Errorf("read transaction: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
 	return fn(ctx, readTx{tx: tx, d: s.d})

@@ -32,6 +32,14 @@ type Dialect interface {
 	// constraint. A Store maps it to a *weftype.ConflictError where two writers
 	// raced to create the same stream.
 	IsUniqueViolation(err error) bool
+	// Unavailable reports whether err means the database could not be
+	// reached or serve the request now (a refused or broken connection, a
+	// server shutting down, a lock held past the timeout), so that the same
+	// request may succeed later; and, if so, whether the database answered
+	// with that error, which proves that the statement it answered, a
+	// COMMIT included, took no effect. A Store wraps such errors in a
+	// *weftype.StoreUnavailableError.
+	Unavailable(err error) (unavailable, answered bool)
 }
 
 // WriteLocker is implemented by a Dialect whose database lets several

@@ -110,7 +110,24 @@ func (s *Store) writeWith(ctx context.Context, fn func(w *wtx) error, atomic boo
 	if errors.Is(err, groupcommit.ErrClosed) {
 		return weftype.ErrStoreClosed
 	}
-	return err
+	return s.unavailable(err)
+}
+
+// unavailable wraps err in a *weftype.StoreUnavailableError when the
+// dialect says the database is unavailable. The outcome of a write is
+// unknown only when its COMMIT failed without the database answering: any
+// failure before the COMMIT was sent rolled the transaction back.
+func (s *Store) unavailable(err error) error {
+	var ue *weftype.StoreUnavailableError
+	if err == nil || errors.As(err, &ue) {
+		return err
+	}
+	bad, answered := s.d.Unavailable(err)
+	if !bad {
+		return err
+	}
+	var ce *groupcommit.CommitError
+	return &weftype.StoreUnavailableError{Err: err, Unknown: errors.As(err, &ce) && !answered}
 }
 
 // read checks that the store is open and returns the reader pool.
@@ -127,13 +144,23 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 	if _, err := s.read(); err != nil {
 		return nil, err
 	}
-	return s.rs.query(ctx, q, args...)
+	rows, err := s.rs.query(ctx, q, args...)
+	return rows, s.unavailable(err)
 }
 
 // queryRow is query for one row; the caller checks s.read first.
-func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.rs.queryRow(ctx, q, args...)
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) row {
+	return row{s.rs.queryRow(ctx, q, args...), s}
 }
+
+// row is a *sql.Row whose Scan reports an unavailable database as such.
+type row struct {
+	r *sql.Row
+	s *Store
+}
+
+// Scan is sql.Row.Scan.
+func (r row) Scan(dest ...any) error { return r.s.unavailable(r.r.Scan(dest...)) }
 
 // wtx is a write transaction with the dialect at hand. Its methods take
 // queries with ? placeholders (rebound by the dialect) and run them as

@@ -13,11 +13,12 @@ import (
 // sqliteDialect is the least of a Dialect for testing writeConn on SQLite.
 type sqliteDialect struct{}
 
-func (sqliteDialect) Rebind(q string) string       { return q }
-func (sqliteDialect) BeginWrite() string           { return "BEGIN IMMEDIATE" }
-func (sqliteDialect) ClaimLock() string            { return "" }
-func (sqliteDialect) LastInsertID() bool           { return true }
-func (sqliteDialect) IsUniqueViolation(error) bool { return false }
+func (sqliteDialect) Rebind(q string) string         { return q }
+func (sqliteDialect) BeginWrite() string             { return "BEGIN IMMEDIATE" }
+func (sqliteDialect) ClaimLock() string              { return "" }
+func (sqliteDialect) LastInsertID() bool             { return true }
+func (sqliteDialect) IsUniqueViolation(error) bool   { return false }
+func (sqliteDialect) Unavailable(error) (bool, bool) { return false, false }
 
 func must(t *testing.T, err error) {
 	t.Helper()

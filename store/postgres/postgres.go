@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -436,6 +438,35 @@ func pipelined(br pgx.BatchResults, st sqlstore.Piped) error {
 func (dialect) IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// Unavailable reports the errors of a server that cannot be reached or
+// serve now: a connection refused or broken, a server shutting down,
+// restarting or starting up (admin_shutdown 57P01, crash_shutdown 57P02,
+// cannot_connect_now 57P03), any connection_exception (class 08), and too
+// many connections (53300). An error the server sent is an answer; one of
+// a connection that failed before anything was sent (pgconn.SafeToRetry)
+// is as good as one.
+func (dialect) Unavailable(err error) (unavailable, answered bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "53300", strings.HasPrefix(pe.Code, "08"):
+			return true, true
+		}
+		return false, true
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true, true
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.As(err, &ne):
+		return true, false
+	}
+	return false, false
 }
 
 // Stats are group-commit statistics of a Store since Open.

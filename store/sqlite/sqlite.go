@@ -328,6 +328,14 @@ func (dialect) IsUniqueViolation(err error) bool {
 	return isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) || isCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+// Unavailable reports SQLITE_BUSY and SQLITE_LOCKED: another process held
+// the file's lock past the busy timeout. SQLite answered: nothing the
+// statement did took effect.
+func (dialect) Unavailable(err error) (unavailable, answered bool) {
+	busy := isCode(err, sqlite3.SQLITE_BUSY) || isCode(err, sqlite3.SQLITE_LOCKED)
+	return busy, busy
+}
+
 // Path returns the path of the database file.
 func (s *Store) Path() string { return s.path }
 
