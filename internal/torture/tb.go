@@ -24,9 +24,9 @@ type harnessStop struct {
 	skip bool
 }
 
-func (t *harnessTB) Helper()                   {}
-func (t *harnessTB) Name() string              { return "weft-torture" }
-func (t *harnessTB) Cleanup(f func())          { t.cleanups = append(t.cleanups, f) }
+func (t *harnessTB) Helper()                      {}
+func (t *harnessTB) Name() string                 { return "weft-torture" }
+func (t *harnessTB) Cleanup(f func())             { t.cleanups = append(t.cleanups, f) }
 func (t *harnessTB) Logf(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }
 func (t *harnessTB) Errorf(format string, a ...any) {
 	fmt.Fprintf(os.Stderr, "harness: "+format+"\n", a...)
