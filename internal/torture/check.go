@@ -69,6 +69,9 @@ func (d *driver) waitRuns(ctx context.Context, p plan) []string {
 	}
 	progress := time.Now()
 	for len(pending) > 0 {
+		if ctx.Err() != nil {
+			return nil // interrupted: nothing to conclude
+		}
 		for id, rp := range pending {
 			r, err := d.st.GetRun(ctx, id)
 			if err != nil || !r.Status.Terminal() {
@@ -191,6 +194,9 @@ func (d *driver) checkViews(ctx context.Context) {
 	var delivered map[int64]int
 	progress, last := time.Now(), int64(-1)
 	for {
+		if ctx.Err() != nil {
+			return
+		}
 		view, delivered = d.readViews(ctx)
 		var handled int64
 		for _, r := range view {
