@@ -13,7 +13,7 @@ test: ## every test, with the race detector
 test-short: ## the fast tests only (no crash tests that start processes)
 	$(GO) test -short -count=1 ./...
 
-# The short variant CI runs: 40 kills on SQLite and PostgreSQL, in about two
+# The short variant CI runs: 40 kills on SQLite and PostgreSQL, in under two
 # minutes; TORTURE_FLAGS adds or overrides flags (docs/reliability.md).
 TORTURE_FLAGS ?=
 
