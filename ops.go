@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"runtime/debug"
 	"time"
 
+	"github.com/weftrun/weft/internal/callsite"
 	"github.com/weftrun/weft/internal/hooks"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -98,13 +98,10 @@ func Info(ctx context.Context) (RunInfo, bool) {
 	return RunInfo{RunID: x.run.ID, Workflow: x.run.Workflow, Parent: x.run.Parent}, true
 }
 
-func caller(skip int) string {
-	_, file, line, ok := runtime.Caller(skip + 1)
-	if !ok {
-		return ""
-	}
-	return fmt.Sprintf("%s:%d", file, line)
-}
+// caller returns the file:line skip frames above its caller, with the file
+// named by module path and path inside the module (as -trimpath names it),
+// so that a journal names the same file on every machine.
+func caller(skip int) string { return callsite.Caller(skip + 1) }
 
 func mustExecution(ctx context.Context, op string) *execution {
 	x := executionFrom(ctx)

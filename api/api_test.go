@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +36,7 @@ func TestOnboardingThroughAPI(t *testing.T) {
 		t.Fatalf("run = %+v, want waiting with Waiting set", run)
 	}
 	if run.Waiting.Type != "AwaitStarted" || run.Waiting.Name != onboarding.SignalVerified ||
-		filepath.Base(run.Waiting.File) != "onboarding.go" || run.Waiting.Line != awaitLine(t) {
+		run.Waiting.File != "github.com/weftrun/weft/examples/onboarding/onboarding.go" || run.Waiting.Line != awaitLine(t) {
 		t.Errorf("waiting = %+v, want AwaitStarted verified at onboarding.go:%d", run.Waiting, awaitLine(t))
 	}
 

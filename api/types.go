@@ -131,9 +131,12 @@ type QueryResponse struct {
 
 // Source is a source file of a workflow, for the UI.
 type Source struct {
-	// File is the absolute path, as in journal entries' sources.
+	// File is the file as journal entries' sources name it: module path and
+	// path inside the module ("example.com/shop/flows/booking.go"), or an
+	// absolute path in journals of earlier versions.
 	File string `json:"file"`
-	// Name is the path relative to the source root that holds it.
+	// Name is the path inside the module, or relative to the source root,
+	// that holds it.
 	Name  string   `json:"name"`
 	Lines []string `json:"lines"`
 }
