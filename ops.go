@@ -378,9 +378,12 @@ func sleepFrom(ctx context.Context, d time.Duration, src string) error {
 // A signal sent before Await is reached is kept and returned at once. With a
 // timeout above zero, Await returns ErrTimeout once it has passed without
 // signal; the deadline is journaled, so it does not move when the run resumes.
-// It returns ErrCancelled if the run is cancelled meanwhile.
+// It returns ErrCancelled if the run is cancelled meanwhile. Await panics
+// if the workflow declared the signal (DeclareSignal) with a type other than
+// T (a programming mistake).
 func Await[T any](ctx context.Context, name string, timeout time.Duration) (T, error) {
 	x := mustExecution(ctx, "Await")
+	checkAwait[T](x, name)
 	src := caller(1)
 	var zero T
 	seq, ops := x.next(kindAwait, name, src)
@@ -592,6 +595,9 @@ func (e *Engine) Query(ctx context.Context, runID, name string) ([]byte, error) 
 	}
 	v, err := fn()
 	if err != nil {
+		return nil, err
+	}
+	if err := e.checkQueryResult(r.Workflow, name, v); err != nil {
 		return nil, err
 	}
 	return e.codec.Marshal(v)
