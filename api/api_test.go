@@ -181,10 +181,10 @@ func TestListRunsFiltersAndPages(t *testing.T) {
 		t.Errorf("runs created after 2100: %+v", page.Runs)
 	}
 
-	var wf map[string][]string
+	var wf api.WorkflowList
 	a.do("GET", "/api/workflows", nil).decode(t, &wf)
-	if strings.Join(wf["workflows"], ",") != "echo,onboarding" {
-		t.Errorf("workflows %v", wf)
+	if strings.Join(wf.Workflows, ",") != "echo,onboarding" || len(wf.Definitions) != 2 {
+		t.Errorf("workflows %+v", wf)
 	}
 }
 

@@ -57,6 +57,16 @@ type Waiting struct {
 	Until  *time.Time `json:"until,omitempty"`
 }
 
+// WorkflowList is the answer of GET /api/workflows.
+type WorkflowList struct {
+	// Workflows are the names of the registered workflows, sorted.
+	Workflows []string `json:"workflows"`
+	// Definitions describe the same workflows, in the same order: the
+	// signals and queries each declared (weft.DeclareSignal,
+	// weft.DeclareQuery) with the JSON shape of their payloads and results.
+	Definitions []weft.WorkflowInfo `json:"definitions"`
+}
+
 // RunList is a page of runs, newest first.
 type RunList struct {
 	Runs []Run `json:"runs"`
