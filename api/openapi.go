@@ -172,7 +172,7 @@ func openAPIDoc() obj {
 			"runs": obj{"type": "array", "items": ref("Run")}, "next_cursor": strSchema, "head_position": posSchema}},
 		"JournalEntry": obj{"type": "object", "properties": obj{
 			"position": posSchema, "version": posSchema, "type": strSchema, "time": timeSchema, "seq": obj{"type": "integer"},
-			"name": strSchema, "source": optStr("file:line of the call"), "file": strSchema, "line": obj{"type": "integer"},
+			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": obj{"type": "integer"},
 			"attempt": obj{"type": "integer"}, "result": anyJSON, "error": strSchema, "error_type": strSchema,
 			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
 		}},

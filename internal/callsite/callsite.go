@@ -128,8 +128,10 @@ func packageOf(function string) string {
 		function = function[:dot+i]
 	}
 	// The linker escapes the last element's dots and other bytes ("yaml%2ev3").
-	if p, err := url.PathUnescape(function); err == nil {
-		function = p
+	if strings.IndexByte(function, '%') >= 0 {
+		if p, err := url.PathUnescape(function); err == nil {
+			function = p
+		}
 	}
 	return strings.TrimSuffix(function, "_test")
 }

@@ -67,3 +67,11 @@ func TestFindModule(t *testing.T) {
 		t.Fatalf("FindModule = %q, %q; want %q, example.com/m", root, mod, dir)
 	}
 }
+
+// BenchmarkCaller measures what every journaled operation pays to name its
+// call site.
+func BenchmarkCaller(b *testing.B) {
+	for b.Loop() {
+		_ = Caller(0)
+	}
+}
