@@ -449,7 +449,9 @@ func (e *Engine) workflow(name string) (*workflowDef, error) {
 
 // Signal sends a named signal with a payload to a run. A signal sent before
 // the run awaits it is kept until it does. It fails with ErrRunNotFound or
-// ErrRunFinished.
+// ErrRunFinished, and with an *InputError, storing nothing, when the run's
+// workflow declared the signal (DeclareSignal) with a type the payload does
+// not decode into.
 func (e *Engine) Signal(ctx context.Context, runID, name string, payload any) error {
 	b, err := e.codec.Marshal(payload)
 	if err != nil {
@@ -464,6 +466,9 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
 	}
 	if err := e.checkSize("signal payload", payload); err != nil {
+		return err
+	}
+	if err := e.checkSignal(ctx, runID, name, payload); err != nil {
 		return err
 	}
 	if _, err := e.store.SendSignal(ctx, &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}); err != nil {
