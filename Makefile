@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: dev test test-short lint bench build
+.PHONY: dev test test-short torture lint bench build
 
 dev: ## run the engine with the examples on ./weft.db
 	$(GO) run ./cmd/weft dev
@@ -12,6 +12,13 @@ test: ## every test, with the race detector
 
 test-short: ## the fast tests only (no crash tests that start processes)
 	$(GO) test -short -count=1 ./...
+
+# The short variant CI runs: 40 kills on SQLite and PostgreSQL, in under two
+# minutes; TORTURE_FLAGS adds or overrides flags (docs/reliability.md).
+TORTURE_FLAGS ?=
+
+torture: ## the randomized crash test, short: kills, pauses, server restarts, invariants
+	$(GO) run ./internal/torture/cmd --store both --kills 40 $(TORTURE_FLAGS)
 
 lint: ## formatting, vet and staticcheck
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -455,7 +455,9 @@ func (e *Engine) workflow(name string) (*workflowDef, error) {
 
 // Signal sends a named signal with a payload to a run. A signal sent before
 // the run awaits it is kept until it does. It fails with ErrRunNotFound or
-// ErrRunFinished. A store found unavailable is retried for
+// ErrRunFinished, and with an *InputError, storing nothing, when the run's
+// workflow declared the signal (DeclareSignal) with a type the payload does
+// not decode into. A store found unavailable is retried for
 // Config.StoreRetryTimeout while the signal surely was not stored; then, or
 // when its commit was lost (StoreUnavailableError.Unknown: it may have been
 // stored), the error matches ErrStoreUnavailable.
@@ -473,6 +475,9 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
 	}
 	if err := e.checkSize("signal payload", payload); err != nil {
+		return err
+	}
+	if err := e.checkSignal(ctx, runID, name, payload); err != nil {
 		return err
 	}
 	send := &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}

@@ -102,18 +102,26 @@ type JournalEntry struct {
 	Type     string    `json:"type"`
 	Time     time.Time `json:"time"`
 	// Seq is the operation's position in the workflow function.
-	Seq    int    `json:"seq"`
-	Name   string `json:"name,omitempty"`
+	Seq  int    `json:"seq"`
+	Name string `json:"name,omitempty"`
+	// Source is the file:line of the call, the file named by its module
+	// path and its path inside the module, as `go build -trimpath` names it
+	// ("example.com/shop/flows/booking.go:42"; "example.com/lib@v1.2.0/x.go:7"
+	// for a dependency module). Entries journaled by earlier versions of weft
+	// name the file by its absolute path on the machine that ran the run.
 	Source string `json:"source,omitempty"`
 	// Attempt is the attempt number of a step entry.
 	Attempt int `json:"attempt,omitempty"`
 	// Result is the encoded result or payload, if any.
 	Result json.RawMessage `json:"result,omitempty"`
 	// Error is the error message, if any, and ErrorType its stable type name.
-	Error     string     `json:"error,omitempty"`
-	ErrorType string     `json:"error_type,omitempty"`
-	Until     *time.Time `json:"until,omitempty"`
-	Child     string     `json:"child,omitempty"`
+	Error     string `json:"error,omitempty"`
+	ErrorType string `json:"error_type,omitempty"`
+	// Until is when a timer fires (TimerScheduled), an await times out
+	// (AwaitStarted), or a failed step attempt is retried
+	// (StepAttemptFailed).
+	Until *time.Time `json:"until,omitempty"`
+	Child string     `json:"child,omitempty"`
 	// Duration is how long a step attempt ran.
 	Duration time.Duration `json:"duration_ns,omitempty"`
 }
@@ -131,6 +139,11 @@ func toJournalEntry(ev weftype.Event, e *entry) JournalEntry {
 		Position: ev.Position, Version: ev.Version, Type: ev.Type, Time: ev.Time,
 		Seq: e.Seq, Name: e.Name, Source: e.Source, Attempt: e.Attempt,
 		Until: e.Until, Child: e.Child, Duration: e.Duration,
+	}
+	if je.Until == nil {
+		// A failed attempt keeps its retry time apart from Until (which a
+		// step's replay does not read), but to a reader both say "until".
+		je.Until = e.RetryAt
 	}
 	if e.Result != nil {
 		je.Result = e.Result

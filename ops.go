@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"runtime/debug"
 	"time"
 
+	"github.com/weftrun/weft/internal/callsite"
 	"github.com/weftrun/weft/internal/hooks"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -98,13 +98,10 @@ func Info(ctx context.Context) (RunInfo, bool) {
 	return RunInfo{RunID: x.run.ID, Workflow: x.run.Workflow, Parent: x.run.Parent}, true
 }
 
-func caller(skip int) string {
-	_, file, line, ok := runtime.Caller(skip + 1)
-	if !ok {
-		return ""
-	}
-	return fmt.Sprintf("%s:%d", file, line)
-}
+// caller returns the file:line skip frames above its caller, with the file
+// named by module path and path inside the module (as -trimpath names it),
+// so that a journal names the same file on every machine.
+func caller(skip int) string { return callsite.Caller(skip + 1) }
 
 func mustExecution(ctx context.Context, op string) *execution {
 	x := executionFrom(ctx)
@@ -381,9 +378,12 @@ func sleepFrom(ctx context.Context, d time.Duration, src string) error {
 // A signal sent before Await is reached is kept and returned at once. With a
 // timeout above zero, Await returns ErrTimeout once it has passed without
 // signal; the deadline is journaled, so it does not move when the run resumes.
-// It returns ErrCancelled if the run is cancelled meanwhile.
+// It returns ErrCancelled if the run is cancelled meanwhile. Await panics
+// if the workflow declared the signal (DeclareSignal) with a type other than
+// T (a programming mistake).
 func Await[T any](ctx context.Context, name string, timeout time.Duration) (T, error) {
 	x := mustExecution(ctx, "Await")
+	checkAwait[T](x, name)
 	src := caller(1)
 	var zero T
 	seq, ops := x.next(kindAwait, name, src)
@@ -595,6 +595,9 @@ func (e *Engine) Query(ctx context.Context, runID, name string) ([]byte, error) 
 	}
 	v, err := fn()
 	if err != nil {
+		return nil, err
+	}
+	if err := e.checkQueryResult(r.Workflow, name, v); err != nil {
 		return nil, err
 	}
 	return e.codec.Marshal(v)

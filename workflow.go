@@ -13,6 +13,9 @@ type workflowDef struct {
 	name       string
 	run        func(ctx context.Context, codec Codec, input []byte) ([]byte, error)
 	checkInput func(codec Codec, input []byte) error
+	// signals and queries are those declared with DeclareSignal and
+	// DeclareQuery; nil when none.
+	signals, queries map[string]*declared
 }
 
 // Workflow is a registered workflow with input I and result O. It starts runs
@@ -27,9 +30,11 @@ type Workflow[I, O any] struct {
 // fn is a plain Go function. It must be deterministic: everything that may
 // differ between executions (I/O, time, randomness) goes through Step, Record,
 // Now, Sleep, Await or Child, whose results are journaled and served back when
-// the run resumes after a crash or a passivation. Register panics if name is
-// empty or already registered (a programming mistake).
-func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in I) (O, error)) *Workflow[I, O] {
+// the run resumes after a crash or a passivation. opts declare the signals
+// and queries of the workflow with their types (DeclareSignal,
+// DeclareQuery). Register panics if name is empty or already registered, or
+// a declaration is invalid (programming mistakes).
+func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in I) (O, error), opts ...WorkflowOption) *Workflow[I, O] {
 	if name == "" {
 		panic("weft: Register with an empty workflow name")
 	}
@@ -55,6 +60,9 @@ func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in 
 			var in I
 			return codec.Unmarshal(input, &in)
 		},
+	}
+	for _, opt := range opts {
+		opt(def)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

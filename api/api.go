@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"mime"
 	"net"
@@ -56,10 +57,21 @@ type Options struct {
 	// keep the connection open. Defaults to 15s.
 	Heartbeat time.Duration
 	// SourceRoots are the directories whose .go files the source route may
-	// serve (the files named by journal entries' file:line). Defaults to the
-	// module root above the working directory (the nearest directory with a
-	// go.mod), or the working directory when there is none.
+	// serve (the files named by journal entries' file:line). A root inside a
+	// Go module serves the files that journals name in module form
+	// ("example.com/shop/flows/booking.go", found under the go.mod above it);
+	// any root serves those named by an absolute path under it (journals of
+	// earlier versions). Defaults to the module root above the working
+	// directory (the nearest directory with a go.mod), or the working
+	// directory when there is none.
 	SourceRoots []string
+	// SourceFS maps module paths to the files of those modules, for a
+	// server that runs without a checkout: an embed.FS of the app's workflow
+	// files, rooted at the module root, or the FS of an os.Root (an os.DirFS
+	// would follow symbolic links out of its directory). A file named
+	// "example.com/shop/flows/booking.go" is "flows/booking.go" in the
+	// FS of "example.com/shop". Defaults to none.
+	SourceFS map[string]fs.FS
 }
 
 func (o Options) withDefaults() Options {

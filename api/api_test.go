@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +36,7 @@ func TestOnboardingThroughAPI(t *testing.T) {
 		t.Fatalf("run = %+v, want waiting with Waiting set", run)
 	}
 	if run.Waiting.Type != "AwaitStarted" || run.Waiting.Name != onboarding.SignalVerified ||
-		filepath.Base(run.Waiting.File) != "onboarding.go" || run.Waiting.Line != awaitLine(t) {
+		run.Waiting.File != "github.com/weftrun/weft/examples/onboarding/onboarding.go" || run.Waiting.Line != awaitLine(t) {
 		t.Errorf("waiting = %+v, want AwaitStarted verified at onboarding.go:%d", run.Waiting, awaitLine(t))
 	}
 
@@ -182,10 +181,10 @@ func TestListRunsFiltersAndPages(t *testing.T) {
 		t.Errorf("runs created after 2100: %+v", page.Runs)
 	}
 
-	var wf map[string][]string
+	var wf api.WorkflowList
 	a.do("GET", "/api/workflows", nil).decode(t, &wf)
-	if strings.Join(wf["workflows"], ",") != "echo,onboarding" {
-		t.Errorf("workflows %v", wf)
+	if strings.Join(wf.Workflows, ",") != "echo,onboarding" || len(wf.Definitions) != 2 {
+		t.Errorf("workflows %+v", wf)
 	}
 }
 

@@ -13,13 +13,13 @@
 //
 // # Routes
 //
-//	GET  /api/workflows                 registered workflow names
+//	GET  /api/workflows                 registered workflows, with their declared signals and queries
 //	GET  /api/runs                      runs, newest first: ?workflow= ?status= ?created_after= ?created_before= ?cursor= ?limit=
 //	POST /api/runs                      start a run: {"workflow", "id", "input"} (idempotent by ID)
 //	GET  /api/runs/{id}                 a run, with where it waits
 //	GET  /api/runs/{id}/journal         its journal, each entry with its source file:line
-//	GET  /api/runs/{id}/source?file=    a .go file named by the journal (under Options.SourceRoots)
-//	POST /api/runs/{id}/signals         send a signal: {"name", "payload"}
+//	GET  /api/runs/{id}/source?file=    a .go file named by the journal (from Options.SourceRoots or SourceFS)
+//	POST /api/runs/{id}/signals         send a signal: {"name", "payload"} (checked against a declared type)
 //	POST /api/runs/{id}/cancel          cancel the run and its children
 //	GET  /api/runs/{id}/queries/{name}  ask the run's query handler
 //	GET  /api/events                    the log from a position: ?after= ?type= ?tag= ?stream_prefix= ?limit=

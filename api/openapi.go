@@ -83,8 +83,8 @@ func op(id, summary string, params []obj, body obj, ok map[string]obj, errs ...s
 func openAPIDoc() obj {
 	mutating := []string{"400", "401", "413", "415"}
 	paths := obj{
-		"/api/workflows": obj{"get": op("listWorkflows", "Registered workflow names", nil, nil,
-			map[string]obj{"200": okJSON("The names, sorted.", obj{"type": "object", "properties": obj{"workflows": obj{"type": "array", "items": strSchema}}})}, "401")},
+		"/api/workflows": obj{"get": op("listWorkflows", "Registered workflows, with their declared signals and queries", nil, nil,
+			map[string]obj{"200": okJSON("The names, sorted, and the definitions in the same order.", ref("WorkflowList"))}, "401")},
 		"/api/runs": obj{
 			"get": op("listRuns", "List runs, newest first", []obj{pWorkflow, pStatus, pAfterT, pBeforeT,
 				param("cursor", "query", "next_cursor of the previous page.", idSchema, false), pLimit}, nil,
@@ -98,10 +98,10 @@ func openAPIDoc() obj {
 		"/api/runs/{id}/journal": obj{"get": op("getJournal", "The journal of a run, with each entry's source file:line", []obj{pID}, nil,
 			map[string]obj{"200": okJSON("The journal.", ref("Journal"))}, "400", "401", "404")},
 		"/api/runs/{id}/source": obj{"get": op("getSource", "A .go source file named by the run's journal", []obj{pID,
-			param("file", "query", "The absolute path, as in a journal entry's file.", strSchema, true)}, nil,
+			param("file", "query", "The file as a journal entry's file names it: module path and path inside the module (example.com/shop/flows/booking.go), or an absolute path in older journals.", strSchema, true)}, nil,
 			map[string]obj{"200": okJSON("The file's lines.", ref("Source"))}, "400", "401", "404")},
 		"/api/runs/{id}/signals": obj{"post": op("signalRun", "Send a signal to a run", []obj{pID}, jsonBody(ref("SignalRequest")),
-			map[string]obj{"202": okJSON("Stored; the run gets it when it awaits it.", ref("SignalResponse"))}, append(mutating, "404", "409")...)},
+			map[string]obj{"202": okJSON("Stored; the run gets it when it awaits it. A payload that does not decode into the type the run's workflow declared for the signal is refused with 400 (field \"payload\") and not stored.", ref("SignalResponse"))}, append(mutating, "404", "409")...)},
 		"/api/runs/{id}/cancel": obj{"post": op("cancelRun", "Cancel a run and its children", []obj{pID}, nil,
 			map[string]obj{"202": okJSON("Cancellation requested; the run as it is now.", ref("Run"))}, "401", "404", "409")},
 		"/api/runs/{id}/queries/{name}": obj{"get": op("queryRun", "Ask a run's query handler (a replay, no write)", []obj{pID,
@@ -146,6 +146,21 @@ func openAPIDoc() obj {
 	}
 	optStr := func(desc string) obj { return obj{"type": "string", "description": desc} }
 	schemas := obj{
+		"WorkflowList": obj{"type": "object", "required": []string{"workflows", "definitions"}, "properties": obj{
+			"workflows": obj{"type": "array", "items": strSchema}, "definitions": obj{"type": "array", "items": ref("WorkflowInfo")}}},
+		"WorkflowInfo": obj{"type": "object", "required": []string{"name", "signals", "queries"}, "properties": obj{"name": strSchema,
+			"signals": obj{"type": "array", "items": ref("Declaration"), "description": "Declared signals, with the type of their payload."},
+			"queries": obj{"type": "array", "items": ref("Declaration"), "description": "Declared queries, with the type of their result."}}},
+		"Declaration": obj{"type": "object", "required": []string{"name", "type"}, "properties": obj{"name": strSchema, "type": ref("TypeInfo")}},
+		"TypeInfo": obj{"type": "object", "required": []string{"go", "kind"}, "description": "A Go type as its JSON encoding looks.", "properties": obj{
+			"go":       optStr("The Go type, as package.Name."),
+			"kind":     obj{"type": "string", "enum": []string{"object", "array", "string", "integer", "number", "boolean", "any"}},
+			"format":   obj{"type": "string", "enum": []string{"date-time", "base64"}},
+			"nullable": obj{"type": "boolean"},
+			"fields":   obj{"type": "array", "items": ref("FieldInfo"), "description": "The JSON fields of a struct."},
+			"elem":     obj{"$ref": "#/components/schemas/TypeInfo", "description": "The element of an array, the value of a map."}}},
+		"FieldInfo": obj{"type": "object", "required": []string{"name", "type"}, "properties": obj{
+			"name": strSchema, "type": ref("TypeInfo"), "optional": obj{"type": "boolean", "description": "Tagged omitempty or omitzero."}}},
 		"RunStatus": obj{"type": "string", "enum": []string{"pending", "running", "waiting", "completed", "failed", "cancelled"}},
 		"Run": obj{"type": "object", "required": []string{"id", "workflow", "status", "version", "created_at", "updated_at"}, "properties": obj{
 			"id": strSchema, "workflow": strSchema, "parent": strSchema, "status": ref("RunStatus"),
@@ -160,7 +175,7 @@ func openAPIDoc() obj {
 			"runs": obj{"type": "array", "items": ref("Run")}, "next_cursor": strSchema, "head_position": posSchema}},
 		"JournalEntry": obj{"type": "object", "properties": obj{
 			"position": posSchema, "version": posSchema, "type": strSchema, "time": timeSchema, "seq": obj{"type": "integer"},
-			"name": strSchema, "source": optStr("file:line of the call"), "file": strSchema, "line": obj{"type": "integer"},
+			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": obj{"type": "integer"},
 			"attempt": obj{"type": "integer"}, "result": anyJSON, "error": strSchema, "error_type": strSchema,
 			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
 		}},

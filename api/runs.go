@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -55,7 +56,12 @@ func runID(r *http.Request) (string, error) {
 func RunPath(id string) string { return "/api/runs/" + url.PathEscape(id) }
 
 func (h *handler) listWorkflows(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string][]string{"workflows": h.eng.Workflows()})
+	defs := h.eng.DescribeWorkflows()
+	out := WorkflowList{Workflows: make([]string, len(defs)), Definitions: defs}
+	for i, d := range defs {
+		out.Workflows[i] = d.Name
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -241,6 +247,14 @@ func (h *handler) signalRun(w http.ResponseWriter, r *http.Request) error {
 		payload = nil
 	}
 	if err := h.eng.SignalRaw(r.Context(), id, req.Name, payload); err != nil {
+		// The name was checked above: an input error is the payload's, one
+		// that does not decode into the type the workflow declared.
+		var ie *weft.InputError
+		if errors.As(err, &ie) {
+			p := invalid("payload", "%v", err)
+			p.RunID = id
+			return p
+		}
 		return withRun(err, id)
 	}
 	writeJSON(w, http.StatusAccepted, SignalResponse{RunID: id, Name: req.Name})

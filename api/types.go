@@ -57,6 +57,16 @@ type Waiting struct {
 	Until  *time.Time `json:"until,omitempty"`
 }
 
+// WorkflowList is the answer of GET /api/workflows.
+type WorkflowList struct {
+	// Workflows are the names of the registered workflows, sorted.
+	Workflows []string `json:"workflows"`
+	// Definitions describe the same workflows, in the same order: the
+	// signals and queries each declared (weft.DeclareSignal,
+	// weft.DeclareQuery) with the JSON shape of their payloads and results.
+	Definitions []weft.WorkflowInfo `json:"definitions"`
+}
+
 // RunList is a page of runs, newest first.
 type RunList struct {
 	Runs []Run `json:"runs"`
@@ -131,9 +141,12 @@ type QueryResponse struct {
 
 // Source is a source file of a workflow, for the UI.
 type Source struct {
-	// File is the absolute path, as in journal entries' sources.
+	// File is the file as journal entries' sources name it: module path and
+	// path inside the module ("example.com/shop/flows/booking.go"), or an
+	// absolute path in journals of earlier versions.
 	File string `json:"file"`
-	// Name is the path relative to the source root that holds it.
+	// Name is the path inside the module, or relative to the source root,
+	// that holds it.
 	Name  string   `json:"name"`
 	Lines []string `json:"lines"`
 }

@@ -493,7 +493,7 @@ func Register(e *weft.Engine, tickets Tickets, svc Services, opts *Options) *Boo
 	o := opts.withDefaults()
 	b := &Bookings{eng: e, opts: o}
 	b.Entity = weft.RegisterEntity(e, Entity(e.Clock()))
-	b.Reminder = weft.Register(e, ReminderWorkflow, reminderWorkflow(b, svc))
+	b.Reminder = weft.Register(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
 	registerView(e)
 	p := &processes{eng: e, b: b, tickets: tickets, svc: svc, opts: o}
 	p.register()

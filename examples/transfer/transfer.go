@@ -126,7 +126,8 @@ func Register(e *weft.Engine, opts *Options) *Transfers {
 		t.opts.DepositRetry = &weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Minute, Multiplier: 2}
 	}
 	t.Wallets = weft.RegisterEntity(e, WalletDef())
-	t.Workflow = weft.Register(e, Name, t.run)
+	t.Workflow = weft.Register(e, Name, t.run,
+		weft.DeclareSignal[Acceptance](SignalAcceptance), weft.DeclareQuery[string]("status"))
 	registerBalances(e)
 	return t
 }
