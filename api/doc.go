@@ -31,8 +31,9 @@
 //	POST /api/entities/{type}/{id}/commands   send a command: {"command", "command_id"}
 //	GET  /api/consumers                 consumers and projections with their lag
 //	POST /api/consumers/{name}/reset    move a checkpoint: {"position"}
-//	GET  /api/consumers/{name}/parked   a consumer's parked events (GET /api/parked: all)
+//	GET  /api/consumers/{name}/parked   a consumer's parked events (GET /api/parked: all; ?history=1 adds those retried or skipped)
 //	POST /api/consumers/{name}/parked/{position}/retry   handle a parked event again
+//	POST /api/consumers/{name}/parked/{position}/skip    give up on a parked event, {"reason": …}
 //
 // A run ID or an entity ID is one path segment: escape it (a child run's ID
 // holds "/"), as RunPath and EntityPath do.
