@@ -61,8 +61,8 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	if f.lease <= 0 || f.heartbeat < 0 || f.poll < 0 || f.maxRuns < 0 {
 		return &usageError{errors.New("--lease must be above 0; --heartbeat, --poll and --max-runs must not be negative")}
 	}
-	if f.heartbeat >= f.lease {
-		return &usageError{fmt.Errorf("--heartbeat %v must be shorter than --lease %v", f.heartbeat, f.lease)}
+	if f.heartbeat > 0 && f.lease < 3*f.heartbeat {
+		return &usageError{fmt.Errorf("--lease %v must be at least 3× --heartbeat %v", f.lease, f.heartbeat)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	st, err := a.openStore(ctx, storeOptions{logger: logger})
