@@ -33,6 +33,10 @@ type storeOptions struct {
 	// fast opens SQLite with DurabilityRiskLosingRecentWritesOnPowerLoss;
 	// ignored on PostgreSQL.
 	fast bool
+	// client opens SQLite with Options.Client, for a command that executes
+	// no run: it works beside the process that does (`weft dev`); ignored
+	// on PostgreSQL.
+	client bool
 	// logger receives the store's logs; nil discards them.
 	logger *slog.Logger
 }
@@ -54,7 +58,7 @@ func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error
 			return nil, err
 		}
 	}
-	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: o.mustExist, Durability: durability(o.fast), Logger: o.logger})
+	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: o.mustExist, Client: o.client, Durability: durability(o.fast), Logger: o.logger})
 	if err != nil {
 		return nil, a.openError(err)
 	}

@@ -106,7 +106,7 @@ they start; run this first to do it once, as a deployment step.`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := a.openStore(ctx, storeOptions{})
+			st, err := a.openStore(ctx, storeOptions{client: true})
 			if err != nil {
 				return err
 			}

@@ -512,6 +512,28 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*s
 	return res, nil
 }
 
+// ReleaseAllLeases gives back every lease in the store, of runs and of
+// consumer partitions, and forgets the members of consumer groups: an
+// embedded store calls it once it holds the lock that makes its process the
+// only one to execute, which proves that whoever held them is gone. Their
+// runs and partitions can be claimed at once, without waiting for the
+// leases to run out; the lease tokens stay, so that a write under a lease
+// given back is still refused.
+func (s *Store) ReleaseAllLeases(ctx context.Context) error {
+	return s.write(ctx, func(w *wtx) error {
+		for _, q := range []string{
+			`UPDATE runs SET lease_owner = '', lease_expires = NULL WHERE lease_owner <> ''`,
+			`UPDATE consumer_partitions SET lease_owner = '', lease_expires = 0 WHERE lease_owner <> ''`,
+			`DELETE FROM consumer_members`,
+		} {
+			if _, err := w.exec(q); err != nil {
+				return fmt.Errorf("release all leases: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
 // renewLeasesSQL renews the leases of PostgreSQL's RenewLeases in one
 // statement that never waits for a row lock: the rows a write transaction
 // has locked (a commit or a signal of the run in flight) are skipped, so
