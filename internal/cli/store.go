@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
@@ -39,6 +40,10 @@ type storeOptions struct {
 	client bool
 	// logger receives the store's logs; nil discards them.
 	logger *slog.Logger
+	// lease, when not 0, is the lease of the runs the command executes: on
+	// PostgreSQL, the write stall timeout is then at most half of it, as
+	// weft.Config.LeaseDuration requires.
+	lease time.Duration
 }
 
 // openStore opens the store the command line names (--store, $WEFT_STORE,
@@ -47,7 +52,11 @@ type storeOptions struct {
 // commands open stores; its errors are explained for the command line.
 func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error) {
 	if isPostgres(a.db) {
-		st, err := postgres.Open(ctx, a.db, &postgres.Options{MustExist: o.mustExist, Logger: o.logger})
+		var stall time.Duration // the default
+		if o.lease > 0 && o.lease < 2*postgres.DefaultWriteStallTimeout {
+			stall = o.lease / 2
+		}
+		st, err := postgres.Open(ctx, a.db, &postgres.Options{MustExist: o.mustExist, Logger: o.logger, WriteStallTimeout: stall})
 		if err != nil {
 			return nil, a.openError(err)
 		}

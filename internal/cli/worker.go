@@ -48,7 +48,7 @@ one process executes runs at a time. Logs go to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.id, "id", "", "the worker's name in leases (default host-pid-random)")
-	cmd.Flags().DurationVar(&f.lease, "lease", 30*time.Second, "how long a claimed run stays leased without renewal; another worker takes it over after that")
+	cmd.Flags().DurationVar(&f.lease, "lease", 30*time.Second, "how long a claimed run stays leased without renewal; another worker takes it over after that (on PostgreSQL, writes stalled by a paused worker are cut off after at most half of it)")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 0, "how often leases are renewed (default: a third of --lease)")
 	cmd.Flags().DurationVar(&f.poll, "poll", 0, "how often to look for due work when no wake-up was pushed (default: the engine's, 500ms)")
 	cmd.Flags().IntVar(&f.maxRuns, "max-runs", 0, "the most runs this worker executes at once (default: the engine's, 2000)")
@@ -65,7 +65,7 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 		return &usageError{fmt.Errorf("--lease %v must be at least 3× --heartbeat %v", f.lease, f.heartbeat)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := a.openStore(ctx, storeOptions{logger: logger})
+	st, err := a.openStore(ctx, storeOptions{logger: logger, lease: f.lease})
 	if err != nil {
 		return err
 	}

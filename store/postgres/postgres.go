@@ -131,7 +131,7 @@ func (o *Options) withDefaults() (Options, error) {
 		r.MaxClockSkew = 2 * time.Second
 	}
 	if r.WriteStallTimeout == 0 {
-		r.WriteStallTimeout = 5 * time.Second
+		r.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if r.ConnectTimeout == 0 {
 		r.ConnectTimeout = 10 * time.Second
@@ -141,6 +141,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	return r, nil
 }
+
+// DefaultWriteStallTimeout is the default of Options.WriteStallTimeout.
+const DefaultWriteStallTimeout = 5 * time.Second
 
 // ClockSkewError reports that this machine's clock differs from the database
 // server's by more than Options.MaxClockSkew.
