@@ -30,13 +30,19 @@ type Config struct {
 	// Defaults to 2000.
 	MaxConcurrentRuns int
 	// LeaseDuration is how long a claimed run stays leased without renewal;
-	// another worker may take it over after that. Defaults to 30s.
+	// another worker may take it over after that. It must be at least 3×
+	// HeartbeatInterval, so that a renewal may fail or come late twice
+	// before the lease runs out, and at least 2× the store's write stall
+	// timeout (store.WriteStaller: postgres.Options.WriteStallTimeout), as
+	// long as a renewal may wait for another worker's stalled write; New
+	// refuses a shorter one. Defaults to 30s.
 	LeaseDuration time.Duration
 	// HeartbeatInterval is how often the engine renews the leases of the runs
-	// it executes. A run whose renewal finds the lease taken over by another
-	// worker is abandoned at once (its context is cancelled; the store would
-	// refuse its writes anyway). Defaults to LeaseDuration/3; it must be
-	// shorter than LeaseDuration.
+	// it executes, all of them in one store call. A run whose renewal finds
+	// the lease taken over by another worker is abandoned at once (its
+	// context, and its step's, is cancelled; the store would refuse its
+	// writes anyway). Defaults to LeaseDuration/3; it must be positive and
+	// at most LeaseDuration/3.
 	HeartbeatInterval time.Duration
 	// PollInterval is how often the engine looks for due work written by other
 	// processes when no wake-up was pushed. Defaults to 500ms.
@@ -100,8 +106,16 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.HeartbeatInterval == 0 {
 		out.HeartbeatInterval = out.LeaseDuration / 3
 	}
-	if out.HeartbeatInterval < 0 || out.HeartbeatInterval >= out.LeaseDuration {
-		return out, fmt.Errorf("weft: Config.HeartbeatInterval %v must be positive and shorter than Config.LeaseDuration %v", out.HeartbeatInterval, out.LeaseDuration)
+	if out.HeartbeatInterval <= 0 {
+		return out, fmt.Errorf("weft: Config.HeartbeatInterval %v must be positive", out.HeartbeatInterval)
+	}
+	if out.LeaseDuration < 3*out.HeartbeatInterval {
+		return out, fmt.Errorf("weft: Config.LeaseDuration %v must be at least 3× Config.HeartbeatInterval %v, so that a late or failed renewal does not lose the leases of a live worker", out.LeaseDuration, out.HeartbeatInterval)
+	}
+	if ws, ok := out.Store.(store.WriteStaller); ok {
+		if stall := ws.WriteStallTimeout(); stall > 0 && out.LeaseDuration < 2*stall {
+			return out, fmt.Errorf("weft: Config.LeaseDuration %v must be at least 2× the store's write stall timeout %v (postgres.Options.WriteStallTimeout): a renewal may wait that long for a stalled write", out.LeaseDuration, stall)
+		}
 	}
 	if out.PollInterval == 0 {
 		out.PollInterval = 500 * time.Millisecond

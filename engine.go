@@ -282,7 +282,9 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 	return len(runs) == limit
 }
 
-// heartbeat renews the leases of executing runs.
+// heartbeat renews the leases of executing runs, all of them in one store
+// call per tick, so that the time a renewal takes does not grow with the
+// number of runs held.
 func (e *Engine) heartbeat(ctx context.Context) {
 	tick := time.NewTicker(e.cfg.HeartbeatInterval)
 	defer tick.Stop()
@@ -292,31 +294,44 @@ func (e *Engine) heartbeat(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		e.mu.Lock()
-		xs := make([]*execution, 0, len(e.active))
-		for _, x := range e.active {
-			xs = append(xs, x)
+		e.renewLeases(ctx)
+	}
+}
+
+// renewLeases renews the leases of the runs executing, and stops those
+// whose lease was lost.
+func (e *Engine) renewLeases(ctx context.Context) {
+	e.mu.Lock()
+	held := make(map[string]*execution, len(e.active))
+	leases := make([]store.RunLease, 0, len(e.active))
+	for id, x := range e.active {
+		if x.released.Load() {
+			continue // it gives the lease back: nothing to renew
 		}
-		e.mu.Unlock()
-		for _, x := range xs {
-			if x.released.Load() {
-				continue // it gives the lease back: nothing to renew
-			}
-			err := e.store.RenewLease(ctx, &store.RenewLeaseParams{
-				RunID: x.run.ID, LeaseToken: x.leaseToken, Until: e.clock.Now().Add(e.cfg.LeaseDuration),
-			})
-			switch {
-			case errors.Is(err, weftype.ErrLeaseLost) && x.released.Load():
-				// Released while the renewal was under way.
-			case errors.Is(err, weftype.ErrLeaseLost):
-				// Another worker took the run over (this one was paused or
-				// cut off too long): stop executing it.
-				e.cfg.Logger.Warn("weft: lease lost; abandoning the run", "run", x.run.ID, "error", err)
-				x.stop()
-			case err != nil && ctx.Err() == nil:
-				e.cfg.Logger.Warn("weft: lease renewal failed", "run", x.run.ID, "error", err)
-			}
+		held[id] = x
+		leases = append(leases, store.RunLease{RunID: id, Token: x.leaseToken})
+	}
+	e.mu.Unlock()
+	if len(leases) == 0 {
+		return
+	}
+	res, err := e.store.RenewLeases(ctx, &store.RenewLeasesParams{Leases: leases, Until: e.clock.Now().Add(e.cfg.LeaseDuration)})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.cfg.Logger.Warn("weft: lease renewal failed", "runs", len(leases), "error", err)
 		}
+		return
+	}
+	for _, l := range res.Lost {
+		x := held[l.RunID]
+		if x == nil || x.released.Load() {
+			continue // released while the renewal was under way
+		}
+		// Another worker took the run over (this one was paused or cut
+		// off too long): stop executing it at once. Its step's context is
+		// cancelled, and the store refuses its writes anyway.
+		e.cfg.Logger.Warn("weft: lease lost; abandoning the run", "run", l.RunID, "token", l.Token)
+		x.stop()
 	}
 }
 

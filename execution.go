@@ -337,6 +337,11 @@ func (x *execution) settle() error {
 func (x *execution) committed(p *store.CommitRunParams, res *store.CommitRunResult) {
 	e := x.eng
 	x.version = res.Version
+	if p.ReleaseLease {
+		// The store may keep the lease of a run woken while it was saved as
+		// waiting (see passivate): the heartbeat renews it then.
+		x.released.Store(res.Released)
+	}
 	if p.Status != "" {
 		x.status = p.Status
 	}
@@ -363,15 +368,18 @@ func (x *execution) commitFailed(err error) {
 	panic(unwindAbort)
 }
 
-// passivate waits for wake (zero: an outside event only). It records the
-// waiting state, then checks whether something the run waits for arrived
-// meanwhile (stillWaiting false): then it returns and the caller looks again.
-// Otherwise it releases the lease and unwinds the goroutine. A signal, cancel
-// or child end that lands after the first commit makes the run due again in
-// the store, which the lease release does not undo; one that landed before
-// it, while the run executed, keeps the run due through that commit
-// (CheckWakes), so that the run is claimed again if this execution is
-// interrupted after it goes on.
+// passivate waits for wake (zero: an outside event only). It saves the run
+// as waiting and gives its lease back in one write, so that a worker that
+// dies right after leaves no waiting run leased to a dead process, and
+// unwinds the goroutine. A signal, cancel or child end that lands after that
+// write makes the run due in the store, and any worker claims it again. One
+// that landed before it, while the run executed (its Wakes grew past those
+// this execution saw), makes the store keep the lease, and the run due
+// (CheckWakes), so that the run goes on here at once or, if this execution
+// is interrupted, is claimed again: passivate then reads the run and its
+// signals again and returns when something it waits for arrived meanwhile
+// (stillWaiting false), so that the caller looks again; otherwise it saves
+// the run as waiting once more.
 func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
 	if x.query {
 		panic(unwindQuery)
@@ -379,32 +387,36 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 	if p == nil {
 		p = &store.CommitRunParams{}
 	}
-	// The wake-ups counted up to x.run.Wakes are accounted for; one that
-	// lands later keeps the run due (CheckWakes), so that a run that goes on
-	// below and is interrupted is claimed again.
-	p.Status, p.SetWakeAt, p.WakeAt = weftype.StatusWaiting, true, wake
-	p.CheckWakes, p.WakesSeen = true, x.run.Wakes
-	x.commit(p)
-	ctx := x.ctx
-	// The run first, then its signals: every signal counted in r.Wakes is
-	// among them.
-	r, err := x.eng.store.GetRun(ctx, x.run.ID)
-	if err != nil {
-		panic(unwindAbort)
+	for {
+		// The wake-ups counted up to x.run.Wakes are accounted for.
+		p.Status, p.SetWakeAt, p.WakeAt = weftype.StatusWaiting, true, wake
+		p.CheckWakes, p.WakesSeen = true, x.run.Wakes
+		p.ReleaseLease = true
+		x.released.Store(true) // the heartbeat stops renewing it
+		x.commit(p)            // committed clears released if the store kept the lease
+		if x.released.Load() {
+			panic(unwindPassivated)
+		}
+		ctx := x.ctx
+		// The run first, then its signals: every signal counted in r.Wakes
+		// is among them.
+		r, err := x.eng.store.GetRun(ctx, x.run.ID)
+		if err != nil {
+			panic(unwindAbort)
+		}
+		sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
+		if err != nil {
+			panic(unwindAbort)
+		}
+		fresh := x.setSignals(sigs)
+		x.run.Wakes = r.Wakes
+		newCancel := r.CancelRequested && !x.cancel
+		x.cancel = r.CancelRequested
+		if newCancel || !stillWaiting(fresh) {
+			return
+		}
+		p = &store.CommitRunParams{}
 	}
-	sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
-	if err != nil {
-		panic(unwindAbort)
-	}
-	fresh := x.setSignals(sigs)
-	x.run.Wakes = r.Wakes
-	newCancel := r.CancelRequested && !x.cancel
-	x.cancel = r.CancelRequested
-	if newCancel || !stillWaiting(fresh) {
-		return
-	}
-	x.releaseLease()
-	panic(unwindPassivated)
 }
 
 // releaseLease gives the run back to the store without changing its wake-up.

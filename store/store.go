@@ -54,6 +54,16 @@ type Store interface {
 	// RenewLease extends the lease of a run held with p.LeaseToken, or fails
 	// with weftype.ErrLeaseLost.
 	RenewLease(ctx context.Context, p *RenewLeaseParams) error
+	// RenewLeases is the heartbeat of a worker: it extends, in one
+	// statement, the lease of every run in p.Leases held with its token
+	// (not released, not claimed since) until p.Until, and returns those
+	// it found lost. A lease it could not renew for a reason other than
+	// its loss (a write in flight on the run, on stores where such a write
+	// would delay the heartbeat) is neither renewed nor reported lost: the
+	// next heartbeat renews it. A store whose writes of all workers take
+	// turns runs it outside that queue, so that the worker's own write
+	// load cannot delay it past its leases.
+	RenewLeases(ctx context.Context, p *RenewLeasesParams) (*RenewLeasesResult, error)
 	// CommitRun records progress of a run in one transaction: journal events,
 	// status and wake-up, consumed signals, timers, children to start, and lease
 	// release. It fails with weftype.ErrLeaseLost if p.LeaseToken is not the
@@ -262,6 +272,26 @@ type RenewLeaseParams struct {
 	Until      time.Time
 }
 
+// RenewLeasesParams are the arguments of Store.RenewLeases.
+type RenewLeasesParams struct {
+	Leases []RunLease
+	Until  time.Time
+}
+
+// RunLease is a run held under a lease: writes for the run carry Token.
+type RunLease struct {
+	RunID string
+	Token int64
+}
+
+// RenewLeasesResult is what Store.RenewLeases returns.
+type RenewLeasesResult struct {
+	// Lost are the leases of p.Leases that are not held any more: the run
+	// was claimed by another worker, released, or is unknown. Their holder
+	// must stop executing the run; the store refuses its writes anyway.
+	Lost []RunLease
+}
+
 // CommitRunParams describe one transition of a run.
 type CommitRunParams struct {
 	RunID      string
@@ -293,7 +323,11 @@ type CommitRunParams struct {
 	// StartChildren creates child runs (Parent set to RunID); an existing ID is
 	// left as it is.
 	StartChildren []CreateRunParams
-	// ReleaseLease clears the lease after the commit.
+	// ReleaseLease clears the lease after the commit. With CheckWakes, the
+	// lease is kept when the run's Wakes grew past WakesSeen (the run is
+	// then due at Time, see CheckWakes): the caller goes on executing the
+	// run, woken while it was being saved, without a new claim.
+	// CommitRunResult.Released says which happened.
 	ReleaseLease bool
 	// Apply, when not nil, runs inside the commit's transaction before the
 	// events are appended (it may fill in their Data): a transactional step's
@@ -306,6 +340,9 @@ type CommitRunParams struct {
 type CommitRunResult struct {
 	// Version is the journal version after the commit.
 	Version int64
+	// Released is whether the commit released the lease (see
+	// CommitRunParams.ReleaseLease).
+	Released bool
 }
 
 // SendSignalParams are the arguments of Store.SendSignal.
@@ -327,6 +364,16 @@ type RequestCancelParams struct {
 // process holds the role; release gives it up.
 type ExecutorLocker interface {
 	AcquireExecutor(ctx context.Context) (release func(), err error)
+}
+
+// WriteStaller is implemented by stores where the writes of all workers take
+// turns (PostgreSQL), so that a worker paused in the middle of a write holds
+// up the others' writes, and their lease renewals, for up to
+// WriteStallTimeout before the store gives up on it. The engine refuses a
+// lease shorter than twice that: a live worker's renewal could otherwise
+// come too late. 0 means no bound is known.
+type WriteStaller interface {
+	WriteStallTimeout() time.Duration
 }
 
 // Notifier is implemented by stores that push wake-ups across processes.

@@ -19,7 +19,7 @@ import (
 // consumers. Its engine is never started: it executes nothing.
 func crashClient(t *testing.T, h *crashtest.Harness) (*weft.Engine, *booking.Bookings, *booking.TicketOffice) {
 	t.Helper()
-	st, err := sqlite.Open(ctx, h.DBPath(), nil)
+	st, err := sqlite.Open(ctx, h.DBPath(), &sqlite.Options{Client: true})
 	if err != nil {
 		t.Fatal(err)
 	}

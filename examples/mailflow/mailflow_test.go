@@ -122,7 +122,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestCrashWhileSleepingAndBetweenMails(t *testing.T) {
 	h := crashtest.New(t)
 	h.Start("")
-	st, err := sqlite.Open(ctx, h.DBPath(), nil)
+	st, err := sqlite.Open(ctx, h.DBPath(), &sqlite.Options{Client: true})
 	if err != nil {
 		t.Fatal(err)
 	}

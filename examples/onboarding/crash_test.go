@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // signal and inspect runs while the child executes them.
 func client(t *testing.T, h *crashtest.Harness) *weft.Engine {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), h.DBPath(), nil)
+	st, err := sqlite.Open(context.Background(), h.DBPath(), &sqlite.Options{Client: true})
 	if err != nil {
 		t.Fatal(err)
 	}

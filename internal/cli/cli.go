@@ -181,7 +181,7 @@ func (c *client) close() { _ = c.store.Close() }
 // openClient opens the existing store file and an engine with the examples
 // registered, without starting it.
 func (a *app) openClient(ctx context.Context) (*client, error) {
-	st, err := a.openStore(ctx, storeOptions{mustExist: true})
+	st, err := a.openStore(ctx, storeOptions{mustExist: true, client: true})
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +219,8 @@ func (a *app) openError(err error) error {
 		return fmt.Errorf("no weft store at %s; run `weft dev` first or pass --db", a.absDB())
 	case errors.Is(err, weftype.ErrNotWeftStore):
 		return fmt.Errorf("%s is not a weft store (it holds other tables): %w", a.absDB(), err)
+	case errors.Is(err, weftype.ErrExecutorBusy):
+		return fmt.Errorf("another process already executes runs on %s (is `weft dev` or `weft worker` running on it?); on a SQLite file only one may: stop it first, use PostgreSQL for several workers, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())
 	}
 	var sv *weftype.SchemaVersionError
 	if errors.As(err, &sv) {

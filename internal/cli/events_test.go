@@ -48,7 +48,7 @@ func consumers(t *testing.T, db string) map[string]cli.ConsumerView {
 func appendPoison(t *testing.T, db, id string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, db, &sqlite.Options{MustExist: true})
+	st, err := sqlite.Open(ctx, db, &sqlite.Options{MustExist: true, Client: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
@@ -33,8 +34,16 @@ type storeOptions struct {
 	// fast opens SQLite with DurabilityRiskLosingRecentWritesOnPowerLoss;
 	// ignored on PostgreSQL.
 	fast bool
+	// client opens SQLite with Options.Client, for a command that executes
+	// no run: it works beside the process that does (`weft dev`); ignored
+	// on PostgreSQL.
+	client bool
 	// logger receives the store's logs; nil discards them.
 	logger *slog.Logger
+	// lease, when not 0, is the lease of the runs the command executes: on
+	// PostgreSQL, the write stall timeout is then at most half of it, as
+	// weft.Config.LeaseDuration requires.
+	lease time.Duration
 }
 
 // openStore opens the store the command line names (--store, $WEFT_STORE,
@@ -43,7 +52,11 @@ type storeOptions struct {
 // commands open stores; its errors are explained for the command line.
 func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error) {
 	if isPostgres(a.db) {
-		st, err := postgres.Open(ctx, a.db, &postgres.Options{MustExist: o.mustExist, Logger: o.logger})
+		var stall time.Duration // the default
+		if o.lease > 0 && o.lease < 2*postgres.DefaultWriteStallTimeout {
+			stall = o.lease / 2
+		}
+		st, err := postgres.Open(ctx, a.db, &postgres.Options{MustExist: o.mustExist, Logger: o.logger, WriteStallTimeout: stall})
 		if err != nil {
 			return nil, a.openError(err)
 		}
@@ -54,7 +67,7 @@ func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error
 			return nil, err
 		}
 	}
-	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: o.mustExist, Durability: durability(o.fast), Logger: o.logger})
+	st, err := sqlite.Open(ctx, a.db, &sqlite.Options{MustExist: o.mustExist, Client: o.client, Durability: durability(o.fast), Logger: o.logger})
 	if err != nil {
 		return nil, a.openError(err)
 	}

@@ -48,7 +48,7 @@ one process executes runs at a time. Logs go to stderr.`,
 		},
 	}
 	cmd.Flags().StringVar(&f.id, "id", "", "the worker's name in leases (default host-pid-random)")
-	cmd.Flags().DurationVar(&f.lease, "lease", 30*time.Second, "how long a claimed run stays leased without renewal; another worker takes it over after that")
+	cmd.Flags().DurationVar(&f.lease, "lease", 30*time.Second, "how long a claimed run stays leased without renewal; another worker takes it over after that (on PostgreSQL, writes stalled by a paused worker are cut off after at most half of it)")
 	cmd.Flags().DurationVar(&f.heartbeat, "heartbeat", 0, "how often leases are renewed (default: a third of --lease)")
 	cmd.Flags().DurationVar(&f.poll, "poll", 0, "how often to look for due work when no wake-up was pushed (default: the engine's, 500ms)")
 	cmd.Flags().IntVar(&f.maxRuns, "max-runs", 0, "the most runs this worker executes at once (default: the engine's, 2000)")
@@ -61,11 +61,11 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	if f.lease <= 0 || f.heartbeat < 0 || f.poll < 0 || f.maxRuns < 0 {
 		return &usageError{errors.New("--lease must be above 0; --heartbeat, --poll and --max-runs must not be negative")}
 	}
-	if f.heartbeat >= f.lease {
-		return &usageError{fmt.Errorf("--heartbeat %v must be shorter than --lease %v", f.heartbeat, f.lease)}
+	if f.heartbeat > 0 && f.lease < 3*f.heartbeat {
+		return &usageError{fmt.Errorf("--lease %v must be at least 3× --heartbeat %v", f.lease, f.heartbeat)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := a.openStore(ctx, storeOptions{logger: logger})
+	st, err := a.openStore(ctx, storeOptions{logger: logger, lease: f.lease})
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ they start; run this first to do it once, as a deployment step.`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			st, err := a.openStore(ctx, storeOptions{})
+			st, err := a.openStore(ctx, storeOptions{client: true})
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@
 // record their effects in tables of that database (see CapturesTable). It
 // writes a line to its write log for every lease it got (ClaimRuns,
 // ClaimPartitions) and every write it made under a lease (CommitRun,
-// RenewLease, CommitCheckpoint with a lease token), with the time the write
+// RenewLeases, CommitCheckpoint with a lease token), with the time the write
 // started and how it ended; the test reads the logs to tell which writes a
 // worker tried after it was woken. A CheckpointSampler reads the consumers'
 // checkpoints from the test process while the workers run, to tell whether
@@ -47,6 +47,8 @@ const (
 	envWorker = "WEFT_CLUSTERTEST_WORKER"
 	envDSN    = "WEFT_CLUSTERTEST_DSN"
 	envDir    = "WEFT_CLUSTERTEST_DIR"
+	envLease  = "WEFT_CLUSTERTEST_LEASE" // the lease and heartbeat of Harness.Lease
+	envBeat   = "WEFT_CLUSTERTEST_HEARTBEAT"
 	// EnvLogLevel sets the level of the workers' logs (debug, info, warn or
 	// error, the default), for debugging a failed run.
 	EnvLogLevel = "WEFT_CLUSTERTEST_LOG"
@@ -169,19 +171,30 @@ func runWorker(id, dsn, dir string) error {
 		return err
 	}
 	wl := &writeLog{w: bufio.NewWriter(f)}
+	lease, beat := LeaseDuration, HeartbeatInterval
+	if d, err := time.ParseDuration(os.Getenv(envLease)); err == nil {
+		lease, beat = d, 0
+	}
+	if d, err := time.ParseDuration(os.Getenv(envBeat)); err == nil {
+		beat = d
+	}
 	eng, err := weft.New(weft.Config{
 		Store:         &loggingStore{Store: st, n: st, log: wl},
 		WorkerID:      id,
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})).With("worker", id),
-		LeaseDuration: LeaseDuration, HeartbeatInterval: HeartbeatInterval, PollInterval: PollInterval,
+		LeaseDuration: lease, HeartbeatInterval: beat, PollInterval: PollInterval,
 	})
 	if err != nil {
 		return err
 	}
 	weft.Register(eng, MixedName, Mixed)
 	weft.Register(eng, HoldName, Hold(dir))
+	weft.Register(eng, SlowName, Slow(st, dir, id))
 	registerBooking(eng, id)
 	if err := SetupEffects(ctx, st); err != nil {
+		return err
+	}
+	if err := setupSlow(ctx, st); err != nil {
 		return err
 	}
 	if err := eng.Start(ctx); err != nil {
@@ -274,11 +287,25 @@ func (s *loggingStore) CommitRun(ctx context.Context, p *store.CommitRunParams) 
 	return res, err
 }
 
-func (s *loggingStore) RenewLease(ctx context.Context, p *store.RenewLeaseParams) error {
+// RenewLeases logs a renewal of each lease: "lost" for those the store
+// reports lost.
+func (s *loggingStore) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error) {
 	start := time.Now().UnixNano()
-	err := s.Store.RenewLease(ctx, p)
-	s.log.line("renew %s %d %d %s", p.RunID, p.LeaseToken, start, outcome(err))
-	return err
+	res, err := s.Store.RenewLeases(ctx, p)
+	lost := map[store.RunLease]bool{}
+	if res != nil {
+		for _, l := range res.Lost {
+			lost[l] = true
+		}
+	}
+	for _, l := range p.Leases {
+		o := outcome(err)
+		if lost[l] {
+			o = outcome(weftype.ErrLeaseLost)
+		}
+		s.log.line("renew %s %d %d %s", l.RunID, l.Token, start, o)
+	}
+	return res, err
 }
 
 func (s *loggingStore) ClaimPartitions(ctx context.Context, p *store.ClaimPartitionsParams) (*store.PartitionClaim, error) {
@@ -312,6 +339,10 @@ type Harness struct {
 	T   *testing.T
 	DSN string
 	Dir string
+	// Lease and Heartbeat, when set before Start, are the workers' lease
+	// and heartbeat interval (0: a third of the lease). Default to
+	// LeaseDuration and HeartbeatInterval.
+	Lease, Heartbeat time.Duration
 
 	mu      sync.Mutex
 	workers map[string]*exec.Cmd
@@ -341,6 +372,9 @@ func (h *Harness) Start(id string) {
 	h.T.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envWorker+"="+id, envDSN+"="+h.DSN, envDir+"="+h.Dir)
+	if h.Lease > 0 {
+		cmd.Env = append(cmd.Env, envLease+"="+h.Lease.String(), envBeat+"="+h.Heartbeat.String())
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -578,7 +578,7 @@ func startWorkers(t *testing.T, ctx context.Context, dsn string, n int, configur
 	t.Helper()
 	var ws []*worker
 	for i := range n {
-		st, err := postgres.Open(ctx, dsn, &postgres.Options{MaxReadConns: 4})
+		st, err := postgres.Open(ctx, dsn, &postgres.Options{MaxReadConns: 4, WriteStallTimeout: clustertest.WriteStallTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}

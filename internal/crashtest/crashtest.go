@@ -43,6 +43,7 @@ const (
 	envDir    = "WEFT_CRASHTEST_DIR"
 	envHangAt = "WEFT_CRASHTEST_HANG_AFTER"
 	envAtMost = "WEFT_CRASHTEST_AT_MOST_ONCE"
+	envLease  = "WEFT_CRASHTEST_LEASE"
 )
 
 // Files inside a crash test's directory.
@@ -65,9 +66,10 @@ func MaybeRunChild() {
 		fmt.Fprintln(os.Stderr, "child: open:", err)
 		os.Exit(2)
 	}
+	lease, _ := time.ParseDuration(os.Getenv(envLease))
 	eng, err := weft.New(weft.Config{
 		Store: st, Clock: &offsetClock{path: filepath.Join(dir, OffsetFile)},
-		PollInterval: 20 * time.Millisecond, LeaseDuration: 2 * time.Second,
+		PollInterval: 20 * time.Millisecond, LeaseDuration: lease,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -129,6 +131,9 @@ type Harness struct {
 	// AtMostOnce, when set before Start, runs the booking example's
 	// confirmation process at most once (weft.AtMostOnce) in the children.
 	AtMostOnce bool
+	// Lease, when set before Start, is the children's
+	// weft.Config.LeaseDuration. Defaults to 2s.
+	Lease time.Duration
 
 	offset time.Duration
 	proc   *exec.Cmd
@@ -162,7 +167,12 @@ func (h *Harness) Start(hangAfterEffect string) {
 	if h.AtMostOnce {
 		atMost = "1"
 	}
-	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+h.Dir, envHangAt+"="+hangAfterEffect, envAtMost+"="+atMost)
+	lease := h.Lease
+	if lease == 0 {
+		lease = 2 * time.Second
+	}
+	cmd.Env = append(os.Environ(), envChild+"=1", envDir+"="+h.Dir, envHangAt+"="+hangAfterEffect, envAtMost+"="+atMost,
+		envLease+"="+lease.String())
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

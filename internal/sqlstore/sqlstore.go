@@ -25,6 +25,11 @@ type Config struct {
 	Writer *sql.DB
 	// Reader is the pool reads go through; it may be Writer.
 	Reader *sql.DB
+	// Leases, when not nil, is the pool RenewLeases runs on, outside the
+	// write transactions, in PostgreSQL's SQL: a worker's heartbeat then
+	// never waits for the writes queued before it. Nil runs it as a write
+	// of Writer, in SQLite's SQL.
+	Leases *sql.DB
 	// Dialect adapts the queries to the database. Required.
 	Dialect Dialect
 	// Batch configures group commit.
@@ -37,6 +42,7 @@ type Config struct {
 // concurrent use.
 type Store struct {
 	writer, reader *sql.DB
+	leases         *sql.DB // nil: renewals are writes
 	d              Dialect
 	wc             *writeConn
 	rs             *readStmts
@@ -58,6 +64,7 @@ func New(cfg Config) *Store {
 	return &Store{
 		writer: cfg.Writer,
 		reader: cfg.Reader,
+		leases: cfg.Leases,
 		d:      cfg.Dialect,
 		wc:     wc,
 		rs:     newReadStmts(cfg.Reader, cfg.Dialect),
@@ -79,6 +86,9 @@ func (s *Store) Close() error {
 	err := errors.Join(s.wc.reset(), s.rs.close(), s.writer.Close())
 	if s.reader != s.writer {
 		err = errors.Join(err, s.reader.Close())
+	}
+	if s.leases != nil {
+		err = errors.Join(err, s.leases.Close())
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -438,24 +439,165 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	return runs, nil
 }
 
-// RenewLease implements store.Store.
+// RenewLease implements store.Store: RenewLeases of one lease.
 func (s *Store) RenewLease(ctx context.Context, p *store.RenewLeaseParams) error {
-	return s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(`UPDATE runs SET lease_expires = ? WHERE id = ? AND lease_token = ? AND lease_owner <> ''`,
-			nanos(p.Until), p.RunID, p.LeaseToken)
-		if err != nil {
-			return fmt.Errorf("renew lease of run %q: %w", p.RunID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("renew lease of run %q: %w", p.RunID, err)
-		} else if n == 1 {
-			return nil
-		}
-		if _, err := w.getRun(p.RunID); err != nil {
-			return err
-		}
-		return fmt.Errorf("renew lease of run %q with token %d: %w", p.RunID, p.LeaseToken, weftype.ErrLeaseLost)
+	res, err := s.RenewLeases(ctx, &store.RenewLeasesParams{
+		Leases: []store.RunLease{{RunID: p.RunID, Token: p.LeaseToken}}, Until: p.Until,
 	})
+	if err != nil {
+		return err
+	}
+	if len(res.Lost) > 0 {
+		return fmt.Errorf("renew lease of run %q with token %d: %w", p.RunID, p.LeaseToken, weftype.ErrLeaseLost)
+	}
+	return nil
+}
+
+// RenewLeases implements store.Store. With a Leases pool (PostgreSQL) it
+// runs there, outside the write transactions and their lock
+// (renewLeasesAside); otherwise (SQLite) it is one write of the writer.
+func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error) {
+	if s.closed.Load() {
+		return nil, weftype.ErrStoreClosed
+	}
+	if len(p.Leases) == 0 {
+		return &store.RenewLeasesResult{}, nil
+	}
+	if s.leases != nil {
+		return s.renewLeasesAside(ctx, p)
+	}
+	type lease struct {
+		ID    string `json:"i"`
+		Token int64  `json:"t"`
+	}
+	ls := make([]lease, len(p.Leases))
+	for i, l := range p.Leases {
+		ls[i] = lease{l.RunID, l.Token}
+	}
+	list, err := json.Marshal(ls)
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	renewed := make(map[string]bool, len(p.Leases))
+	err = s.write(ctx, func(w *wtx) error {
+		clear(renewed)
+		// The leases go as one JSON array: one statement and one prepared
+		// query whatever their number.
+		rows, err := w.query(`UPDATE runs SET lease_expires = ?
+			FROM (SELECT json_extract(value, '$.i') AS id, json_extract(value, '$.t') AS token FROM json_each(?)) AS l
+			WHERE runs.id = l.id AND runs.lease_token = l.token AND runs.lease_owner <> '' RETURNING runs.id`,
+			nanos(p.Until), string(list))
+		if err != nil {
+			return fmt.Errorf("renew leases: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("renew leases: %w", err)
+			}
+			renewed[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &store.RenewLeasesResult{}
+	for _, l := range p.Leases {
+		if !renewed[l.RunID] {
+			res.Lost = append(res.Lost, l)
+		}
+	}
+	return res, nil
+}
+
+// ReleaseAllLeases gives back every lease in the store, of runs and of
+// consumer partitions, and forgets the members of consumer groups: an
+// embedded store calls it once it holds the lock that makes its process the
+// only one to execute, which proves that whoever held them is gone. Their
+// runs and partitions can be claimed at once, without waiting for the
+// leases to run out; the lease tokens stay, so that a write under a lease
+// given back is still refused.
+func (s *Store) ReleaseAllLeases(ctx context.Context) error {
+	return s.write(ctx, func(w *wtx) error {
+		for _, q := range []string{
+			`UPDATE runs SET lease_owner = '', lease_expires = NULL WHERE lease_owner <> ''`,
+			`UPDATE consumer_partitions SET lease_owner = '', lease_expires = 0 WHERE lease_owner <> ''`,
+			`DELETE FROM consumer_members`,
+		} {
+			if _, err := w.exec(q); err != nil {
+				return fmt.Errorf("release all leases: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// renewLeasesSQL renews the leases of PostgreSQL's RenewLeases in one
+// statement that never waits for a row lock: the rows a write transaction
+// has locked (a commit or a signal of the run in flight) are skipped, so
+// that the renewal cannot deadlock with the writes nor queue behind them.
+// It returns the leases it did not renew, each with whether it is held
+// (then it was skipped) by the statement's snapshot.
+const renewLeasesSQL = `WITH l AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS l(id, token)),
+	k AS (SELECT r.id FROM runs r JOIN l ON r.id = l.id AND r.lease_token = l.token
+		WHERE r.lease_owner <> '' FOR UPDATE OF r SKIP LOCKED),
+	u AS (UPDATE runs SET lease_expires = $3 FROM k WHERE runs.id = k.id RETURNING runs.id)
+	SELECT l.id, l.token, COALESCE(r.lease_token = l.token AND r.lease_owner <> '', FALSE)
+	FROM l LEFT JOIN u ON u.id = l.id LEFT JOIN runs r ON r.id = l.id WHERE u.id IS NULL`
+
+// renewOneSQL renews one lease, waiting for the row's lock if a write
+// holds it. It waits for nothing else, holding no other lock, so it cannot
+// deadlock.
+const renewOneSQL = `UPDATE runs SET lease_expires = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner <> ''`
+
+// renewLeasesAside runs RenewLeases on the Leases pool, in autocommit
+// statements: renewLeasesSQL for all, then renewOneSQL for each lease it
+// skipped, which waits only for the write that holds that run's row (at
+// most the store's write stall timeout).
+func (s *Store) renewLeasesAside(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error) {
+	ids := make([]string, len(p.Leases))
+	tokens := make([]int64, len(p.Leases))
+	for i, l := range p.Leases {
+		ids[i], tokens[i] = l.RunID, l.Token
+	}
+	until := nanos(p.Until)
+	rows, err := s.leases.QueryContext(ctx, renewLeasesSQL, ids, tokens, until)
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	res := &store.RenewLeasesResult{}
+	var skipped []store.RunLease
+	for rows.Next() {
+		var l store.RunLease
+		var held bool
+		if err := rows.Scan(&l.RunID, &l.Token, &held); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("renew leases: %w", err)
+		}
+		if held {
+			skipped = append(skipped, l)
+		} else {
+			res.Lost = append(res.Lost, l)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	for _, l := range skipped {
+		r, err := s.leases.ExecContext(ctx, renewOneSQL, until, l.RunID, l.Token)
+		if err != nil {
+			return nil, fmt.Errorf("renew lease of run %q: %w", l.RunID, err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return nil, fmt.Errorf("renew lease of run %q: %w", l.RunID, err)
+		} else if n == 0 {
+			res.Lost = append(res.Lost, l)
+		}
+	}
+	return res, nil
 }
 
 // CommitRun implements store.Store.
@@ -482,7 +624,7 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 			return err
 		}
 		var err error
-		res.Version, err = w.commitRun(p, stream, t)
+		res.Version, res.Released, err = w.commitRun(p, stream, t)
 		return err
 	})
 	if err != nil {
@@ -491,7 +633,9 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 	return &res, nil
 }
 
-func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (int64, error) {
+// commitRun returns the journal's new version and whether the lease was
+// released.
+func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (int64, bool, error) {
 	// One statement checks the lease token and that the run has not ended,
 	// and updates the run; the journal's version is checked next. A failure
 	// of either undoes both (the write's savepoint).
@@ -514,45 +658,61 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 		set += `, wake_at = ?`
 		args = append(args, nullNanos(p.WakeAt))
 	}
-	if p.ReleaseLease {
+	// A save as waiting releases the lease unless the run was woken
+	// meanwhile (see store.CommitRunParams.ReleaseLease).
+	unlessWoken := p.ReleaseLease && p.SetWakeAt && p.CheckWakes && !ends
+	switch {
+	case unlessWoken:
+		set += `, lease_owner = CASE WHEN wakes > CAST(? AS BIGINT) THEN lease_owner ELSE '' END,
+			lease_expires = CASE WHEN wakes > CAST(? AS BIGINT) THEN lease_expires ELSE NULL END`
+		args = append(args, p.WakesSeen, p.WakesSeen)
+	case p.ReleaseLease:
 		set += `, lease_owner = '', lease_expires = NULL`
 	}
 	args = append(args, p.RunID, p.LeaseToken)
 	res, err := w.exec(`UPDATE runs SET `+set+` WHERE id = ? AND lease_token = ? AND status NOT IN (`+terminalList+`)`, args...)
 	if err != nil {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+		return 0, false, fmt.Errorf("commit run %q: %w", p.RunID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+		return 0, false, fmt.Errorf("commit run %q: %w", p.RunID, err)
 	} else if n == 0 {
-		return 0, w.commitRefused(p)
+		return 0, false, w.commitRefused(p)
+	}
+	released := p.ReleaseLease
+	if unlessWoken {
+		var owner string
+		if err := w.queryRow(`SELECT lease_owner FROM runs WHERE id = ?`, p.RunID).Scan(&owner); err != nil {
+			return 0, false, fmt.Errorf("commit run %q: %w", p.RunID, err)
+		}
+		released = owner == ""
 	}
 	version, _, err := w.append(stream, p.ExpectedVersion, p.Events, t)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if len(p.ConsumeSignals) > 0 {
 		args := append([]any{tn, p.RunID}, appendArgs(nil, p.ConsumeSignals)...)
 		if _, err := w.exec(`UPDATE signals SET consumed_at = ? WHERE run_id = ? AND consumed_at IS NULL
 			AND id IN (`+placeholders(len(p.ConsumeSignals))+`)`, args...); err != nil {
-			return 0, fmt.Errorf("commit run %q: consume signals: %w", p.RunID, err)
+			return 0, false, fmt.Errorf("commit run %q: consume signals: %w", p.RunID, err)
 		}
 	}
 	if ends {
 		if _, err := w.exec(`DELETE FROM timers WHERE run_id = ?`, p.RunID); err != nil {
-			return 0, fmt.Errorf("commit run %q: clear timers: %w", p.RunID, err)
+			return 0, false, fmt.Errorf("commit run %q: clear timers: %w", p.RunID, err)
 		}
 	} else {
 		if len(p.RemoveTimers) > 0 {
 			args := append([]any{p.RunID}, appendArgs(nil, p.RemoveTimers)...)
 			if _, err := w.exec(`DELETE FROM timers WHERE run_id = ? AND seq IN (`+placeholders(len(p.RemoveTimers))+`)`, args...); err != nil {
-				return 0, fmt.Errorf("commit run %q: remove timers: %w", p.RunID, err)
+				return 0, false, fmt.Errorf("commit run %q: remove timers: %w", p.RunID, err)
 			}
 		}
 		for _, tm := range p.AddTimers {
 			if _, err := w.exec(`INSERT INTO timers (run_id, seq, fire_at) VALUES (?, ?, ?)
 				ON CONFLICT (run_id, seq) DO UPDATE SET fire_at = excluded.fire_at`, p.RunID, tm.Seq, nanos(tm.FireAt)); err != nil {
-				return 0, fmt.Errorf("commit run %q: add timer %d: %w", p.RunID, tm.Seq, err)
+				return 0, false, fmt.Errorf("commit run %q: add timer %d: %w", p.RunID, tm.Seq, err)
 			}
 		}
 	}
@@ -563,22 +723,22 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 			ct = c.Time
 		}
 		if _, err := w.createRun(c, p.RunID, ct); err != nil {
-			return 0, fmt.Errorf("commit run %q: start child: %w", p.RunID, err)
+			return 0, false, fmt.Errorf("commit run %q: start child: %w", p.RunID, err)
 		}
 	}
 	if !ends {
-		return version, nil
+		return version, released, nil
 	}
 	var parent string
 	if err := w.queryRow(`SELECT parent FROM runs WHERE id = ?`, p.RunID).Scan(&parent); err != nil {
-		return 0, fmt.Errorf("commit run %q: %w", p.RunID, err)
+		return 0, false, fmt.Errorf("commit run %q: %w", p.RunID, err)
 	}
 	if parent != "" {
 		if err := w.makeDue([]any{parent}, t, ""); err != nil {
-			return 0, fmt.Errorf("commit run %q: wake parent %q: %w", p.RunID, parent, err)
+			return 0, false, fmt.Errorf("commit run %q: wake parent %q: %w", p.RunID, parent, err)
 		}
 	}
-	return version, nil
+	return version, released, nil
 }
 
 // commitRefused says why the run's update in commitRun matched no row: the
@@ -649,6 +809,10 @@ func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []an
 	v AS (SELECT version FROM streams WHERE stream = ?),
 	ok AS (SELECT 1 FROM cur WHERE lease_token = ? AND status NOT IN (`+terminalList+`) AND (SELECT version FROM v) = ?::bigint)`,
 		p.RunID, stream, p.LeaseToken, p.ExpectedVersion)
+	// released is whether the statement released the lease: false unless
+	// the run's row is updated.
+	released := `FALSE`
+	unlessWoken := p.ReleaseLease && p.SetWakeAt && p.CheckWakes && !ends
 	if p.Status != "" || p.SetWakeAt || p.ReleaseLease {
 		var status any
 		if p.Status != "" {
@@ -660,11 +824,13 @@ func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []an
 				WHEN ?::boolean THEN ?::bigint ELSE wake_at END,
 			result = CASE WHEN ?::boolean THEN ?::bytea ELSE result END,
 			error = CASE WHEN ?::boolean THEN ?::bytea ELSE error END,
-			lease_owner = CASE WHEN ?::boolean THEN '' ELSE lease_owner END,
-			lease_expires = CASE WHEN ?::boolean THEN NULL ELSE lease_expires END
-		WHERE id = ? AND EXISTS (SELECT 1 FROM ok))`,
+			lease_owner = CASE WHEN ?::boolean AND NOT (?::boolean AND wakes > ?::bigint) THEN '' ELSE lease_owner END,
+			lease_expires = CASE WHEN ?::boolean AND NOT (?::boolean AND wakes > ?::bigint) THEN NULL ELSE lease_expires END
+		WHERE id = ? AND EXISTS (SELECT 1 FROM ok) RETURNING lease_owner = '' AS released)`,
 			tn, status, ends, p.SetWakeAt && p.CheckWakes, p.WakesSeen, tn, p.SetWakeAt, nullNanos(p.WakeAt),
-			ends, p.Result, ends, p.Error, p.ReleaseLease, p.ReleaseLease, p.RunID)
+			ends, p.Result, ends, p.Error,
+			p.ReleaseLease, unlessWoken, p.WakesSeen, p.ReleaseLease, unlessWoken, p.WakesSeen, p.RunID)
+		released = `COALESCE((SELECT released FROM r), FALSE)`
 	}
 	if len(p.ConsumeSignals) > 0 {
 		part(`,
@@ -707,7 +873,7 @@ func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []an
 		SELECT ?, ?::bigint + x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
 		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
 		WHERE EXISTS (SELECT 1 FROM ok) ORDER BY x.ord RETURNING position)
-	SELECT EXISTS (SELECT 1 FROM ok), COALESCE((SELECT version FROM v), 0), (SELECT status FROM cur), (SELECT lease_token FROM cur), (SELECT count(*) FROM e)`,
+	SELECT EXISTS (SELECT 1 FROM ok), COALESCE((SELECT version FROM v), 0), (SELECT status FROM cur), (SELECT lease_token FROM cur), (SELECT count(*) FROM e), `+released,
 		p.ExpectedVersion+int64(len(p.Events)), stream,
 		stream, p.ExpectedVersion, tn, weftype.StreamHash(stream), types, data)
 	return q.String(), args
@@ -734,6 +900,7 @@ func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream
 	}
 	tn := nanos(t)
 	var err error
+	var released bool
 	if plainStep(p) {
 		err = s.writeAtomic(ctx, func(w *wtx) error {
 			w.c.queueStep(p, stream, tn, outcome)
@@ -747,7 +914,7 @@ func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream
 				var version, inserted int64
 				var status sql.NullString
 				var token sql.NullInt64
-				if err := scan(&wrote, &version, &status, &token, &inserted); err != nil {
+				if err := scan(&wrote, &version, &status, &token, &inserted, &released); err != nil {
 					return fmt.Errorf("commit run %q: %w", p.RunID, err)
 				}
 				if wrote && inserted != int64(len(p.Events)) {
@@ -765,7 +932,7 @@ func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream
 	if refused != nil {
 		return nil, refused
 	}
-	return &store.CommitRunResult{Version: p.ExpectedVersion + int64(len(p.Events))}, nil
+	return &store.CommitRunResult{Version: p.ExpectedVersion + int64(len(p.Events)), Released: released}, nil
 }
 
 // plainStep reports whether a pipelinable commit only appends to the

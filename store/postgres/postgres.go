@@ -67,8 +67,9 @@ type Options struct {
 	// wrong DSN creates nothing. Defaults to false: create the store.
 	MustExist bool
 	// MaxReadConns is the size of the pool of connections for reads. Each
-	// Store also holds one connection for writes and, while an engine
-	// listens, one for LISTEN. Defaults to 8.
+	// Store also holds one connection for writes, one for the renewal of
+	// the leases of the runs it executes and, while an engine listens, one
+	// for LISTEN. Defaults to 8.
 	MaxReadConns int
 	// BatchMaxSize is the most writes group-committed in one transaction.
 	// Each write runs in a savepoint (a subtransaction); PostgreSQL keeps up
@@ -94,7 +95,10 @@ type Options struct {
 	// middle of one holds up the writes of every worker for at most this
 	// long. Code run inside a write transaction (store.Tx: projections,
 	// transactional steps) must finish each statement's work within it.
-	// Defaults to 5s; negative leaves the server's setting.
+	// A lease renewal may wait that long for a write that holds its run, so
+	// an engine on the store refuses a weft.Config.LeaseDuration shorter
+	// than twice this (see Store.WriteStallTimeout). Defaults to 5s;
+	// negative leaves the server's setting.
 	WriteStallTimeout time.Duration
 	// ConnectTimeout bounds each connection attempt when the DSN sets no
 	// connect_timeout. Defaults to 10s.
@@ -129,7 +133,7 @@ func (o *Options) withDefaults() (Options, error) {
 		r.MaxClockSkew = 2 * time.Second
 	}
 	if r.WriteStallTimeout == 0 {
-		r.WriteStallTimeout = 5 * time.Second
+		r.WriteStallTimeout = DefaultWriteStallTimeout
 	}
 	if r.ConnectTimeout == 0 {
 		r.ConnectTimeout = 10 * time.Second
@@ -139,6 +143,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	return r, nil
 }
+
+// DefaultWriteStallTimeout is the default of Options.WriteStallTimeout.
+const DefaultWriteStallTimeout = 5 * time.Second
 
 // ClockSkewError reports that this machine's clock differs from the database
 // server's by more than Options.MaxClockSkew.
@@ -153,21 +160,24 @@ func (e *ClockSkewError) Error() string {
 	return fmt.Sprintf("weft: postgres: this machine's clock is %v off the database server's (at most %v accepted): leases are timed by the workers' clocks; synchronize the clock (NTP) or raise Options.MaxClockSkew", e.Offset.Round(time.Millisecond), e.Max)
 }
 
-// Store is a weft store in a PostgreSQL database. It implements store.Store
-// and store.Notifier; all methods are safe for concurrent use.
+// Store is a weft store in a PostgreSQL database. It implements store.Store,
+// store.Notifier and store.WriteStaller; all methods are safe for concurrent
+// use.
 type Store struct {
 	// Store is the shared SQL implementation; its methods implement
 	// store.Store.
 	*sqlstore.Store
 	reader *sql.DB
+	stall  time.Duration
 	schema string
 	log    *slog.Logger
 	notify *notifier
 }
 
 var (
-	_ store.Store    = (*Store)(nil)
-	_ store.Notifier = (*Store)(nil)
+	_ store.Store        = (*Store)(nil)
+	_ store.Notifier     = (*Store)(nil)
+	_ store.WriteStaller = (*Store)(nil)
 )
 
 // Open connects to the PostgreSQL database of dsn (a URL
@@ -253,15 +263,24 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	reader.SetMaxIdleConns(o.MaxReadConns)
 	reader.SetConnMaxIdleTime(5 * time.Minute)
 
+	// Lease renewals run on a connection of their own, outside the write
+	// transactions that take turns: a worker's heartbeat never waits for
+	// its own queued writes, nor for other workers'.
+	leases := stdlib.OpenDB(*cfg.Copy())
+	leases.SetMaxOpenConns(1)
+	leases.SetMaxIdleConns(1)
+
 	key := schemaKey(*schema)
 	channel := fmt.Sprintf("weft_wake_%08x", uint32(key))
 	s := &Store{
 		reader: reader,
+		stall:  max(o.WriteStallTimeout, 0),
 		schema: *schema,
 		log:    o.Logger,
 		Store: sqlstore.New(sqlstore.Config{
 			Writer: writer,
 			Reader: reader,
+			Leases: leases,
 			Dialect: dialect{
 				lockWrite:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", lockClassWrite, key),
 				notifyWake: fmt.Sprintf("SELECT pg_notify('%s', '')", channel),
@@ -354,6 +373,10 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 	}
 	return v.Int64, nil
 }
+
+// WriteStallTimeout implements store.WriteStaller: Options.WriteStallTimeout,
+// or 0 when it leaves the server's setting.
+func (s *Store) WriteStallTimeout() time.Duration { return s.stall }
 
 // Schema returns the PostgreSQL schema that holds the store's tables.
 func (s *Store) Schema() string { return s.schema }

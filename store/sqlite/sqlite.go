@@ -23,10 +23,15 @@
 //
 // Several processes may open the same file: SQLite's locks, a busy timeout and
 // write transactions that take the write lock at BEGIN keep it consistent and
-// lose no write. Only one of them should execute runs; Store implements
-// store.ExecutorLocker with an OS file lock on "<path>-executor.lock" for
-// that. The driver is modernc.org/sqlite (pure Go, no cgo); docs/stores.md has
-// the measurements behind that choice.
+// lose no write. Only one of them executes runs: Open takes an OS file lock
+// on "<path>-executor.lock" for it, and fails with weftype.ErrExecutorBusy
+// while another process holds it. The others open the file with
+// Options.Client, to read runs and to start, signal and cancel them (CLI
+// commands, an API server beside `weft dev`). As the lock proves that
+// whoever held the leases of runs and consumer partitions before is gone
+// (killed, say), Open gives them back at once: runs resume without waiting
+// for leases to run out. The driver is modernc.org/sqlite (pure Go, no
+// cgo); docs/stores.md has the measurements behind that choice.
 package sqlite
 
 import (
@@ -96,6 +101,15 @@ type Options struct {
 	// a store use it so that a typo does not create an empty store. Defaults
 	// to false: create the file.
 	MustExist bool
+	// Client opens the store for a process that does not execute runs: it
+	// reads them, and starts, signals and cancels runs that another process
+	// executes (CLI commands, an API server, a test beside `weft dev`). Open
+	// then takes no executor lock, works while another process executes, and
+	// leaves the leases alone; an engine on the store cannot Start. Defaults
+	// to false: the process may execute runs, and Open takes the executor
+	// lock for the Store's lifetime, failing with weftype.ErrExecutorBusy
+	// while another process holds it.
+	Client bool
 	// Durability trades safety for speed. Defaults to DurabilityPowerLossSafe.
 	Durability Durability
 	// BatchMaxSize is the most writes group-committed in one transaction.
@@ -148,8 +162,10 @@ type Store struct {
 	*sqlstore.Store
 	path string
 
-	mu    sync.Mutex
-	locks map[*os.File]struct{} // executor locks held, released by Close
+	mu        sync.Mutex
+	client    bool     // Options.Client
+	lock      *os.File // the executor lock, nil with Options.Client or after Close
+	executing bool     // an engine of this process executes runs (AcquireExecutor)
 }
 
 var (
@@ -187,7 +203,33 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		}
 	}
 
-	writer, err := sql.Open("sqlite", dsn(path, &o, false))
+	var lock *os.File
+	if !o.Client {
+		if lock, err = lockFile(path + "-executor.lock"); err != nil {
+			return nil, fmt.Errorf("weft: open store %s: %w; to read its runs or drive them without executing, open it with sqlite.Options.Client", path, err)
+		}
+	}
+	st, err := open(ctx, path, &o)
+	if err != nil {
+		if lock != nil {
+			unlockFile(lock)
+		}
+		return nil, err
+	}
+	st.client, st.lock = o.Client, lock
+	if lock != nil {
+		// The lock proves that whoever held leases in the file is gone.
+		if err := st.Store.ReleaseAllLeases(ctx); err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("weft: open store %s: give the leases of a former executor back: %w", path, err)
+		}
+	}
+	return st, nil
+}
+
+// open opens the pools and migrates the schema.
+func open(ctx context.Context, path string, o *Options) (*Store, error) {
+	writer, err := sql.Open("sqlite", dsn(path, o, false))
 	if err != nil {
 		return nil, fmt.Errorf("weft: open store %s: %w", path, err)
 	}
@@ -204,7 +246,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("weft: open store %s: %w", path, err)
 	}
 
-	reader, err := sql.Open("sqlite", dsn(path, &o, true))
+	reader, err := sql.Open("sqlite", dsn(path, o, true))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("weft: open store %s: %w", path, err)
@@ -214,8 +256,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	reader.SetMaxIdleConns(n)
 
 	return &Store{
-		path:  path,
-		locks: make(map[*os.File]struct{}),
+		path: path,
 		Store: sqlstore.New(sqlstore.Config{
 			Writer:  writer,
 			Reader:  reader,
@@ -366,44 +407,46 @@ func (s *Store) GroupCommitStats() (batches, writes int64) {
 	return st.Batches, st.Writes
 }
 
-// AcquireExecutor implements store.ExecutorLocker with a non-blocking OS file
-// lock (flock) on "<path>-executor.lock". It returns weftype.ErrExecutorBusy
-// while another Store, in this process or another, holds it. The lock is
-// released by release, by Close, or by the death of the process.
+// AcquireExecutor implements store.ExecutorLocker. The OS file lock
+// (flock) on "<path>-executor.lock" that makes this process the file's one
+// executor is taken by Open and held until Close (the kernel drops it when
+// the process dies); AcquireExecutor hands the role to one engine of the
+// process at a time, and returns weftype.ErrExecutorBusy while another one
+// holds it. It fails on a Store opened with Options.Client.
 func (s *Store) AcquireExecutor(ctx context.Context) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := lockFile(s.path + "-executor.lock")
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
-	s.locks[f] = struct{}{}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	switch {
+	case s.client:
+		return nil, fmt.Errorf("weft: sqlite: %s was opened with Options.Client, which does not execute runs; open it without to execute", s.path)
+	case s.lock == nil:
+		return nil, weftype.ErrStoreClosed
+	case s.executing:
+		return nil, fmt.Errorf("weft: sqlite: %s: another engine of this process executes runs: %w", s.path, weftype.ErrExecutorBusy)
+	}
+	s.executing = true
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
-			_, held := s.locks[f]
-			delete(s.locks, f)
+			s.executing = false
 			s.mu.Unlock()
-			if held {
-				unlockFile(f)
-			}
 		})
 	}, nil
 }
 
 // Close waits for queued writes to commit, closes the database and releases
-// the executor lock if this Store holds it. Later calls to any method return
+// the executor lock. Later calls to any method return
 // weftype.ErrStoreClosed.
 func (s *Store) Close() error {
 	err := s.Store.Close()
 	s.mu.Lock()
-	for f := range s.locks {
-		unlockFile(f)
-		delete(s.locks, f)
+	if s.lock != nil {
+		unlockFile(s.lock)
+		s.lock = nil
 	}
 	s.mu.Unlock()
 	return err

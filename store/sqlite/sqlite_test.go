@@ -44,7 +44,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "weft.db")
 	a := open(t, path, nil)
 	defer a.Close()
-	b := open(t, path, nil)
+	b := open(t, path, &sqlite.Options{Client: true})
 	defer b.Close()
 	ctx := context.Background()
 
@@ -111,41 +111,96 @@ func TestTwoStoresOneFile(t *testing.T) {
 	}
 }
 
+// TestExecutorLock checks that the process that opens a file first holds
+// its executor lock until Close: another Store opened to execute fails at
+// Open, one opened as a client works but cannot execute; one engine at a
+// time executes on the holder.
 func TestExecutorLock(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "weft.db")
 	a := open(t, path, nil)
 	defer a.Close()
-	b := open(t, path, nil)
-	defer b.Close()
 	ctx := context.Background()
+	if _, err := sqlite.Open(ctx, path, nil); !errors.Is(err, weftype.ErrExecutorBusy) {
+		t.Fatalf("second Open to execute: %v, want ErrExecutorBusy", err)
+	}
+	b := open(t, path, &sqlite.Options{Client: true})
+	defer b.Close()
+	if _, err := b.AcquireExecutor(ctx); err == nil || errors.Is(err, weftype.ErrExecutorBusy) {
+		t.Fatalf("AcquireExecutor of a client: %v, want an error saying it was opened as a client", err)
+	}
 
 	release, err := a.AcquireExecutor(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.AcquireExecutor(ctx); !errors.Is(err, weftype.ErrExecutorBusy) {
+	if _, err := a.AcquireExecutor(ctx); !errors.Is(err, weftype.ErrExecutorBusy) {
 		t.Fatalf("second AcquireExecutor: %v, want ErrExecutorBusy", err)
 	}
 	release()
 	release() // idempotent
-	releaseB, err := b.AcquireExecutor(ctx)
+	releaseA, err := a.AcquireExecutor(ctx)
 	if err != nil {
 		t.Fatalf("AcquireExecutor after release: %v", err)
 	}
-	if _, err := a.AcquireExecutor(ctx); !errors.Is(err, weftype.ErrExecutorBusy) {
-		t.Fatalf("AcquireExecutor while b holds it: %v, want ErrExecutorBusy", err)
-	}
-	// Close releases the lock too.
-	if err := b.Close(); err != nil {
+	releaseA()
+	// Close releases the lock.
+	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	releaseB() // after Close: a no-op
-	releaseA, err := a.AcquireExecutor(ctx)
-	if err != nil {
-		t.Fatalf("AcquireExecutor after the holder closed: %v", err)
+	if _, err := a.AcquireExecutor(ctx); !errors.Is(err, weftype.ErrStoreClosed) {
+		t.Fatalf("AcquireExecutor after Close: %v, want ErrStoreClosed", err)
 	}
-	releaseA()
+	c := open(t, path, nil)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenGivesLeasesBack opens a file whose runs and consumer partitions
+// are leased to a process that is gone (its Store was not closed cleanly:
+// its leases stay): the next Open to execute gives them back, so they can be
+// claimed at once; an Open as a client leaves them.
+func TestOpenGivesLeasesBack(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "weft.db")
+	ctx := context.Background()
+	now := time.Now()
+	st := open(t, path, nil)
+	for _, id := range []string{"r1", "r2"} {
+		if _, err := st.CreateRun(ctx, &store.CreateRunParams{ID: id, Workflow: "w", Events: []weftype.NewEvent{{Type: "Started"}}, Time: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs, err := st.ClaimRuns(ctx, &store.ClaimRunsParams{Owner: "dead", Now: now, LeaseFor: time.Hour, Limit: 10}); err != nil || len(runs) != 2 {
+		t.Fatalf("claim: %d runs, %v", len(runs), err)
+	}
+	if _, err := st.RegisterConsumer(ctx, &store.RegisterConsumerParams{Name: "c", Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := st.ClaimPartitions(ctx, &store.ClaimPartitionsParams{Name: "c", Owner: "dead", Now: now, LeaseFor: time.Hour}); err != nil || len(c.Held) != 2 {
+		t.Fatalf("claim partitions: %+v, %v", c, err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	client := open(t, path, &sqlite.Options{Client: true})
+	if r, err := client.GetRun(ctx, "r1"); err != nil || r.LeaseOwner != "dead" {
+		t.Fatalf("after a client's Open: run %+v, %v; want still leased", r, err)
+	}
+	client.Close()
+
+	st = open(t, path, nil)
+	defer st.Close()
+	runs, err := st.ClaimRuns(ctx, &store.ClaimRunsParams{Owner: "new", Now: now, LeaseFor: time.Hour, Limit: 10})
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("claim after reopening: %d runs, %v; want both at once", len(runs), err)
+	}
+	c, err := st.ClaimPartitions(ctx, &store.ClaimPartitionsParams{Name: "c", Owner: "new", Now: now, LeaseFor: time.Hour})
+	if err != nil || len(c.Held) != 2 || c.Members != 1 {
+		t.Fatalf("claim partitions after reopening: %+v, %v; want both, one member", c, err)
+	}
 }
 
 func fileHash(t *testing.T, path string) [32]byte {
@@ -333,7 +388,8 @@ func TestUpgradeFromVersion3(t *testing.T) {
 			}
 		},
 		Open: func(t *testing.T) store.Store {
-			st := open(t, path, nil)
+			// As a client: an executor's Open gives the old lease back.
+			st := open(t, path, &sqlite.Options{Client: true})
 			t.Cleanup(func() { st.Close() })
 			return st
 		},

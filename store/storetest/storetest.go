@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Closed", testClosed},
 	}
 	tests = append(tests, consumerTests...)
+	tests = append(tests, leaseTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
