@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
@@ -63,16 +64,10 @@ func consumerStatus(t *testing.T, eng *weft.Engine, name string) weft.ConsumerSt
 	return weft.ConsumerStatus{}
 }
 
-// waitUntil polls cond until it holds or a deadline passes.
+// waitUntil waits, with testwait's deadline, until cond holds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wefttest.DefaultTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, testwait.Timeout, func() (bool, string) { return cond(), "waiting for " + what })
 }
 
 var fastRetry = weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, Multiplier: 2}

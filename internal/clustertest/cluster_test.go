@@ -17,6 +17,7 @@ import (
 	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/clustertest"
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
@@ -40,8 +41,10 @@ const runs = 2000
 func TestCluster(t *testing.T) {
 	dsn, _ := pgtest.Schema(t)
 	h := clustertest.New(t, dsn)
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
-	defer cancel()
+	// No overall budget: a busy machine takes minutes to start the runs.
+	// Each wait fails once its work has made no progress for a while
+	// (stall).
+	ctx := t.Context()
 
 	// The test's own engine starts runs, sends signals and booking commands
 	// and reads states and views; it never executes.
@@ -401,25 +404,33 @@ func leasedBy(t *testing.T, ctx context.Context, st *postgres.Store, worker, wor
 	return n
 }
 
-// waitCompleted waits for n completed Mixed runs.
+// stall is how long a wait of these tests lets its work make no progress
+// (no run completed, no lease moved) before it fails.
+const stall = time.Minute
+
+// waitCompleted waits for n completed Mixed runs, as long as runs go on
+// completing.
 func waitCompleted(t *testing.T, ctx context.Context, st *postgres.Store, n int) {
 	t.Helper()
-	waitFor(t, ctx, st, fmt.Sprintf("%d completed runs", n), func() bool { return completed(t, ctx, st) >= n })
+	err := testwait.Wait(ctx, stall, func() (bool, int, string) {
+		c := completed(t, ctx, st)
+		return c >= n, c, fmt.Sprintf("%d completed runs, want %d", c, n)
+	})
+	if err != nil {
+		dump(t, st)
+		t.Fatal(err)
+	}
 }
 
 // waitFor polls cond until it holds, failing the test with a picture of
-// the runs when ctx ends first.
+// the runs (of st, unless nil) when it does not within stall.
 func waitFor(t *testing.T, ctx context.Context, st *postgres.Store, what string, cond func() bool) {
 	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			if st != nil {
-				dump(t, st)
-			}
-			t.Fatalf("timed out waiting for %s", what)
-		case <-time.After(50 * time.Millisecond):
+	if err := testwait.Wait(ctx, stall, func() (bool, int, string) { return cond(), 0, "waiting for " + what }); err != nil {
+		if st != nil {
+			dump(t, st)
 		}
+		t.Fatal(err)
 	}
 }
 
