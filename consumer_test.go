@@ -372,6 +372,18 @@ func TestConsumerConflictingSettings(t *testing.T) {
 	if !errors.Is(err, weft.ErrConsumerConflict) || !errors.As(err, &ce) || ce.Name != "c" {
 		t.Fatalf("Start with other settings: %v", err)
 	}
+	// The error's advice works: under a new name, the new settings start.
+	if !strings.Contains(err.Error(), "under a new name") {
+		t.Errorf("the conflict error gives no advice that works: %v", err)
+	}
+	eng = newEngineOn(t, env.Store, env.Clock)
+	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "c-b", Types: []string{"B"}, Handle: noop})
+	if err := eng.Start(ctx); err != nil {
+		t.Fatalf("Start under a new name: %v", err)
+	}
+	if err := eng.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	// Retry and failure policy are not part of the settings.
 	eng = newEngineOn(t, env.Store, env.Clock)
 	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "c", Types: []string{"A"}, Handle: noop, OnFailure: weft.StopConsumer, Retry: weft.RetryPolicy{MaxAttempts: 9}})
