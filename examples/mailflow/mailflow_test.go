@@ -2,11 +2,12 @@ package mailflow_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
@@ -20,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	crashtest.MaybeRunChild()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 var ctx = context.Background()

@@ -3,9 +3,10 @@ package onboarding_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
@@ -18,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) {
 	crashtest.MaybeRunChild()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // client opens the crash test's store from the test process, to start,

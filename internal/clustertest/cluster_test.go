@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples/booking"
@@ -25,7 +26,7 @@ import (
 
 func TestMain(m *testing.M) {
 	clustertest.MaybeRunWorker()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // runs is the number of Mixed runs of TestCluster.

@@ -8,6 +8,7 @@
 //
 //   - A ```go block is either a whole file (declarations only) or a
 //     function body; a body is compiled inside a function returning error.
+//
 //   - The names a page's blocks take for granted (ctx, eng, st, the user's
 //     own types) are declared in a hidden prelude, an HTML comment anywhere
 //     on the page:
@@ -21,8 +22,10 @@
 //     of its own. The packages of weft and the standard library a reader
 //     expects are imported (see imports in the test). A variable a block
 //     declares but does not use is no error.
+//
 //   - "…" elides code: "{ … }" is a body that panics, "{…}" an empty
 //     literal, and a line that starts with "…" a statement that panics.
+//
 //   - A ```sql block runs on both stores; "```sql admin" marks server
 //     administration (CREATE DATABASE, CREATE USER) that the test does not
 //     run. The placeholders (?) of a query in Go get the argument "1".
