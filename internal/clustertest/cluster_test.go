@@ -29,8 +29,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runs is the number of Mixed runs of TestCluster.
-const runs = 2000
+// runs is the number of Mixed runs of TestCluster: 2,000 under make soak
+// (the build tag soak), 500 in the default run.
+var runs = map[bool]int{true: 2000, false: 500}[soak]
 
 // TestCluster runs three workers on one database with a mixed load and the
 // booking flow, kills one with SIGKILL and pauses another with SIGSTOP until
