@@ -2,13 +2,16 @@
 
 GO ?= go
 
-.PHONY: dev test test-short torture lint bench build
+.PHONY: dev test test-short torture soak lint bench build
 
 dev: ## run the engine with the examples on ./weft.db
 	$(GO) run ./cmd/weft dev
 
 test: ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+soak: ## the load tests at full size (build tag soak): TestCluster with 2,000 runs
+	$(GO) test -race -count=1 -timeout 60m -tags soak ./internal/clustertest
 
 test-short: ## the fast tests only (no crash tests that start processes)
 	$(GO) test -short -count=1 ./...

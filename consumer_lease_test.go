@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/wefttest"
@@ -133,14 +134,13 @@ func TestConsumerLeaseOneEngineAtATimeThenTakeoverOnStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendEvents(t, b, "s", "E6", "E7")
-	deadline := time.Now().Add(5 * time.Second)
-	for len(rec.positions("B")) != 2 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if len(rec.positions("B")) != 2 {
-		c, err := stB.GetConsumer(ctx, "c")
-		t.Fatalf("B handled %v; consumer %+v, %v", rec.positions("B"), c, err)
-	}
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		if got := rec.positions("B"); len(got) != 2 {
+			c, err := stB.GetConsumer(ctx, "c")
+			return false, fmt.Sprintf("B handled %v, want 2 events; consumer %+v, %v", got, c, err)
+		}
+		return true, ""
+	})
 	if err := b.WaitIdle(ctx); err != nil {
 		t.Fatal(err)
 	}

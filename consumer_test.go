@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
@@ -63,16 +64,10 @@ func consumerStatus(t *testing.T, eng *weft.Engine, name string) weft.ConsumerSt
 	return weft.ConsumerStatus{}
 }
 
-// waitUntil polls cond until it holds or a deadline passes.
+// waitUntil waits, with testwait's deadline, until cond holds.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wefttest.DefaultTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Until(t, testwait.Timeout, func() (bool, string) { return cond(), "waiting for " + what })
 }
 
 var fastRetry = weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Second, Multiplier: 2}
@@ -376,6 +371,18 @@ func TestConsumerConflictingSettings(t *testing.T) {
 	var ce *weft.ConsumerConflictError
 	if !errors.Is(err, weft.ErrConsumerConflict) || !errors.As(err, &ce) || ce.Name != "c" {
 		t.Fatalf("Start with other settings: %v", err)
+	}
+	// The error's advice works: under a new name, the new settings start.
+	if !strings.Contains(err.Error(), "under a new name") {
+		t.Errorf("the conflict error gives no advice that works: %v", err)
+	}
+	eng = newEngineOn(t, env.Store, env.Clock)
+	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "c-b", Types: []string{"B"}, Handle: noop})
+	if err := eng.Start(ctx); err != nil {
+		t.Fatalf("Start under a new name: %v", err)
+	}
+	if err := eng.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 	// Retry and failure policy are not part of the settings.
 	eng = newEngineOn(t, env.Store, env.Clock)

@@ -199,7 +199,7 @@ func ExampleRegisterProjection() {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO sold (show, seats) VALUES (?, ?)
-				ON CONFLICT (show) DO UPDATE SET seats = seats + excluded.seats`, ev.Stream, r.N)
+				ON CONFLICT (show) DO UPDATE SET seats = sold.seats + excluded.seats`, ev.Stream, r.N)
 			return err
 		},
 		Reset: func(ctx context.Context, tx store.Tx) error {

@@ -39,7 +39,7 @@ func balancesProjection(eng *atomic.Pointer[weft.Engine], failures *atomic.Int64
 				amount = -w.Amount
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO balances (id, balance, events) VALUES (?, ?, 1)
-				ON CONFLICT (id) DO UPDATE SET balance = balance + excluded.balance, events = events + 1`, ev.Stream, amount); err != nil {
+				ON CONFLICT (id) DO UPDATE SET balance = balances.balance + excluded.balance, events = balances.events + 1`, ev.Stream, amount); err != nil {
 				return err
 			}
 			if failures != nil && ev.Position == 3 && failures.Add(-1) >= 0 {

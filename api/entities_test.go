@@ -9,11 +9,10 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
-	"github.com/weftrun/weft/wefttest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -72,8 +71,7 @@ func (a *testAPI) poison(stream string) int64 {
 		a.t.Fatal(err)
 	}
 	pos := res.Positions[0]
-	deadline := time.Now().Add(wefttest.DefaultTimeout)
-	for {
+	testwait.Until(a.t, testwait.Timeout, func() (bool, string) {
 		a.env.Settle()
 		ps, err := a.env.Engine.ParkedEvents(ctx, "audit")
 		if err != nil {
@@ -81,14 +79,12 @@ func (a *testAPI) poison(stream string) int64 {
 		}
 		for _, p := range ps {
 			if p.Position == pos {
-				return pos
+				return true, ""
 			}
 		}
-		if time.Now().After(deadline) {
-			a.t.Fatalf("event %d was not parked in time; parked: %+v", pos, ps)
-		}
-		time.Sleep(5 * time.Millisecond) // the consumer runs in the engine's goroutines; bounded by the deadline
-	}
+		return false, fmt.Sprintf("event %d not parked; parked: %+v", pos, ps)
+	})
+	return pos
 }
 
 func TestEntityThroughAPI(t *testing.T) {
@@ -236,19 +232,13 @@ func TestConsumersThroughAPI(t *testing.T) {
 	if c.Name != "audit" || c.Position > pos {
 		t.Errorf("after reset: %+v", c)
 	}
-	deadline := time.Now().Add(wefttest.DefaultTimeout)
-	for {
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		a.env.Settle()
 		list = api.ConsumerList{}
 		a.do("GET", "/api/consumers", nil).decode(t, &list)
-		if c := list.Consumers[0]; c.Position >= pos && c.Parked == 0 && c.Lag == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the consumer did not catch up after the reset: %+v", list)
-		}
-		time.Sleep(5 * time.Millisecond) // the consumer runs in the engine's goroutines; bounded by the deadline
-	}
+		c := list.Consumers[0]
+		return c.Position >= pos && c.Parked == 0 && c.Lag == 0, fmt.Sprintf("the consumer to catch up after the reset: %+v", list)
+	})
 }
 
 func TestEventSideBadInput(t *testing.T) {

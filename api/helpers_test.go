@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
@@ -175,20 +177,13 @@ func secretOf(t *testing.T, j api.Journal) string {
 // has claimed a run but not executed it yet, so settling once is not enough.)
 func (a *testAPI) settle(id string, cond func(*weftype.Run) bool) *weftype.Run {
 	a.t.Helper()
-	deadline := time.Now().Add(wefttest.DefaultTimeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var r *weftype.Run
+	testwait.Until(a.t, testwait.Timeout, func() (bool, string) {
 		a.env.Settle()
-		r := a.env.Run(id)
-		if cond(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			a.t.Fatalf("run %s is %s; the condition was not met in time", id, r.Status)
-		}
-		<-tick.C
-	}
+		r = a.env.Run(id)
+		return cond(r), fmt.Sprintf("run %s is %s; the condition was not met", id, r.Status)
+	})
+	return r
 }
 
 func isWaiting(r *weftype.Run) bool { return r.Status == weftype.StatusWaiting }

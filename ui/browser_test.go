@@ -20,6 +20,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
@@ -88,19 +89,13 @@ func awaitLine(t *testing.T) int {
 // waitFor waits, with a deadline, until run id has the status.
 func waitFor(t *testing.T, ctx context.Context, eng *weft.Engine, id string, status weftype.RunStatus) {
 	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		r, err := eng.GetRun(ctx, id)
 		if err == nil && r.Status == status {
-			return
+			return true, ""
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("run %s did not become %s in time (last: %v, %v)", id, status, r, err)
-		case <-tick.C:
-		}
-	}
+		return false, fmt.Sprintf("run %s: %v, %v; want status %s", id, r, err, status)
+	})
 }
 
 // TestBrowser drives the UI in headless Chromium: an onboarding run waits

@@ -9,7 +9,7 @@
 // in flight.
 //
 //	env := wefttest.NewEnv(t, func(e *weft.Engine) { mailflow.Register(e, mailer) })
-//	run, _ := env.Start("mailflow", "user-1", mailflow.Input{Email: "a@b.c"})
-//	rec := env.RunToEnd(run)          // 365 days pass in the test clock
-//	// assert rec.Status, the mails sent, …
+//	id := env.Start("mailflow", "user-1", mailflow.Input{Email: "a@b.c"}) // returns the run's ID
+//	r := env.RunToEnd(id)             // 365 days pass in the test clock
+//	// assert r.Status, r.Result, the mails sent, …
 package wefttest

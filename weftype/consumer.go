@@ -143,7 +143,7 @@ func (e *ConsumerConflictError) Error() string {
 		return fmt.Sprintf("weft: consumer %q is registered in the store with %d partition(s) and settings %s, not %d and %s (a checkpoint means nothing under other filters or another split: keep them or register the consumer under a new name)",
 			e.Name, e.StoredPartitions, e.Stored, e.GivenPartitions, e.Given)
 	}
-	return fmt.Sprintf("weft: consumer %q is registered in the store with settings %s, not %s (reset or rename it)", e.Name, e.Stored, e.Given)
+	return fmt.Sprintf("weft: consumer %q is registered in the store with settings %s, not %s (a checkpoint means nothing under other filters or delivery: keep the stored settings or register the consumer under a new name)", e.Name, e.Stored, e.Given)
 }
 
 // Unwrap makes errors.Is(err, ErrConsumerConflict) true.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples/booking"
@@ -20,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	crashtest.MaybeRunChild()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 var ctx = context.Background()

@@ -5,12 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/crashtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store/sqlite"
 )
 
@@ -30,18 +30,6 @@ func crashClient(t *testing.T, h *crashtest.Harness) (*weft.Engine, *booking.Boo
 	}
 	office := booking.NewTicketOffice(eng, nil)
 	return eng, booking.Register(eng, office, &fakeServices{}, nil), office
-}
-
-// waitFor polls another process's writes until cond holds, for 30s at most.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling another process, bounded by the deadline
-	}
 }
 
 func statusIs(b *booking.Bookings, id string, want booking.Status) func() bool {
@@ -112,7 +100,7 @@ func TestConfirmationCrashAfterReservation(t *testing.T) {
 	}
 
 	h.Start("")
-	waitFor(t, "k1 to be decided", func() bool { return !statusIs(b, "k1", booking.StatusPlaced)() })
+	testwait.For(t, "k1 to be decided", func() bool { return !statusIs(b, "k1", booking.StatusPlaced)() })
 	s, err := b.State(ctx, "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +120,7 @@ func TestConfirmationCrashAfterReservation(t *testing.T) {
 	if n := countType(t, b, "k1", booking.TypeConfirmed); n != 1 {
 		t.Fatalf("k1 confirmed %d times, want once", n)
 	}
-	waitFor(t, "the confirmation checkpoint", func() bool { return checkpoint(t, eng, booking.ConfirmationConsumer) >= placedAt })
+	testwait.For(t, "the confirmation checkpoint", func() bool { return checkpoint(t, eng, booking.ConfirmationConsumer) >= placedAt })
 }
 
 // TestConfirmationCrashAtMostOnce is the same crash with the confirmation
@@ -163,7 +151,7 @@ func TestConfirmationCrashAtMostOnce(t *testing.T) {
 	if _, err := b.Send(ctx, "m2", booking.Command{Place: &booking.Place{Client: "mo", Concert: "rock-night", Seats: []string{"B2"}}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "m2 to be confirmed", statusIs(b, "m2", booking.StatusConfirmed))
+	testwait.For(t, "m2 to be confirmed", statusIs(b, "m2", booking.StatusConfirmed))
 	if s, _ := b.State(ctx, "m1"); s.Status != booking.StatusPlaced {
 		t.Fatalf("m1 is %s, want still placed: its event was skipped", s.Status)
 	}

@@ -2,16 +2,18 @@ package mailflow_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/examples/mailflow"
 	"github.com/weftrun/weft/internal/crashtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
@@ -19,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) {
 	crashtest.MaybeRunChild()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 var ctx = context.Background()
@@ -108,17 +110,6 @@ func TestCancelStopsTheFlow(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling another process, bounded by the deadline
-	}
-}
-
 func TestCrashWhileSleepingAndBetweenMails(t *testing.T) {
 	h := crashtest.New(t)
 	h.Start("")
@@ -138,7 +129,7 @@ func TestCrashWhileSleepingAndBetweenMails(t *testing.T) {
 	status := func(want weftype.RunStatus) func() bool {
 		return func() bool { r, err := eng.GetRun(ctx, "mc"); return err == nil && r.Status == want }
 	}
-	waitFor(t, "the welcome mail and the first sleep", status(weftype.StatusWaiting))
+	testwait.For(t, "the welcome mail and the first sleep", status(weftype.StatusWaiting))
 	h.Kill() // while sleeping 30 days
 
 	h.Start("mail-one-month") // hangs after the one-month mail, before journaling it
@@ -147,9 +138,9 @@ func TestCrashWhileSleepingAndBetweenMails(t *testing.T) {
 	h.Kill() // between the mail and its journal entry
 
 	h.Start("")
-	waitFor(t, "the second sleep", func() bool { return status(weftype.StatusWaiting)() && h.EffectCount("mail-one-month") == 2 })
+	testwait.For(t, "the second sleep", func() bool { return status(weftype.StatusWaiting)() && h.EffectCount("mail-one-month") == 2 })
 	h.Advance(335 * 24 * time.Hour)
-	waitFor(t, "the flow to complete", status(weftype.StatusCompleted))
+	testwait.For(t, "the flow to complete", status(weftype.StatusCompleted))
 
 	j, err := eng.Journal(ctx, "mc")
 	if err != nil {

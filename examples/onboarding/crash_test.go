@@ -3,21 +3,23 @@ package onboarding_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/examples/onboarding"
 	"github.com/weftrun/weft/internal/crashtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
 
 func TestMain(m *testing.M) {
 	crashtest.MaybeRunChild()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // client opens the crash test's store from the test process, to start,
@@ -39,17 +41,13 @@ func client(t *testing.T, h *crashtest.Harness) *weft.Engine {
 
 func waitStatus(t *testing.T, eng *weft.Engine, id string, want weftype.RunStatus) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		r, err := eng.GetRun(ctx, id)
 		if err == nil && r.Status == want {
-			return
+			return true, ""
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s did not become %s within 30s (last: %v %v)", id, want, r, err)
-		}
-		time.Sleep(10 * time.Millisecond) // polling another process's writes, bounded by the deadline
-	}
+		return false, fmt.Sprintf("run %s: %v, %v; want status %s", id, r, err, want)
+	})
 }
 
 func journaledOnce(t *testing.T, eng *weft.Engine, id string) {
@@ -123,13 +121,7 @@ func TestCrashBetweenEffectAndJournal(t *testing.T) {
 	waitStatus(t, eng, "k2", weftype.StatusWaiting)
 	// Past the reminder, then verified.
 	h.Advance(onboarding.ReminderAfter + time.Hour)
-	deadline := time.Now().Add(30 * time.Second)
-	for h.EffectCount("send-reminder") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no reminder after 7 days")
-		}
-		time.Sleep(10 * time.Millisecond) // polling the child's effects file, bounded by the deadline
-	}
+	testwait.For(t, "a reminder after 7 days", func() bool { return h.EffectCount("send-reminder") > 0 })
 	waitStatus(t, eng, "k2", weftype.StatusWaiting)
 	if err := eng.Signal(ctx, "k2", onboarding.SignalVerified, onboarding.Verification{Secret: secretFrom(t, eng, "k2")}); err != nil {
 		t.Fatal(err)

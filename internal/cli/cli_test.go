@@ -18,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weftrun/weft/internal/cli"
+	"github.com/weftrun/weft/internal/testwait"
 )
 
 // weftBin is the weft binary built once by TestMain.
@@ -39,6 +42,10 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	code := m.Run()
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak: goroutines outlived the tests:", err)
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -192,18 +199,6 @@ func show(t *testing.T, db, id string) cli.ShowOutput {
 	return out
 }
 
-// eventually polls cond until it holds, failing after a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond) // polling another process; the condition has a deadline
-	}
-}
-
 func TestDevDrivesOnboardingToTheEnd(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "weft.db")
 	d := startDev(t, db)
@@ -223,7 +218,7 @@ func TestDevDrivesOnboardingToTheEnd(t *testing.T) {
 
 	// The run waits for the verification; its secret is journaled.
 	var secret string
-	eventually(t, "the secret in the journal and the run waiting", func() bool {
+	testwait.For(t, "the secret in the journal and the run waiting", func() bool {
 		s := show(t, db, "user-1")
 		for _, e := range s.Journal {
 			if e.Type == "Recorded" && e.Name == "secret" {
@@ -250,7 +245,7 @@ func TestDevDrivesOnboardingToTheEnd(t *testing.T) {
 	// A wrong secret is ignored; the right one activates the account.
 	ok(t, "--db", db, "signal", "user-1", "verified", `{"secret":"wrong"}`)
 	ok(t, "--db", db, "signal", "user-1", "verified", fmt.Sprintf(`{"secret":%q}`, secret))
-	eventually(t, "user-1 completed", func() bool { return show(t, db, "user-1").Run.Status == "completed" })
+	testwait.For(t, "user-1 completed", func() bool { return show(t, db, "user-1").Run.Status == "completed" })
 	s := show(t, db, "user-1")
 	var res struct{ Status string }
 	if err := json.Unmarshal(s.Run.Result, &res); err != nil || res.Status != "active" {
@@ -260,11 +255,11 @@ func TestDevDrivesOnboardingToTheEnd(t *testing.T) {
 
 	// A sleeping mail flow is cancelled.
 	ok(t, "--db", db, "start", "mailflow", "mail-1", `{"email":"bob@example.com"}`)
-	eventually(t, "mail-1 sleeping", func() bool { return show(t, db, "mail-1").Run.Status == "waiting" })
+	testwait.For(t, "mail-1 sleeping", func() bool { return show(t, db, "mail-1").Run.Status == "waiting" })
 	if out := ok(t, "--db", db, "cancel", "mail-1"); !strings.Contains(out, "cancel requested for run mail-1") {
 		t.Fatalf("cancel: %q", out)
 	}
-	eventually(t, "mail-1 cancelled", func() bool { return show(t, db, "mail-1").Run.Status == "cancelled" })
+	testwait.For(t, "mail-1 cancelled", func() bool { return show(t, db, "mail-1").Run.Status == "cancelled" })
 
 	// Errors while the engine runs.
 	fails(t, 1, `no run "nobody"`, "--db", db, "runs", "show", "nobody")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/cli"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
@@ -80,7 +81,7 @@ func TestEventSideCommands(t *testing.T) {
 			t.Errorf("entity send lacks %q:\n%s", want, out)
 		}
 	}
-	eventually(t, "b-1 settled", func() bool {
+	testwait.For(t, "b-1 settled", func() bool {
 		var s booking.State
 		e := entity(t, db, "booking", "b-1")
 		return json.Unmarshal(e.State, &s) == nil && s.Status == booking.StatusSettled
@@ -124,7 +125,7 @@ func TestEventSideCommands(t *testing.T) {
 
 	// Consumers with their lag; all of them catch up.
 	var cs map[string]cli.ConsumerView
-	eventually(t, "the booking consumers caught up", func() bool {
+	testwait.For(t, "the booking consumers caught up", func() bool {
 		cs = consumers(t, db)
 		c, found := cs[booking.ConfirmationConsumer]
 		return found && c.Lag == 0 && c.Position > 0
@@ -138,7 +139,7 @@ func TestEventSideCommands(t *testing.T) {
 
 	// An event the confirmation process cannot decode is parked.
 	pos := appendPoison(t, db, "bad")
-	eventually(t, "the poison event parked", func() bool {
+	testwait.For(t, "the poison event parked", func() bool {
 		return strings.Contains(ok(t, "--db", db, "parked", "ls", booking.ConfirmationConsumer), fmt.Sprintf("%s  %d ", booking.ConfirmationConsumer, pos))
 	})
 	if c := consumers(t, db)[booking.ConfirmationConsumer]; c.Parked != 1 {
@@ -181,13 +182,13 @@ func TestEventSideCommands(t *testing.T) {
 	if out := ok(t, "--db", db, "consumers", "reset", booking.ReleaseConsumer, "0"); !strings.Contains(out, "reset consumer "+booking.ReleaseConsumer+" from position") {
 		t.Errorf("consumers reset: %q", out)
 	}
-	eventually(t, "the release consumer caught up again", func() bool {
+	testwait.For(t, "the release consumer caught up again", func() bool {
 		return consumers(t, db)[booking.ReleaseConsumer].Position >= head
 	})
 
 	// A query of a run.
 	ok(t, "--db", db, "start", "onboarding", "q-1", `{"email":"ann@example.com"}`)
-	eventually(t, "q-1 waiting", func() bool { return show(t, db, "q-1").Run.Status == "waiting" })
+	testwait.For(t, "q-1 waiting", func() bool { return show(t, db, "q-1").Run.Status == "waiting" })
 	if out := ok(t, "--db", db, "runs", "query", "q-1", "status"); strings.TrimSpace(out) != `"waiting for verification"` {
 		t.Errorf("runs query: %q", out)
 	}

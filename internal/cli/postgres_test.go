@@ -16,6 +16,7 @@ import (
 
 	"github.com/weftrun/weft/internal/cli"
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store/postgres"
 )
 
@@ -39,7 +40,7 @@ func TestPostgresWorkers(t *testing.T) {
 	w2 := startWorker(t, dsn, "w2")
 	ok(t, "--store", dsn, "start", "onboarding", "user-1", `{"email":"ann@example.com"}`)
 	var secret string
-	eventually(t, "the run waiting with its secret journaled", func() bool {
+	testwait.For(t, "the run waiting with its secret journaled", func() bool {
 		var s cli.ShowOutput
 		if err := json.Unmarshal([]byte(ok(t, "--store", dsn, "runs", "show", "user-1", "--json")), &s); err != nil {
 			t.Fatal(err)
@@ -56,7 +57,7 @@ func TestPostgresWorkers(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok(t, "--store", dsn, "signal", "user-1", "verified", fmt.Sprintf(`{"secret":%q}`, secret))
-	eventually(t, "user-1 completed", func() bool {
+	testwait.For(t, "user-1 completed", func() bool {
 		return strings.Contains(ok(t, "--store", dsn, "runs", "ls", "--status", "completed"), "user-1")
 	})
 	if err := w2.Process.Signal(syscall.SIGTERM); err != nil {

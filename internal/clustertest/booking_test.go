@@ -15,6 +15,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/clustertest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 )
@@ -569,19 +570,7 @@ func effects(t *testing.T, ctx context.Context, st *postgres.Store, table, colum
 	return out
 }
 
-// eventually polls cond every 50ms until it holds (true) or d passes
-// (false).
+// eventually polls cond until it holds (true) or d passes (false).
 func eventually(ctx context.Context, d time.Duration, cond func() bool) bool {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
+	return testwait.Wait(ctx, d, func() (bool, int, string) { return cond(), 0, "" }) == nil
 }

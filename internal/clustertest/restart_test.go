@@ -18,6 +18,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/internal/clustertest"
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
@@ -34,8 +35,7 @@ func TestConnectionsTerminatedUnderLoad(t *testing.T) {
 	dsn, schema := pgtest.Schema(t)
 	app := "weft_restart_" + schema
 	dsn += "&application_name=" + app
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := t.Context() // each wait has a budget of its own (stall)
 	var mixed *weft.Workflow[clustertest.MixedInput, string]
 	workers := startWorkers(t, ctx, dsn, 2, nil, func(_ int, eng *weft.Engine) {
 		mixed = weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
@@ -135,7 +135,8 @@ func TestServerRestartedUnderLoad(t *testing.T) {
 	}
 	srv := pgtest.Private(t)
 	dsn := srv.DSN()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// No overall budget: each wait has one of its own (stall).
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	began := time.Now()
 
@@ -283,17 +284,14 @@ func TestServerRestartedUnderLoad(t *testing.T) {
 	signallers.Wait()
 
 	// The runs left over take a lease (2s) at most to resume, and a few
-	// seconds to complete: a minute is plenty.
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	defer wcancel()
-	for completedOrZero(ctx, workers[0].st) < n {
-		select {
-		case <-wctx.Done():
-			dump(t, workers[0].st)
-			dumpIncomplete(t, ctx, dsn)
-			t.Fatal("timed out waiting for every run to complete")
-		case <-time.After(50 * time.Millisecond):
-		}
+	// seconds to complete.
+	if err := testwait.Wait(ctx, stall, func() (bool, int, string) {
+		c := completedOrZero(ctx, workers[0].st)
+		return c >= n, c, fmt.Sprintf("%d runs completed, want %d", c, n)
+	}); err != nil {
+		dump(t, workers[0].st)
+		dumpIncomplete(t, ctx, dsn)
+		t.Fatal(err)
 	}
 	close(stopSelling)
 	sellers.Wait()
@@ -608,19 +606,17 @@ func startWorkers(t *testing.T, ctx context.Context, dsn string, n int, configur
 }
 
 // retry calls fn until it succeeds, as a client retries a call that failed
-// while the server was away, and returns the last error if ctx ends first.
+// while the server was away, and returns the last error if ctx ends first
+// or fn has failed for stall.
 func retry(ctx context.Context, fn func() error) error {
-	for {
-		err := fn()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(20 * time.Millisecond):
-		}
+	var err error
+	if werr := testwait.Wait(ctx, stall, func() (bool, int, string) {
+		err = fn()
+		return err == nil, 0, fmt.Sprint(err)
+	}); werr != nil {
+		return err
 	}
+	return nil
 }
 
 // signal sends the signal "go" to run id, retrying failures. A run that

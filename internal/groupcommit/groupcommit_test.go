@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/weftrun/weft/internal/testwait"
 )
 
 func newDB(t *testing.T) *sql.DB {
@@ -74,21 +75,14 @@ func keys(t *testing.T, db *sql.DB) map[string]bool {
 }
 
 // waitQueued waits until n requests are queued behind a blocked batch.
-func waitQueued(t *testing.T, c *Committer[sqlTx], n int) {
+func waitQueued[T Tx](t *testing.T, c *Committer[T], n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		c.mu.Lock()
 		k := len(c.queue)
 		c.mu.Unlock()
-		if k >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests queued, want %d", k, n)
-		}
-		runtime.Gosched()
-	}
+		return k >= n, fmt.Sprintf("%d requests queued, want %d", k, n)
+	})
 }
 
 // blockCommitter submits a write that holds the committer until the returned
@@ -360,15 +354,7 @@ func TestAtomicWritesTakeNoSavepoint(t *testing.T) {
 			}
 		})
 	}
-	for {
-		c.mu.Lock()
-		n := len(c.queue)
-		c.mu.Unlock()
-		if n == len(errs) {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitQueued(t, c, len(errs))
 	close(release)
 	wg.Wait()
 	if err := <-blocked; err != nil {

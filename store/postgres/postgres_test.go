@@ -17,6 +17,7 @@ import (
 
 	"github.com/weftrun/weft/internal/pgtest"
 	"github.com/weftrun/weft/internal/sqlstore"
+	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/store/storetest"
@@ -310,12 +311,7 @@ func TestWriteConnectionReplacedAtOnce(t *testing.T) {
 	if k := count(t, pgtest.DSN(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '`+app+`'`); k == 0 {
 		t.Fatal("no connection of the store to terminate")
 	}
-	for deadline := time.Now().Add(10 * time.Second); count(t, pgtest.DSN(t), sessions) > 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the terminated sessions did not end within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, "the terminated sessions to end", func() bool { return count(t, pgtest.DSN(t), sessions) == 0 })
 	if err := appendOne(); err != nil {
 		t.Fatalf("first write after the connection ended: %v", err)
 	}
@@ -344,16 +340,10 @@ func TestWritesWhileTheServerIsDown(t *testing.T) {
 		}
 	}
 	srv.Start(t)
-	var err2 error
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		if err2 = appendOne(); err2 == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err2 != nil {
-		t.Fatalf("writes still fail 20s after the server came back: %v", err2)
-	}
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		err := appendOne()
+		return err == nil, fmt.Sprintf("writes still fail after the server came back: %v", err)
+	})
 	wantEventsOfA(t, ctx, st, 2) // the one written before the stop and the one after
 }
 
