@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,13 @@ type execution struct {
 	// behind is the outcome of a commit written behind the function
 	// (commitBehind), until settle takes it.
 	behind chan behindCommit
+	// unwinding is why the workflow goroutine is being stopped (see
+	// unwindTo), nil while it runs. Only that goroutine writes it.
+	unwinding any
+	// inStep is set while a step function runs: workflow operations are
+	// refused there, since a TxStep's function runs on the store's writer,
+	// which unwinding would stop.
+	inStep atomic.Bool
 }
 
 // behindCommit is the outcome of a commit written behind the function.
@@ -54,7 +62,8 @@ type journalOp struct {
 	e   *entry
 }
 
-// unwind values stop a workflow function from the inside; execute recovers them.
+// unwind values say why a workflow goroutine was stopped from the inside
+// (see unwindTo); safely reports them.
 type unwind int
 
 const (
@@ -62,8 +71,6 @@ const (
 	unwindAbort                        // stop without writing (engine stopped, lease lost, simulated crash)
 	unwindQuery                        // a query replay reached the end of the journal
 )
-
-type nonDeterminism struct{ err *NonDeterminismError }
 
 type ctxKey struct{}
 
@@ -202,27 +209,58 @@ func (x *execution) checkEnd() {
 		if len(op) > 0 {
 			recorded = kindOf(op[0].typ) + " " + op[0].e.Name
 		}
-		panic(nonDeterminism{&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"}})
+		x.unwindTo(&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"})
 	}
 }
 
-// safely runs fn and turns the panics used for unwinding, and real panics,
-// into a value.
+// safely runs fn, the workflow function or the recording of its end, in a
+// goroutine of its own (the workflow goroutine) and waits for it to end. It
+// returns nil when fn returned, the reason given to unwindTo (an unwind value
+// or a *NonDeterminismError) when fn was stopped from the inside, and a
+// *PanicError when fn panicked or called runtime.Goexit itself.
+//
+// Whatever the workflow's own deferred functions do while it unwinds, the
+// reason given to unwindTo wins: a recover() there sees nil, and a panic
+// there is logged and dropped, since the run's state is already decided.
 func (x *execution) safely(fn func()) (outcome any) {
-	defer func() {
-		r := recover()
-		switch v := r.(type) {
-		case nil:
-		case unwind:
-			outcome = v
-		case nonDeterminism:
-			outcome = v.err
-		default:
-			outcome = &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
-		}
+	x.unwinding = nil
+	done := make(chan any, 1)
+	go func() {
+		returned := false
+		defer func() {
+			r := recover()
+			switch {
+			case x.unwinding != nil:
+				if r != nil {
+					x.eng.cfg.Logger.Warn("weft: workflow code panicked while unwinding", "run", x.run.ID, "panic", fmt.Sprint(r))
+				}
+				done <- x.unwinding
+			case r != nil:
+				done <- &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+			case !returned:
+				done <- &PanicError{Value: "runtime.Goexit called by workflow code", Stack: string(debug.Stack())}
+			default:
+				done <- nil
+			}
+		}()
+		fn()
+		returned = true
 	}()
-	fn()
-	return nil
+	return <-done
+}
+
+// unwindTo stops the workflow goroutine for reason, an unwind value or a
+// *NonDeterminismError, which safely then reports. It must be called on the
+// workflow goroutine. It ends that goroutine with runtime.Goexit rather than
+// a panic so that no recover() in workflow code can stop it: a swallowed
+// unwind would let the function go on as if a Sleep, Await or Child had
+// returned. The workflow's deferred functions still run on the way out;
+// workflow operations they call stop at once (see mustExecution).
+func (x *execution) unwindTo(reason any) {
+	if x.unwinding == nil {
+		x.unwinding = reason
+	}
+	runtime.Goexit()
 }
 
 // finish records the end of the run.
@@ -302,10 +340,10 @@ func (x *execution) commitBehind(p *store.CommitRunParams) {
 func (x *execution) prepareCommit(p *store.CommitRunParams) {
 	e := x.eng
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if e.isStopped() {
-		panic(unwindAbort)
+		x.unwindTo(unwindAbort)
 	}
 	if err := x.settle(); err != nil {
 		x.commitFailed(err)
@@ -360,7 +398,7 @@ func (x *execution) commitFailed(err error) {
 	case x.ctx.Err() == nil:
 		e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
 	}
-	panic(unwindAbort)
+	x.unwindTo(unwindAbort)
 }
 
 // passivate waits for wake (zero: an outside event only). It records the
@@ -374,7 +412,7 @@ func (x *execution) commitFailed(err error) {
 // interrupted after it goes on.
 func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if p == nil {
 		p = &store.CommitRunParams{}
@@ -390,11 +428,11 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 	// among them.
 	r, err := x.eng.store.GetRun(ctx, x.run.ID)
 	if err != nil {
-		panic(unwindAbort)
+		x.unwindTo(unwindAbort)
 	}
 	sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
 	if err != nil {
-		panic(unwindAbort)
+		x.unwindTo(unwindAbort)
 	}
 	fresh := x.setSignals(sigs)
 	x.run.Wakes = r.Wakes
@@ -404,7 +442,7 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 		return
 	}
 	x.releaseLease()
-	panic(unwindPassivated)
+	x.unwindTo(unwindPassivated)
 }
 
 // releaseLease gives the run back to the store without changing its wake-up.
@@ -429,10 +467,10 @@ func (x *execution) next(kind, name, source string) (int, []journalOp) {
 	if len(ops) > 0 {
 		rk, rn := kindOf(ops[0].typ), ops[0].e.Name
 		if rk != kind || rn != name {
-			panic(nonDeterminism{&NonDeterminismError{
+			x.unwindTo(&NonDeterminismError{
 				RunID: x.run.ID, Position: seq,
 				Recorded: rk + " " + rn, New: kind + " " + name, Source: source,
-			}})
+			})
 		}
 	}
 	return seq, ops

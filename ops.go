@@ -111,6 +111,16 @@ func mustExecution(ctx context.Context, op string) *execution {
 	if x == nil {
 		panic(fmt.Sprintf("weft: %s called outside a workflow function: %v", op, ErrNotInWorkflow))
 	}
+	if x.inStep.Load() {
+		// The step function captured the workflow's ctx.
+		panic(fmt.Sprintf("weft: %s called inside a step function: %v", op, ErrNotInWorkflow))
+	}
+	if x.unwinding != nil {
+		// A deferred function of the workflow, run while its goroutine
+		// unwinds: the run is waiting or stopped, so the operation must not
+		// journal anything. It goes on unwinding instead.
+		runtime.Goexit()
+	}
 	return x
 }
 
@@ -136,7 +146,7 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		info := s.nextAttempt()
 		out, took, err := runAttempt(x, info, s.o.timeout, fn)
 		if x.eng.isStopped() {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		var b []byte
 		if err == nil {
@@ -144,14 +154,14 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		}
 		h := x.eng.hooksFor()
 		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		if err == nil {
 			en := s.entry(took)
 			en.setPayload(b)
 			x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepCompleted, en)}})
 			if h != nil && h.AfterJournal != nil && h.AfterJournal(x.run.ID, name, s.seq) {
-				panic(unwindAbort)
+				x.unwindTo(unwindAbort)
 			}
 			return out, nil
 		}
@@ -191,7 +201,7 @@ func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOpti
 		return nil, out, true, decodeError(failed.Error)
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: *x.eng.cfg.DefaultRetry}}
 	for _, opt := range opts {
@@ -275,7 +285,9 @@ func runAttempt[T any](x *execution, info StepInfo, timeout time.Duration, fn fu
 		defer cancel()
 	}
 	start := time.Now()
+	x.inStep.Store(true)
 	defer func() {
+		x.inStep.Store(false)
 		took = time.Since(start)
 		if r := recover(); r != nil {
 			err = &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
@@ -310,7 +322,7 @@ func record[T any](ctx context.Context, name, src string, fn func() T) T {
 		}
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	v := fn()
 	b, err := x.eng.codec.Marshal(v)
@@ -346,7 +358,7 @@ func sleepFrom(ctx context.Context, d time.Duration, src string) error {
 		return ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	var until time.Time
 	var p *store.CommitRunParams
@@ -407,7 +419,7 @@ func Await[T any](ctx context.Context, name string, timeout time.Duration) (T, e
 		return zero, ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	var deadline time.Time
 	if s := find(ops, EventAwaitStarted); s != nil {
@@ -504,7 +516,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 		return zero, ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if started := find(ops, EventChildStarted); started != nil {
 		id = started.Child
@@ -527,7 +539,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	childEnded := func() *weftype.Run {
 		r, err := x.eng.store.GetRun(x.ctx, id)
 		if err != nil {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		if r.Status.Terminal() {
 			return r
