@@ -277,12 +277,12 @@ func (x *execution) finish(result []byte, runErr error) {
 		p.Status, p.Result = weftype.StatusCompleted, result
 		p.Events = []weftype.NewEvent{newEvent(EventCompleted, &entry{Result: jsonOrNil(result)})}
 	case x.cancel && errors.Is(runErr, ErrCancelled):
-		info := encodeError(runErr)
-		p.Status, p.Error = weftype.StatusCancelled, marshalError(runErr)
+		info := x.eng.errors.encode(runErr)
+		p.Status, p.Error = weftype.StatusCancelled, x.eng.errors.marshal(runErr)
 		p.Events = []weftype.NewEvent{newEvent(EventCancelled, &entry{Error: info})}
 	default:
-		info := encodeError(runErr)
-		p.Status, p.Error = weftype.StatusFailed, marshalError(runErr)
+		info := x.eng.errors.encode(runErr)
+		p.Status, p.Error = weftype.StatusFailed, x.eng.errors.marshal(runErr)
 		p.Events = []weftype.NewEvent{newEvent(EventFailed, &entry{Error: info})}
 	}
 	x.commit(p)

@@ -198,7 +198,7 @@ func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOpti
 		return nil, out, true, nil
 	}
 	if failed := find(ops, EventStepFailed); failed != nil && failed.Error != nil {
-		return nil, out, true, decodeError(failed.Error)
+		return nil, out, true, x.eng.errors.decode(failed.Error)
 	}
 	if x.query {
 		x.unwindTo(unwindQuery)
@@ -257,16 +257,17 @@ func (s *stepRun) entry(took time.Duration) *entry {
 func (s *stepRun) failed(err error, took time.Duration) error {
 	x := s.x
 	if IsNonRetryable(err) || s.attempt >= max(s.o.retry.MaxAttempts, 1) {
-		serr := &StepError{Step: s.name, Attempts: s.attempt, Err: err}
 		en := s.entry(took)
-		en.Error = encodeError(serr)
+		en.Error = x.eng.errors.encode(&StepError{Step: s.name, Attempts: s.attempt, Err: err})
 		x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepFailed, en)}})
-		return serr
+		// What a replay rebuilds from the journal, so that the workflow
+		// sees the same error live and after a restart.
+		return x.eng.errors.decode(en.Error)
 	}
 	at := x.now().Add(s.o.retry.Backoff(s.attempt))
 	s.retryAt = at
 	en := s.entry(took)
-	en.Error, en.RetryAt = encodeError(err), &at
+	en.Error, en.RetryAt = x.eng.errors.encode(err), &at
 	x.pending = append(x.pending, newEvent(EventStepAttemptFailed, en))
 	return nil
 }
@@ -499,7 +500,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	}
 	decode := func(en *entry) (O, error) {
 		if en.Error != nil {
-			return zero, decodeError(en.Error)
+			return zero, x.eng.errors.decode(en.Error)
 		}
 		var out O
 		if b := en.payload(); len(b) > 0 {
@@ -549,8 +550,8 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	for {
 		if r := childEnded(); r != nil {
 			en := &entry{Seq: seq, Name: wf.name, Source: src, Child: id}
-			if err := RunError(r); err != nil {
-				en.Error = encodeError(err)
+			if err := x.eng.RunError(r); err != nil {
+				en.Error = x.eng.errors.encode(err)
 			} else {
 				en.setPayload(r.Result)
 			}
