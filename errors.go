@@ -481,12 +481,6 @@ func (g *errorRegistry) decodeCause(info *errorInfo) error {
 	return app
 }
 
-// roundTrip returns what err becomes through the journal: what a replay
-// gives back, and so what the workflow must see live too.
-func (g *errorRegistry) roundTrip(err error) error {
-	return g.decode(g.encode(err))
-}
-
 func (g *errorRegistry) marshal(err error) []byte {
 	b, _ := json.Marshal(g.encode(err))
 	return b
