@@ -152,7 +152,7 @@ func (x *execution) execute() {
 	def, err := e.workflow(x.run.Workflow)
 	if err != nil {
 		log.Error("weft: run of an unregistered workflow", "error", err)
-		x.safely(func() { x.finish(nil, err) })
+		x.releaseIfStopped(x.safely(func() { x.finish(nil, err) }))
 		return
 	}
 	if err := x.load(x.ctx); err != nil {
@@ -184,9 +184,7 @@ func (x *execution) execute() {
 		if o == unwindPassivated {
 			ended = string(weftype.StatusWaiting)
 		}
-		if o == unwindAbort && e.isStopped() {
-			x.releaseLease()
-		}
+		x.releaseIfStopped(o)
 		return
 	case *NonDeterminismError:
 		log.Error("weft: workflow code does not match the journal", "error", o)
@@ -195,8 +193,20 @@ func (x *execution) execute() {
 		log.Error("weft: workflow panicked", "panic", o.Value)
 		result, endErr = nil, o
 	}
-	if x.safely(func() { x.finish(result, endErr) }) == nil {
+	o := x.safely(func() { x.finish(result, endErr) })
+	if o == nil {
 		ended = string(x.status)
+	}
+	x.releaseIfStopped(o)
+}
+
+// releaseIfStopped gives the lease back when the engine's Stop abandoned the
+// execution (outcome unwindAbort), also while it recorded the run's end, so
+// that another worker resumes the run at once rather than once the lease
+// runs out.
+func (x *execution) releaseIfStopped(outcome any) {
+	if outcome == unwindAbort && x.eng.isStopped() {
+		x.releaseLease()
 	}
 }
 
