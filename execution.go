@@ -176,10 +176,15 @@ func (x *execution) execute() {
 		if runErr == nil || !errors.Is(runErr, ErrNonDeterminism) {
 			x.checkEnd()
 		}
+		// Recorded on the same goroutine, at once: a run whose function
+		// has returned is not left running for long should Stop come.
+		endErr = runErr
+		x.finish(result, runErr)
 	})
 	switch o := outcome.(type) {
 	case nil:
-		endErr = runErr
+		ended = string(x.status)
+		return
 	case unwind:
 		if o == unwindPassivated {
 			ended = string(weftype.StatusWaiting)
