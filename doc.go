@@ -48,9 +48,11 @@
 // A step that fails is retried by its RetryPolicy (exponential backoff with
 // jitter, a maximum number of attempts, a per-attempt Timeout; errors wrapped
 // with NonRetryable are not retried). Every attempt is journaled. A step that
-// failed for good returns a *StepError, and the same error on every replay:
-// register error types with RegisterError so that errors.As still finds them
-// after a crash, and the workflow's compensation branches behave the same.
+// failed for good returns a *StepError, and the same error live and on every
+// replay: register error types with the engine (RegisterError,
+// RegisterSentinel) so that errors.As and errors.Is find them; an error of
+// another type is an *ApplicationError, live too, so the workflow's
+// compensation branches behave the same after a crash.
 //
 // # Entities, consumers and projections
 //

@@ -40,8 +40,9 @@ type Engine struct {
 	wg        sync.WaitGroup
 	wake      chan struct{}
 
-	hooks *hooks.Hooks
-	ev    eventSide // entities, consumers, projections, periodic processes
+	hooks  *hooks.Hooks
+	ev     eventSide      // entities, consumers, projections, periodic processes
+	errors *errorRegistry // weft's errors and the application's (RegisterError)
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -59,6 +60,7 @@ func New(cfg Config) (*Engine, error) {
 		active:    map[string]*execution{},
 		changed:   make(chan struct{}),
 		wake:      make(chan struct{}, 1),
+		errors:    newErrorRegistry(),
 	}, nil
 }
 
@@ -570,13 +572,22 @@ func (e *Engine) Wait(ctx context.Context, runID string) (*weftype.Run, error) {
 
 // RunError returns the decoded error of an ended run: nil when it completed,
 // an error matching ErrCancelled when cancelled, the workflow's error (rebuilt
-// as RegisterError describes) when failed.
-func RunError(r *weftype.Run) error {
+// as RegisterError describes) when failed. It knows weft's own errors only:
+// an error of a type the application registered comes back as an
+// *ApplicationError with the same message; Engine.RunError and Run.Result
+// rebuild it with its type.
+func RunError(r *weftype.Run) error { return weftErrors.runError(r) }
+
+// RunError is the package's RunError with the errors registered with the
+// engine (see RegisterError).
+func (e *Engine) RunError(r *weftype.Run) error { return e.errors.runError(r) }
+
+func (g *errorRegistry) runError(r *weftype.Run) error {
 	switch r.Status {
 	case weftype.StatusCompleted:
 		return nil
 	case weftype.StatusCancelled:
-		if err := unmarshalError(r.Error); err != nil {
+		if err := g.unmarshal(r.Error); err != nil {
 			if errors.Is(err, ErrCancelled) {
 				return err
 			}
@@ -584,7 +595,7 @@ func RunError(r *weftype.Run) error {
 		}
 		return ErrCancelled
 	case weftype.StatusFailed:
-		if err := unmarshalError(r.Error); err != nil {
+		if err := g.unmarshal(r.Error); err != nil {
 			return err
 		}
 		return errors.New("weft: run failed")

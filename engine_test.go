@@ -156,11 +156,10 @@ type PaymentDeclined struct {
 
 func (e *PaymentDeclined) Error() string { return "payment declined: " + e.Reason }
 
-func init() { weft.RegisterError[*PaymentDeclined]("test.PaymentDeclined") }
-
 func TestFailedStepReplaysTypedErrorAndCompensates(t *testing.T) {
 	calls := &counter{}
 	register := func(e *weft.Engine) {
+		weft.RegisterError[*PaymentDeclined](e, "test.PaymentDeclined")
 		weft.Register(e, "pay", func(ctx context.Context, _ struct{}) (string, error) {
 			_, err := weft.Step(ctx, "charge", func(ctx context.Context) (int, error) {
 				calls.inc("charge")
@@ -196,6 +195,7 @@ func TestFailedStepReplaysTypedErrorAndCompensates(t *testing.T) {
 func TestWorkflowErrorKeepsTypeThroughResult(t *testing.T) {
 	var wf *weft.Workflow[struct{}, int]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		weft.RegisterError[*PaymentDeclined](e, "test.PaymentDeclined")
 		wf = weft.Register(e, "declines", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Step(ctx, "charge", func(ctx context.Context) (int, error) {
 				return 0, &PaymentDeclined{Reason: "no funds"}

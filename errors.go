@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,14 +130,27 @@ func (e *StepError) Error() string {
 // Unwrap returns the step's error.
 func (e *StepError) Unwrap() error { return e.Err }
 
-// ApplicationError is an error rebuilt from a journal whose Go type was not
-// registered with RegisterError: it keeps the type name and the message.
+// ApplicationError stands for an error whose Go type is not registered with
+// the engine (see RegisterError): it keeps the error's message and its Go
+// type name (as %T prints it, like "*errors.errorString"). A workflow sees
+// it in place of such an error both live and on every replay: the error of
+// a failed step, a failed child and a run's Result are always what the
+// journal gives back, so that code branching on them cannot take another
+// path after a restart.
+//
+// The registered errors the original wrapped (weft's own, like
+// ErrPayloadTooLarge or context.DeadlineExceeded, and the application's)
+// are kept behind it, so errors.Is and errors.As still find them.
 type ApplicationError struct {
 	Type    string
 	Message string
+	causes  []error
 }
 
 func (e *ApplicationError) Error() string { return e.Message }
+
+// Unwrap returns the registered errors the original error wrapped.
+func (e *ApplicationError) Unwrap() []error { return e.causes }
 
 // PanicError reports a panic in workflow code or in a step.
 type PanicError struct {
@@ -166,7 +180,9 @@ func IsNonRetryable(err error) bool {
 }
 
 // errorInfo is the journaled form of an error. Type is a stable name that
-// survives a round trip through the store.
+// survives a round trip through the store: a registered name, or the Go type
+// name of an error that is not registered. A StepError and the NonRetryable
+// mark are flattened into Step, Attempts and NonRetryable.
 type errorInfo struct {
 	Type         string          `json:"type"`
 	Message      string          `json:"message"`
@@ -174,94 +190,250 @@ type errorInfo struct {
 	NonRetryable bool            `json:"non_retryable,omitempty"`
 	Step         string          `json:"step,omitempty"`
 	Attempts     int             `json:"attempts,omitempty"`
+	// Causes are the registered errors wrapped by an error that is not
+	// registered itself (or, for an InputError, its decoding error).
+	Causes []*errorInfo `json:"causes,omitempty"`
+}
+
+// errorRegistry maps stable names to error types and sentinel values. Each
+// engine has its own (see RegisterError), which starts with weft's errors.
+type errorRegistry struct {
+	mu     sync.RWMutex
+	byType map[reflect.Type]registeredError
+	byName map[string]registeredError
+	// sentinels in registration order, for the (rare) lookup by value.
+	sentinels []registeredError
 }
 
 type registeredError struct {
 	name string
 	typ  reflect.Type // for typed errors
 	val  error        // for sentinels
+	// encode and decode replace the JSON of the fields, for weft's own
+	// types that hold an error (JSON cannot rebuild an interface).
+	encode func(g *errorRegistry, err error, info *errorInfo)
+	decode func(g *errorRegistry, info *errorInfo) error
 }
 
-var errorRegistry = struct {
-	sync.RWMutex
-	list   []registeredError
-	byName map[string]registeredError
-}{byName: map[string]registeredError{}}
+// weftErrors holds weft's own errors only, for RunError, which has no
+// engine. It is never registered to after it is made.
+var weftErrors = newErrorRegistry()
 
-func registerErr(r registeredError) {
-	errorRegistry.Lock()
-	defer errorRegistry.Unlock()
-	if _, dup := errorRegistry.byName[r.name]; dup {
+// newErrorRegistry returns a registry of weft's own errors: the sentinels
+// and types of package weft and weftype, and the context errors.
+func newErrorRegistry() *errorRegistry {
+	g := &errorRegistry{byType: map[reflect.Type]registeredError{}, byName: map[string]registeredError{}}
+	for name, v := range map[string]error{
+		// The first two kept their names from before the others.
+		"weft.Cancelled":              ErrCancelled,
+		"weft.Timeout":                ErrTimeout,
+		"weft.ErrUnknownWorkflow":     ErrUnknownWorkflow,
+		"weft.ErrPayloadTooLarge":     ErrPayloadTooLarge,
+		"weft.ErrInvalidInput":        ErrInvalidInput,
+		"weft.ErrNonDeterminism":      ErrNonDeterminism,
+		"weft.ErrNotInWorkflow":       ErrNotInWorkflow,
+		"weft.ErrUnknownQuery":        ErrUnknownQuery,
+		"weft.ErrEngineStopped":       ErrEngineStopped,
+		"weft.ErrConflict":            weftype.ErrConflict,
+		"weft.ErrRunNotFound":         weftype.ErrRunNotFound,
+		"weft.ErrRunFinished":         weftype.ErrRunFinished,
+		"weft.ErrLeaseLost":           weftype.ErrLeaseLost,
+		"weft.ErrNotWeftStore":        weftype.ErrNotWeftStore,
+		"weft.ErrStoreClosed":         weftype.ErrStoreClosed,
+		"weft.ErrExecutorBusy":        weftype.ErrExecutorBusy,
+		"weft.ErrConsumerConflict":    weftype.ErrConsumerConflict,
+		"weft.ErrConsumerNotFound":    weftype.ErrConsumerNotFound,
+		"weft.ErrCheckpointBackwards": weftype.ErrCheckpointBackwards,
+		"weft.ErrUnknownEntity":       weftype.ErrUnknownEntity,
+		"context.Canceled":            context.Canceled,
+		"context.DeadlineExceeded":    context.DeadlineExceeded,
+	} {
+		g.register(registeredError{name: name, val: v})
+	}
+	for name, t := range map[string]reflect.Type{
+		// The first three kept their names from before the others.
+		"weft.NonDeterminism":        reflect.TypeFor[*NonDeterminismError](),
+		"weft.UnknownWorkflow":       reflect.TypeFor[*UnknownWorkflowError](),
+		"weft.Panic":                 reflect.TypeFor[*PanicError](),
+		"weft.UnknownEntityError":    reflect.TypeFor[*UnknownEntityError](),
+		"weft.ConflictError":         reflect.TypeFor[*weftype.ConflictError](),
+		"weft.ConsumerConflictError": reflect.TypeFor[*weftype.ConsumerConflictError](),
+		"weft.SchemaVersionError":    reflect.TypeFor[*weftype.SchemaVersionError](),
+	} {
+		g.register(registeredError{name: name, typ: t})
+	}
+	g.register(registeredError{
+		name: "weft.InputError", typ: reflect.TypeFor[*InputError](),
+		encode: func(g *errorRegistry, err error, info *errorInfo) {
+			ie := err.(*InputError)
+			info.Data, _ = json.Marshal(ie.What)
+			if ie.Err != nil {
+				info.Causes = []*errorInfo{g.encode(ie.Err)}
+			}
+		},
+		decode: func(g *errorRegistry, info *errorInfo) error {
+			ie := &InputError{}
+			if json.Unmarshal(info.Data, &ie.What) != nil {
+				return nil
+			}
+			if len(info.Causes) > 0 {
+				ie.Err = g.decode(info.Causes[0])
+			}
+			return ie
+		},
+	})
+	return g
+}
+
+// register adds r; it panics on a name registered twice or a type that
+// cannot be an error value (programming mistakes at registration).
+func (g *errorRegistry) register(r registeredError) {
+	switch {
+	case r.name == "":
+		panic("weft: error registered with an empty name")
+	case r.val == nil && (r.typ == nil || r.typ.Kind() == reflect.Interface):
+		panic(fmt.Sprintf("weft: error %q: register a concrete error type or a non-nil sentinel", r.name))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.byName[r.name]; dup {
 		panic(fmt.Sprintf("weft: error name %q registered twice", r.name))
 	}
-	errorRegistry.byName[r.name] = r
-	errorRegistry.list = append(errorRegistry.list, r)
-}
-
-// RegisterError registers the error type E under a stable name, so that an
-// error of that type journaled by a failed step or workflow is rebuilt with
-// its type and fields (encoded as JSON) on every replay and by Result:
-// errors.As keeps working after a crash. E is usually a pointer to a struct.
-// It panics if the name is registered twice (a programming mistake).
-func RegisterError[E error](name string) {
-	registerErr(registeredError{name: name, typ: reflect.TypeFor[E]()})
-}
-
-// RegisterSentinel registers an error value (like io.EOF) under a stable name,
-// so that errors.Is(err, sentinel) holds after a replay. It panics if the name
-// is registered twice.
-func RegisterSentinel(name string, sentinel error) {
-	registerErr(registeredError{name: name, val: sentinel})
-}
-
-func init() {
-	RegisterSentinel("weft.Cancelled", ErrCancelled)
-	RegisterSentinel("weft.Timeout", ErrTimeout)
-	RegisterError[*NonDeterminismError]("weft.NonDeterminism")
-	RegisterError[*UnknownWorkflowError]("weft.UnknownWorkflow")
-	RegisterError[*PanicError]("weft.Panic")
-}
-
-// encodeError turns err into its journaled form.
-func encodeError(err error) *errorInfo {
-	info := &errorInfo{Message: err.Error(), NonRetryable: IsNonRetryable(err)}
-	var se *StepError
-	if errors.As(err, &se) {
-		info.Step, info.Attempts = se.Step, se.Attempts
-		err = se.Err
-		info.Message = err.Error()
+	if r.typ != nil {
+		if old, dup := g.byType[r.typ]; dup {
+			panic(fmt.Sprintf("weft: error type %v registered twice (as %q and %q)", r.typ, old.name, r.name))
+		}
+		g.byType[r.typ] = r
+	} else {
+		g.sentinels = append(g.sentinels, r)
 	}
-	var app *ApplicationError
-	if errors.As(err, &app) {
-		info.Type = app.Type
+	g.byName[r.name] = r
+}
+
+// RegisterError registers the error type E with the engine under a stable
+// name, so that an error of that type returned by a step, a child or the
+// workflow comes back from the journal with its type and fields (encoded as
+// JSON), both live and on every replay: errors.As keeps working after a
+// crash. E is usually a pointer to a struct; its fields must survive a JSON
+// round trip (a field holding an error does not). An error of a type that is
+// not registered comes back as an *ApplicationError instead.
+//
+// Register errors before Start, with the workflows, in every process that
+// executes or reads the runs. weft's own errors are always registered. It
+// panics if the name or the type is registered twice (a programming mistake).
+func RegisterError[E error](e *Engine, name string) {
+	e.errors.register(registeredError{name: name, typ: reflect.TypeFor[E]()})
+}
+
+// RegisterSentinel registers an error value (like io.EOF) with the engine
+// under a stable name, so that errors.Is(err, sentinel) holds live and after
+// a replay, also for an error of an unregistered type that wraps it. It
+// panics if the name is registered twice or sentinel is nil.
+func RegisterSentinel(e *Engine, name string, sentinel error) {
+	e.errors.register(registeredError{name: name, val: sentinel})
+}
+
+// lookup returns the registration of err itself, not of what it wraps.
+func (g *errorRegistry) lookup(err error) (registeredError, bool) {
+	t := reflect.TypeOf(err)
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if r, ok := g.byType[t]; ok {
+		return r, true
+	}
+	if !t.Comparable() {
+		return registeredError{}, false
+	}
+	for _, r := range g.sentinels {
+		if reflect.TypeOf(r.val) == t && r.val == err {
+			return r, true
+		}
+	}
+	return registeredError{}, false
+}
+
+// encode turns err into its journaled form. An error of a registered type
+// keeps its fields; any other keeps its message and Go type name, and the
+// registered errors it wraps are encoded as its causes.
+func (g *errorRegistry) encode(err error) *errorInfo {
+	switch e := err.(type) {
+	case *StepError:
+		info := g.encode(e.Err)
+		info.Step, info.Attempts = e.Step, e.Attempts
+		return info
+	case *nonRetryableError:
+		info := g.encode(e.err)
+		info.NonRetryable = true
 		return info
 	}
-	errorRegistry.RLock()
-	defer errorRegistry.RUnlock()
-	for _, r := range errorRegistry.list {
-		if r.val != nil {
-			if errors.Is(err, r.val) {
-				info.Type = r.name
-				return info
-			}
-			continue
+	info := &errorInfo{Message: err.Error()}
+	if r, ok := g.lookup(err); ok {
+		info.Type = r.name
+		switch {
+		case r.encode != nil:
+			r.encode(g, err, info)
+		case r.val == nil:
+			info.Data, _ = json.Marshal(err)
 		}
-		target := reflect.New(r.typ)
-		if errors.As(err, target.Interface()) {
-			info.Type = r.name
-			if data, jerr := json.Marshal(target.Elem().Interface()); jerr == nil {
-				info.Data = data
-			}
-			return info
-		}
+		return info
 	}
-	info.Type = fmt.Sprintf("%T", err)
+	var causes []error
+	if app, ok := err.(*ApplicationError); ok {
+		info.Type, causes = app.Type, app.causes
+	} else {
+		info.Type, causes = fmt.Sprintf("%T", err), g.knownCauses(err)
+	}
+	for _, c := range causes {
+		info.Causes = append(info.Causes, g.encode(c))
+	}
 	return info
 }
 
-// decodeError rebuilds an error from its journaled form.
-func decodeError(info *errorInfo) error {
-	err := decodeCause(info)
+// knownCauses returns, for each branch of err's wrapped errors, the first
+// error that encode keeps: a registered one, or one of weft's wrappers.
+func (g *errorRegistry) knownCauses(err error) []error {
+	var out []error
+	var walk func(err error, depth int)
+	walk = func(err error, depth int) {
+		if depth > 100 {
+			return // a cycle of wrappers: nothing more to find
+		}
+		var wrapped []error
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			if w := u.Unwrap(); w != nil {
+				wrapped = []error{w}
+			}
+		case interface{ Unwrap() []error }:
+			wrapped = u.Unwrap()
+		}
+		for _, w := range wrapped {
+			if w == nil {
+				continue
+			}
+			if g.known(w) {
+				out = append(out, w)
+			} else {
+				walk(w, depth+1)
+			}
+		}
+	}
+	walk(err, 0)
+	return out
+}
+
+func (g *errorRegistry) known(err error) bool {
+	switch err.(type) {
+	case *StepError, *nonRetryableError, *ApplicationError:
+		return true
+	}
+	_, ok := g.lookup(err)
+	return ok
+}
+
+// decode rebuilds an error from its journaled form.
+func (g *errorRegistry) decode(info *errorInfo) error {
+	err := g.decodeCause(info)
 	if info.NonRetryable {
 		err = NonRetryable(err)
 	}
@@ -271,41 +443,64 @@ func decodeError(info *errorInfo) error {
 	return err
 }
 
-func decodeCause(info *errorInfo) error {
-	errorRegistry.RLock()
-	r, ok := errorRegistry.byName[info.Type]
-	errorRegistry.RUnlock()
-	if !ok {
-		return &ApplicationError{Type: info.Type, Message: info.Message}
+func (g *errorRegistry) decodeCause(info *errorInfo) error {
+	var causes []error
+	for _, c := range info.Causes {
+		if c != nil {
+			causes = append(causes, g.decode(c))
+		}
 	}
-	if r.val != nil {
+	app := &ApplicationError{Type: info.Type, Message: info.Message, causes: causes}
+	g.mu.RLock()
+	r, ok := g.byName[info.Type]
+	g.mu.RUnlock()
+	switch {
+	case !ok:
+		return app
+	case r.val != nil:
+		if info.Message != r.val.Error() {
+			// Journaled by an older weft, which named a wrapped sentinel
+			// after the sentinel: keep the message.
+			if len(causes) == 0 {
+				app.causes = []error{r.val}
+			}
+			return app
+		}
 		return r.val
+	case r.decode != nil:
+		if err := r.decode(g, info); err != nil {
+			return err
+		}
+		return app
+	}
+	if len(info.Data) == 0 {
+		return app // not written by encode: the fields are unknown
 	}
 	var v reflect.Value
 	if r.typ.Kind() == reflect.Pointer {
 		v = reflect.New(r.typ.Elem())
-		if len(info.Data) > 0 && json.Unmarshal(info.Data, v.Interface()) != nil {
-			return &ApplicationError{Type: info.Type, Message: info.Message}
+		if json.Unmarshal(info.Data, v.Interface()) != nil {
+			return app
 		}
 	} else {
 		p := reflect.New(r.typ)
-		if len(info.Data) > 0 && json.Unmarshal(info.Data, p.Interface()) != nil {
-			return &ApplicationError{Type: info.Type, Message: info.Message}
+		if json.Unmarshal(info.Data, p.Interface()) != nil {
+			return app
 		}
 		v = p.Elem()
 	}
 	if e, ok := v.Interface().(error); ok {
 		return e
 	}
-	return &ApplicationError{Type: info.Type, Message: info.Message}
+	return app
 }
 
-func marshalError(err error) []byte {
-	b, _ := json.Marshal(encodeError(err))
+func (g *errorRegistry) marshal(err error) []byte {
+	b, _ := json.Marshal(g.encode(err))
 	return b
 }
 
-func unmarshalError(b []byte) error {
+func (g *errorRegistry) unmarshal(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -313,5 +508,5 @@ func unmarshalError(b []byte) error {
 	if err := json.Unmarshal(b, &info); err != nil {
 		return &ApplicationError{Type: "unknown", Message: string(b)}
 	}
-	return decodeError(&info)
+	return g.decode(&info)
 }

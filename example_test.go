@@ -248,3 +248,47 @@ func ExampleRecord() {
 	// Output:
 	// 42 1 Recorded token
 }
+
+// OutOfStock is an application error: registered with the engine, it comes
+// back from the journal with its type and fields.
+type OutOfStock struct {
+	SKU string `json:"sku"`
+}
+
+func (e *OutOfStock) Error() string { return "out of stock: " + e.SKU }
+
+// Registered error types keep their type through the journal; any other
+// error is an *ApplicationError with its message and Go type name, live as
+// well as after a restart.
+func ExampleRegisterError() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	eng, _ := weft.New(weft.Config{Store: st})
+	weft.RegisterError[*OutOfStock](eng, "shop.OutOfStock")
+	order := weft.Register(eng, "order", func(ctx context.Context, sku string) (string, error) {
+		_, err := weft.Step(ctx, "reserve", func(ctx context.Context) (int, error) {
+			return 0, weft.NonRetryable(&OutOfStock{SKU: sku})
+		})
+		var oos *OutOfStock
+		if errors.As(err, &oos) {
+			_, err = weft.Step(ctx, "notify", func(ctx context.Context) (int, error) {
+				return 0, weft.NonRetryable(errors.New("mail server down"))
+			})
+			var app *weft.ApplicationError
+			if errors.As(err, &app) {
+				return "", fmt.Errorf("%s unavailable; notify failed (%s: %s)", oos.SKU, app.Type, app.Message)
+			}
+		}
+		return "reserved", err
+	})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+
+	run, _ := order.Start(ctx, "o-1", "sku-9")
+	_, err := run.Result(ctx)
+	fmt.Println(err)
+	// Output:
+	// sku-9 unavailable; notify failed (*errors.errorString: mail server down)
+}

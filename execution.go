@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,13 @@ type execution struct {
 	// behind is the outcome of a commit written behind the function
 	// (commitBehind), until settle takes it.
 	behind chan behindCommit
+	// unwinding is why the workflow goroutine is being stopped (see
+	// unwindTo), nil while it runs. Only that goroutine writes it.
+	unwinding any
+	// inStep is set while a step function runs: workflow operations are
+	// refused there, since a TxStep's function runs on the store's writer,
+	// which unwinding would stop.
+	inStep atomic.Bool
 }
 
 // behindCommit is the outcome of a commit written behind the function.
@@ -54,7 +62,8 @@ type journalOp struct {
 	e   *entry
 }
 
-// unwind values stop a workflow function from the inside; execute recovers them.
+// unwind values say why a workflow goroutine was stopped from the inside
+// (see unwindTo); safely reports them.
 type unwind int
 
 const (
@@ -62,8 +71,6 @@ const (
 	unwindAbort                        // stop without writing (engine stopped, lease lost, simulated crash)
 	unwindQuery                        // a query replay reached the end of the journal
 )
-
-type nonDeterminism struct{ err *NonDeterminismError }
 
 type ctxKey struct{}
 
@@ -145,7 +152,7 @@ func (x *execution) execute() {
 	def, err := e.workflow(x.run.Workflow)
 	if err != nil {
 		log.Error("weft: run of an unregistered workflow", "error", err)
-		x.safely(func() { x.finish(nil, err) })
+		x.releaseIfStopped(x.safely(func() { x.finish(nil, err) }))
 		return
 	}
 	if err := x.load(x.ctx); err != nil {
@@ -169,17 +176,20 @@ func (x *execution) execute() {
 		if runErr == nil || !errors.Is(runErr, ErrNonDeterminism) {
 			x.checkEnd()
 		}
+		// Recorded on the same goroutine, at once: a run whose function
+		// has returned is not left running for long should Stop come.
+		endErr = runErr
+		x.finish(result, runErr)
 	})
 	switch o := outcome.(type) {
 	case nil:
-		endErr = runErr
+		ended = string(x.status)
+		return
 	case unwind:
 		if o == unwindPassivated {
 			ended = string(weftype.StatusWaiting)
 		}
-		if o == unwindAbort && e.isStopped() {
-			x.releaseLease()
-		}
+		x.releaseIfStopped(o)
 		return
 	case *NonDeterminismError:
 		log.Error("weft: workflow code does not match the journal", "error", o)
@@ -188,8 +198,20 @@ func (x *execution) execute() {
 		log.Error("weft: workflow panicked", "panic", o.Value)
 		result, endErr = nil, o
 	}
-	if x.safely(func() { x.finish(result, endErr) }) == nil {
+	o := x.safely(func() { x.finish(result, endErr) })
+	if o == nil {
 		ended = string(x.status)
+	}
+	x.releaseIfStopped(o)
+}
+
+// releaseIfStopped gives the lease back when the engine's Stop abandoned the
+// execution (outcome unwindAbort), also while it recorded the run's end, so
+// that another worker resumes the run at once rather than once the lease
+// runs out.
+func (x *execution) releaseIfStopped(outcome any) {
+	if outcome == unwindAbort && x.eng.isStopped() {
+		x.releaseLease()
 	}
 }
 
@@ -202,27 +224,58 @@ func (x *execution) checkEnd() {
 		if len(op) > 0 {
 			recorded = kindOf(op[0].typ) + " " + op[0].e.Name
 		}
-		panic(nonDeterminism{&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"}})
+		x.unwindTo(&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"})
 	}
 }
 
-// safely runs fn and turns the panics used for unwinding, and real panics,
-// into a value.
+// safely runs fn, the workflow function or the recording of its end, in a
+// goroutine of its own (the workflow goroutine) and waits for it to end. It
+// returns nil when fn returned, the reason given to unwindTo (an unwind value
+// or a *NonDeterminismError) when fn was stopped from the inside, and a
+// *PanicError when fn panicked or called runtime.Goexit itself.
+//
+// Whatever the workflow's own deferred functions do while it unwinds, the
+// reason given to unwindTo wins: a recover() there sees nil, and a panic
+// there is logged and dropped, since the run's state is already decided.
 func (x *execution) safely(fn func()) (outcome any) {
-	defer func() {
-		r := recover()
-		switch v := r.(type) {
-		case nil:
-		case unwind:
-			outcome = v
-		case nonDeterminism:
-			outcome = v.err
-		default:
-			outcome = &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
-		}
+	x.unwinding = nil
+	done := make(chan any, 1)
+	go func() {
+		returned := false
+		defer func() {
+			r := recover()
+			switch {
+			case x.unwinding != nil:
+				if r != nil {
+					x.eng.cfg.Logger.Warn("weft: workflow code panicked while unwinding", "run", x.run.ID, "panic", fmt.Sprint(r))
+				}
+				done <- x.unwinding
+			case r != nil:
+				done <- &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+			case !returned:
+				done <- &PanicError{Value: "runtime.Goexit called by workflow code", Stack: string(debug.Stack())}
+			default:
+				done <- nil
+			}
+		}()
+		fn()
+		returned = true
 	}()
-	fn()
-	return nil
+	return <-done
+}
+
+// unwindTo stops the workflow goroutine for reason, an unwind value or a
+// *NonDeterminismError, which safely then reports. It must be called on the
+// workflow goroutine. It ends that goroutine with runtime.Goexit rather than
+// a panic so that no recover() in workflow code can stop it: a swallowed
+// unwind would let the function go on as if a Sleep, Await or Child had
+// returned. The workflow's deferred functions still run on the way out;
+// workflow operations they call stop at once (see mustExecution).
+func (x *execution) unwindTo(reason any) {
+	if x.unwinding == nil {
+		x.unwinding = reason
+	}
+	runtime.Goexit()
 }
 
 // finish records the end of the run.
@@ -239,12 +292,12 @@ func (x *execution) finish(result []byte, runErr error) {
 		p.Status, p.Result = weftype.StatusCompleted, result
 		p.Events = []weftype.NewEvent{newEvent(EventCompleted, &entry{Result: jsonOrNil(result)})}
 	case x.cancel && errors.Is(runErr, ErrCancelled):
-		info := encodeError(runErr)
-		p.Status, p.Error = weftype.StatusCancelled, marshalError(runErr)
+		info := x.eng.errors.encode(runErr)
+		p.Status, p.Error = weftype.StatusCancelled, x.eng.errors.marshal(runErr)
 		p.Events = []weftype.NewEvent{newEvent(EventCancelled, &entry{Error: info})}
 	default:
-		info := encodeError(runErr)
-		p.Status, p.Error = weftype.StatusFailed, marshalError(runErr)
+		info := x.eng.errors.encode(runErr)
+		p.Status, p.Error = weftype.StatusFailed, x.eng.errors.marshal(runErr)
 		p.Events = []weftype.NewEvent{newEvent(EventFailed, &entry{Error: info})}
 	}
 	x.commit(p)
@@ -302,10 +355,10 @@ func (x *execution) commitBehind(p *store.CommitRunParams) {
 func (x *execution) prepareCommit(p *store.CommitRunParams) {
 	e := x.eng
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if e.isStopped() {
-		panic(unwindAbort)
+		x.unwindTo(unwindAbort)
 	}
 	if err := x.settle(); err != nil {
 		x.commitFailed(err)
@@ -365,7 +418,7 @@ func (x *execution) commitFailed(err error) {
 	case x.ctx.Err() == nil:
 		e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
 	}
-	panic(unwindAbort)
+	x.unwindTo(unwindAbort)
 }
 
 // passivate waits for wake (zero: an outside event only). It saves the run
@@ -382,7 +435,7 @@ func (x *execution) commitFailed(err error) {
 // the run as waiting once more.
 func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if p == nil {
 		p = &store.CommitRunParams{}
@@ -395,18 +448,18 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 		x.released.Store(true) // the heartbeat stops renewing it
 		x.commit(p)            // committed clears released if the store kept the lease
 		if x.released.Load() {
-			panic(unwindPassivated)
+			x.unwindTo(unwindPassivated)
 		}
 		ctx := x.ctx
 		// The run first, then its signals: every signal counted in r.Wakes
 		// is among them.
 		r, err := x.eng.store.GetRun(ctx, x.run.ID)
 		if err != nil {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
 		if err != nil {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		fresh := x.setSignals(sigs)
 		x.run.Wakes = r.Wakes
@@ -441,10 +494,10 @@ func (x *execution) next(kind, name, source string) (int, []journalOp) {
 	if len(ops) > 0 {
 		rk, rn := kindOf(ops[0].typ), ops[0].e.Name
 		if rk != kind || rn != name {
-			panic(nonDeterminism{&NonDeterminismError{
+			x.unwindTo(&NonDeterminismError{
 				RunID: x.run.ID, Position: seq,
 				Recorded: rk + " " + rn, New: kind + " " + name, Source: source,
-			}})
+			})
 		}
 	}
 	return seq, ops

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -108,6 +109,16 @@ func mustExecution(ctx context.Context, op string) *execution {
 	if x == nil {
 		panic(fmt.Sprintf("weft: %s called outside a workflow function: %v", op, ErrNotInWorkflow))
 	}
+	if x.inStep.Load() {
+		// The step function captured the workflow's ctx.
+		panic(fmt.Sprintf("weft: %s called inside a step function: %v", op, ErrNotInWorkflow))
+	}
+	if x.unwinding != nil {
+		// A deferred function of the workflow, run while its goroutine
+		// unwinds: the run is waiting or stopped, so the operation must not
+		// journal anything. It goes on unwinding instead.
+		runtime.Goexit()
+	}
 	return x
 }
 
@@ -133,7 +144,7 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		info := s.nextAttempt()
 		out, took, err := runAttempt(x, info, s.o.timeout, fn)
 		if x.eng.isStopped() {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		var b []byte
 		if err == nil {
@@ -141,14 +152,14 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		}
 		h := x.eng.hooksFor()
 		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		if err == nil {
 			en := s.entry(took)
 			en.setPayload(b)
 			x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepCompleted, en)}})
 			if h != nil && h.AfterJournal != nil && h.AfterJournal(x.run.ID, name, s.seq) {
-				panic(unwindAbort)
+				x.unwindTo(unwindAbort)
 			}
 			return out, nil
 		}
@@ -185,10 +196,10 @@ func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOpti
 		return nil, out, true, nil
 	}
 	if failed := find(ops, EventStepFailed); failed != nil && failed.Error != nil {
-		return nil, out, true, decodeError(failed.Error)
+		return nil, out, true, x.eng.errors.decode(failed.Error)
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: *x.eng.cfg.DefaultRetry}}
 	for _, opt := range opts {
@@ -244,16 +255,17 @@ func (s *stepRun) entry(took time.Duration) *entry {
 func (s *stepRun) failed(err error, took time.Duration) error {
 	x := s.x
 	if IsNonRetryable(err) || s.attempt >= max(s.o.retry.MaxAttempts, 1) {
-		serr := &StepError{Step: s.name, Attempts: s.attempt, Err: err}
 		en := s.entry(took)
-		en.Error = encodeError(serr)
+		en.Error = x.eng.errors.encode(&StepError{Step: s.name, Attempts: s.attempt, Err: err})
 		x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{newEvent(EventStepFailed, en)}})
-		return serr
+		// What a replay rebuilds from the journal, so that the workflow
+		// sees the same error live and after a restart.
+		return x.eng.errors.decode(en.Error)
 	}
 	at := x.now().Add(s.o.retry.Backoff(s.attempt))
 	s.retryAt = at
 	en := s.entry(took)
-	en.Error, en.RetryAt = encodeError(err), &at
+	en.Error, en.RetryAt = x.eng.errors.encode(err), &at
 	x.pending = append(x.pending, newEvent(EventStepAttemptFailed, en))
 	return nil
 }
@@ -272,7 +284,9 @@ func runAttempt[T any](x *execution, info StepInfo, timeout time.Duration, fn fu
 		defer cancel()
 	}
 	start := time.Now()
+	x.inStep.Store(true)
 	defer func() {
+		x.inStep.Store(false)
 		took = time.Since(start)
 		if r := recover(); r != nil {
 			err = &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
@@ -307,7 +321,7 @@ func record[T any](ctx context.Context, name, src string, fn func() T) T {
 		}
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	v := fn()
 	b, err := x.eng.codec.Marshal(v)
@@ -343,7 +357,7 @@ func sleepFrom(ctx context.Context, d time.Duration, src string) error {
 		return ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	var until time.Time
 	var p *store.CommitRunParams
@@ -407,7 +421,7 @@ func Await[T any](ctx context.Context, name string, timeout time.Duration) (T, e
 		return zero, ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	var deadline time.Time
 	if s := find(ops, EventAwaitStarted); s != nil {
@@ -487,7 +501,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	}
 	decode := func(en *entry) (O, error) {
 		if en.Error != nil {
-			return zero, decodeError(en.Error)
+			return zero, x.eng.errors.decode(en.Error)
 		}
 		var out O
 		if b := en.payload(); len(b) > 0 {
@@ -504,7 +518,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 		return zero, ErrCancelled
 	}
 	if x.query {
-		panic(unwindQuery)
+		x.unwindTo(unwindQuery)
 	}
 	if started := find(ops, EventChildStarted); started != nil {
 		id = started.Child
@@ -527,7 +541,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	childEnded := func() *weftype.Run {
 		r, err := x.eng.store.GetRun(x.ctx, id)
 		if err != nil {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		if r.Status.Terminal() {
 			return r
@@ -537,8 +551,8 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	for {
 		if r := childEnded(); r != nil {
 			en := &entry{Seq: seq, Name: wf.name, Source: src, Child: id}
-			if err := RunError(r); err != nil {
-				en.Error = encodeError(err)
+			if err := x.eng.RunError(r); err != nil {
+				en.Error = x.eng.errors.encode(err)
 			} else {
 				en.setPayload(r.Result)
 			}

@@ -27,7 +27,7 @@ func TxStep[T any](ctx context.Context, name string, fn func(ctx context.Context
 		info := s.nextAttempt()
 		h := x.eng.hooksFor()
 		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		var took time.Duration
 		p := &store.CommitRunParams{Events: []weftype.NewEvent{{Type: EventStepCompleted}}}
@@ -50,12 +50,12 @@ func TxStep[T any](ctx context.Context, name string, fn func(ctx context.Context
 		err := x.tryCommit(p)
 		if err == nil {
 			if h != nil && h.AfterJournal != nil && h.AfterJournal(x.run.ID, name, s.seq) {
-				panic(unwindAbort)
+				x.unwindTo(unwindAbort)
 			}
 			return out, nil
 		}
 		if x.eng.isStopped() {
-			panic(unwindAbort)
+			x.unwindTo(unwindAbort)
 		}
 		if serr := s.failed(err, took); serr != nil {
 			var zero T

@@ -113,7 +113,7 @@ func (r *Run[O]) Result(ctx context.Context) (O, error) {
 	if err != nil {
 		return out, err
 	}
-	if err := RunError(rec); err != nil {
+	if err := r.eng.RunError(rec); err != nil {
 		return out, err
 	}
 	if len(rec.Result) > 0 {

@@ -492,6 +492,7 @@ func (b *Bookings) State(ctx context.Context, id string) (State, error) {
 func Register(e *weft.Engine, tickets Tickets, svc Services, opts *Options) *Bookings {
 	o := opts.withDefaults()
 	b := &Bookings{eng: e, opts: o}
+	weft.RegisterError[*Error](e, "booking.Error")
 	b.Entity = weft.RegisterEntity(e, Entity(e.Clock()))
 	b.Reminder = weft.Register(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
 	registerView(e)

@@ -1,16 +1,13 @@
 package booking
 
-import (
-	"fmt"
-
-	"github.com/weftrun/weft"
-)
+import "fmt"
 
 // Error is a booking command the entity rejected, or a reservation the ticket
 // office refused. Code is stable and is what errors.Is compares, so
 // errors.Is(err, booking.ErrExpired) holds for any *Error with that code —
 // also after the error went through a workflow's journal (the type is
-// registered with weft.RegisterError as "booking.Error").
+// registered on the engine by Register, with weft.RegisterError, as
+// "booking.Error").
 type Error struct {
 	Code    string `json:"code"`
 	Booking string `json:"booking,omitempty"`
@@ -52,10 +49,6 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
-}
-
-func init() {
-	weft.RegisterError[*Error]("booking.Error")
 }
 
 func seatsTaken(booking string, seats []string) error {

@@ -85,11 +85,6 @@ type Result struct {
 // the same wallet twice); registered as "transfer.InvalidTransfer".
 var ErrInvalidTransfer = errors.New("transfer: invalid transfer")
 
-func init() {
-	weft.RegisterError[*WalletError]("transfer.WalletError")
-	weft.RegisterSentinel("transfer.InvalidTransfer", ErrInvalidTransfer)
-}
-
 // Options tune the transfer workflow. The zero value is the documented
 // behaviour.
 type Options struct {
@@ -125,6 +120,8 @@ func Register(e *weft.Engine, opts *Options) *Transfers {
 	if t.opts.DepositRetry == nil {
 		t.opts.DepositRetry = &weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Minute, Multiplier: 2}
 	}
+	weft.RegisterError[*WalletError](e, "transfer.WalletError")
+	weft.RegisterSentinel(e, "transfer.InvalidTransfer", ErrInvalidTransfer)
 	t.Wallets = weft.RegisterEntity(e, WalletDef())
 	t.Workflow = weft.Register(e, Name, t.run,
 		weft.DeclareSignal[Acceptance](SignalAcceptance), weft.DeclareQuery[string]("status"))

@@ -192,7 +192,8 @@ func WalletDef() weft.EntityDef[Wallet, WalletCommand, WalletEvent] {
 
 // WalletError is a wallet command the entity rejected. Code is stable and is
 // what errors.Is compares, also after the error went through a journal (the
-// type is registered with weft.RegisterError as "transfer.WalletError").
+// type is registered on the engine by Register, with weft.RegisterError, as
+// "transfer.WalletError").
 type WalletError struct {
 	Code   string `json:"code"`
 	Wallet string `json:"wallet,omitempty"`
