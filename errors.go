@@ -245,6 +245,8 @@ func newErrorRegistry() *errorRegistry {
 		"weft.ErrConsumerNotFound":    weftype.ErrConsumerNotFound,
 		"weft.ErrCheckpointBackwards": weftype.ErrCheckpointBackwards,
 		"weft.ErrUnknownEntity":       weftype.ErrUnknownEntity,
+		"weft.ErrParkedNotFound":      weftype.ErrParkedNotFound,
+		"weft.ErrStoreUnavailable":    weftype.ErrStoreUnavailable,
 		"context.Canceled":            context.Canceled,
 		"context.DeadlineExceeded":    context.DeadlineExceeded,
 	} {

@@ -28,6 +28,7 @@ var errorTargets = []struct {
 	{"Conflict", weft.ErrConflict},
 	{"Cancelled", weft.ErrCancelled},
 	{"Timeout", weft.ErrTimeout},
+	{"StoreUnavailable", weft.ErrStoreUnavailable},
 }
 
 // describeError is everything a workflow could branch on: the chain of Go
