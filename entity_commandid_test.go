@@ -24,15 +24,17 @@ func TestEntitySameCommandIDFromTwoEngines(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "weft.db")
-		open := func() store.Store {
-			st, err := sqlite.Open(ctx, path, nil)
+		// Only one process may execute runs on a SQLite file; entity
+		// commands need no executor, so the second opens as a client.
+		open := func(opts *sqlite.Options) store.Store {
+			st, err := sqlite.Open(ctx, path, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { st.Close() })
 			return st
 		}
-		sameCommandIDFromTwoEngines(t, open(), open())
+		sameCommandIDFromTwoEngines(t, open(nil), open(&sqlite.Options{Client: true}))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()

@@ -30,8 +30,10 @@ const root = "../.."
 // (so that a block that does not need it still compiles).
 var imports = []struct{ path, use string }{
 	{"context", "context.Background"},
+	{"embed", "(*embed.FS)(nil)"},
 	{"errors", "errors.New"},
 	{"fmt", "fmt.Sprint"},
+	{"io/fs", "(fs.FS)(nil)"},
 	{"log/slog", "slog.New"},
 	{"net/http", "http.NewServeMux"},
 	{"os", "os.Getenv"},
