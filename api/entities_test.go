@@ -239,18 +239,18 @@ func TestEventSideBadInput(t *testing.T) {
 		{"command missing", "POST", "/api/entities/counter/x/commands", `{}`, auth, 400, api.ProblemInvalidInput},
 		{"command null", "POST", "/api/entities/counter/x/commands", `{"command":null}`, auth, 400, api.ProblemInvalidInput},
 		{"command with unknown field", "POST", "/api/entities/counter/x/commands", `{"command":{"add":1},"extra":1}`, auth, 400, api.ProblemMalformedJSON},
-		{"command without token", "POST", "/api/entities/counter/x/commands", `{"command":{"add":1}}`, nil, 401, api.ProblemUnauthorized},
+		{"command without token", "POST", "/api/entities/counter/x/commands", `{"command":{"add":1}}`, noAuth, 401, api.ProblemUnauthorized},
 		{"control character in ID", "GET", "/api/entities/counter/a%07b", nil, nil, 400, api.ProblemInvalidInput},
 		{"unknown consumer's parked", "GET", "/api/consumers/nope/parked", nil, nil, 404, api.ProblemConsumerNotFound},
 		{"reset unknown consumer", "POST", "/api/consumers/nope/reset", `{"position":0}`, auth, 404, api.ProblemConsumerNotFound},
 		{"reset without position", "POST", "/api/consumers/audit/reset", `{}`, auth, 400, api.ProblemInvalidInput},
 		{"reset to negative position", "POST", "/api/consumers/audit/reset", `{"position":-1}`, auth, 400, api.ProblemInvalidInput},
 		{"reset past the head", "POST", "/api/consumers/audit/reset", `{"position":1000000}`, auth, 400, api.ProblemInvalidInput},
-		{"reset without token", "POST", "/api/consumers/audit/reset", `{"position":0}`, nil, 401, api.ProblemUnauthorized},
+		{"reset without token", "POST", "/api/consumers/audit/reset", `{"position":0}`, noAuth, 401, api.ProblemUnauthorized},
 		{"retry for unknown consumer", "POST", "/api/consumers/nope/parked/1/retry", nil, auth, 404, api.ProblemConsumerNotFound},
 		{"retry at a bad position", "POST", "/api/consumers/audit/parked/x/retry", nil, auth, 400, api.ProblemInvalidInput},
 		{"retry of an event not parked", "POST", "/api/consumers/audit/parked/999999/retry", nil, auth, 404, api.ProblemParkedEventNotFound},
-		{"retry without token", "POST", retry, nil, nil, 401, api.ProblemUnauthorized},
+		{"retry without token", "POST", retry, nil, noAuth, 401, api.ProblemUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // maxSourceBytes caps a source file the API serves.
@@ -53,17 +54,16 @@ func (h *handler) getSource(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	notFound := func(why string) error {
-		p := problem(http.StatusNotFound, ProblemSourceNotFound, "%s", why)
-		p.RunID = id
-		return p
-	}
+	// One answer for every reason, so that it does not tell whether a file
+	// exists outside the source roots.
+	notFound := problem(http.StatusNotFound, ProblemSourceNotFound, "this server serves no source file of this run at this path")
+	notFound.RunID = id
 	if !named {
-		return notFound("no journal entry of this run names this file")
+		return notFound
 	}
 	src, name, err := readSource(file, h.opts.SourceRoots)
 	if err != nil {
-		return notFound(err.Error())
+		return notFound
 	}
 	writeJSON(w, http.StatusOK, Source{File: file, Name: name, Lines: strings.Split(strings.TrimSuffix(src, "\n"), "\n")})
 	return nil
@@ -102,7 +102,12 @@ func readSource(file string, roots []string) (string, string, error) {
 	if name == "" {
 		return "", "", sourceError("the file is outside the server's source roots")
 	}
-	f, err := os.Open(real)
+	// Opening a FIFO or a device could block or have effects: check first,
+	// open without blocking, and check again what was opened.
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
+		return "", "", sourceError("the file is not a regular file")
+	}
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", "", sourceError("the file cannot be read")
 	}
