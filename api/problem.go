@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/weftype"
@@ -235,10 +236,12 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 		h.Set("WWW-Authenticate", `Bearer realm="weft"`)
 	}
 	if r != nil && r.ContentLength != 0 && refusesBody(out.Status) {
-		// The body is unread, and net/http would read up to 256 KiB of it
-		// to keep the connection: closing it lets a refused client hold
-		// nothing.
+		// The body is unread, and after the answer net/http would read up
+		// to 256 KiB of it, as slowly as the client sends it, to keep the
+		// connection. Close it instead, and end that read at once: a
+		// refused client holds nothing.
 		h.Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
 	w.WriteHeader(out.Status)
 	_ = json.NewEncoder(w).Encode(&out)
