@@ -318,8 +318,19 @@ func TestSourceOutsideRoots(t *testing.T) {
 	}
 	res := a.do("GET", "/api/runs/o1/source?file="+url.QueryEscape(r.Waiting.File), nil)
 	a.mustStatus(res, http.StatusNotFound)
-	if p := res.problem(t); p.Type != api.ProblemSourceNotFound {
+	p := res.problem(t)
+	if p.Type != api.ProblemSourceNotFound {
 		t.Errorf("type %q", p.Type)
+	}
+	// A file that exists outside the roots and one no journal entry names
+	// (which may or may not exist) get the same answer, which tells nothing
+	// about the file system.
+	for _, file := range []string{"/etc/passwd", "/nonexistent/x.go", r.Waiting.File + "x"} {
+		res := a.do("GET", "/api/runs/o1/source?file="+url.QueryEscape(file), nil)
+		a.mustStatus(res, http.StatusNotFound)
+		if other := res.problem(t); other.Detail != p.Detail {
+			t.Errorf("%s: detail %q, want the same as for a file outside the roots, %q", file, other.Detail, p.Detail)
+		}
 	}
 }
 

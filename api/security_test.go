@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weftrun/weft/api"
+	"github.com/weftrun/weft/examples/onboarding"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -210,4 +211,63 @@ func TestAPIAnswersAreProblems(t *testing.T) {
 			r.problem(t)
 		}
 	}
+}
+
+// TestStrictInput checks that input encoding/json alone would take, and
+// store or misread, is refused with 400 and stores nothing.
+func TestStrictInput(t *testing.T) {
+	a := newTestAPI(t, api.Options{Token: testToken})
+	a.env.Start(onboarding.Name, "o1", onboarding.Input{Email: "a@b.c"})
+	a.settle("o1", isWaiting)
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	manyParams := "/api/runs?workflow=echo" + strings.Repeat("&x=1", 10001)
+	cases := []struct {
+		name, method, path, body string
+		typ, field, detail      string
+	}{
+		{"invalid UTF-8 in a string", "POST", "/api/runs", "{\"workflow\":\"echo\",\"id\":\"u1\",\"input\":{\"x\":\"a\xffb\"}}", api.ProblemMalformedJSON, "", "UTF-8"},
+		{"invalid UTF-8 in the ID", "POST", "/api/runs", "{\"workflow\":\"echo\",\"id\":\"u\xfe\"}", api.ProblemMalformedJSON, "", "UTF-8"},
+		{"escaped lone surrogate in the ID", "POST", "/api/runs", `{"workflow":"echo","id":"u\ud800"}`, api.ProblemInvalidInput, "id", "printable"},
+		{"duplicate key", "POST", "/api/runs", `{"workflow":"echo","workflow":"onboarding","id":"d1"}`, api.ProblemMalformedJSON, "", `"workflow" appears twice`},
+		{"duplicate key in the input", "POST", "/api/runs", `{"workflow":"echo","id":"d2","input":{"a":1,"a":2}}`, api.ProblemMalformedJSON, "", `"a" appears twice`},
+		{"key in another case", "POST", "/api/runs", `{"Workflow":"echo","id":"c1"}`, api.ProblemMalformedJSON, "", "case-sensitive"},
+		{"key in capitals", "POST", "/api/runs", `{"workflow":"echo","id":"c2","INPUT":{}}`, api.ProblemMalformedJSON, "", `"INPUT"`},
+		{"signal key in another case", "POST", "/api/runs/o1/signals", `{"Name":"verified"}`, api.ProblemMalformedJSON, "", "case-sensitive"},
+		{"deep nesting", "POST", "/api/runs", `{"workflow":"echo","id":"n1","input":` + deep(10000) + `}`, api.ProblemMalformedJSON, "", "deeper than"},
+		{"ID of spaces", "POST", "/api/runs", `{"workflow":"echo","id":"   "}`, api.ProblemInvalidInput, "id", "space"},
+		{"ID with a leading space", "POST", "/api/runs", `{"workflow":"echo","id":" a"}`, api.ProblemInvalidInput, "id", "space"},
+		{"ID with a trailing space", "POST", "/api/runs", `{"workflow":"echo","id":"a "}`, api.ProblemInvalidInput, "id", "space"},
+		{"ID with a zero-width space", "POST", "/api/runs", `{"workflow":"echo","id":"a\u200bb"}`, api.ProblemInvalidInput, "id", "printable"},
+		{"ID with a right-to-left override", "POST", "/api/runs", `{"workflow":"echo","id":"a\u202eb"}`, api.ProblemInvalidInput, "id", "printable"},
+		{"ID with a byte-order mark", "POST", "/api/runs", `{"workflow":"echo","id":"\ufeffa"}`, api.ProblemInvalidInput, "id", "printable"},
+		{"ID with a no-break space", "POST", "/api/runs", `{"workflow":"echo","id":"a\u00a0"}`, api.ProblemInvalidInput, "id", "printable"},
+		{"run ID in the path with a format character", "GET", "/api/runs/o%E2%80%8B1", "", api.ProblemInvalidInput, "id", "printable"},
+		{"type error names JSON", "POST", "/api/runs", `{"workflow":1,"id":"t1"}`, api.ProblemMalformedJSON, "", `"workflow" must be a string, not a number`},
+		{"input type error names JSON", "POST", "/api/runs", `{"workflow":"onboarding","id":"t2","input":{"email":5}}`, api.ProblemInvalidInput, "", `"email" must be a string, not a number`},
+		{"input of another JSON type", "POST", "/api/runs", `{"workflow":"onboarding","id":"t3","input":[1]}`, api.ProblemInvalidInput, "", "must be an object, not an array"},
+		{"reset position of another type", "POST", "/api/consumers/audit/reset", `{"position":"0"}`, api.ProblemMalformedJSON, "", `"position" must be an integer, not a string`},
+		{"query that does not parse", "GET", "/api/runs?workflow=echo&x=%zz", "", api.ProblemInvalidInput, "query", "does not parse"},
+		{"more than 10,000 parameters", "GET", manyParams, "", api.ProblemInvalidInput, "query", "does not parse"},
+		{"unknown cursor", "GET", "/api/runs?cursor=nope", "", api.ProblemInvalidInput, "cursor", "no run"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := a.do(c.method, c.path, c.body)
+			a.mustStatus(r, http.StatusBadRequest)
+			p := r.problem(t)
+			if p.Type != c.typ || p.Field != c.field || !strings.Contains(p.Detail, c.detail) {
+				t.Errorf("problem %+v, want type %s, field %q, a detail with %q", p, c.typ, c.field, c.detail)
+			}
+			if strings.Contains(p.Detail, "Go ") || strings.Contains(p.Detail, "api.") || strings.Contains(p.Detail, "onboarding.") {
+				t.Errorf("the detail names Go types: %s", p.Detail)
+			}
+		})
+	}
+	// Nothing was stored, and nesting within the cap is fine.
+	var page api.RunList
+	a.do("GET", "/api/runs", nil).decode(t, &page)
+	if len(page.Runs) != 1 {
+		t.Errorf("runs %+v, want o1 only", page.Runs)
+	}
+	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"echo","id":"nested","input":{"a":`+deep(api.MaxJSONDepth-2)+`}}`), http.StatusCreated)
 }
