@@ -223,7 +223,7 @@ func TestStrictInput(t *testing.T) {
 	manyParams := "/api/runs?workflow=echo" + strings.Repeat("&x=1", 10001)
 	cases := []struct {
 		name, method, path, body string
-		typ, field, detail      string
+		typ, field, detail       string
 	}{
 		{"invalid UTF-8 in a string", "POST", "/api/runs", "{\"workflow\":\"echo\",\"id\":\"u1\",\"input\":{\"x\":\"a\xffb\"}}", api.ProblemMalformedJSON, "", "UTF-8"},
 		{"invalid UTF-8 in the ID", "POST", "/api/runs", "{\"workflow\":\"echo\",\"id\":\"u\xfe\"}", api.ProblemMalformedJSON, "", "UTF-8"},
