@@ -400,17 +400,19 @@ func (e *Engine) hasDue(ctx context.Context) bool {
 // StartRunParams are the arguments of Engine.StartRun.
 type StartRunParams struct {
 	Workflow string
-	// ID is chosen by the caller; starting an ID that exists returns the
-	// existing run instead of starting twice.
+	// ID is chosen by the caller; starting an ID that exists with the same
+	// workflow and input returns the existing run instead of starting twice,
+	// and with another one fails with a *RunIDTakenError.
 	ID string
 	// Input is the encoded input (by the engine's codec).
 	Input []byte
 }
 
 // StartRun starts a run of a registered workflow from an encoded input. It
-// returns the run and whether it was created (false: the ID existed). The
-// input is decoded once here so that bad input fails at once with an
-// *InputError. A store found unavailable is retried for
+// returns the run and whether it was created (false: the ID existed with
+// the same workflow and input; with another, it fails with a
+// *RunIDTakenError). The input is decoded once here so that bad input fails
+// at once with an *InputError. A store found unavailable is retried for
 // Config.StoreRetryTimeout, then the error matches ErrStoreUnavailable; a
 // start whose commit was lost in an outage and sent again may report the
 // run as existing (created false).
@@ -437,6 +439,9 @@ func (e *Engine) StartRun(ctx context.Context, p StartRunParams) (*weftype.Run, 
 	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
 	if err != nil {
 		return nil, false, err
+	}
+	if !res.Created && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
+		return nil, false, &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
 	}
 	if res.Created {
 		e.cfg.Observer.RunCreated(ctx, p.Workflow)

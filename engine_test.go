@@ -110,9 +110,15 @@ func TestStartExistingIDReturnsExistingRun(t *testing.T) {
 	if err != nil || r1.Existing {
 		t.Fatalf("first start: existing=%v err=%v", r1 != nil && r1.Existing, err)
 	}
-	r2, err := wf.Start(ctx, "same", 99)
+	r2, err := wf.Start(ctx, "same", 21)
 	if err != nil || !r2.Existing {
 		t.Fatalf("second start: existing=%v err=%v, want existing", r2 != nil && r2.Existing, err)
+	}
+	// Another input is not dropped silently.
+	_, err = wf.Start(ctx, "same", 99)
+	var taken *weft.RunIDTakenError
+	if !errors.As(err, &taken) || !errors.Is(err, weft.ErrRunIDTaken) || taken.ID != "same" || taken.Workflow != "double" {
+		t.Fatalf("start with another input: %v, want a *RunIDTakenError", err)
 	}
 	env.RunToEnd("same")
 	got, err := r2.Result(ctx)

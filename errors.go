@@ -61,6 +61,8 @@ var (
 	ErrNotInWorkflow = errors.New("weft: not called from a workflow")
 	// ErrUnknownQuery is returned by Query for a name the run did not register.
 	ErrUnknownQuery = errors.New("weft: unknown query")
+	// ErrRunIDTaken is matched by *RunIDTakenError.
+	ErrRunIDTaken = errors.New("weft: run ID taken")
 	// ErrEngineStopped is returned when the engine was stopped.
 	ErrEngineStopped = errors.New("weft: engine stopped")
 )
@@ -74,6 +76,26 @@ func (e *UnknownWorkflowError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrUnknownWorkflow) true.
 func (e *UnknownWorkflowError) Unwrap() error { return ErrUnknownWorkflow }
+
+// RunIDTakenError reports a start whose run ID exists with another workflow
+// or another input: the start did nothing, and the caller's input was not
+// taken. (A start with the same workflow and input is idempotent instead:
+// it returns the existing run.)
+type RunIDTakenError struct {
+	ID string
+	// Workflow is the existing run's workflow; Requested the start's.
+	Workflow, Requested string
+}
+
+func (e *RunIDTakenError) Error() string {
+	if e.Workflow != e.Requested {
+		return fmt.Sprintf("weft: run %q exists and belongs to workflow %q, not %q", e.ID, e.Workflow, e.Requested)
+	}
+	return fmt.Sprintf("weft: run %q exists with another input; a start with its ID must give the same input", e.ID)
+}
+
+// Unwrap makes errors.Is(err, ErrRunIDTaken) true.
+func (e *RunIDTakenError) Unwrap() error { return ErrRunIDTaken }
 
 // InputError reports an input or payload that cannot be decoded.
 type InputError struct {

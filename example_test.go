@@ -47,11 +47,14 @@ func Example() {
 	out, err := run.Result(ctx)
 	fmt.Println(out, err)
 
-	again, _ := greet.Start(ctx, "greet-1", "bob") // same ID: the existing run
+	again, _ := greet.Start(ctx, "greet-1", "ann") // same ID and input: the existing run
 	fmt.Println("existing:", again.Existing)
+	_, err = greet.Start(ctx, "greet-1", "bob") // another input: refused, not dropped
+	fmt.Println(errors.Is(err, weft.ErrRunIDTaken))
 	// Output:
 	// hello, ann <nil>
 	// existing: true
+	// true
 }
 
 // Await waits for a signal with a deadline; a signal sent early is kept.

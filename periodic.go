@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -137,7 +138,10 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 					return nil, NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
 				}
 				id := def.Name + "@" + t.UTC().Format(time.RFC3339)
-				if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil {
+				// A run of this tick with another input was started by an
+				// earlier attempt of this step, with an Input func that is
+				// not pure: it is the tick's run all the same.
+				if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil && !errors.Is(err, ErrRunIDTaken) {
 					return nil, err
 				}
 				started = append(started, id)

@@ -76,8 +76,10 @@ func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in 
 // Name returns the workflow's registered name.
 func (w *Workflow[I, O]) Name() string { return w.name }
 
-// Start starts a run with the caller-chosen id. If a run with that id exists,
-// Start returns it with Existing set instead of starting twice.
+// Start starts a run with the caller-chosen id. If a run with that id exists
+// with the same input, Start returns it with Existing set instead of
+// starting twice; with another input or workflow, it fails with a
+// *RunIDTakenError.
 func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], error) {
 	b, err := w.eng.codec.Marshal(in)
 	if err != nil {
@@ -87,10 +89,7 @@ func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], e
 	if err != nil {
 		return nil, err
 	}
-	if r.Workflow != w.name {
-		return nil, fmt.Errorf("weft: run %q exists and belongs to workflow %q, not %q", id, r.Workflow, w.name)
-	}
-	return &Run[O]{ID: id, Existing: !created, eng: w.eng}, nil
+	return &Run[O]{ID: r.ID, Existing: !created, eng: w.eng}, nil
 }
 
 // Run returns the handle of an existing run of this workflow.

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -20,6 +21,15 @@ import (
 // DefaultMaxBodyBytes is the default of Options.MaxBodyBytes: 1 MiB.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultBodyTimeout is the default of Options.BodyTimeout.
+const DefaultBodyTimeout = 10 * time.Second
+
+// Defaults of Options.MaxStreams and Options.MaxStreamsPerClient.
+const (
+	DefaultMaxStreams          = 128
+	DefaultMaxStreamsPerClient = 16
+)
+
 // OpenWarning is the warning New logs when it runs without a token and
 // with Options.AllowOpen; a CLI prints it too.
 const OpenWarning = "weft api: no token configured: the API (start, signal, cancel) is open to every program and user on this machine; requests from other machines are refused"
@@ -28,25 +38,47 @@ const OpenWarning = "weft api: no token configured: the API (start, signal, canc
 const DefaultPollInterval = 250 * time.Millisecond
 
 // Options configure the API handler returned by New. The zero value is a
-// read-only API for loopback clients.
+// read-only API for loopback clients. docs/security.md explains each
+// defence and when to change it.
 type Options struct {
-	// Token is the bearer token. When set, every request that changes
-	// something (POST, PUT, PATCH, DELETE) must carry the header
-	// "Authorization: Bearer <Token>", and so must every request that arrives
-	// on a non-loopback address. Defaults to "": no token, see AllowOpen.
+	// Token is the bearer token. When set, every request, from any address,
+	// must carry the header "Authorization: Bearer <Token>". Defaults to "":
+	// no token, see AllowOpen.
 	Token string
 	// AllowOpen lets requests without a token change runs when Token is
 	// empty, for `weft dev` on a loopback address. Requests that arrive on a
 	// non-loopback address are refused all the same. Defaults to false:
 	// without Token, the API only answers reads, and only on loopback.
 	AllowOpen bool
-	// AuthenticateReads requires the token for reads that arrive on loopback
-	// too. Set it when a reverse proxy on the same machine forwards requests
-	// from elsewhere. Defaults to false.
-	AuthenticateReads bool
+	// AllowedHosts are the host names served besides loopback IP addresses,
+	// "localhost" and the IP address a request arrived on: the names of the
+	// Host header (without port) that a reverse proxy forwards, such as
+	// "weft.example.com". A name starting with "." allows that domain and
+	// its subdomains. A request for any other Host is answered 421, so that
+	// a page whose name was rebound to this machine (DNS rebinding) reads
+	// nothing. Defaults to none.
+	AllowedHosts []string
+	// AllowedOrigins are the origins ("https://admin.example.com", scheme,
+	// host and port) whose cross-origin browser requests are served, with
+	// CORS headers. A browser request from any other origin that changes
+	// something is refused with 403. Defaults to none: only the UI served by
+	// the same server may call the API from a browser.
+	AllowedOrigins []string
 	// MaxBodyBytes caps the size of a request body; a larger body is refused
 	// with 413 and changes nothing. Defaults to DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
+	// BodyTimeout bounds the time to read a request body, from the moment
+	// its headers have arrived; a slower body is answered 408 and its
+	// connection closed. Defaults to DefaultBodyTimeout (10s).
+	BodyTimeout time.Duration
+	// MaxStreams caps the live streams (/api/live/…) open at once; one more
+	// is answered 503 with Retry-After. Defaults to DefaultMaxStreams (128).
+	MaxStreams int
+	// MaxStreamsPerClient caps the live streams open at once from one client
+	// IP address; one more is answered 429 with Retry-After. Behind a
+	// reverse proxy every client has the proxy's address. Defaults to
+	// DefaultMaxStreamsPerClient (16).
+	MaxStreamsPerClient int
 	// Logger receives the API's logs: a warning when it runs open, and
 	// requests that failed with a server error. Defaults to discarding them.
 	Logger *slog.Logger
@@ -74,9 +106,33 @@ type Options struct {
 	SourceFS map[string]fs.FS
 }
 
+// Validate reports the first option that cannot be used, naming it.
+func (o Options) Validate() error {
+	for _, h := range o.AllowedHosts {
+		if h == "" || h == "." || strings.ContainsAny(h, ":/ ") {
+			return fmt.Errorf("api: Options.AllowedHosts: %q is not a host name (give names without scheme or port, such as weft.example.com)", h)
+		}
+	}
+	for _, origin := range o.AllowedOrigins {
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(origin); err != nil {
+			return fmt.Errorf("api: Options.AllowedOrigins: %q is not an origin such as https://admin.example.com: %w", origin, err)
+		}
+	}
+	return nil
+}
+
 func (o Options) withDefaults() Options {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = DefaultMaxStreams
+	}
+	if o.MaxStreamsPerClient <= 0 {
+		o.MaxStreamsPerClient = DefaultMaxStreamsPerClient
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -96,9 +152,10 @@ func (o Options) withDefaults() Options {
 // handler is the API: a ServeMux of routes with problem responses for
 // unknown routes and methods.
 type handler struct {
-	eng  *weft.Engine
-	opts Options
-	mux  *http.ServeMux
+	eng     *weft.Engine
+	opts    Options
+	mux     *http.ServeMux
+	streams *streamLimits
 }
 
 // route is one API route: its method and ServeMux path pattern.
@@ -153,28 +210,22 @@ func Routes() []string {
 // eng need not be started: an API over an engine that only reads and writes
 // the store serves runs that another process executes. With no Token and
 // AllowOpen, New logs a warning that the API is open to anyone on this
-// machine.
+// machine. New panics if opts fail Options.Validate (a programming mistake;
+// NewServer returns the error instead).
 func New(eng *weft.Engine, opts Options) http.Handler {
-	h := &handler{eng: eng, opts: opts.withDefaults(), mux: http.NewServeMux()}
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
+	h := newHandler(eng, opts.withDefaults())
+	return newGuard(h.opts, h)
+}
+
+// newHandler returns the API without the guard that NewServer puts in
+// front of everything it serves.
+func newHandler(eng *weft.Engine, opts Options) *handler {
+	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient)}
 	for _, rt := range h.routes() {
-		mutating := rt.method != http.MethodGet
-		serve := rt.serve
-		h.mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
-			if p := h.authorize(r, mutating); p != nil {
-				writeProblem(w, r, p)
-				return
-			}
-			if mutating {
-				r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
-			}
-			if err := serve(w, r); err != nil {
-				p := problemFor(err)
-				if p.Status >= 500 {
-					h.opts.Logger.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
-				}
-				writeProblem(w, r, p)
-			}
-		})
+		h.mux.HandleFunc(rt.method+" "+rt.path, h.serveRoute(rt))
 	}
 	if h.opts.Token == "" && h.opts.AllowOpen {
 		h.opts.Logger.Warn(OpenWarning)
@@ -182,29 +233,76 @@ func New(eng *weft.Engine, opts Options) http.Handler {
 	return h
 }
 
+// serveRoute admits a request to rt (token, query, content type, body
+// bounds) and turns its error into a problem.
+func (h *handler) serveRoute(rt route) http.HandlerFunc {
+	mutating := rt.method != http.MethodGet
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h.admit(w, r, mutating); err != nil {
+			writeProblem(w, r, problemFor(err))
+			return
+		}
+		if err := rt.serve(w, r); err != nil {
+			p := problemFor(err)
+			if p.Status >= 500 {
+				h.opts.Logger.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+			}
+			writeProblem(w, r, p)
+		}
+	}
+}
+
+// admit checks what every route needs before it runs: the token, a query
+// that parses (url.Values would drop every parameter of one that does not,
+// filters included), and for a request that changes something a JSON
+// content type, which a cross-site form or no-cors fetch cannot send, and a
+// body bounded in size and in time.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request, mutating bool) error {
+	if p := authorize(r, h.opts, mutating); p != nil {
+		return p
+	}
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		return invalid("query", "the query string does not parse: %v", err)
+	}
+	if !mutating {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return problem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "a request that changes something must have the header Content-Type: application/json, even without a body; it has %q", ct)
+	}
+	if r.ContentLength > h.opts.MaxBodyBytes {
+		return &http.MaxBytesError{Limit: h.opts.MaxBodyBytes}
+	}
+	if r.ContentLength != 0 {
+		r.Body = newDeadlineBody(w, r.Body, h.opts.BodyTimeout)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	return nil
+}
+
 // ServeHTTP serves a route, or a problem for an unknown route or method.
+// Every answer is a problem: a path that is not clean ("/api/runs/../x") is
+// not redirected, as the ServeMux would, with an HTML body.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.EscapedPath(); path.Clean(p) != p {
+		writeProblem(w, r, problem(http.StatusNotFound, ProblemNotFound, "no API route %s %s: API paths have no empty, \".\" or \"..\" segments nor a trailing slash", r.Method, r.URL.Path))
+		return
+	}
 	if _, pattern := h.mux.Handler(r); pattern != "" {
 		h.mux.ServeHTTP(w, r)
 		return
 	}
-	// No route: let the mux decide between 404, 405 and a redirect, and
-	// turn its plain-text 404 and 405 into problems.
+	// No route: let the mux decide between 404 and 405 and turn its
+	// plain-text answer into a problem.
 	rec := &captureWriter{header: http.Header{}}
 	h.mux.ServeHTTP(rec, r)
-	switch rec.status {
-	case http.StatusNotFound:
-		writeProblem(w, r, problem(http.StatusNotFound, ProblemNotFound, "no API route %s %s", r.Method, r.URL.Path))
-	case http.StatusMethodNotAllowed:
+	if rec.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", rec.header.Get("Allow"))
 		writeProblem(w, r, problem(http.StatusMethodNotAllowed, ProblemMethodNotAllowed, "%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow")))
-	default:
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.body.Bytes())
+		return
 	}
+	writeProblem(w, r, problem(http.StatusNotFound, ProblemNotFound, "no API route %s %s", r.Method, r.URL.Path))
 }
 
 // captureWriter records the mux's answer for a request without a route.
@@ -227,38 +325,30 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return c.body.Write(b)
 }
 
-// authorize checks the bearer token when the request needs it: always for a
-// mutating request, for every request that arrives on a non-loopback
-// address, and for reads when Options.AuthenticateReads.
-func (h *handler) authorize(r *http.Request, mutating bool) *Problem {
-	return authorize(r, h.opts, mutating)
-}
-
+// authorize checks the bearer token: with a Token, every request needs it;
+// without one, only loopback requests are served, and only reads unless
+// Options.AllowOpen.
 func authorize(r *http.Request, o Options, mutating bool) *Problem {
-	loop := onLoopback(r)
-	if !mutating && loop && !o.AuthenticateReads {
-		return nil
-	}
 	if o.Token == "" {
 		switch {
-		case !loop:
+		case !onLoopback(r):
 			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured, so it answers only requests made on a loopback address")
-		case o.AllowOpen:
+		case !mutating, o.AllowOpen:
 			return nil
-		case mutating:
-			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured and is read-only")
 		default:
-			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured")
+			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured and is read-only")
 		}
 	}
-	got, ok := bearer(r)
-	if !ok {
-		return problem(http.StatusUnauthorized, ProblemUnauthorized, `this request needs the header "Authorization: Bearer <token>"`)
-	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(o.Token)) != 1 {
-		return problem(http.StatusUnauthorized, ProblemUnauthorized, "the bearer token is wrong")
+	if !hasToken(r, o.Token) {
+		return problem(http.StatusUnauthorized, ProblemUnauthorized, `this request needs the header "Authorization: Bearer <token>" with the server's token`)
 	}
 	return nil
+}
+
+// hasToken reports whether r carries token, compared in constant time.
+func hasToken(r *http.Request, token string) bool {
+	got, ok := bearer(r)
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.
@@ -295,35 +385,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// decodeBody decodes a JSON request body of exactly one object into v,
-// refusing unknown fields, other content types and oversized bodies.
-func decodeBody(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return problem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "the body must be application/json, not %q", ct)
-		}
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return problem(http.StatusBadRequest, ProblemMalformedJSON, "reading the body: %v", err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return problem(http.StatusBadRequest, ProblemMalformedJSON, "the body is empty; a JSON object is expected")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return problem(http.StatusBadRequest, ProblemMalformedJSON, "%v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return problem(http.StatusBadRequest, ProblemMalformedJSON, "the body has data after its JSON object")
-	}
-	return nil
 }

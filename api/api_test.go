@@ -106,6 +106,15 @@ func TestStartRunConflictsAndCancel(t *testing.T) {
 	if p := r.problem(t); p.Type != api.ProblemRunIDTaken {
 		t.Errorf("type %q", p.Type)
 	}
+	// The same ID with another input is taken too: the caller learns that
+	// its input was not used. The same input, spaced otherwise, is
+	// idempotent.
+	r = a.do("POST", "/api/runs", `{"workflow":"onboarding","id":"x","input":{"email":"other@b.c"}}`)
+	a.mustStatus(r, http.StatusConflict)
+	if p := r.problem(t); p.Type != api.ProblemRunIDTaken || p.RunID != "x" || !strings.Contains(p.Detail, "another input") {
+		t.Errorf("problem %+v, want run-id-taken saying the inputs differ", p)
+	}
+	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"onboarding","id":"x","input":{ "email" : "a@b.c" }}`), http.StatusOK)
 	a.settle("x", isWaiting)
 	r = a.do("POST", "/api/runs/x/cancel", nil, auth...)
 	a.mustStatus(r, http.StatusAccepted)
@@ -233,6 +242,9 @@ func TestBadInput(t *testing.T) {
 		{"two objects", "POST", "/api/runs", `{"workflow":"echo","id":"a"}{}`, auth, 400, api.ProblemMalformedJSON},
 		{"empty body", "POST", "/api/runs/o1/signals", ``, auth, 400, api.ProblemMalformedJSON},
 		{"not JSON", "POST", "/api/runs", `workflow=echo`, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, auth...), 415, api.ProblemUnsupportedMediaType},
+		{"no content type", "POST", "/api/runs", `{"workflow":"echo","id":"a"}`, []string{"Content-Type", ""}, 415, api.ProblemUnsupportedMediaType},
+		{"bodyless cancel without content type", "POST", "/api/runs/o1/cancel", nil, []string{"Content-Type", ""}, 415, api.ProblemUnsupportedMediaType},
+		{"form cancel", "POST", "/api/runs/o1/cancel", `x=1`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, api.ProblemUnsupportedMediaType},
 		{"oversized body", "POST", "/api/runs/o1/signals", `{"name":"verified","payload":"` + strings.Repeat("a", 2000) + `"}`, auth, 413, api.ProblemPayloadTooLarge},
 		{"empty ID", "POST", "/api/runs", `{"workflow":"echo","id":""}`, auth, 400, api.ProblemInvalidInput},
 		{"long ID", "POST", "/api/runs", `{"workflow":"echo","id":"` + long + `"}`, auth, 400, api.ProblemInvalidInput},
@@ -253,7 +265,8 @@ func TestBadInput(t *testing.T) {
 		{"bad status", "GET", "/api/runs?status=sleeping", nil, nil, 400, api.ProblemInvalidInput},
 		{"bad time", "GET", "/api/runs?created_after=yesterday", nil, nil, 400, api.ProblemInvalidInput},
 		{"bad position", "GET", "/api/events?after=-1", nil, nil, 400, api.ProblemInvalidInput},
-		{"missing token", "POST", "/api/runs/o1/signals", `{"name":"verified"}`, nil, 401, api.ProblemUnauthorized},
+		{"missing token", "POST", "/api/runs/o1/signals", `{"name":"verified"}`, noAuth, 401, api.ProblemUnauthorized},
+		{"read without token", "GET", "/api/runs/o1/journal", nil, noAuth, 401, api.ProblemUnauthorized},
 		{"wrong token", "POST", "/api/runs/o1/cancel", nil, []string{"Authorization", "Bearer nope"}, 401, api.ProblemUnauthorized},
 		{"wrong scheme", "POST", "/api/runs/o1/cancel", nil, []string{"Authorization", "Basic " + testToken}, 401, api.ProblemUnauthorized},
 		{"source not in journal", "GET", "/api/runs/o1/source?file=/etc/passwd", nil, nil, 404, api.ProblemSourceNotFound},
@@ -304,24 +317,43 @@ func TestSourceOutsideRoots(t *testing.T) {
 	}
 	res := a.do("GET", "/api/runs/o1/source?file="+url.QueryEscape(r.Waiting.File), nil)
 	a.mustStatus(res, http.StatusNotFound)
-	if p := res.problem(t); p.Type != api.ProblemSourceNotFound {
+	p := res.problem(t)
+	if p.Type != api.ProblemSourceNotFound {
 		t.Errorf("type %q", p.Type)
+	}
+	// A file that exists outside the roots and one no journal entry names
+	// (which may or may not exist) get the same answer, which tells nothing
+	// about the file system.
+	for _, file := range []string{"/etc/passwd", "/nonexistent/x.go", r.Waiting.File + "x"} {
+		res := a.do("GET", "/api/runs/o1/source?file="+url.QueryEscape(file), nil)
+		a.mustStatus(res, http.StatusNotFound)
+		if other := res.problem(t); other.Detail != p.Detail {
+			t.Errorf("%s: detail %q, want the same as for a file outside the roots, %q", file, other.Detail, p.Detail)
+		}
 	}
 }
 
-// remote returns a request that arrived on a non-loopback address.
+// remote returns a request that arrived on a non-loopback address, for that
+// address.
 func remote(method, path string) *http.Request {
 	r := httptest.NewRequest(method, path, nil)
+	r.Host = "10.1.2.3:8080"
 	return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 8080}))
 }
 
+// noAuth removes the test token from a request.
+var noAuth = []string{"Authorization", ""}
+
 func TestAuthentication(t *testing.T) {
-	// With a token: reads are open on loopback, writes need the token.
+	// With a token: every request needs it, reads on loopback included (a
+	// reverse proxy on the same machine would make them public otherwise).
 	a := newTestAPI(t, api.Options{Token: testToken})
+	a.mustStatus(a.do("GET", "/api/runs", nil, noAuth...), http.StatusUnauthorized)
+	a.mustStatus(a.do("GET", "/api/runs", nil, "Authorization", "Bearer nope"), http.StatusUnauthorized)
 	a.mustStatus(a.do("GET", "/api/runs", nil), http.StatusOK)
-	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"echo","id":"a"}`), http.StatusUnauthorized)
-	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"echo","id":"a"}`, auth...), http.StatusCreated)
-	// On a non-loopback address every route needs it.
+	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"echo","id":"a"}`, noAuth...), http.StatusUnauthorized)
+	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"echo","id":"a"}`), http.StatusCreated)
+	// On a non-loopback address too.
 	h := api.New(a.env.Engine, api.Options{Token: testToken})
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, remote("GET", "/api/runs"))
@@ -349,11 +381,6 @@ func TestAuthentication(t *testing.T) {
 	ro := newTestAPI(t, api.Options{})
 	ro.mustStatus(ro.do("GET", "/api/runs", nil), http.StatusOK)
 	ro.mustStatus(ro.do("POST", "/api/runs", `{"workflow":"echo","id":"a"}`), http.StatusUnauthorized)
-
-	// AuthenticateReads: reads need the token on loopback too.
-	ar := newTestAPI(t, api.Options{Token: testToken, AuthenticateReads: true})
-	ar.mustStatus(ar.do("GET", "/api/runs", nil), http.StatusUnauthorized)
-	ar.mustStatus(ar.do("GET", "/api/runs", nil, auth...), http.StatusOK)
 }
 
 func TestNewServerRefusesOpenNetwork(t *testing.T) {
@@ -377,7 +404,8 @@ func TestNewServerRefusesOpenNetwork(t *testing.T) {
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:8080": true, "localhost:1": true, "LOCALHOST": true, "[::1]:9": true, "::1": true,
-		"127.0.0.5": true, "app.localhost:80": true,
+		"127.0.0.5":        true,
+		"app.localhost:80": false, "evil.localhost": false, "localhost.": false, "localhost.evil.example": false,
 		":8080": false, "0.0.0.0:1": false, "[::]:1": false, "10.0.0.1:1": false, "example.com:1": false, "": false,
 	} {
 		if got := api.IsLoopback(addr); got != want {

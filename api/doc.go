@@ -40,11 +40,21 @@
 //
 // # Authentication
 //
-// With Options.Token set, every POST needs "Authorization: Bearer <token>",
-// and so does every request that arrives on a non-loopback address. With no
-// token, the API answers only on loopback, read-only unless
-// Options.AllowOpen (what `weft dev` uses; it logs a warning). NewServer
-// refuses a non-loopback address without a token.
+// With Options.Token set, every request needs "Authorization: Bearer
+// <token>", from any address. With no token, the API answers only on
+// loopback, read-only unless Options.AllowOpen (what `weft dev` uses; it
+// logs a warning). NewServer refuses a non-loopback address without a
+// token.
+//
+// # Defences
+//
+// Every POST needs Content-Type: application/json, and a browser request
+// from another origin that changes something is refused (403) unless
+// Options.AllowedOrigins has its origin. Only known Host names are served
+// (421 otherwise): loopback addresses, "localhost", the address a request
+// arrived on and Options.AllowedHosts. Bodies are bounded in size and time,
+// live streams and (with Server.Serve) connections in number, and bodies
+// are decoded strictly. docs/security.md explains each.
 //
 // # Errors
 //
@@ -54,9 +64,11 @@
 // (422, the entity's error message as the detail), consumer-not-found (404),
 // parked-event-not-found (404), retry-failed (422), invalid-input and
 // malformed-json (400),
-// payload-too-large (413), unauthorized (401), not-found (404) and
-// method-not-allowed (405) for unknown routes. A rejected request changes
-// nothing.
+// payload-too-large (413), unauthorized (401), cross-origin (403),
+// request-timeout (408), unsupported-media-type (415), unknown-host (421),
+// too-many-streams (429, 503), too-many-connections (503), not-found (404)
+// and method-not-allowed (405) for unknown routes. A rejected request
+// changes nothing.
 //
 // The API assumes the engine's codec is JSON (the default): inputs, results
 // and payloads are passed and returned as JSON values.

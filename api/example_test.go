@@ -37,13 +37,20 @@ func Example() {
 
 	srv := httptest.NewServer(api.New(eng, api.Options{Token: "s3cret"}))
 	defer srv.Close()
-	req, _ := http.NewRequest("POST", srv.URL+"/api/runs", strings.NewReader(`{"workflow":"greet","id":"g1","input":"ann"}`))
-	req.Header.Set("Authorization", "Bearer s3cret")
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		panic(err)
+	// Every request carries the token; a POST also Content-Type: application/json.
+	do := func(method, path, body string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer s3cret")
+		if method == "POST" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		return res
 	}
+	res := do("POST", "/api/runs", `{"workflow":"greet","id":"g1","input":"ann"}`)
 	res.Body.Close()
 	fmt.Println("start:", res.Status)
 
@@ -51,10 +58,7 @@ func Example() {
 		panic(err)
 	}
 	get := func(path string) {
-		res, err := http.Get(srv.URL + path)
-		if err != nil {
-			panic(err)
-		}
+		res := do("GET", path, "")
 		defer res.Body.Close()
 		b, _ := io.ReadAll(res.Body)
 		fmt.Println(res.Status, res.Header.Get("Content-Type"))

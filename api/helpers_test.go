@@ -47,6 +47,9 @@ type testAPI struct {
 	t   *testing.T
 	env *wefttest.Env
 	srv *httptest.Server
+	// token is sent with every request unless a request sets its own
+	// Authorization header ("" to send none).
+	token string
 }
 
 func newTestAPI(t *testing.T, opts api.Options) *testAPI {
@@ -57,7 +60,7 @@ func newTestAPI(t *testing.T, opts api.Options) *testAPI {
 	}
 	srv := httptest.NewServer(api.New(env.Engine, opts))
 	t.Cleanup(srv.Close)
-	return &testAPI{t: t, env: env, srv: srv}
+	return &testAPI{t: t, env: env, srv: srv, token: opts.Token}
 }
 
 type response struct {
@@ -87,7 +90,9 @@ func (r *response) problem(t *testing.T) api.Problem {
 }
 
 // do sends a request; body is sent as is when a string or []byte, as JSON
-// otherwise. headers alternate names and values.
+// otherwise. A POST has the header Content-Type: application/json, and
+// every request the test token. headers alternate names and values; an
+// empty value removes the header.
 func (a *testAPI) do(method, path string, body any, headers ...string) *response {
 	a.t.Helper()
 	var rd io.Reader
@@ -108,13 +113,19 @@ func (a *testAPI) do(method, path string, body any, headers ...string) *response
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	if rd != nil {
+	if method != "GET" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
+		switch {
+		case headers[i] == "Host":
+			req.Host = headers[i+1]
+		case headers[i+1] == "":
 			req.Header.Del(headers[i])
-		} else {
+		default:
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}

@@ -102,7 +102,7 @@ func TestLiveRunOne(t *testing.T) {
 	a.settle("o1", isWaiting)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ch := openSSE(t, ctx, a.srv.URL+"/api/live/runs?run=o1")
+	ch := openSSE(t, ctx, a.srv.URL+"/api/live/runs?run=o1", auth...)
 	first := nextRun(t, ctx, ch, func(api.Run) bool { return true })
 	if first.ID != "o1" || first.Status != weftype.StatusWaiting {
 		t.Fatalf("first event %+v, want o1 waiting", first)

@@ -64,8 +64,10 @@ func problems(statuses ...string) obj {
 
 func ref2resp(name string) obj { return obj{"$ref": "#/components/responses/" + name} }
 
+// op is an API operation; every one may be refused with 421 for a Host the
+// server does not serve.
 func op(id, summary string, params []obj, body obj, ok map[string]obj, errs ...string) obj {
-	resp := problems(errs...)
+	resp := problems(append(errs, "421")...)
 	for k, v := range ok {
 		resp[k] = v
 	}
@@ -81,7 +83,9 @@ func op(id, summary string, params []obj, body obj, ok map[string]obj, errs ...s
 
 // openAPIDoc builds the OpenAPI 3.1 document of the API.
 func openAPIDoc() obj {
-	mutating := []string{"400", "401", "413", "415"}
+	// Every POST can also be refused for its origin (403), a body too slow
+	// (408) or too large (413), or a content type other than JSON (415).
+	mutating := []string{"400", "401", "403", "408", "413", "415"}
 	paths := obj{
 		"/api/workflows": obj{"get": op("listWorkflows", "Registered workflows, with their declared signals and queries", nil, nil,
 			map[string]obj{"200": okJSON("The names, sorted, and the definitions in the same order.", ref("WorkflowList"))}, "401")},
@@ -103,7 +107,7 @@ func openAPIDoc() obj {
 		"/api/runs/{id}/signals": obj{"post": op("signalRun", "Send a signal to a run", []obj{pID}, jsonBody(ref("SignalRequest")),
 			map[string]obj{"202": okJSON("Stored; the run gets it when it awaits it. A payload that does not decode into the type the run's workflow declared for the signal is refused with 400 (field \"payload\") and not stored.", ref("SignalResponse"))}, append(mutating, "404", "409")...)},
 		"/api/runs/{id}/cancel": obj{"post": op("cancelRun", "Cancel a run and its children", []obj{pID}, nil,
-			map[string]obj{"202": okJSON("Cancellation requested; the run as it is now.", ref("Run"))}, "401", "404", "409")},
+			map[string]obj{"202": okJSON("Cancellation requested; the run as it is now.", ref("Run"))}, append(mutating, "404", "409")...)},
 		"/api/runs/{id}/queries/{name}": obj{"get": op("queryRun", "Ask a run's query handler (a replay, no write)", []obj{pID,
 			param("name", "path", "The query name.", nameSchema, true)}, nil,
 			map[string]obj{"200": okJSON("The handler's answer.", ref("QueryResponse"))}, "400", "401", "404", "422", "500")},
@@ -112,10 +116,10 @@ func openAPIDoc() obj {
 		"/api/live/runs": obj{"get": op("liveRuns", "Server-Sent Events: \"run\" events (a Run) when runs change", []obj{
 			param("run", "query", "Follow this run only: its record first, then each change.", idSchema, false),
 			pWorkflow, pStatus, pAfterT, pBeforeT, pAfter, pLastID}, nil,
-			map[string]obj{"200": sseResp("An endless stream of \"run\" events; an \"error\" event (a Problem) ends it.")}, "400", "401", "404")},
+			map[string]obj{"200": sseResp("An endless stream of \"run\" events; an \"error\" event (a Problem) ends it.")}, "400", "401", "404", "429", "503")},
 		"/api/live/events": obj{"get": op("liveEvents", "Server-Sent Events: \"event\" events (an Event) as the log grows", []obj{
 			pAfter, pType, pTag, pPrefix, pLastID}, nil,
-			map[string]obj{"200": sseResp("An endless stream of \"event\" events whose SSE id is the position.")}, "400", "401")},
+			map[string]obj{"200": sseResp("An endless stream of \"event\" events whose SSE id is the position.")}, "400", "401", "429", "503")},
 		"/api/entities": obj{"get": op("listEntityTypes", "Registered entity types", nil, nil,
 			map[string]obj{"200": okJSON("The names, sorted.", ref("EntityTypes"))}, "401")},
 		"/api/entities/{type}/{id}": obj{"get": op("getEntity", "An entity's state and version (version 0: no events, the initial state)", []obj{pEntType, pEntID}, nil,
@@ -132,14 +136,14 @@ func openAPIDoc() obj {
 		"/api/consumers/{name}/parked": obj{"get": op("listConsumerParked", "A consumer's parked events (and, with history=1, those retried or skipped)", []obj{pConsumer, pHistory}, nil,
 			map[string]obj{"200": okJSON("Its parked events, by position.", ref("ParkedList"))}, "400", "401", "404")},
 		"/api/consumers/{name}/parked/{position}/retry": obj{"post": op("retryParked", "Handle a parked event again now; on success it moves to the parked history", []obj{pConsumer, pParkedPos}, nil,
-			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, "400", "401", "404", "409", "422", "503")},
+			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, append(mutating, "404", "409", "422")...)},
 		"/api/consumers/{name}/parked/{position}/skip": obj{"post": op("skipParked", "Give up on a parked event without handling it; it moves to the parked history with its error and the reason", []obj{pConsumer, pParkedPos}, jsonBody(ref("SkipRequest")),
 			map[string]obj{"200": okJSON("The event is skipped.", ref("SkipResponse"))}, append(mutating, "404")...)},
 		"/api/parked": obj{"get": op("listParked", "Parked events of every consumer (and, with history=1, those retried or skipped)", []obj{pHistory}, nil,
 			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "400", "401")},
 		"/openapi.json": obj{"get": obj{"operationId": "openAPI", "summary": "This document", "security": []obj{},
 			"responses": obj{"200": okJSON("The OpenAPI document.", obj{"type": "object"})}}},
-		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The store's health (a cheap read with a timeout)", "security": []obj{},
+		"/healthz": obj{"get": obj{"operationId": "health", "summary": "The store's health (a cheap read with a timeout); without the token of a server that has one, the status only", "security": []obj{},
 			"responses": obj{"200": okJSON("The store answers.", ref("Health")), "503": okJSON("The store does not answer.", ref("Health"))}}},
 		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
 			"responses": obj{"200": obj{"description": "The metrics.", "content": obj{"text/plain": obj{"schema": strSchema}}}, "401": ref2resp("Problem")}}},
@@ -225,7 +229,7 @@ func openAPIDoc() obj {
 		"components": obj{
 			"schemas":         schemas,
 			"responses":       obj{"Problem": obj{"description": "A problem (RFC 9457).", "content": obj{"application/problem+json": obj{"schema": ref("Problem")}}}},
-			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "Required for POST routes when a token is configured, and for every route on a non-loopback address."}},
+			"securitySchemes": obj{"bearer": obj{"type": "http", "scheme": "bearer", "description": "Once a token is configured, required for every route, from any address; /healthz then tells a caller without it only the status. Without a token, only loopback clients are served."}},
 		},
 		"security": []obj{{"bearer": []string{}}},
 	}

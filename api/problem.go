@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/weftype"
@@ -23,7 +24,7 @@ const (
 	// or cancelled.
 	ProblemRunFinished = ProblemBase + "run-finished"
 	// ProblemRunIDTaken (409): a run with the ID exists and belongs to
-	// another workflow.
+	// another workflow or has another input (weft.ErrRunIDTaken).
 	ProblemRunIDTaken = ProblemBase + "run-id-taken"
 	// ProblemUnknownWorkflow (422): no workflow of that name is registered on
 	// the engine behind the API.
@@ -68,6 +69,23 @@ const (
 	// ProblemUnauthorized (401): the request needs the bearer token and did
 	// not carry it (or carried another).
 	ProblemUnauthorized = ProblemBase + "unauthorized"
+	// ProblemCrossOrigin (403): a browser request from another origin (or
+	// site) tried to change something; see Options.AllowedOrigins.
+	ProblemCrossOrigin = ProblemBase + "cross-origin"
+	// ProblemUnknownHost (421): the Host header names neither this machine
+	// by a loopback address or "localhost", nor the address the request
+	// arrived on, nor one of Options.AllowedHosts.
+	ProblemUnknownHost = ProblemBase + "unknown-host"
+	// ProblemRequestTimeout (408): the request body did not arrive within
+	// Options.BodyTimeout.
+	ProblemRequestTimeout = ProblemBase + "request-timeout"
+	// ProblemTooManyStreams (429 or 503): the client (429) or the server
+	// (503) has the most live streams open that it allows; Retry-After says
+	// when to try again.
+	ProblemTooManyStreams = ProblemBase + "too-many-streams"
+	// ProblemTooManyConnections (503): the server has
+	// ServerOptions.MaxConnections connections open; it closes this one.
+	ProblemTooManyConnections = ProblemBase + "too-many-connections"
 	// ProblemNotFound (404): no route has the path.
 	ProblemNotFound = ProblemBase + "not-found"
 	// ProblemSourceNotFound (404): the source file is not one the API may
@@ -119,7 +137,7 @@ func (p *Problem) Error() string {
 var problemTitles = map[string]string{
 	ProblemRunNotFound:           "Run not found",
 	ProblemRunFinished:           "Run has finished",
-	ProblemRunIDTaken:            "Run ID taken by another workflow",
+	ProblemRunIDTaken:            "Run ID taken",
 	ProblemUnknownWorkflow:       "Unknown workflow",
 	ProblemUnknownQuery:          "Unknown query",
 	ProblemEntityTypeNotFound:    "Entity type not found",
@@ -134,6 +152,11 @@ var problemTitles = map[string]string{
 	ProblemUnsupportedMediaType:  "Unsupported media type",
 	ProblemPayloadTooLarge:       "Payload too large",
 	ProblemUnauthorized:          "Unauthorized",
+	ProblemCrossOrigin:           "Cross-origin request refused",
+	ProblemUnknownHost:           "Unknown host",
+	ProblemRequestTimeout:        "Request body timeout",
+	ProblemTooManyStreams:        "Too many live streams",
+	ProblemTooManyConnections:    "Too many connections",
 	ProblemNotFound:              "Not found",
 	ProblemSourceNotFound:        "Source not found",
 	ProblemMethodNotAllowed:      "Method not allowed",
@@ -166,6 +189,8 @@ func problemFor(err error) *Problem {
 	var uw *weft.UnknownWorkflowError
 	var nd *weft.NonDeterminismError
 	var ue *weft.UnknownEntityError
+	var ie *weft.InputError
+	var rt *weft.RunIDTakenError
 	switch {
 	case errors.As(err, &p):
 		return p
@@ -189,6 +214,12 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusNotFound, ProblemUnknownQuery, "%v", err)
 	case errors.Is(err, weft.ErrPayloadTooLarge):
 		return problem(http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "%v", err)
+	case errors.As(err, &rt):
+		p := problem(http.StatusConflict, ProblemRunIDTaken, "%v", err)
+		p.RunID = rt.ID
+		return p
+	case errors.As(err, &ie):
+		return problem(http.StatusBadRequest, ProblemInvalidInput, "invalid %s: %s", ie.What, describeJSONError("", ie.Err))
 	case errors.Is(err, weft.ErrInvalidInput):
 		return problem(http.StatusBadRequest, ProblemInvalidInput, "%v", err)
 	case errors.As(err, &nd):
@@ -218,6 +249,25 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if out.Type == ProblemStoreUnavailable {
 		h.Set("Retry-After", RetryAfterSeconds)
 	}
+	if r != nil && r.ContentLength != 0 && refusesBody(out.Status) {
+		// The body is unread, and after the answer net/http would read up
+		// to 256 KiB of it, as slowly as the client sends it, to keep the
+		// connection. Close it instead, and end that read at once: a
+		// refused client holds nothing.
+		h.Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 	w.WriteHeader(out.Status)
 	_ = json.NewEncoder(w).Encode(&out)
+}
+
+// refusesBody reports whether a problem of this status is answered before
+// or while the request body is read: a refusal of the request itself.
+func refusesBody(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest:
+		return true
+	}
+	return false
 }

@@ -27,7 +27,11 @@ const (
 )
 
 // checkText validates an ID or a name: not empty, at most max bytes of
-// valid UTF-8, no control characters.
+// valid UTF-8, printable (no control or format characters, such as U+200B
+// or the bidirectional U+202E, which make two IDs look alike), without the
+// replacement character U+FFFD (what undecodable text becomes, so that
+// different raw IDs would collapse into one), and without space at either
+// end.
 func checkText(field, s string, max int) *Problem {
 	switch {
 	case s == "":
@@ -36,8 +40,10 @@ func checkText(field, s string, max int) *Problem {
 		return invalid(field, "%s is %d bytes long; the limit is %d", field, len(s), max)
 	case !utf8.ValidString(s):
 		return invalid(field, "%s is not valid UTF-8", field)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return invalid(field, "%s must not contain control characters", field)
+	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == utf8.RuneError }) >= 0:
+		return invalid(field, "%s must be printable: no control, format or invisible characters, nor U+FFFD", field)
+	case strings.TrimSpace(s) != s:
+		return invalid(field, "%s must not start or end with a space", field)
 	}
 	return nil
 }
@@ -140,6 +146,12 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) error {
 		if pr := checkText("cursor", c, MaxIDLength); pr != nil {
 			return pr
 		}
+		// The store lists nothing after an unknown cursor; say so instead.
+		if _, err := h.eng.GetRun(r.Context(), c); errors.Is(err, weftype.ErrRunNotFound) {
+			return invalid("cursor", "cursor %q is not the next_cursor of a page: no run has that ID", c)
+		} else if err != nil {
+			return err
+		}
 		p.Before = c
 	}
 	p.Limit = limit + 1
@@ -181,11 +193,6 @@ func (h *handler) startRun(w http.ResponseWriter, r *http.Request) error {
 	run, created, err := h.eng.StartRun(r.Context(), weft.StartRunParams{Workflow: req.Workflow, ID: req.ID, Input: input})
 	if err != nil {
 		return err
-	}
-	if run.Workflow != req.Workflow {
-		p := problem(http.StatusConflict, ProblemRunIDTaken, "run %q exists and belongs to workflow %q, not %q", req.ID, run.Workflow, req.Workflow)
-		p.RunID = req.ID
-		return p
 	}
 	status := http.StatusOK
 	if created {

@@ -37,6 +37,10 @@ type ServerOptions struct {
 	NoUI bool
 	// HealthTimeout bounds the store read of /healthz. Defaults to 2s.
 	HealthTimeout time.Duration
+	// MaxConnections caps the connections Server.Serve keeps open at once;
+	// one more is answered 503 and closed. Defaults to
+	// DefaultMaxConnections (1024).
+	MaxConnections int
 }
 
 // Server serves everything weft has over HTTP, in one http.Handler:
@@ -49,20 +53,39 @@ type ServerOptions struct {
 //
 // The API and /metrics need the token as Options describe; /healthz,
 // /openapi.json and the UI's static files do not (the UI asks for the token
-// when the API refuses it).
+// when the API refuses it), and /healthz tells a caller without the token
+// only its status. Every path is served only for known Host names, and
+// refuses cross-origin changes (see Options).
 type Server struct {
 	opts    ServerOptions
 	handler http.Handler
 }
 
+// CheckAddr reports whether a server may listen on addr: a non-loopback
+// address needs a token (ErrTokenRequired). Check it before doing anything
+// else, as NewServer does.
+func CheckAddr(addr, token string) error {
+	if addr != "" && !IsLoopback(addr) && token == "" {
+		return fmt.Errorf("%w: %q is not a loopback address; set a token, or listen on 127.0.0.1, [::1] or localhost", ErrTokenRequired, addr)
+	}
+	return nil
+}
+
 // NewServer returns a Server over eng. It fails with ErrTokenRequired for a
-// non-loopback opts.Addr without opts.Token.
+// non-loopback opts.Addr without opts.Token, and for options that fail
+// Options.Validate.
 func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
-	if opts.Addr != "" && !IsLoopback(opts.Addr) && opts.Token == "" {
-		return nil, fmt.Errorf("%w: %q is not a loopback address; set a token, or listen on 127.0.0.1 or localhost", ErrTokenRequired, opts.Addr)
+	if err := CheckAddr(opts.Addr, opts.Token); err != nil {
+		return nil, err
+	}
+	if err := opts.Options.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.HealthTimeout <= 0 {
 		opts.HealthTimeout = 2 * time.Second
+	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultMaxConnections
 	}
 	o := opts.Options.withDefaults()
 	if opts.Metrics == nil {
@@ -73,8 +96,7 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 		opts.Metrics = obs.Handler()
 	}
 	mux := http.NewServeMux()
-	apiHandler := New(eng, o)
-	mux.Handle("/api/", apiHandler)
+	apiHandler := newHandler(eng, o)
 	mux.Handle("GET /openapi.json", OpenAPIHandler())
 	metrics := opts.Metrics
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
@@ -88,16 +110,29 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 		ctx, cancel := context.WithTimeout(r.Context(), opts.HealthTimeout)
 		defer cancel()
 		head, err := eng.Store().HeadPosition(ctx)
+		status, h := http.StatusOK, Health{Status: "ok", HeadPosition: head}
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, Health{Status: "unavailable", Error: err.Error()})
-			return
+			status, h = http.StatusServiceUnavailable, Health{Status: "unavailable", Error: err.Error()}
 		}
-		writeJSON(w, http.StatusOK, Health{Status: "ok", HeadPosition: head})
+		if o.Token != "" && !hasToken(r, o.Token) {
+			// Positions and store errors are for the operator only.
+			h = Health{Status: h.Status}
+		}
+		writeJSON(w, status, h)
 	})
 	if !opts.NoUI {
 		mux.Handle("/", ui.Handler())
 	}
-	return &Server{opts: opts, handler: mux}, nil
+	// /api/ goes to the API before the mux, which would redirect a path
+	// that is not clean with an HTML answer.
+	all := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api" || strings.HasPrefix(r.URL.Path, "/api/") {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return &Server{opts: opts, handler: newGuard(o, all)}, nil
 }
 
 // ServeHTTP serves a request.
@@ -109,7 +144,17 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	if s.opts.Addr == "" {
 		return errors.New("api: ServerOptions.Addr is empty")
 	}
-	return ListenAndServe(ctx, s.opts.Addr, s)
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln, which it closes, until ctx ends, with at most
+// ServerOptions.MaxConnections open; see the package function Serve.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return serve(ctx, newCapListener(ln, s.opts.MaxConnections), s)
 }
 
 // ShutdownTimeout bounds how long a graceful shutdown waits for requests in
@@ -119,7 +164,9 @@ var ShutdownTimeout = 10 * time.Second
 // ListenAndServe listens on addr and serves h until ctx ends, then shuts
 // down gracefully: it stops accepting connections, ends live streams, and
 // waits up to ShutdownTimeout for requests in flight. It returns nil after
-// a shutdown caused by ctx, or the error that stopped the server.
+// a shutdown caused by ctx, or the error that stopped the server. It keeps
+// at most DefaultMaxConnections connections open (Server.Serve takes its
+// own ServerOptions.MaxConnections).
 //
 // It checks nothing about authentication: NewServer refuses a non-loopback
 // address without a token.
@@ -134,6 +181,10 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler) error {
 // Serve is ListenAndServe on a listener the caller opened (to learn the
 // port chosen for ":0", say). It closes ln.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serve(ctx, newCapListener(ln, DefaultMaxConnections), h)
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	down := make(chan struct{})
 	srv := &http.Server{
 		Handler:           h,
@@ -164,15 +215,17 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 }
 
 // IsLoopback reports whether addr ("host:port", or a bare host) names only
-// loopback addresses: "localhost", 127.0.0.0/8 or ::1. An empty host (":8080",
-// all interfaces) is not loopback.
+// loopback addresses: the name "localhost" exactly, or an IP address in
+// 127.0.0.0/8 or ::1. Any other name (even "app.localhost") is resolved
+// through DNS, which may say anything, so it does not count. An empty host
+// (":8080", all interfaces) is not loopback.
 func IsLoopback(addr string) bool {
 	host := addr
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	if i := strings.IndexByte(host, '%'); i >= 0 {

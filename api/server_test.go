@@ -20,14 +20,21 @@ import (
 	"github.com/weftrun/weft/store/sqlite"
 )
 
-// newTestServer serves everything (NewServer) over a test engine with a
-// waiting onboarding run "o1".
+// newTestServer serves everything (NewServer) with the test token over a
+// test engine with a waiting onboarding run "o1".
 func newTestServer(t *testing.T) (*testAPI, *httptest.Server) {
 	t.Helper()
-	a := newTestAPI(t, api.Options{Token: testToken})
+	return newTestServerWith(t, api.Options{Token: testToken})
+}
+
+// newTestServerWith is newTestServer with opts.
+func newTestServerWith(t *testing.T, opts api.Options) (*testAPI, *httptest.Server) {
+	t.Helper()
+	a := newTestAPI(t, opts)
 	a.env.Start(onboarding.Name, "o1", onboarding.Input{Email: "a@b.c"})
 	a.settle("o1", isWaiting)
-	s, err := api.NewServer(a.env.Engine, api.ServerOptions{Options: api.Options{Token: testToken, PollInterval: 10 * time.Millisecond}})
+	opts.PollInterval = 10 * time.Millisecond
+	s, err := api.NewServer(a.env.Engine, api.ServerOptions{Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			if strings.HasPrefix(path, "/api/live/") {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				openSSE(t, ctx, a.srv.URL+path) // fails unless 200
+				openSSE(t, ctx, a.srv.URL+path, auth...) // fails unless 200
 				return
 			}
 			r := a.do(method, path, body, auth...)
@@ -130,7 +137,9 @@ func TestHealthz(t *testing.T) {
 	}
 	st.Close()
 	w := httptest.NewRecorder()
-	s.ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	req := httptest.NewRequest("GET", "/healthz", nil)
+	req.Host = "localhost"
+	s.ServeHTTP(w, req)
 	if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), `"unavailable"`) {
 		t.Errorf("closed store: %d %s", w.Code, w.Body)
 	}

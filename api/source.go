@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/weftrun/weft/internal/callsite"
 )
@@ -54,13 +55,12 @@ func (h *handler) getSource(w http.ResponseWriter, r *http.Request) error {
 			break
 		}
 	}
-	notFound := func(why string) error {
-		p := problem(http.StatusNotFound, ProblemSourceNotFound, "%s", why)
-		p.RunID = id
-		return p
-	}
+	// One answer for every reason, so that it does not tell whether a file
+	// exists outside the source roots.
+	notFound := problem(http.StatusNotFound, ProblemSourceNotFound, "this server serves no source file of this run at this path")
+	notFound.RunID = id
 	if !named {
-		return notFound("no journal entry of this run names this file")
+		return notFound
 	}
 	var src, name string
 	if filepath.IsAbs(file) {
@@ -69,7 +69,7 @@ func (h *handler) getSource(w http.ResponseWriter, r *http.Request) error {
 		src, name, err = readModuleSource(file, sourceModules(h.opts))
 	}
 	if err != nil {
-		return notFound(err.Error())
+		return notFound
 	}
 	writeJSON(w, http.StatusOK, Source{File: file, Name: name, Lines: strings.Split(strings.TrimSuffix(src, "\n"), "\n")})
 	return nil
@@ -108,7 +108,12 @@ func readSource(file string, roots []string) (string, string, error) {
 	if name == "" {
 		return "", "", sourceError("the file is outside the server's source roots")
 	}
-	f, err := os.Open(real)
+	// Opening a FIFO or a device could block or have effects: check first,
+	// open without blocking, and check again what was opened.
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
+		return "", "", sourceError("the file is not a regular file")
+	}
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", "", sourceError("the file cannot be read")
 	}
@@ -204,5 +209,15 @@ func (d dirFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	return os.OpenInRoot(string(d), name)
+	r, err := os.OpenRoot(string(d))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// Check before opening: opening a FIFO for reading would wait for a
+	// writer, and O_NONBLOCK keeps a file swapped in meanwhile from doing so.
+	if fi, err := r.Stat(name); err != nil || !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }

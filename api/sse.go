@@ -64,10 +64,23 @@ func (s *sse) comment(text string) error {
 	return s.rc.Flush()
 }
 
+// livePage is how many log entries a live stream reads at a time. A stream
+// sends a page before it reads the next, and a client that reads slowly
+// blocks the sending, so a stream holds at most one page in memory however
+// old the position it replays from.
+const livePage = 100
+
 // stream calls poll at once and then every Options.PollInterval, sending a
 // heartbeat comment every Options.Heartbeat, until the client goes away, the
 // server shuts down or poll fails (the failure is sent as an "error" event).
+// It counts against Options.MaxStreams and MaxStreamsPerClient, and answers
+// a problem when either is reached.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request, poll func(ctx context.Context, s *sse) error) error {
+	release, p := h.streams.acquire(w, r)
+	if p != nil {
+		return p
+	}
+	defer release()
 	s, err := startSSE(w)
 	if err != nil {
 		return nil // the client is gone
@@ -155,7 +168,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 	return h.stream(w, r, func(ctx context.Context, s *sse) error {
 		for {
-			evs, err := st.ReadAll(ctx, &store.ReadAllParams{AfterPosition: pos, StreamPrefix: "run:", Limit: 1000})
+			evs, err := st.ReadAll(ctx, &store.ReadAllParams{AfterPosition: pos, StreamPrefix: "run:", Limit: livePage})
 			if err != nil {
 				return err
 			}
@@ -183,7 +196,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 			if len(evs) > 0 {
 				pos = evs[len(evs)-1].Position
 			}
-			if len(evs) < 1000 {
+			if len(evs) < livePage {
 				return nil
 			}
 		}
@@ -223,7 +236,7 @@ func (h *handler) liveEvents(w http.ResponseWriter, r *http.Request) error {
 	if p.AfterPosition, err = lastEventID(r, func() (int64, error) { return 0, nil }); err != nil {
 		return err
 	}
-	p.Limit = 500
+	p.Limit = livePage
 	st := h.eng.Store()
 	return h.stream(w, r, func(ctx context.Context, s *sse) error {
 		for {

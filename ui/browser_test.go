@@ -123,13 +123,16 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Stop(context.Background())
-	const token = "browser-token"
-	srvH, err := api.NewServer(eng, api.ServerOptions{Options: api.Options{Token: token, PollInterval: 50 * time.Millisecond}})
+	// A token, and a host name the server must be told about, as behind a
+	// reverse proxy: the browser maps weft.test to the test server.
+	const token, host = "browser-token", "weft.test"
+	srvH, err := api.NewServer(eng, api.ServerOptions{Options: api.Options{Token: token, AllowedHosts: []string{host}, PollInterval: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(srvH)
 	defer srv.Close()
+	base := "http://" + host + srv.URL[strings.LastIndexByte(srv.URL, ':'):]
 
 	const id = "user-1"
 	xssID := `<script>window.__xss=1</script>`
@@ -151,6 +154,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1400),
 	)
@@ -196,9 +200,14 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	// The run waits, with the weft.Await line highlighted.
-	do("opening the waiting run",
-		chromedp.Navigate(srv.URL+"/#/runs/"+url.PathEscape(id)),
+	// The API refuses the page without the token, so the UI asks for it
+	// and, given it, shows the run waiting with the weft.Await line
+	// highlighted.
+	do("opening the waiting run, giving the token",
+		chromedp.Navigate(base+"/#/runs/"+url.PathEscape(id)),
+		chromedp.WaitVisible(css(`#token-form`)),
+		chromedp.SendKeys(css(`#token-input`), token),
+		chromedp.Click(css(`#token-form button[type=submit]`)),
 		chromedp.WaitVisible(css(`#run-status[data-status="waiting"]`)),
 		chromedp.WaitVisible(css(`#source .line.waiting`)))
 	line, err := chromedp.Run(browser, chromedp.Evaluate[string](`document.querySelector('#source .line.waiting').dataset.line`))
@@ -230,9 +239,6 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	do("signalling from the form",
-		chromedp.Click(css(`#token-button`)),
-		chromedp.SendKeys(css(`#token-input`), token),
-		chromedp.Click(css(`#token-form button[type=submit]`)),
 		chromedp.WaitVisible(css(`#signal-form`)),
 		chromedp.SendKeys(css(`#signal-name`), onboarding.SignalVerified),
 		chromedp.SendKeys(css(`#signal-payload`), `{"secret":"`+secret+`"}`),
@@ -249,11 +255,11 @@ func TestBrowser(t *testing.T) {
 
 	// HTML in run data is shown as text and never runs.
 	do("opening the run with HTML in its ID and input",
-		chromedp.Navigate(srv.URL+"/#/runs/"+url.PathEscape(xssID)),
+		chromedp.Navigate(base+"/#/runs/"+url.PathEscape(xssID)),
 		chromedp.WaitVisible(css(`#run-status[data-status="waiting"]`)))
 	shownID, shownInput := text(`#run-id`), text(`#run-input`)
 	do("opening the runs list",
-		chromedp.Navigate(srv.URL+"/#/"),
+		chromedp.Navigate(base+"/#/"),
 		chromedp.WaitVisible(css(`#runs-body a.run-link`)))
 	xss, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__xss !== undefined`))
 	if err != nil {
@@ -280,7 +286,7 @@ func TestBrowser(t *testing.T) {
 
 	// An entity: a command sent from its page's form shows in its state and events.
 	do("sending a command from the entity page",
-		chromedp.Navigate(srv.URL+"/#/entities/counter/c-1"),
+		chromedp.Navigate(base+"/#/entities/counter/c-1"),
 		chromedp.WaitVisible(css(`#entity-version`)),
 		chromedp.SendKeys(css(`#command-body`), `{"add":5}`),
 		chromedp.Click(css(`#command-send`)),
@@ -294,7 +300,7 @@ func TestBrowser(t *testing.T) {
 	// Consumers: the audit consumer with its parked event and a retry button.
 	pos := parkPoison(t, ctx, eng)
 	do("opening the consumers page",
-		chromedp.Navigate(srv.URL+"/#/consumers"),
+		chromedp.Navigate(base+"/#/consumers"),
 		chromedp.WaitVisible(css(`#consumers-body tr[data-consumer="audit"]`)),
 		chromedp.WaitVisible(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"] button.retry`, pos))))
 	row := text(`#consumers-body tr[data-consumer="audit"]`)

@@ -303,6 +303,25 @@ func TestMissingStore(t *testing.T) {
 	}
 }
 
+// TestServeRefusesAddressFirst checks that weft dev and weft ui refuse a
+// listen address that needs a token before they create, migrate or open
+// the store; "evil.localhost" is a DNS name like any other, not loopback.
+func TestServeRefusesAddressFirst(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "weft.db")
+	for _, args := range [][]string{
+		{"dev", "--addr", "evil.localhost:0"},
+		{"dev", "--addr", "0.0.0.0:0"},
+		{"ui", "--addr", ":0"},
+	} {
+		fails(t, 1, "a token is required to listen on a non-loopback address", append([]string{"--db", db, "--token", ""}, args...)...)
+	}
+	fails(t, 2, "AllowedOrigins", "--db", db, "dev", "--allowed-origin", "evil.example")
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused server created %s: %v", db, err)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -51,6 +51,9 @@ Only one process executes runs on a file at a time; the other commands
 }
 
 func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serveFlags) error {
+	if err := serve.check(); err != nil {
+		return err // before the store is created or migrated
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	_, statErr := os.Stat(a.db)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,34 +25,67 @@ const EnvToken = "WEFT_TOKEN"
 
 // serveFlags are the flags of the commands that serve the API and the UI.
 type serveFlags struct {
-	addr  string
-	token string
+	addr           string
+	token          string
+	allowedHosts   []string
+	allowedOrigins []string
+	maxConns       int
+	maxStreams     int
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.addr, "addr", DefaultAddr, "address to serve the HTTP API and the web UI on (empty: do not serve)")
-	cmd.Flags().StringVar(&f.token, "token", os.Getenv(EnvToken), "bearer token the API requires (env "+EnvToken+"); required off loopback")
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", DefaultAddr, "address to serve the HTTP API and the web UI on (empty: do not serve)")
+	fl.StringVar(&f.token, "token", os.Getenv(EnvToken), "bearer token every request to the API must carry (env "+EnvToken+"); required off loopback")
+	fl.StringArrayVar(&f.allowedHosts, "allowed-host", nil, "a host name to serve besides loopback addresses and localhost, such as the name a reverse proxy forwards (repeatable; \".example.com\" allows its subdomains too)")
+	fl.StringArrayVar(&f.allowedOrigins, "allowed-origin", nil, "an origin (https://admin.example.com) whose browser pages may call the API, with CORS (repeatable)")
+	fl.IntVar(&f.maxConns, "max-connections", api.DefaultMaxConnections, "most connections open at once; more are answered 503")
+	fl.IntVar(&f.maxStreams, "max-streams", api.DefaultMaxStreams, "most live streams (Server-Sent Events) open at once; more are answered 503")
+}
+
+// options returns the server options of the flags.
+func (f serveFlags) options(logger *slog.Logger) api.ServerOptions {
+	return api.ServerOptions{
+		Addr:           f.addr,
+		MaxConnections: f.maxConns,
+		Options: api.Options{
+			Token:          f.token,
+			AllowOpen:      f.token == "",
+			AllowedHosts:   f.allowedHosts,
+			AllowedOrigins: f.allowedOrigins,
+			MaxStreams:     f.maxStreams,
+			Logger:         logger,
+		},
+	}
+}
+
+// check refuses flags a server cannot run with, before the command opens,
+// migrates or starts anything.
+func (f serveFlags) check() error {
+	if f.addr == "" {
+		return nil
+	}
+	if err := api.CheckAddr(f.addr, f.token); err != nil {
+		return fmt.Errorf("%w (pass --token or set %s)", err, EnvToken)
+	}
+	if err := f.options(nil).Validate(); err != nil {
+		return &usageError{err}
+	}
+	return nil
 }
 
 // listen prepares serving the API, the UI, /metrics and /healthz for eng on
 // f.addr: it opens the listener and prints the URL (and a warning when the API
 // is open), and returns the function that serves until ctx ends.
 func (a *app) listen(eng *weft.Engine, obs *weftotel.Observer, f serveFlags, logger *slog.Logger) (func(ctx context.Context) error, error) {
-	opts := api.ServerOptions{
-		Addr: f.addr,
-		Options: api.Options{
-			Token:     f.token,
-			AllowOpen: f.token == "",
-			Logger:    logger,
-		},
+	if err := f.check(); err != nil {
+		return nil, err
 	}
+	opts := f.options(logger)
 	if obs != nil {
 		opts.Metrics = obs.Handler()
 	}
 	srv, err := api.NewServer(eng, opts)
-	if errors.Is(err, api.ErrTokenRequired) {
-		return nil, fmt.Errorf("%w (pass --token or set %s)", err, EnvToken)
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +97,7 @@ func (a *app) listen(eng *weft.Engine, obs *weftotel.Observer, f serveFlags, log
 	if f.token == "" {
 		fmt.Fprintln(a.stderr, api.OpenWarning)
 	}
-	return func(ctx context.Context) error { return api.Serve(ctx, ln, srv) }, nil
+	return func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil
 }
 
 // uiCommand serves the API and the UI over a store that another process
@@ -78,11 +110,15 @@ func (a *app) uiCommand() *cobra.Command {
 		Long: `Serve the HTTP API (/api/, /openapi.json), the web UI (/), /metrics and
 /healthz over the store. Runs are executed by another process (weft dev or
 workers); this one only reads and writes the store. A listener off loopback
-requires --token.`,
+requires --token; with a token, every request needs it. Behind a reverse
+proxy, name the host it forwards with --allowed-host. See docs/security.md.`,
 		Example: `  weft ui --db ./weft.db
-  weft ui --addr :8080 --token "$WEFT_TOKEN"`,
+  weft ui --addr :8080 --token "$WEFT_TOKEN" --allowed-host weft.example.com`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.check(); err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			c, err := a.openClient(ctx)

@@ -95,13 +95,20 @@ function headers(extra) {
 async function problemOf(res) {
   let p = {title: res.status + ' ' + res.statusText, status: res.status};
   try { p = await res.json(); } catch (e) { /* not JSON */ }
-  if (res.status === 401) tokenForm.hidden = false;
+  if (res.status === 401) {
+    // Every route needs the token once the server has one: ask for it.
+    tokenForm.hidden = false;
+    document.getElementById('token-input').focus();
+  }
   return new Problem(p);
 }
 
 async function api(path, opts) {
   const o = opts || {};
-  const init = {method: o.method || 'GET', headers: headers(o.body !== undefined ? {'Content-Type': 'application/json'} : {})};
+  const method = o.method || 'GET';
+  // The API refuses a change without this header, even one without a body:
+  // a cross-site form or no-cors fetch cannot send it.
+  const init = {method, headers: headers(method !== 'GET' ? {'Content-Type': 'application/json'} : {})};
   if (o.body !== undefined) init.body = JSON.stringify(o.body);
   const res = await fetch(path, init);
   if (!res.ok) throw await problemOf(res);
@@ -122,6 +129,12 @@ async function stream(path, onEvent, signal) {
       if (!res.ok) {
         const p = await problemOf(res);
         showMessage('Live updates: ' + p.message);
+        // Too many streams open (429, 503): wait as told, then try again.
+        const wait = parseInt(res.headers.get('Retry-After') || '', 10);
+        if (wait > 0) {
+          await new Promise((r) => setTimeout(r, wait * 1000));
+          continue;
+        }
         if (res.status >= 400 && res.status < 500) return;
       } else {
         dot.classList.add('on');
