@@ -272,3 +272,11 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	}
 	return runs, nil
 }
+
+// wakeNanos is when a new run is due: p.WakeAt, or its creation time tn.
+func wakeNanos(p *store.CreateRunParams, tn int64) int64 {
+	if p.WakeAt.IsZero() {
+		return tn
+	}
+	return nanos(p.WakeAt)
+}
