@@ -7,11 +7,21 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/internal/cli"
 )
 
 func main() {
-	os.Exit(cli.Execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	app := cli.App{Register: registerExamples}
+	os.Exit(app.Execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// registerExamples registers the examples on eng, with their side effects
+// logged to logger: the workflows every command of this binary knows.
+func registerExamples(eng *weft.Engine, logger *slog.Logger) {
+	examples.Register(eng, &examples.Effects{Log: logger})
 }

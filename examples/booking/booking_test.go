@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/examples/booking"
 	"github.com/weftrun/weft/internal/crashtest"
 	"github.com/weftrun/weft/wefttest"
@@ -20,7 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	crashtest.MaybeRunChild()
+	crashtest.MaybeRunChild(func(eng *weft.Engine, c crashtest.Child) {
+		examples.Register(eng, &examples.Effects{Path: c.EffectsPath, After: c.After, ConfirmationDelivery: c.Delivery})
+	})
 	goleak.VerifyTestMain(m)
 }
 

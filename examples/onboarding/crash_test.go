@@ -18,7 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	crashtest.MaybeRunChild()
+	crashtest.MaybeRunChild(func(eng *weft.Engine, c crashtest.Child) {
+		examples.Register(eng, &examples.Effects{Path: c.EffectsPath, After: c.After, ConfirmationDelivery: c.Delivery})
+	})
 	goleak.VerifyTestMain(m)
 }
 

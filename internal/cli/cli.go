@@ -29,7 +29,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -53,19 +52,35 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
+// App is the weft command line with what its commands register on their
+// engines. cmd/weft builds it with the examples' registration, so that this
+// package does not import the examples.
+type App struct {
+	// Register registers the workflows, entities, consumers and projections
+	// that `weft dev` and `weft worker` execute and that the other commands
+	// drive (start, signal, entity send, parked retry, …) on eng. logger is
+	// the log of their side effects: the command's logger, or a discarding
+	// one for the commands that only drive runs. Nil registers nothing.
+	Register func(eng *weft.Engine, logger *slog.Logger)
+}
+
 // app holds what every command shares.
 type app struct {
-	db     string
-	stdout io.Writer
-	stderr io.Writer
+	db       string
+	stdout   io.Writer
+	stderr   io.Writer
+	register func(eng *weft.Engine, logger *slog.Logger) // never nil
 }
 
 // Execute runs the weft command line args (without the program name),
 // writing output to stdout and diagnostics to stderr, and returns the exit
 // code: ExitOK, ExitError or ExitUsage. ctx bounds the command; `weft dev`
 // also stops on SIGINT and SIGTERM.
-func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+func (x App) Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, register: x.Register}
+	if a.register == nil {
+		a.register = func(*weft.Engine, *slog.Logger) {}
+	}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -178,8 +193,8 @@ type client struct {
 
 func (c *client) close() { _ = c.store.Close() }
 
-// openClient opens the existing store file and an engine with the examples
-// registered, without starting it.
+// openClient opens the existing store file and an engine with the App's
+// registration (the examples, from cmd/weft), without starting it.
 func (a *app) openClient(ctx context.Context) (*client, error) {
 	st, err := a.openStore(ctx, storeOptions{mustExist: true, client: true})
 	if err != nil {
@@ -190,7 +205,7 @@ func (a *app) openClient(ctx context.Context) (*client, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	examples.Register(eng, &examples.Effects{Log: slog.New(slog.DiscardHandler)})
+	a.register(eng, slog.New(slog.DiscardHandler))
 	return &client{store: st, eng: eng}, nil
 }
 

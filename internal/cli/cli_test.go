@@ -335,7 +335,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "--bogus"}, "unknown flag"},
 	} {
 		var out, errb bytes.Buffer
-		code := cli.Execute(t.Context(), tc.args, &out, &errb)
+		code := cli.App{Register: cli.RegisterExamples}.Execute(t.Context(), tc.args, &out, &errb)
 		if code != cli.ExitUsage || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("weft %s: exit %d, stderr %q; want %d and %q", strings.Join(tc.args, " "), code, errb.String(), cli.ExitUsage, tc.want)
 		}

@@ -73,7 +73,7 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 	if err != nil {
 		return err
 	}
-	registerExamples(eng, logger)
+	a.register(eng, logger)
 	if err := eng.Start(ctx); err != nil {
 		if errors.Is(err, weftype.ErrExecutorBusy) {
 			return fmt.Errorf("another process already executes runs on %s (is `weft dev` running elsewhere?); stop it first, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())

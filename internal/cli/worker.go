@@ -77,7 +77,7 @@ func (a *app) worker(ctx context.Context, f workerFlags) error {
 	if err != nil {
 		return err
 	}
-	registerExamples(eng, logger)
+	a.register(eng, logger)
 	if err := eng.Start(ctx); err != nil {
 		if errors.Is(err, weftype.ErrExecutorBusy) {
 			return fmt.Errorf("another process already executes runs on %s; on a SQLite file only one may (use PostgreSQL for several workers)", a.storeName())

@@ -5,12 +5,14 @@
 //
 // The child's clock is the wall clock plus an offset read from a file on every
 // reading, so the parent can make months pass in the child; its effects are
-// appended to a file (see examples.Effects), so the parent can count them; and
+// appended to a file (Child.EffectsPath), so the parent can count them; and
 // it can be told to hang right after one effect, before journaling it, so the
 // parent can kill it exactly between an effect and its journal entry.
 //
-// The child runs every example of package examples, consumers and periodic
-// processes included. The booking example's ticket office keeps its seats in
+// The child runs what the test package registers through MaybeRunChild: the
+// crash tests of examples/... register every example of package examples,
+// consumers and periodic processes included, with examples.Effects writing
+// to Child.EffectsPath. The booking example's ticket office keeps its seats in
 // the same SQLite file, so its state survives the child's restarts; its
 // reservations are effects too ("reserve-seats"), so the parent can kill the
 // child after a reservation and before the consumer's checkpoint.
@@ -34,7 +36,6 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/store/sqlite"
 )
 
@@ -53,9 +54,25 @@ const (
 	OffsetFile  = "clock-offset"
 )
 
-// MaybeRunChild runs the child engine and exits if this process was started
-// as a crash-test child; otherwise it returns at once. Call it first in TestMain.
-func MaybeRunChild() {
+// Child is what a crash-test child hands to the function that registers its
+// workflows, entities and consumers.
+type Child struct {
+	// EffectsPath is the file the child's effects are to be appended to, one
+	// line "<effect> <key>" each, synced (Harness.Effects counts them).
+	EffectsPath string
+	// After is to be called after each effect with its name: it hangs the
+	// child after the effect named by Harness.Start. Nil when Start named none.
+	After func(effect string)
+	// Delivery is the delivery of the consumer the test chooses it for (the
+	// booking example's confirmation process): weft.AtMostOnce when
+	// Harness.AtMostOnce was set, else weft.AtLeastOnce.
+	Delivery weft.Delivery
+}
+
+// MaybeRunChild runs the child engine, with register's registrations, and
+// exits if this process was started as a crash-test child; otherwise it
+// returns at once. Call it first in TestMain.
+func MaybeRunChild(register func(eng *weft.Engine, c Child)) {
 	if os.Getenv(envChild) != "1" {
 		return
 	}
@@ -76,11 +93,11 @@ func MaybeRunChild() {
 		fmt.Fprintln(os.Stderr, "child: engine:", err)
 		os.Exit(2)
 	}
-	fx := &examples.Effects{Path: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))}
+	c := Child{EffectsPath: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))}
 	if os.Getenv(envAtMost) == "1" {
-		fx.ConfirmationDelivery = weft.AtMostOnce
+		c.Delivery = weft.AtMostOnce
 	}
-	examples.Register(eng, fx)
+	register(eng, c)
 	if err := eng.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child: start:", err)
 		os.Exit(2)

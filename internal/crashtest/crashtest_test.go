@@ -16,7 +16,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	crashtest.MaybeRunChild()
+	crashtest.MaybeRunChild(func(eng *weft.Engine, c crashtest.Child) {
+		examples.Register(eng, &examples.Effects{Path: c.EffectsPath, After: c.After, ConfirmationDelivery: c.Delivery})
+	})
 	os.Exit(m.Run())
 }
 

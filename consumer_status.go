@@ -1,0 +1,183 @@
+package weft
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/weftrun/weft/internal/hooks"
+	"github.com/weftrun/weft/store"
+)
+
+func init() {
+	hooks.NextWake = func(engine any) time.Time { return engine.(*Engine).nextConsumerWake() }
+}
+
+// consumersIdle reports whether every partition of every consumer of this
+// engine has nothing to do now: caught up with the appends it was told
+// about, stopped, not held by this engine, or waiting for a retry that is
+// not due.
+func (e *Engine) consumersIdle() bool {
+	rs := e.ev.running.Load()
+	if rs == nil {
+		return true
+	}
+	gen, now := e.ev.gen.Load(), e.clock.Now()
+	for _, r := range *rs {
+		r.mu.Lock()
+		for _, p := range r.parts {
+			if !(p.stopped || p.standby || (p.idle && p.idleGen == gen) || (!p.retryAt.IsZero() && p.retryAt.After(now))) {
+				r.mu.Unlock()
+				return false
+			}
+		}
+		r.mu.Unlock()
+	}
+	return true
+}
+
+// nextConsumerWake returns the earliest retry time of a waiting consumer.
+func (e *Engine) nextConsumerWake() time.Time {
+	var next time.Time
+	if rs := e.ev.running.Load(); rs != nil {
+		for _, r := range *rs {
+			r.mu.Lock()
+			for _, p := range r.parts {
+				if at := p.retryAt; !at.IsZero() && (next.IsZero() || at.Before(next)) {
+					next = at
+				}
+			}
+			r.mu.Unlock()
+		}
+	}
+	return next
+}
+
+// ConsumerStatus is the state of a consumer or projection, for operators.
+type ConsumerStatus struct {
+	Name string
+	// Kind is "consumer" or "projection".
+	Kind string
+	// Position is the checkpoint (the smallest of its partitions'); Head the
+	// log's last position.
+	Position int64
+	Head     int64
+	// Lag is Head minus the checkpoint of the furthest behind partition with
+	// an event to handle waiting, 0 when every event that matches the
+	// consumer's filters is handled.
+	Lag int64
+	// OldestUnprocessedAge is the age, by the engine's clock, of the oldest
+	// event waiting for the consumer; 0 when none waits.
+	OldestUnprocessedAge time.Duration
+	// Parked counts its parked events.
+	Parked int
+	// StopError is why the consumer stopped (StopConsumer policy), if it did:
+	// the reason of the first stopped partition.
+	StopError string
+	// Partitions are the consumer's partitions, by number.
+	Partitions []PartitionStatus
+}
+
+// PartitionStatus is the state of one partition of a consumer.
+type PartitionStatus struct {
+	Partition int
+	// Position is the partition's checkpoint.
+	Position int64
+	// Owner is the worker running the partition; empty when none holds its
+	// lease.
+	Owner string
+	// StopError is why the partition stopped, if it did.
+	StopError string
+}
+
+// Consumers returns the status of every consumer and projection in the store
+// (also those registered by other processes), by name.
+func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
+	cs, err := e.store.ListConsumers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	head, err := e.store.HeadPosition(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parked, err := e.store.ListParked(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, p := range parked {
+		counts[p.Consumer]++
+	}
+	out := make([]ConsumerStatus, 0, len(cs))
+	for _, c := range cs {
+		var s consumerSettings
+		_ = json.Unmarshal(c.Settings, &s)
+		st := ConsumerStatus{Name: c.Name, Kind: s.Kind, Position: c.Position, Head: head, Parked: counts[c.Name], StopError: c.StopError}
+		for _, p := range c.Partitions {
+			owner := p.Owner
+			if !p.LeaseExpires.After(e.clock.Now()) {
+				owner = ""
+			}
+			st.Partitions = append(st.Partitions, PartitionStatus{Partition: p.Partition, Position: p.Position, Owner: owner, StopError: p.StopError})
+			// The lag of the consumer is that of its furthest behind
+			// partition with an event waiting.
+			evs, err := e.store.ReadAll(ctx, &store.ReadAllParams{AfterPosition: p.Position, Limit: 1, Types: s.Types, Tags: s.Tags,
+				StreamPrefix: s.StreamPrefix, Partitions: len(c.Partitions), Partition: p.Partition})
+			if err != nil {
+				return nil, err
+			}
+			if len(evs) > 0 {
+				st.Lag = max(st.Lag, head-p.Position)
+				st.OldestUnprocessedAge = max(st.OldestUnprocessedAge, e.clock.Now().Sub(evs[0].Time))
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (e *Engine) runner(name string) *consumerRunner {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ev.consumers[name]
+}
+
+// ResetConsumer moves a consumer's or projection's checkpoint to position
+// (0: the start of the log), backwards or forwards, and clears its stop
+// error; it goes on from there at once. A projection's view is not touched:
+// use RebuildProjection to rebuild it.
+func (e *Engine) ResetConsumer(ctx context.Context, name string, position int64) error {
+	return e.pauseConsumer(name, func() error { return e.store.ResetConsumer(ctx, name, position) })
+}
+
+// pauseConsumer runs move, which moves the checkpoints of consumer name, with
+// the consumer's partitions on this engine between batches (their waits for
+// a retry interrupted), then restarts them from the new checkpoints. move
+// moves the lease tokens on too, so that the workers holding partitions,
+// here or elsewhere, start over from there.
+func (e *Engine) pauseConsumer(name string, move func() error) error {
+	r := e.runner(name)
+	if r == nil {
+		return move()
+	}
+	for _, p := range r.parts {
+		poke(p.interrupt)
+	}
+	for _, p := range r.parts {
+		p.run.Lock()
+	}
+	defer func() {
+		for _, p := range r.parts {
+			p.run.Unlock()
+		}
+		r.setState(func() {
+			for _, p := range r.parts {
+				p.stopped, p.idle = false, false
+			}
+		})
+		poke(r.reclaim)
+		r.wake()
+	}()
+	return move()
+}

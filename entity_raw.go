@@ -1,0 +1,114 @@
+package weft
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// rawCommand is the encoded form of a command of an interface type.
+type rawCommand struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+func (en *Entity[S, C, E]) sendRaw(ctx context.Context, id string, b []byte, opts []CommandOption) ([]byte, int64, error) {
+	var cmd C
+	what := fmt.Sprintf("command for entity %q", en.def.Name)
+	switch {
+	case !en.cIface:
+		if err := en.eng.codec.Unmarshal(b, &cmd); err != nil {
+			return nil, 0, &InputError{What: what, Err: err}
+		}
+	case en.cmdTypes == nil:
+		return nil, 0, &InputError{What: what, Err: errors.New("the entity's command type is an interface and it lists no CommandTypes")}
+	default:
+		var rc rawCommand
+		if err := json.Unmarshal(b, &rc); err != nil {
+			return nil, 0, &InputError{What: what, Err: fmt.Errorf(`want {"type": …, "data": …}: %w`, err)}
+		}
+		t, ok := en.cmdTypes[rc.Type]
+		if !ok {
+			return nil, 0, &InputError{What: what, Err: fmt.Errorf("unknown command type %q", rc.Type)}
+		}
+		v, err := decodeAs(en.eng.codec, t, rc.Data)
+		if err != nil {
+			return nil, 0, &InputError{What: what, Err: err}
+		}
+		cmd = v.(C)
+	}
+	res, err := en.Send(ctx, id, cmd, opts...)
+	if err != nil {
+		return nil, 0, err
+	}
+	state, err := en.eng.codec.Marshal(res.State)
+	return state, res.Version, err
+}
+
+func (en *Entity[S, C, E]) stateRaw(ctx context.Context, id string) ([]byte, int64, error) {
+	s, v, err := en.State(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	b, err := en.eng.codec.Marshal(s)
+	return b, v, err
+}
+
+func (e *Engine) entity(name string) (entityRuntime, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	en, ok := e.ev.entities[name]
+	if !ok {
+		return nil, &UnknownEntityError{Name: name}
+	}
+	return en, nil
+}
+
+// EntityTypes returns the names of the registered entity types, sorted.
+func (e *Engine) EntityTypes() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.ev.entities))
+	for n := range e.ev.entities {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// SendCommandRaw sends an encoded command to an entity and returns its new
+// state encoded by the engine's codec, for the CLI and the HTTP API. A command
+// whose type is an interface is {"type": name, "data": …} (see
+// EntityDef.CommandTypes). It fails with an *UnknownEntityError, an
+// *InputError, or the entity's domain error.
+func (e *Engine) SendCommandRaw(ctx context.Context, entityType, id string, cmd []byte, opts ...CommandOption) (state []byte, version int64, err error) {
+	en, err := e.entity(entityType)
+	if err != nil {
+		return nil, 0, err
+	}
+	return en.sendRaw(ctx, id, cmd, opts)
+}
+
+// EntityStateRaw returns an entity's state encoded by the engine's codec, and
+// its version.
+func (e *Engine) EntityStateRaw(ctx context.Context, entityType, id string) (state []byte, version int64, err error) {
+	en, err := e.entity(entityType)
+	if err != nil {
+		return nil, 0, err
+	}
+	return en.stateRaw(ctx, id)
+}
+
+// EntityEventsRaw returns the stored events of an entity, oldest first.
+func (e *Engine) EntityEventsRaw(ctx context.Context, entityType, id string) ([]weftype.Event, error) {
+	en, err := e.entity(entityType)
+	if err != nil {
+		return nil, err
+	}
+	return e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: en.stream(id)})
+}

@@ -1,0 +1,282 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// --- runs
+
+// CreateRun implements store.Store.
+func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store.CreateRunResult, error) {
+	if err := checkCreate(p); err != nil {
+		return nil, err
+	}
+	t := now(p.Time)
+	if s.wc.pipe != nil && len(p.Events) > 0 && untagged(p.Events) {
+		return s.createRunPiped(ctx, p, t)
+	}
+	var res *store.CreateRunResult
+	err := s.write(ctx, func(w *wtx) error {
+		var err error
+		res, err = w.createRun(p, p.Parent, t)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func checkCreate(p *store.CreateRunParams) error {
+	if p.ID == "" {
+		return errors.New("weft: create run: empty ID")
+	}
+	if p.Workflow == "" {
+		return fmt.Errorf("weft: create run %q: empty workflow name", p.ID)
+	}
+	return checkAppend(weftype.StreamForRun(p.ID), 0, p.Events)
+}
+
+func (w *wtx) getRun(id string) (*weftype.Run, error) {
+	r, err := scanRun(w.queryRow(runSelect+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("run %q: %w", id, weftype.ErrRunNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read run %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// eventArrays returns the types and data of evs as arrays, for the
+// PostgreSQL statements that insert them with unnest.
+func eventArrays(evs []weftype.NewEvent) ([]string, [][]byte) {
+	types := make([]string, len(evs))
+	data := make([][]byte, len(evs))
+	for i, e := range evs {
+		types[i], data[i] = e.Type, e.Data
+		if data[i] == nil {
+			data[i] = []byte{}
+		}
+	}
+	return types, data
+}
+
+// untagged reports whether no event has tags.
+func untagged(evs []weftype.NewEvent) bool {
+	for _, e := range evs {
+		if len(e.Tags) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// createRunSQL is createRun in one PostgreSQL statement: the run, its
+// journal stream and first events, inserted only if neither the run nor
+// its stream exists. It returns whether it inserted, whether the run
+// existed, and the journal's version when it did not insert.
+var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
+			lease_owner, lease_token, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, '', 0, ?::bigint, ?::bigint
+		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
+		ON CONFLICT (id) DO NOTHING RETURNING id),
+	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
+		SELECT ?, x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
+		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
+		WHERE EXISTS (SELECT 1 FROM ins) ORDER BY x.ord RETURNING position)
+	SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM runs WHERE id = ?),
+		COALESCE((SELECT version FROM streams WHERE stream = ?), 0), (SELECT count(*) FROM e)`
+
+// createRunPiped runs CreateRun as createRunSQL, queued for the Pipeliner
+// without a savepoint. An existing run is read after the write.
+func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
+	tn := nanos(t)
+	wake := wakeNanos(p, tn)
+	stream := weftype.StreamForRun(p.ID)
+	types, data := eventArrays(p.Events)
+	args := []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, stream,
+		stream, int64(len(p.Events)),
+		stream, tn, weftype.StreamHash(stream), types, data,
+		p.ID, stream}
+	var inserted, existed bool
+	var version int64
+	err := s.writeAtomic(ctx, func(w *wtx) error {
+		w.c.queue(createRunSQL, args, func(scan func(dest ...any) error) error {
+			var events int64
+			if err := scan(&inserted, &existed, &version, &events); err != nil {
+				return fmt.Errorf("create run %q: %w", p.ID, err)
+			}
+			if inserted && events != int64(len(p.Events)) {
+				return fmt.Errorf("create run %q: %d of %d events inserted", p.ID, events, len(p.Events))
+			}
+			return nil
+		})
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case existed:
+		r, err := s.GetRun(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &store.CreateRunResult{Run: r}, nil
+	case !inserted:
+		return nil, fmt.Errorf("create run %q: %w", p.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: version})
+	}
+	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
+		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
+		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
+	}}, nil
+}
+
+func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
+	tn := nanos(t)
+	wake := wakeNanos(p, tn)
+	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
+		lease_owner, lease_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn)
+	if err != nil {
+		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
+	} else if n == 0 {
+		existing, err := w.getRun(p.ID)
+		if err != nil {
+			return nil, err
+		}
+		return &store.CreateRunResult{Run: existing}, nil
+	}
+	version, _, err := w.append(weftype.StreamForRun(p.ID), 0, p.Events, t)
+	if err != nil {
+		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
+	}
+	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
+		ID:        p.ID,
+		Workflow:  p.Workflow,
+		Parent:    parent,
+		Status:    weftype.StatusPending,
+		Input:     p.Input,
+		WakeAt:    fromNanos(wake),
+		Version:   version,
+		CreatedAt: fromNanos(tn),
+		UpdatedAt: fromNanos(tn),
+	}}, nil
+}
+
+// ClaimRuns implements store.Store.
+func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*weftype.Run, error) {
+	if p.Owner == "" {
+		return nil, errors.New("weft: claim runs: empty owner")
+	}
+	if p.LeaseFor <= 0 {
+		return nil, fmt.Errorf("weft: claim runs: lease duration %v is not positive", p.LeaseFor)
+	}
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	t := now(p.Now)
+	tn := nanos(t)
+	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ?
+		AND r.status NOT IN (` + terminalList + `)
+		AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
+	args := []any{tn, tn}
+	if len(p.Exclude) > 0 {
+		q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
+		args = appendArgs(args, p.Exclude)
+	}
+	if len(p.Workflows) > 0 {
+		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+		args = appendArgs(args, p.Workflows)
+	}
+	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
+	args = append(args, p.Limit)
+	var runs []*weftype.Run
+	if s.wc.pipe != nil {
+		// One statement, queued: picks, leases and returns the runs.
+		claim := `WITH c AS (` + q + `),
+			u AS (UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
+				FROM c WHERE runs.id = c.id RETURNING runs.*)
+			` + strings.Replace(runSelect, "FROM runs r", "FROM u r", 1) + ` ORDER BY r.wake_at, r.id`
+		args = append(args, p.Owner, nanos(t.Add(p.LeaseFor)), tn)
+		err := s.writeAtomic(ctx, func(w *wtx) error {
+			runs = nil
+			w.c.queue(claim, args, func(scan func(dest ...any) error) error {
+				r, err := scanRun(scanFunc(scan))
+				if err != nil {
+					return fmt.Errorf("claim runs: %w", err)
+				}
+				runs = append(runs, r)
+				return nil
+			})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return runs, nil
+	}
+	err := s.write(ctx, func(w *wtx) error {
+		runs = nil
+		rows, err := w.query(q, args...)
+		if err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
+		var ids []any
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("claim runs: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		in := placeholders(len(ids))
+		args = append([]any{p.Owner, nanos(t.Add(p.LeaseFor)), tn}, ids...)
+		if _, err := w.exec(`UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
+			WHERE id IN (`+in+`)`, args...); err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
+		rows, err = w.query(runSelect+` WHERE r.id IN (`+in+`) ORDER BY r.wake_at, r.id`, ids...)
+		if err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
+		runs, err = scanRuns(rows)
+		if err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+// wakeNanos is when a new run is due: p.WakeAt, or its creation time tn.
+func wakeNanos(p *store.CreateRunParams, tn int64) int64 {
+	if p.WakeAt.IsZero() {
+		return tn
+	}
+	return nanos(p.WakeAt)
+}
