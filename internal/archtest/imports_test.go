@@ -119,7 +119,6 @@ var importedOnlyBy = map[layer][]layer{
 // does an entry whose import is gone (delete the entry).
 var exceptions = map[string]string{
 	"wefttest -> internal/hooks":               "the test kit installs crash hooks through the package-level installers of internal/hooks; issue 13 moves test hooks into the engine's config",
-	"internal/cli -> examples":                 "only serve.go's registerExamples, now used by the tests alone (export_test.go): every command registers what cmd/weft passes in cli.App; serve.go is being changed on another branch, so deleting the function and its import waits for that",
 	"internal/clustertest -> examples/booking": "the cluster test runs the booking example's workflows",
 }
 

@@ -1,6 +1,15 @@
 package cli
 
-// RegisterExamples is serve.go's registerExamples for the tests, which run
-// Execute with the examples registered as cmd/weft does. (serve.go keeps the
-// package's last import of the examples; see internal/archtest.)
-var RegisterExamples = registerExamples
+import (
+	"log/slog"
+
+	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/examples"
+)
+
+// RegisterExamples registers the examples as cmd/weft does, for the tests,
+// which run Execute with them. Only tests and cmd/weft import the examples
+// (see internal/archtest).
+func RegisterExamples(eng *weft.Engine, logger *slog.Logger) {
+	examples.Register(eng, &examples.Effects{Log: logger})
+}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
-	"github.com/weftrun/weft/examples"
 	"github.com/weftrun/weft/weftotel"
 )
 
@@ -138,9 +137,4 @@ proxy, name the host it forwards with --allowed-host. See docs/security.md.`,
 	}
 	f.register(cmd)
 	return cmd
-}
-
-// registerExamples registers the examples with effects logged to logger.
-func registerExamples(eng *weft.Engine, logger *slog.Logger) {
-	examples.Register(eng, &examples.Effects{Log: logger})
 }
