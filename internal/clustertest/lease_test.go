@@ -103,21 +103,42 @@ func TestLeasesHeldUnderLoad(t *testing.T) {
 	for _, w := range workers {
 		h.Stop(w)
 	}
+	// A renewal the store reports lost is a real loss when another worker
+	// took the run over (it then wrote the run too). One whose run the
+	// worker itself gave back while the renewal was under way (the run
+	// ended) is reported lost as well, and is harmless: the engine skips it.
+	writers := map[string]map[string]bool{}
+	writes := map[string][]clustertest.Write{}
 	for _, w := range workers {
-		renewals, lost := 0, 0
-		for _, wr := range h.Writes(w) {
+		writes[w] = h.Writes(w)
+		for _, wr := range writes[w] {
+			if wr.RunID == "" {
+				continue
+			}
+			if writers[wr.RunID] == nil {
+				writers[wr.RunID] = map[string]bool{}
+			}
+			writers[wr.RunID][w] = true
+		}
+	}
+	for _, w := range workers {
+		renewals, lost, released := 0, 0, 0
+		for _, wr := range writes[w] {
 			if wr.Op != "renew" {
 				continue
 			}
 			renewals++
-			if wr.Outcome == "lost" {
+			if wr.Outcome != "lost" {
+				continue
+			}
+			if len(writers[wr.RunID]) > 1 {
 				lost++
+				t.Errorf("worker %s lost the lease of run %s (token %d) to another worker while alive", w, wr.RunID, wr.Token)
+			} else {
+				released++
 			}
 		}
-		t.Logf("worker %s renewed %d leases (%d lost)", w, renewals, lost)
-		if lost > 0 {
-			t.Errorf("worker %s lost %d leases while alive", w, lost)
-		}
+		t.Logf("worker %s renewed %d leases (%d lost to another worker, %d given back during the renewal)", w, renewals, lost, released)
 	}
 	for i := 0; i < n; i += 101 {
 		if r, err := slow.Run(slowID(i)).Result(ctx); err != nil || r != "donedone" {
