@@ -257,12 +257,18 @@ func (h *handler) writeParked(w http.ResponseWriter, r *http.Request, consumer s
 	return nil
 }
 
-func (h *handler) retryParked(w http.ResponseWriter, r *http.Request) error {
+// parkedEvent is the consumer and the log position of a parked-event route.
+func (h *handler) parkedEvent(r *http.Request) (string, int64, error) {
 	name, err := h.consumerName(r)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	pos, err := parsePosition("position", r.PathValue("position"))
+	return name, pos, err
+}
+
+func (h *handler) retryParked(w http.ResponseWriter, r *http.Request) error {
+	name, pos, err := h.parkedEvent(r)
 	if err != nil {
 		return err
 	}
@@ -280,11 +286,7 @@ func (h *handler) retryParked(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) skipParked(w http.ResponseWriter, r *http.Request) error {
-	name, err := h.consumerName(r)
-	if err != nil {
-		return err
-	}
-	pos, err := parsePosition("position", r.PathValue("position"))
+	name, pos, err := h.parkedEvent(r)
 	if err != nil {
 		return err
 	}
