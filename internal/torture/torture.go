@@ -236,7 +236,7 @@ func (d *driver) run(ctx context.Context) (err error) {
 		target, workers = d.server.DSN(), d.cfg.Workers
 	}
 	var lease time.Duration
-	d.st, lease, _, err = openStore(ctx, d.kind, target)
+	d.st, lease, _, err = openStore(ctx, d.kind, target, false)
 	if err != nil {
 		return err
 	}

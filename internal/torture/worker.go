@@ -42,7 +42,7 @@ const (
 	pgLease        = 2 * clustertest.LeaseDuration
 	pgHeartbeat    = clustertest.HeartbeatInterval
 	sqliteLease    = 2 * time.Second
-	sqliteHearbeat = 500 * time.Millisecond
+	sqliteHeartbeat = 500 * time.Millisecond
 )
 
 // MaybeRunWorker runs a worker and exits if this process was started as
@@ -61,7 +61,7 @@ func MaybeRunWorker() {
 
 func runWorker(id, kind, target string) error {
 	ctx := context.Background()
-	st, lease, heartbeat, err := openStore(ctx, kind, target)
+	st, lease, heartbeat, err := openStore(ctx, kind, target, true)
 	if err != nil {
 		return err
 	}
@@ -92,12 +92,14 @@ func runWorker(id, kind, target string) error {
 }
 
 // openStore opens the store the workers and the driver share, and returns
-// the lease timing of its workers.
-func openStore(ctx context.Context, kind, target string) (st store.Store, lease, heartbeat time.Duration, err error) {
+// the lease timing of its workers. Only a worker executes runs: the driver
+// opens a SQLite file as a client, beside the worker that holds its
+// executor lock.
+func openStore(ctx context.Context, kind, target string, executor bool) (st store.Store, lease, heartbeat time.Duration, err error) {
 	switch kind {
 	case SQLite:
-		st, err = sqlite.Open(ctx, target, nil)
-		return st, sqliteLease, sqliteHearbeat, err
+		st, err = sqlite.Open(ctx, target, &sqlite.Options{Client: !executor})
+		return st, sqliteLease, sqliteHeartbeat, err
 	case Postgres:
 		st, err = postgres.Open(ctx, target, &postgres.Options{MaxReadConns: 4, WriteStallTimeout: clustertest.WriteStallTimeout})
 		return st, pgLease, pgHeartbeat, err
