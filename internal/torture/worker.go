@@ -39,9 +39,9 @@ const (
 // paused worker's runs move within a round. On SQLite one process
 // executes at a time, so nothing can take a lease over from a live worker.
 const (
-	pgLease        = 2 * clustertest.LeaseDuration
-	pgHeartbeat    = clustertest.HeartbeatInterval
-	sqliteLease    = 2 * time.Second
+	pgLease         = 2 * clustertest.LeaseDuration
+	pgHeartbeat     = clustertest.HeartbeatInterval
+	sqliteLease     = 2 * time.Second
 	sqliteHeartbeat = 500 * time.Millisecond
 )
 
