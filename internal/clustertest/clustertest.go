@@ -386,20 +386,7 @@ func (h *Harness) Start(id string) {
 	h.mu.Lock()
 	h.workers[id] = cmd
 	h.mu.Unlock()
-	ready := make(chan bool, 1)
-	go func(r io.Reader) {
-		sc := bufio.NewScanner(r)
-		ok := false
-		for sc.Scan() {
-			if !ok && sc.Text() == "ready" {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-	}(out)
+	ready := WatchReady(out)
 	select {
 	case ok := <-ready:
 		if !ok {
@@ -526,4 +513,25 @@ func (h *Harness) Writes(id string) []Write {
 		out[i].Claimed = claims[keys[i]]
 	}
 	return out
+}
+
+// WatchReady reads a worker process's standard output to its end and
+// reports on the channel whether the worker said "ready" (true, as soon as
+// it does) or exited without saying it (false).
+func WatchReady(out io.Reader) <-chan bool {
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if !ok && sc.Text() == "ready" {
+				ok = true
+				ready <- true
+			}
+		}
+		if !ok {
+			ready <- false
+		}
+	}()
+	return ready
 }

@@ -1,7 +1,6 @@
 package torture
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/weftrun/weft/internal/clustertest"
 )
 
 // cluster is the set of worker processes of one store: each worker is a
@@ -85,20 +86,7 @@ func (c *cluster) startOnce(w *worker) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		ok := false
-		for sc.Scan() {
-			if !ok && sc.Text() == "ready" {
-				ok = true
-				ready <- true
-			}
-		}
-		if !ok {
-			ready <- false
-		}
-	}()
+	ready := clustertest.WatchReady(out)
 	w.cmd, w.done, w.stopped = cmd, make(chan struct{}), false
 	go func(w *worker, cmd *exec.Cmd, done chan struct{}) {
 		err := cmd.Wait()
