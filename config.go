@@ -62,6 +62,24 @@ type Config struct {
 	// idempotent), before they return an error matching
 	// ErrStoreUnavailable. Defaults to 5s; negative means no retry.
 	StoreRetryTimeout time.Duration
+	// TestHooks are called at the points of a step where a process could
+	// die, so that a test can simulate a crash there (wefttest.NewEnv sets
+	// them for wefttest.CrashAt). Nil in production: a step then checks one
+	// nil pointer.
+	TestHooks *TestHooks
+}
+
+// TestHooks are points of a step where a test makes the engine act as if its
+// process died. Each is called with the run's ID, the step's name and its
+// position in the journal; returning true simulates the crash: the
+// execution stops at once, without writing and without releasing its lease.
+// Nil functions are not called.
+type TestHooks struct {
+	// BeforeJournal is called after a step's function returned and before
+	// its result is journaled.
+	BeforeJournal func(runID, step string, seq int) bool
+	// AfterJournal is called after a step's result was journaled.
+	AfterJournal func(runID, step string, seq int) bool
 }
 
 // DefaultRetryPolicy is used by steps without a Retry option.

@@ -2,13 +2,14 @@ package weft
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/internal/consumer"
+	"github.com/weftrun/weft/internal/periodic"
+	"github.com/weftrun/weft/internal/registry"
+
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -110,78 +111,16 @@ type ConsumerDef struct {
 	Partitions int
 }
 
-// consumerSettings are what a consumer's checkpoint means: registering the
-// name again with other settings is a conflict. Retry and OnFailure are not
-// part of them; they may change between deploys.
-type consumerSettings struct {
-	Kind         string   `json:"kind"`
-	Types        []string `json:"types,omitempty"`
-	Tags         []string `json:"tags,omitempty"`
-	StreamPrefix string   `json:"stream_prefix,omitempty"`
-	Delivery     string   `json:"delivery"`
-	// Partitions is left out when 1, so that the settings of consumers
-	// registered before partitions existed stay the same.
-	Partitions int `json:"partitions,omitempty"`
-}
-
-const (
-	kindConsumer   = "consumer"
-	kindProjection = "projection"
-)
-
-// consumerRunner runs one consumer or projection of this engine: a loop that
-// claims the consumer's partitions in the store (loop) and a goroutine per
-// partition held that processes its events (partition.work).
-type consumerRunner struct {
-	eng       *Engine
-	name      string
-	kind      string
-	filter    store.ReadAllParams
-	delivery  Delivery
-	retry     RetryPolicy
-	onFailure FailurePolicy
-	settings  []byte
-	handle    func(ctx context.Context, ev weftype.Event) error
-	project   func(ctx context.Context, tx store.Tx, ev weftype.Event) error
-	setup     func(ctx context.Context, tx store.Tx) error
-	reset     func(ctx context.Context, tx store.Tx) error
-
-	parts   []*partition  // by number
-	reclaim chan struct{} // a partition lost its lease, or a reset moved the tokens on
-
-	mu sync.Mutex // guards the state fields of parts
-}
-
-// partition is one partition of a consumer on this engine.
-type partition struct {
-	r         *consumerRunner
-	num       int
-	run       sync.Mutex    // held while a batch is processed; resets take it
-	lease     int64         // the lease token batches commit with; guarded by run
-	kick      chan struct{} // new events or a reset
-	interrupt chan struct{} // a reset asks a waiting batch to give up
-
-	lastAdvance time.Time // wall time of the last move to the head without events; guarded by run
-
-	// Guarded by r.mu:
-	idle    bool   // the last read found nothing to do…
-	idleGen uint64 // …while the engine's append generation was this
-	stopped bool
-	standby bool      // this engine does not hold the partition
-	retryAt time.Time // waiting for a retry until then
-}
-
 // eventSide is the engine's state for entities, consumers and periodic
-// processes. Maps are guarded by Engine.mu.
+// processes; each part guards itself.
 type eventSide struct {
-	entities  map[string]entityRuntime
-	consumers map[string]*consumerRunner
-	order     []*consumerRunner
-	periodics []func(ctx context.Context) error // bootstraps run at Start
-	running   atomic.Pointer[[]*consumerRunner]
-	gen       atomic.Uint64 // bumped on every append through this engine
-	wg        sync.WaitGroup
+	entities  registry.Registry[entityRuntime]
+	consumers *consumer.Set
+	periodics periodic.Boots
 }
+
+// wait waits for the consumers to stop after Stop, or until ctx ends.
+func (ev *eventSide) wait(ctx context.Context) error { return ev.consumers.Wait(ctx) }
 
 // RegisterConsumer registers a consumer on the engine; it runs from Start on.
 // It panics on an invalid definition or a name registered twice in this
@@ -194,57 +133,43 @@ func RegisterConsumer(e *Engine, def ConsumerDef) {
 	if def.Delivery != AtLeastOnce && def.Delivery != AtMostOnce {
 		panic(fmt.Sprintf("weft: consumer %q: unknown Delivery %d", def.Name, def.Delivery))
 	}
-	r := newRunner(e, def.Name, kindConsumer, def.Partitions, consumerSettings{
-		Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: def.Delivery.String(),
-	})
-	r.delivery, r.onFailure, r.handle = def.Delivery, def.OnFailure, def.Handle
-	if def.Retry != (RetryPolicy{}) {
-		r.retry = def.Retry
-	}
-	e.addRunner(r)
+	e.addConsumer(consumer.Def{
+		Name: def.Name, Partitions: def.Partitions, Handle: def.Handle,
+		Settings: consumer.Settings{
+			Kind: consumer.KindConsumer, Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: def.Delivery.String(),
+		},
+		AtMostOnce: def.Delivery == AtMostOnce, StopOnFailure: def.OnFailure == StopConsumer,
+	}, def.Retry)
 }
 
-func newRunner(e *Engine, name, kind string, partitions int, set consumerSettings) *consumerRunner {
-	if name == "" {
+// addConsumer registers a consumer or projection with its retry policy
+// (DefaultConsumerRetry if zero).
+func (e *Engine) addConsumer(def consumer.Def, retry RetryPolicy) {
+	if def.Name == "" {
 		panic("weft: a consumer or projection needs a Name")
 	}
-	if partitions < 0 {
-		panic(fmt.Sprintf("weft: %s %q: negative Partitions %d", kind, name, partitions))
+	if def.Partitions < 0 {
+		panic(fmt.Sprintf("weft: %s %q: negative Partitions %d", def.Settings.Kind, def.Name, def.Partitions))
 	}
-	partitions = max(partitions, 1)
-	set.Kind = kind
-	if partitions > 1 {
-		set.Partitions = partitions
+	if retry == (RetryPolicy{}) {
+		retry = DefaultConsumerRetry
 	}
-	settings, err := json.Marshal(set)
-	if err != nil {
-		panic(err) // plain data
+	def.MaxAttempts, def.Backoff = retry.MaxAttempts, retry.Backoff
+	if err := e.ev.consumers.Add(def); err != nil {
+		panic(err.Error())
 	}
-	r := &consumerRunner{
-		eng: e, name: name, kind: kind, settings: settings, retry: DefaultConsumerRetry,
-		filter:  store.ReadAllParams{Types: set.Types, Tags: set.Tags, StreamPrefix: set.StreamPrefix, Partitions: partitions},
-		reclaim: make(chan struct{}, 1),
-	}
-	for n := range partitions {
-		r.parts = append(r.parts, &partition{r: r, num: n, kick: make(chan struct{}, 1), interrupt: make(chan struct{}, 1)})
-	}
-	return r
 }
 
-func (e *Engine) addRunner(r *consumerRunner) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.started {
-		panic(fmt.Sprintf("weft: consumer or projection %q registered after Start", r.name))
+// consumerEnv is what the consumer runtime takes from the engine.
+func (e *Engine) consumerEnv() consumer.Env {
+	c := e.cfg
+	return consumer.Env{
+		Store: e.store, Clock: e.clock, Logger: c.Logger, WorkerID: c.WorkerID,
+		LeaseDuration: c.LeaseDuration, HeartbeatInterval: c.HeartbeatInterval, PollInterval: c.PollInterval,
+		Changed:   e.broadcast,
+		Permanent: func(err error) bool { return IsNonRetryable(err) || errors.Is(err, ErrInvalidInput) },
+		Panicked:  func(v any, stack []byte) error { return &PanicError{Value: fmt.Sprint(v), Stack: string(stack)} },
 	}
-	if e.ev.consumers == nil {
-		e.ev.consumers = map[string]*consumerRunner{}
-	}
-	if _, dup := e.ev.consumers[r.name]; dup {
-		panic(fmt.Sprintf("weft: consumer or projection %q registered twice", r.name))
-	}
-	e.ev.consumers[r.name] = r
-	e.ev.order = append(e.ev.order, r)
 }
 
 // Decode decodes an event's data with the engine's codec. It fails with an

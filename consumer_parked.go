@@ -10,26 +10,6 @@ import (
 	"github.com/weftrun/weft/weftype"
 )
 
-func (p *partition) parked(ev weftype.Event, attempts int, err error) *weftype.ParkedEvent {
-	r := p.r
-	r.warn("weft: event parked", "position", ev.Position, "stream", ev.Stream, "type", ev.Type, "attempts", attempts, "error", err)
-	return &weftype.ParkedEvent{
-		Consumer: r.name, Position: ev.Position, Stream: ev.Stream, Type: ev.Type,
-		Error: err.Error(), Attempts: attempts, ParkedAt: r.eng.clock.Now(),
-	}
-}
-
-func (p *partition) stop(ctx context.Context, pos int64, ev weftype.Event, attempts int, err error) error {
-	r := p.r
-	reason := fmt.Sprintf("event %d (%s of %s) failed after %d attempt(s): %v", ev.Position, ev.Type, ev.Stream, attempts, err)
-	r.warn("weft: consumer stopped", "position", ev.Position, "error", err)
-	if cerr := r.eng.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: r.name, Partition: p.num, Position: pos, StopError: reason, LeaseToken: p.lease}); cerr != nil {
-		return cerr
-	}
-	r.setState(func() { p.stopped = true })
-	return nil
-}
-
 // ParkedEvents returns the parked events of a consumer ("" for all).
 func (e *Engine) ParkedEvents(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error) {
 	return e.store.ListParked(ctx, consumer)
@@ -56,7 +36,7 @@ func (e *Engine) ParkedHistory(ctx context.Context, consumer string) ([]*weftype
 // parked, and a later retry runs the handler again. Make such handlers
 // idempotent, as for at-least-once delivery.
 func (e *Engine) RetryParked(ctx context.Context, consumer string, position int64) error {
-	r := e.runner(consumer)
+	r := e.ev.consumers.Get(consumer)
 	if r == nil {
 		return fmt.Errorf("weft: retry parked event: consumer %q is not registered on this engine: %w", consumer, ErrConsumerNotFound)
 	}
@@ -72,9 +52,9 @@ func (e *Engine) RetryParked(ctx context.Context, consumer string, position int6
 	}
 	ev := evs[0]
 	resolve := &store.ResolveParkedParams{Consumer: consumer, Position: position, Outcome: weftype.ParkedRetried, Time: e.clock.Now()}
-	if r.kind == kindProjection {
-		resolve.Apply = func(ctx context.Context, tx store.Tx) error { return callProjection(ctx, r.project, tx, ev) }
-	} else if err := callHandler(ctx, r.handle, ev); err != nil {
+	if r.IsProjection() {
+		resolve.Apply = func(ctx context.Context, tx store.Tx) error { return r.Apply(ctx, tx, ev) }
+	} else if err := r.Handle(ctx, ev); err != nil {
 		return err
 	}
 	return e.store.ResolveParked(ctx, resolve)

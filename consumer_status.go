@@ -2,56 +2,21 @@ package weft
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
-	"github.com/weftrun/weft/internal/hooks"
+	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/store"
 )
 
-func init() {
-	hooks.NextWake = func(engine any) time.Time { return engine.(*Engine).nextConsumerWake() }
-}
+// consumersIdle reports whether every consumer of this engine has nothing
+// to do now (see WaitIdle).
+func (e *Engine) consumersIdle() bool { return e.ev.consumers.Idle() }
 
-// consumersIdle reports whether every partition of every consumer of this
-// engine has nothing to do now: caught up with the appends it was told
-// about, stopped, not held by this engine, or waiting for a retry that is
-// not due.
-func (e *Engine) consumersIdle() bool {
-	rs := e.ev.running.Load()
-	if rs == nil {
-		return true
-	}
-	gen, now := e.ev.gen.Load(), e.clock.Now()
-	for _, r := range *rs {
-		r.mu.Lock()
-		for _, p := range r.parts {
-			if !(p.stopped || p.standby || (p.idle && p.idleGen == gen) || (!p.retryAt.IsZero() && p.retryAt.After(now))) {
-				r.mu.Unlock()
-				return false
-			}
-		}
-		r.mu.Unlock()
-	}
-	return true
-}
-
-// nextConsumerWake returns the earliest retry time of a waiting consumer.
-func (e *Engine) nextConsumerWake() time.Time {
-	var next time.Time
-	if rs := e.ev.running.Load(); rs != nil {
-		for _, r := range *rs {
-			r.mu.Lock()
-			for _, p := range r.parts {
-				if at := p.retryAt; !at.IsZero() && (next.IsZero() || at.Before(next)) {
-					next = at
-				}
-			}
-			r.mu.Unlock()
-		}
-	}
-	return next
-}
+// NextConsumerRetry returns the earliest moment at which a consumer or
+// projection of this engine retries a failed handler, zero if none waits to.
+// The store does not show these waits: a test that moves its clock to the
+// next wake-up (wefttest.RunToEnd) reads them here.
+func (e *Engine) NextConsumerRetry() time.Time { return e.ev.consumers.NextRetry() }
 
 // ConsumerStatus is the state of a consumer or projection, for operators.
 type ConsumerStatus struct {
@@ -111,8 +76,7 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 	}
 	out := make([]ConsumerStatus, 0, len(cs))
 	for _, c := range cs {
-		var s consumerSettings
-		_ = json.Unmarshal(c.Settings, &s)
+		s := consumer.ParseSettings(c.Settings)
 		st := ConsumerStatus{Name: c.Name, Kind: s.Kind, Position: c.Position, Head: head, Parked: counts[c.Name], StopError: c.StopError}
 		for _, p := range c.Partitions {
 			owner := p.Owner
@@ -137,47 +101,10 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 	return out, nil
 }
 
-func (e *Engine) runner(name string) *consumerRunner {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.ev.consumers[name]
-}
-
 // ResetConsumer moves a consumer's or projection's checkpoint to position
 // (0: the start of the log), backwards or forwards, and clears its stop
 // error; it goes on from there at once. A projection's view is not touched:
 // use RebuildProjection to rebuild it.
 func (e *Engine) ResetConsumer(ctx context.Context, name string, position int64) error {
-	return e.pauseConsumer(name, func() error { return e.store.ResetConsumer(ctx, name, position) })
-}
-
-// pauseConsumer runs move, which moves the checkpoints of consumer name, with
-// the consumer's partitions on this engine between batches (their waits for
-// a retry interrupted), then restarts them from the new checkpoints. move
-// moves the lease tokens on too, so that the workers holding partitions,
-// here or elsewhere, start over from there.
-func (e *Engine) pauseConsumer(name string, move func() error) error {
-	r := e.runner(name)
-	if r == nil {
-		return move()
-	}
-	for _, p := range r.parts {
-		poke(p.interrupt)
-	}
-	for _, p := range r.parts {
-		p.run.Lock()
-	}
-	defer func() {
-		for _, p := range r.parts {
-			p.run.Unlock()
-		}
-		r.setState(func() {
-			for _, p := range r.parts {
-				p.stopped, p.idle = false, false
-			}
-		})
-		poke(r.reclaim)
-		r.wake()
-	}()
-	return move()
+	return e.ev.consumers.Pause(name, func() error { return e.store.ResetConsumer(ctx, name, position) })
 }

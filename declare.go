@@ -129,10 +129,9 @@ type FieldInfo struct {
 // DescribeWorkflows returns the registered workflows, sorted by name, with
 // the signals and queries each declared.
 func (e *Engine) DescribeWorkflows() []WorkflowInfo {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]WorkflowInfo, 0, len(e.workflows))
-	for _, def := range e.workflows {
+	workflows := e.workflows.All()
+	out := make([]WorkflowInfo, 0, len(workflows))
+	for _, def := range workflows {
 		out = append(out, WorkflowInfo{Name: def.name, Signals: declarations(def.signals), Queries: declarations(def.queries)})
 	}
 	slices.SortFunc(out, func(a, b WorkflowInfo) int { return strings.Compare(a.Name, b.Name) })
@@ -156,14 +155,12 @@ func (e *Engine) checkSignal(ctx context.Context, runID, name string, payload []
 	if len(payload) == 0 {
 		return nil // Await returns the zero value of its type
 	}
-	e.mu.Lock()
 	var decls []*declared
-	for _, def := range e.workflows {
+	for _, def := range e.workflows.All() {
 		if d := def.signals[name]; d != nil {
 			decls = append(decls, d)
 		}
 	}
-	e.mu.Unlock()
 	fits := true
 	for _, d := range decls {
 		if d.decode(e.codec, payload) != nil {

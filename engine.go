@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/weftrun/weft/internal/hooks"
+	"github.com/weftrun/weft/internal/consumer"
+	"github.com/weftrun/weft/internal/registry"
+	"github.com/weftrun/weft/internal/scheduler"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -25,22 +27,21 @@ type Engine struct {
 	store store.Store
 	clock weftype.Clock
 	codec Codec
+	// hooks are the test hooks of Config.TestHooks, fixed at New: a step
+	// reads them without a lock.
+	hooks *TestHooks
 
-	mu        sync.Mutex
-	workflows map[string]*workflowDef
-	active    map[string]*execution
-	claiming  int    // claims in flight, whose runs are not in active yet
-	claims    uint64 // claims started, so WaitIdle can tell that one happened meanwhile
-	started   bool
-	stopped   bool
-	changed   chan struct{} // closed and replaced whenever a run ends or goes idle
-	cancel    context.CancelFunc
-	release   func()
-	done      chan struct{}
-	wg        sync.WaitGroup
-	wake      chan struct{}
+	workflows registry.Registry[*workflowDef]
+	sched     *scheduler.Scheduler // claims, leases, wake-ups and waiters
 
-	hooks  *hooks.Hooks
+	// The lifecycle. stopped is read by every step, so it is atomic; the
+	// rest changes only at Start and Stop, under life.
+	life    sync.Mutex
+	started bool
+	stopped atomic.Bool
+	cancel  context.CancelFunc
+	release func()
+
 	ev     eventSide      // entities, consumers, projections, periodic processes
 	errors *errorRegistry // weft's errors and the application's (RegisterError)
 }
@@ -51,18 +52,35 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{
-		cfg:       c,
-		store:     c.Store,
-		clock:     c.Clock,
-		codec:     c.Codec,
-		workflows: map[string]*workflowDef{},
-		active:    map[string]*execution{},
-		changed:   make(chan struct{}),
-		wake:      make(chan struct{}, 1),
-		errors:    newErrorRegistry(),
-	}, nil
+	e := &Engine{
+		cfg:    c,
+		store:  c.Store,
+		clock:  c.Clock,
+		codec:  c.Codec,
+		hooks:  c.TestHooks,
+		errors: newErrorRegistry(),
+	}
+	e.ev.consumers = consumer.NewSet(e.consumerEnv())
+	e.sched = scheduler.New(scheduler.Config{
+		Store: c.Store, Clock: c.Clock, Logger: c.Logger, WorkerID: c.WorkerID,
+		MaxConcurrentRuns: c.MaxConcurrentRuns, LeaseDuration: c.LeaseDuration,
+		HeartbeatInterval: c.HeartbeatInterval, PollInterval: c.PollInterval,
+		Workflows: e.workflows.Names,
+		Launch:    e.launch,
+	})
+	return e, nil
 }
+
+// launch makes the execution of a run the scheduler claimed.
+func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run) scheduler.Execution {
+	return scheduled{&execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop}}
+}
+
+// scheduled is an execution as the scheduler sees it.
+type scheduled struct{ x *execution }
+
+func (s scheduled) Execute()       { s.x.execute() }
+func (s scheduled) Released() bool { return s.x.released.Load() }
 
 // Store returns the engine's store.
 func (e *Engine) Store() store.Store { return e.store }
@@ -71,29 +89,18 @@ func (e *Engine) Store() store.Store { return e.store }
 func (e *Engine) Clock() weftype.Clock { return e.clock }
 
 // Workflows returns the names of the registered workflows, sorted.
-func (e *Engine) Workflows() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.workflows))
-	for n := range e.workflows {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (e *Engine) Workflows() []string { return e.workflows.Names() }
 
 // Start begins executing runs: every unfinished run in the store resumes, and
 // new and woken runs execute as they become due. On an embedded store that
 // allows one executing process, Start fails with weftype.ErrExecutorBusy while
 // another process executes.
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
+	e.life.Lock()
+	defer e.life.Unlock()
 	if e.started {
-		e.mu.Unlock()
 		return errors.New("weft: engine already started")
 	}
-	e.started = true
-	e.mu.Unlock()
 	var release func()
 	if l, ok := e.store.(store.ExecutorLocker); ok {
 		r, err := l.AcquireExecutor(ctx)
@@ -102,19 +109,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		release = r
 	}
-	if err := e.startEventSide(ctx); err != nil {
+	if err := e.ev.consumers.Register(ctx); err != nil {
 		if release != nil {
 			release()
 		}
-		e.mu.Lock()
-		e.started = false
-		e.mu.Unlock()
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	e.mu.Lock()
-	e.cancel, e.release, e.done = cancel, release, make(chan struct{})
-	e.mu.Unlock()
+	e.started, e.cancel, e.release = true, cancel, release
 	var listen <-chan struct{}
 	if n, ok := e.store.(store.Notifier); ok {
 		ch, err := n.Listen(runCtx)
@@ -124,10 +126,10 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.cfg.Logger.Warn("weft: store notifications unavailable; polling", "error", err)
 		}
 	}
-	go e.schedule(runCtx, listen)
-	go e.heartbeat(runCtx)
-	e.launchEventSide(runCtx)
-	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", len(e.Workflows()))
+	e.sched.Start(runCtx, listen)
+	e.ev.consumers.Launch(runCtx)
+	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
+	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", e.workflows.Len())
 	return nil
 }
 
@@ -135,23 +137,22 @@ func (e *Engine) Start(ctx context.Context) error {
 // without journaling (they resume on the next start, like after a crash) and
 // their leases released. Stop waits for executions to unwind until ctx ends.
 func (e *Engine) Stop(ctx context.Context) error {
-	e.mu.Lock()
-	if !e.started || e.stopped {
-		e.stopped = true
-		e.mu.Unlock()
+	e.life.Lock()
+	if !e.started || e.stopped.Load() {
+		e.stopped.Store(true)
+		e.life.Unlock()
 		return nil
 	}
-	e.stopped = true
-	cancel, done := e.cancel, e.done
-	e.mu.Unlock()
-	cancel()
-	<-done
-	waited := make(chan struct{})
-	go func() { e.wg.Wait(); e.ev.wg.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-ctx.Done():
-		return ctx.Err()
+	e.stopped.Store(true)
+	e.life.Unlock()
+	e.ev.periodics.Stop()
+	e.cancel()
+	err := e.sched.Wait(ctx)
+	if err == nil {
+		err = e.ev.wait(ctx)
+	}
+	if err != nil {
+		return err
 	}
 	if e.release != nil {
 		e.release()
@@ -159,11 +160,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return nil
 }
 
-func (e *Engine) isStopped() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stopped
-}
+func (e *Engine) isStopped() bool { return e.stopped.Load() }
 
 // notify wakes the scheduler of this engine and, through the store, of others.
 func (e *Engine) notify(ctx context.Context) {
@@ -176,225 +173,21 @@ func (e *Engine) notify(ctx context.Context) {
 }
 
 // wakeSelf wakes the scheduler of this engine.
-func (e *Engine) wakeSelf() {
-	select {
-	case e.wake <- struct{}{}:
-	default:
-	}
-}
+func (e *Engine) wakeSelf() { e.sched.Wake() }
 
 // broadcast tells waiters (Result, WaitIdle) that something changed.
-func (e *Engine) broadcast() {
-	e.mu.Lock()
-	close(e.changed)
-	e.changed = make(chan struct{})
-	e.mu.Unlock()
-}
+func (e *Engine) broadcast() { e.sched.Broadcast() }
 
-func (e *Engine) changedCh() <-chan struct{} {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.changed
-}
+func (e *Engine) changedCh() <-chan struct{} { return e.sched.Changed() }
 
-func (e *Engine) schedule(ctx context.Context, listen <-chan struct{}) {
-	defer close(e.done)
-	for {
-		full := e.claimAndLaunch(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if full {
-			continue
-		}
-		var timer <-chan time.Time
-		if next, err := e.store.NextWakeAt(ctx); err == nil && !next.IsZero() {
-			if d := next.Sub(e.clock.Now()); d > 0 {
-				timer = e.clock.After(d)
-			}
-		}
-		poll := time.NewTimer(e.cfg.PollInterval)
-		select {
-		case <-ctx.Done():
-			poll.Stop()
-			return
-		case <-e.wake:
-		case <-listen:
-		case <-timer:
-		case <-poll.C:
-		}
-		poll.Stop()
-	}
-}
-
-// claimAndLaunch claims due runs up to the free capacity and executes each in
-// its own goroutine. It reports whether it filled the capacity it asked for.
-func (e *Engine) claimAndLaunch(ctx context.Context) bool {
-	e.mu.Lock()
-	free := e.cfg.MaxConcurrentRuns - len(e.active)
-	exclude := make([]string, 0, len(e.active))
-	for id := range e.active {
-		exclude = append(exclude, id)
-	}
-	workflows := make([]string, 0, len(e.workflows))
-	for name := range e.workflows {
-		workflows = append(workflows, name)
-	}
-	if free <= 0 || len(workflows) == 0 {
-		e.mu.Unlock()
-		return false
-	}
-	e.claiming++
-	e.claims++
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		e.claiming--
-		e.mu.Unlock()
-	}()
-	limit := min(free, 500)
-	runs, err := e.store.ClaimRuns(ctx, &store.ClaimRunsParams{
-		Owner: e.cfg.WorkerID, Now: e.clock.Now(), LeaseFor: e.cfg.LeaseDuration,
-		Limit: limit, Exclude: exclude, Workflows: workflows,
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			e.cfg.Logger.Error("weft: claiming runs failed", "error", err)
-		}
-		return false
-	}
-	for _, r := range runs {
-		xctx, stop := context.WithCancel(ctx)
-		x := &execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: xctx, stop: stop}
-		e.mu.Lock()
-		e.active[r.ID] = x
-		e.mu.Unlock()
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			defer stop()
-			x.execute()
-			e.mu.Lock()
-			delete(e.active, r.ID)
-			e.mu.Unlock()
-			e.broadcast()
-			e.wakeSelf()
-		}()
-	}
-	return len(runs) == limit
-}
-
-// heartbeat renews the leases of executing runs, all of them in one store
-// call per tick, so that the time a renewal takes does not grow with the
-// number of runs held.
-func (e *Engine) heartbeat(ctx context.Context) {
-	tick := time.NewTicker(e.cfg.HeartbeatInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		e.renewLeases(ctx)
-	}
-}
-
-// renewLeases renews the leases of the runs executing, and stops those
-// whose lease was lost.
-func (e *Engine) renewLeases(ctx context.Context) {
-	e.mu.Lock()
-	held := make(map[string]*execution, len(e.active))
-	leases := make([]store.RunLease, 0, len(e.active))
-	for id, x := range e.active {
-		if x.released.Load() {
-			continue // it gives the lease back: nothing to renew
-		}
-		held[id] = x
-		leases = append(leases, store.RunLease{RunID: id, Token: x.leaseToken})
-	}
-	e.mu.Unlock()
-	if len(leases) == 0 {
-		return
-	}
-	res, err := e.store.RenewLeases(ctx, &store.RenewLeasesParams{Leases: leases, Until: e.clock.Now().Add(e.cfg.LeaseDuration)})
-	if err != nil {
-		if ctx.Err() == nil {
-			e.cfg.Logger.Warn("weft: lease renewal failed", "runs", len(leases), "error", err)
-		}
-		return
-	}
-	for _, l := range res.Lost {
-		x := held[l.RunID]
-		if x == nil || x.released.Load() {
-			continue // released while the renewal was under way
-		}
-		// Another worker took the run over (this one was paused or cut
-		// off too long): stop executing it at once. Its step's context is
-		// cancelled, and the store refuses its writes anyway.
-		e.cfg.Logger.Warn("weft: lease lost; abandoning the run", "run", l.RunID, "token", l.Token)
-		x.stop()
-	}
-}
+// eventsAppended wakes this engine's consumers after an append.
+func (e *Engine) eventsAppended() { e.ev.consumers.Appended() }
 
 // WaitIdle blocks until this engine executes no run and no run in the store
 // is due, or ctx ends. Tests use it to let an engine settle before moving the
 // clock (see wefttest.RunToEnd).
 func (e *Engine) WaitIdle(ctx context.Context) error {
-	for {
-		ch := e.changedCh()
-		busy, claims := e.busy()
-		if busy == 0 && e.consumersIdle() {
-			next, err := e.store.NextWakeAt(ctx)
-			if err != nil {
-				return err
-			}
-			idle := next.IsZero() || next.After(e.clock.Now()) || !e.hasDue(ctx)
-			// A claim that started while the store was read may have leased
-			// a due run that is not executing yet: look again then.
-			if busy2, claims2 := e.busy(); idle && busy2 == 0 && claims2 == claims {
-				return nil
-			}
-			if !idle {
-				e.notify(ctx)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// busy returns the number of runs executing or being claimed, and the number
-// of claims started so far.
-func (e *Engine) busy() (int, uint64) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.active) + e.claiming, e.claims
-}
-
-// hasDue reports whether a due run is claimable now (not leased elsewhere).
-func (e *Engine) hasDue(ctx context.Context) bool {
-	runs, err := e.store.ListRuns(ctx, &store.ListRunsParams{
-		Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
-		Limit:    1000,
-	})
-	if err != nil {
-		return false
-	}
-	now := e.clock.Now()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range runs {
-		_, ours := e.workflows[r.Workflow]
-		if ours && !r.WakeAt.IsZero() && !r.WakeAt.After(now) && (r.LeaseOwner == "" || !r.LeaseExpires.After(now)) {
-			return true
-		}
-	}
-	return false
+	return e.sched.WaitIdle(ctx, e.consumersIdle, e.notify)
 }
 
 // StartRunParams are the arguments of Engine.StartRun.
@@ -466,9 +259,7 @@ func (e *Engine) checkSize(what string, b []byte) error {
 }
 
 func (e *Engine) workflow(name string) (*workflowDef, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	def, ok := e.workflows[name]
+	def, ok := e.workflows.Get(name)
 	if !ok {
 		return nil, &UnknownWorkflowError{Name: name}
 	}
@@ -606,13 +397,4 @@ func (g *errorRegistry) runError(r *weftype.Run) error {
 		return errors.New("weft: run failed")
 	}
 	return fmt.Errorf("weft: run %q has not ended (%s)", r.ID, r.Status)
-}
-
-func init() {
-	hooks.Install = func(engine any, h *hooks.Hooks) {
-		e := engine.(*Engine)
-		e.mu.Lock()
-		e.hooks = h
-		e.mu.Unlock()
-	}
 }

@@ -505,7 +505,7 @@ func TestCrashBeforeJournalRunsStepAgainOnce(t *testing.T) {
 		})
 	}
 	env := wefttest.NewEnv(t, register)
-	crash := wefttest.CrashAt(env.Engine, "effect", wefttest.BeforeJournal)
+	crash := env.CrashAt("effect", wefttest.BeforeJournal)
 	env.Start("crashy", "c1", struct{}{})
 	select {
 	case <-crash.Done():

@@ -192,15 +192,9 @@ func RegisterEntity[S, C, E any](e *Engine, def EntityDef[S, C, E]) *Entity[S, C
 	if en.cIface && len(def.CommandTypes) > 0 {
 		en.cmdTypes = typesByName(def.Name, "command", def.CommandTypes)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ev.entities == nil {
-		e.ev.entities = map[string]entityRuntime{}
-	}
-	if _, dup := e.ev.entities[def.Name]; dup {
+	if !e.ev.entities.Add(def.Name, en) {
 		panic(fmt.Sprintf("weft: entity %q registered twice", def.Name))
 	}
-	e.ev.entities[def.Name] = en
 	return en
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -60,9 +59,7 @@ func (en *Entity[S, C, E]) stateRaw(ctx context.Context, id string) ([]byte, int
 }
 
 func (e *Engine) entity(name string) (entityRuntime, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	en, ok := e.ev.entities[name]
+	en, ok := e.ev.entities.Get(name)
 	if !ok {
 		return nil, &UnknownEntityError{Name: name}
 	}
@@ -70,16 +67,7 @@ func (e *Engine) entity(name string) (entityRuntime, error) {
 }
 
 // EntityTypes returns the names of the registered entity types, sorted.
-func (e *Engine) EntityTypes() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.ev.entities))
-	for n := range e.ev.entities {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (e *Engine) EntityTypes() []string { return e.ev.entities.Names() }
 
 // SendCommandRaw sends an encoded command to an entity and returns its new
 // state encoded by the engine's codec, for the CLI and the HTTP API. A command

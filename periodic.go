@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/weftrun/weft/internal/periodic"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -46,15 +45,12 @@ func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.C
 		})
 		return struct{}{}, err
 	})
-	e.addPeriodic(func(ctx context.Context) error {
-		alive, last, err := e.chainState(ctx, wf)
+	e.ev.periodics.Add(func(ctx context.Context) error {
+		alive, last, err := periodic.ChainState(ctx, e.store, wf)
 		if err != nil || alive {
 			return err
 		}
-		var n int64
-		if last != "" {
-			n, _ = strconv.ParseInt(last[strings.LastIndexByte(last, ':')+1:], 10, 64)
-		}
+		n := periodic.Seq(last)
 		return e.createChained(ctx, wf, runID(n+1), everyInput{N: n + 1}, e.clock.Now())
 	})
 }
@@ -154,8 +150,8 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 			return started, nil
 		})
 	})
-	e.addPeriodic(func(ctx context.Context) error {
-		alive, _, err := e.chainState(ctx, wf)
+	e.ev.periodics.Add(func(ctx context.Context) error {
+		alive, _, err := periodic.ChainState(ctx, e.store, wf)
 		if err != nil || alive {
 			return err
 		}
@@ -165,35 +161,6 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 		}
 		return e.createChained(ctx, wf, tickerID(n), tickInput{Tick: n}, n)
 	})
-}
-
-func (e *Engine) addPeriodic(boot func(ctx context.Context) error) {
-	e.mu.Lock()
-	started := e.started && !e.stopped
-	e.ev.periodics = append(e.ev.periodics, boot)
-	e.mu.Unlock()
-	if started {
-		if err := boot(context.Background()); err != nil {
-			e.cfg.Logger.Error("weft: starting a periodic process failed", "error", err)
-		}
-	}
-}
-
-// chainState reports whether a run of the internal workflow wf has not
-// ended, and the ID of the newest run otherwise.
-func (e *Engine) chainState(ctx context.Context, wf string) (alive bool, last string, err error) {
-	runs, err := e.store.ListRuns(ctx, &store.ListRunsParams{
-		Workflow: wf, Limit: 1,
-		Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
-	})
-	if err != nil || len(runs) > 0 {
-		return len(runs) > 0, "", err
-	}
-	runs, err = e.store.ListRuns(ctx, &store.ListRunsParams{Workflow: wf, Limit: 1})
-	if err != nil || len(runs) == 0 {
-		return false, "", err
-	}
-	return false, runs[0].ID, nil
 }
 
 // createChained creates a run of an internal workflow due at wake; an

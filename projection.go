@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -40,26 +41,27 @@ func RegisterProjection(e *Engine, def ProjectionDef) {
 	if def.Handle == nil {
 		panic(fmt.Sprintf("weft: projection %q has no Handle", def.Name))
 	}
-	r := newRunner(e, def.Name, kindProjection, def.Partitions, consumerSettings{
-		Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: "exactly-once",
-	})
-	r.project, r.setup, r.reset = def.Handle, def.Setup, def.Reset
-	e.addRunner(r)
+	e.addConsumer(consumer.Def{
+		Name: def.Name, Partitions: def.Partitions, Project: def.Handle, Setup: def.Setup, Reset: def.Reset,
+		Settings: consumer.Settings{
+			Kind: consumer.KindProjection, Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: "exactly-once",
+		},
+	}, RetryPolicy{})
 }
 
 // RebuildProjection empties a projection's view (its Reset) and moves its
 // checkpoint back to the start of the log in one transaction; the
 // projection then catches up from the start. Its parked events stay.
 func (e *Engine) RebuildProjection(ctx context.Context, name string) error {
-	r := e.runner(name)
-	if r == nil || r.kind != kindProjection {
+	r := e.ev.consumers.Get(name)
+	if r == nil || !r.IsProjection() {
 		return fmt.Errorf("weft: rebuild: projection %q is not registered on this engine: %w", name, ErrConsumerNotFound)
 	}
-	if r.reset == nil {
+	if !r.HasReset() {
 		return fmt.Errorf("weft: rebuild: projection %q has no Reset", name)
 	}
-	return e.pauseConsumer(name, func() error {
-		return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.reset})
+	return e.ev.consumers.Pause(name, func() error {
+		return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.Reset})
 	})
 }
 

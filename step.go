@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/weftrun/weft/internal/hooks"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -39,7 +38,7 @@ func Step[T any](ctx context.Context, name string, fn func(ctx context.Context) 
 		if err == nil {
 			b, err = s.encode(out)
 		}
-		h := x.eng.hooksFor()
+		h := x.eng.hooks
 		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
 			x.unwindTo(unwindAbort)
 		}
@@ -184,13 +183,6 @@ func runAttempt[T any](x *execution, info StepInfo, timeout time.Duration, fn fu
 	}()
 	out, err = fn(ctx)
 	return out, took, err
-}
-
-// hooksFor returns the engine's test hooks, if any.
-func (e *Engine) hooksFor() *hooks.Hooks {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.hooks
 }
 
 // Record runs fn once and journals the value it returns, so that replays see

@@ -25,7 +25,7 @@ func TxStep[T any](ctx context.Context, name string, fn func(ctx context.Context
 	x := s.x
 	for {
 		info := s.nextAttempt()
-		h := x.eng.hooksFor()
+		h := x.eng.hooks
 		if h != nil && h.BeforeJournal != nil && h.BeforeJournal(x.run.ID, name, s.seq) {
 			x.unwindTo(unwindAbort)
 		}

@@ -108,7 +108,7 @@ func TestTxStepExactlyOnceAcrossCrashes(t *testing.T) {
 		var calls, failures atomic.Int64
 		env := wefttest.NewEnv(t, orderWorkflow(&calls, &failures))
 		createOrders(t, env.Engine)
-		crash := wefttest.CrashAt(env.Engine, "insert", point)
+		crash := env.CrashAt("insert", point)
 		env.Start("order", "o3", 7)
 		<-crash.Done()
 		env.Restart()

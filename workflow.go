@@ -64,12 +64,9 @@ func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in 
 	for _, opt := range opts {
 		opt(def)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, dup := e.workflows[name]; dup {
+	if !e.workflows.Add(name, def) {
 		panic(fmt.Sprintf("weft: workflow %q registered twice", name))
 	}
-	e.workflows[name] = def
 	return &Workflow[I, O]{eng: e, name: name}
 }
 

@@ -70,7 +70,7 @@ func TestCrashAtAfterJournal(t *testing.T) {
 		})
 	}
 	env := wefttest.NewEnv(t, register)
-	crash := wefttest.CrashAt(env.Engine, "first", wefttest.AfterJournal)
+	crash := env.CrashAt("first", wefttest.AfterJournal)
 	env.Start("two", "t1", struct{}{})
 	select {
 	case <-crash.Done():

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/internal/hooks"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
@@ -74,10 +74,10 @@ func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time)
 // store does not show (consumer retries).
 func nextEventOf(ctx context.Context, eng *weft.Engine, now time.Time) (time.Time, error) {
 	next, err := nextEvent(ctx, eng.Store(), now)
-	if err != nil || hooks.NextWake == nil {
+	if err != nil {
 		return next, err
 	}
-	if w := hooks.NextWake(eng); !w.IsZero() && (next.IsZero() || w.Before(next)) {
+	if w := eng.NextConsumerRetry(); !w.IsZero() && (next.IsZero() || w.Before(next)) {
 		next = w
 	}
 	return next, nil
@@ -132,10 +132,12 @@ const (
 
 // Crash reports a simulated crash installed by CrashAt.
 type Crash struct {
-	once sync.Once
-	done chan struct{}
-	mu   sync.Mutex
-	dead bool
+	step  string
+	point CrashPoint
+	once  sync.Once
+	done  chan struct{}
+	mu    sync.Mutex
+	dead  bool
 }
 
 // Done is closed when the crash happened.
@@ -155,26 +157,36 @@ func (c *Crash) isDead() bool {
 	return c.dead
 }
 
-// CrashAt makes eng die, as a killed process would, the first time the named
-// step (in any run) reaches point: the execution stops without writing and
-// without releasing its lease, and from then on the engine journals no step.
-// Stop the engine and start a new one on the same store to resume; RunToEnd
-// moves the clock past the dead engine's lease.
-func CrashAt(eng *weft.Engine, step string, point CrashPoint) *Crash {
-	c := &Crash{done: make(chan struct{})}
+// CrashAt makes the env's engine die, as a killed process would, the first
+// time the named step (in any run) reaches point: the execution stops
+// without writing and without releasing its lease, and from then on the
+// engine journals no step. Restart the env to resume (the new engine does not
+// crash); RunToEnd moves the clock past the dead engine's lease.
+func (env *Env) CrashAt(step string, point CrashPoint) *Crash {
+	c := &Crash{done: make(chan struct{}), step: step, point: point}
+	env.crash.Store(c)
+	return c
+}
+
+// crashHooks are an engine's test hooks (weft.Config.TestHooks): they ask
+// the crash CrashAt installed in crash, if any.
+func crashHooks(crash *atomic.Pointer[Crash]) *weft.TestHooks {
 	check := func(p CrashPoint) func(runID, name string, seq int) bool {
 		return func(_, name string, _ int) bool {
+			c := crash.Load()
+			if c == nil {
+				return false
+			}
 			if c.isDead() {
 				return true
 			}
-			if name == step && p == point {
+			if name == c.step && p == c.point {
 				return c.die()
 			}
 			return false
 		}
 	}
-	hooks.Install(eng, &hooks.Hooks{BeforeJournal: check(BeforeJournal), AfterJournal: check(AfterJournal)})
-	return c
+	return &weft.TestHooks{BeforeJournal: check(BeforeJournal), AfterJournal: check(AfterJournal)}
 }
 
 // CheckReplay replays the journal of every run of the store that has not
@@ -214,6 +226,9 @@ type Env struct {
 	Path     string
 	register func(*weft.Engine)
 	ctx      context.Context
+	// crash holds the crash CrashAt installed in the running engine; each
+	// engine has its own, so a restarted engine does not crash.
+	crash *atomic.Pointer[Crash]
 }
 
 // NewEnv opens a SQLite store under t.TempDir(), creates an engine on it with
@@ -238,7 +253,8 @@ func NewEnv(t testing.TB, register func(e *weft.Engine)) *Env {
 
 func (env *Env) startEngine() {
 	env.T.Helper()
-	eng, err := weft.New(weft.Config{Store: env.Store, Clock: env.Clock, PollInterval: 10 * time.Millisecond})
+	env.crash = new(atomic.Pointer[Crash])
+	eng, err := weft.New(weft.Config{Store: env.Store, Clock: env.Clock, PollInterval: 10 * time.Millisecond, TestHooks: crashHooks(env.crash)})
 	if err != nil {
 		env.T.Fatalf("wefttest: creating engine: %v", err)
 	}

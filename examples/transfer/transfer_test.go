@@ -320,7 +320,7 @@ func TestCrashAroundWithdraw(t *testing.T) {
 			f := setup(t)
 			f.open("A", 500_00)
 			f.open("B", 0)
-			crash := wefttest.CrashAt(f.env.Engine, "withdraw", tc.point)
+			crash := f.env.CrashAt("withdraw", tc.point)
 			f.start("tc", transfer.Input{From: "A", To: "B", Amount: 120_00})
 			select {
 			case <-crash.Done():

@@ -1,0 +1,61 @@
+package scheduler
+
+import (
+	"context"
+
+	"github.com/weftrun/weft/store"
+)
+
+// claimAndLaunch claims due runs up to the free capacity and executes each in
+// its own goroutine. It reports whether it filled the capacity it asked for.
+func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
+	workflows := s.cfg.Workflows()
+	s.mu.Lock()
+	free := s.cfg.MaxConcurrentRuns - len(s.active)
+	if free <= 0 || len(workflows) == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	exclude := make([]string, 0, len(s.active))
+	for id := range s.active {
+		exclude = append(exclude, id)
+	}
+	s.claiming++
+	s.claims++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.claiming--
+		s.mu.Unlock()
+	}()
+	limit := min(free, 500)
+	runs, err := s.cfg.Store.ClaimRuns(ctx, &store.ClaimRunsParams{
+		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
+		Limit: limit, Exclude: exclude, Workflows: workflows,
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Logger.Error("weft: claiming runs failed", "error", err)
+		}
+		return false
+	}
+	for _, r := range runs {
+		xctx, stop := context.WithCancel(ctx)
+		h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
+		s.mu.Lock()
+		s.active[r.ID] = h
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer stop()
+			h.x.Execute()
+			s.mu.Lock()
+			delete(s.active, r.ID)
+			s.mu.Unlock()
+			s.Broadcast()
+			s.Wake()
+		}()
+	}
+	return len(runs) == limit
+}

@@ -1,0 +1,163 @@
+// Package scheduler owns what makes runs execute on an engine: it claims
+// due runs from the store with a lease (claim.go), launches each claimed run
+// through the engine, renews the leases of the runs executing in one store
+// call per heartbeat and abandons those whose lease was lost (leases.go),
+// and sleeps between claims until a wake-up, the store's next timer or the
+// poll interval (this file). It also tells waiters when a run ended or went
+// idle (Changes) and when an engine has settled (idle.go).
+//
+// It knows nothing of workflow code: the engine hands it Launch, which turns
+// a claimed run into an Execution.
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
+)
+
+// Execution is a claimed run as the engine executes it.
+type Execution interface {
+	// Execute runs the run until it ends, waits (passivates) or is
+	// abandoned.
+	Execute()
+	// Released reports that the execution gives its lease back: the
+	// heartbeat no longer renews it.
+	Released() bool
+}
+
+// Config is what the scheduler needs from its engine.
+type Config struct {
+	Store             store.Store
+	Clock             weftype.Clock
+	Logger            *slog.Logger
+	WorkerID          string
+	MaxConcurrentRuns int
+	LeaseDuration     time.Duration
+	HeartbeatInterval time.Duration
+	PollInterval      time.Duration
+	// Workflows returns the names of the workflows this engine executes;
+	// only their runs are claimed.
+	Workflows func() []string
+	// Launch returns the execution of a claimed run. ctx is cancelled by
+	// stop, which the scheduler calls when the run's lease is lost.
+	Launch func(ctx context.Context, stop context.CancelFunc, r *weftype.Run) Execution
+}
+
+// Scheduler claims and launches the runs of one engine.
+type Scheduler struct {
+	cfg  Config
+	wake chan struct{}
+	Changes
+
+	mu       sync.Mutex // guards active, claiming and claims
+	active   map[string]*held
+	claiming int    // claims in flight, whose runs are not in active yet
+	claims   uint64 // claims started, so that WaitIdle can tell one happened meanwhile
+
+	wg   sync.WaitGroup // executions
+	done chan struct{}  // closed when the claim loop ended
+}
+
+// held is a run this engine executes, with its lease.
+type held struct {
+	x     Execution
+	token int64
+	stop  context.CancelFunc
+}
+
+// New returns a scheduler that does nothing until Start.
+func New(cfg Config) *Scheduler {
+	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1), active: map[string]*held{}, Changes: newChanges()}
+}
+
+// Start runs the claim loop and the heartbeat until ctx ends. listen, if not
+// nil, wakes the loop when another process made a run due.
+func (s *Scheduler) Start(ctx context.Context, listen <-chan struct{}) {
+	s.done = make(chan struct{})
+	go s.loop(ctx, listen)
+	go s.heartbeat(ctx)
+}
+
+// Wait waits for the claim loop to end (after the context of Start ended)
+// and for the executions to unwind, or until ctx ends.
+func (s *Scheduler) Wait(ctx context.Context) error {
+	<-s.done
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Wake wakes the claim loop: a run of this engine's may be due.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Scheduler) loop(ctx context.Context, listen <-chan struct{}) {
+	defer close(s.done)
+	for {
+		full := s.claimAndLaunch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if full {
+			continue
+		}
+		var timer <-chan time.Time
+		if next, err := s.cfg.Store.NextWakeAt(ctx); err == nil && !next.IsZero() {
+			if d := next.Sub(s.cfg.Clock.Now()); d > 0 {
+				timer = s.cfg.Clock.After(d)
+			}
+		}
+		poll := time.NewTimer(s.cfg.PollInterval)
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			return
+		case <-s.wake:
+		case <-listen:
+		case <-timer:
+		case <-poll.C:
+		}
+		poll.Stop()
+	}
+}
+
+// Changes tells waiters that something changed: a run ended or went idle, a
+// consumer moved.
+type Changes struct {
+	mu *sync.Mutex
+	ch *chan struct{} // closed and replaced at each change
+}
+
+func newChanges() Changes {
+	ch := make(chan struct{})
+	return Changes{mu: &sync.Mutex{}, ch: &ch}
+}
+
+// Broadcast wakes everyone waiting on a channel from Changed.
+func (c Changes) Broadcast() {
+	c.mu.Lock()
+	close(*c.ch)
+	*c.ch = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// Changed returns a channel closed at the next Broadcast.
+func (c Changes) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return *c.ch
+}
