@@ -62,6 +62,11 @@ type Config struct {
 	// idempotent), before they return an error matching
 	// ErrStoreUnavailable. Defaults to 5s; negative means no retry.
 	StoreRetryTimeout time.Duration
+	// Retention, when positive, purges runs that ended longer ago than it,
+	// with their journals, in small batches, once an hour while the engine
+	// runs (see Engine.PurgeRuns); runs that have not ended are never
+	// purged. Defaults to 0: off, runs are kept for ever.
+	Retention time.Duration
 }
 
 // DefaultRetryPolicy is used by steps without a Retry option.

@@ -41,6 +41,7 @@ type Engine struct {
 	wake      chan struct{}
 
 	hooks  *hooks.Hooks
+	bulk   bulkJobs       // operations over many runs (bulk_ops.go)
 	ev     eventSide      // entities, consumers, projections, periodic processes
 	errors *errorRegistry // weft's errors and the application's (RegisterError)
 }
@@ -126,6 +127,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	go e.schedule(runCtx, listen)
 	go e.heartbeat(runCtx)
+	e.startRetention(runCtx)
 	e.launchEventSide(runCtx)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", len(e.Workflows()))
 	return nil
@@ -135,6 +137,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // without journaling (they resume on the next start, like after a crash) and
 // their leases released. Stop waits for executions to unwind until ctx ends.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.bulk.stop()
 	e.mu.Lock()
 	if !e.started || e.stopped {
 		e.stopped = true
@@ -514,17 +517,6 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 	return nil
 }
 
-// Cancel asks a run and its children to stop. Their pending Sleep, Await and
-// Child calls return ErrCancelled, so the workflow can run clean-up steps; a
-// workflow that then returns an error matching ErrCancelled ends cancelled.
-func (e *Engine) Cancel(ctx context.Context, runID string) error {
-	if err := e.store.RequestCancel(ctx, &store.RequestCancelParams{RunID: runID, Time: e.clock.Now()}); err != nil {
-		return err
-	}
-	e.notify(ctx)
-	return nil
-}
-
 // GetRun returns a run's current record, or ErrRunNotFound.
 func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 	return e.store.GetRun(ctx, id)
@@ -604,6 +596,8 @@ func (g *errorRegistry) runError(r *weftype.Run) error {
 			return err
 		}
 		return errors.New("weft: run failed")
+	case weftype.StatusTerminated:
+		return ErrTerminated
 	}
 	return fmt.Errorf("weft: run %q has not ended (%s)", r.ID, r.Status)
 }

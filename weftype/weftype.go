@@ -210,8 +210,14 @@ func (e *RunStateError) Error() string {
 	return msg
 }
 
-// Unwrap makes errors.Is(err, ErrRunState) true.
-func (e *RunStateError) Unwrap() error { return ErrRunState }
+// Unwrap makes errors.Is(err, ErrRunState) true, and errors.Is(err,
+// ErrRunFinished) too when the run has ended.
+func (e *RunStateError) Unwrap() []error {
+	if e.Status.Terminal() {
+		return []error{ErrRunState, ErrRunFinished}
+	}
+	return []error{ErrRunState}
+}
 
 // StoreUnavailableError is how a store reports that its database is
 // unavailable; it matches ErrStoreUnavailable and the driver's error.
