@@ -93,7 +93,8 @@ type Store interface {
 	// lease away (a new, larger LeaseToken, no owner), so that a worker in
 	// the middle of a step can no longer commit over it (fencing), and
 	// concurrent operations on one run are serialized. A run already in
-	// p.To is left as it is (Changed false); a run in a status outside
+	// p.To, when p.To is a status only an operation sets (ended,
+	// suspended, blocked), is left as it is (Changed false); a run in a status outside
 	// p.From fails with a *weftype.RunStateError and nothing is written;
 	// an unknown run with weftype.ErrRunNotFound.
 	OperateRun(ctx context.Context, p *OperateRunParams) (*OperateRunResult, error)

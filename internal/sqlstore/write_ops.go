@@ -35,7 +35,7 @@ func (w *wtx) operate(p *store.OperateRunParams, t time.Time) (*store.OperateRun
 	if err != nil {
 		return nil, err
 	}
-	if (p.To != "" && r.Status == p.To) || (p.RequestCancel && r.CancelRequested && !r.Status.Terminal()) {
+	if (r.Status == p.To && (p.To.Terminal() || p.To.Held())) || (p.RequestCancel && r.CancelRequested && !r.Status.Terminal()) {
 		return &store.OperateRunResult{Run: r}, nil
 	}
 	if !slices.Contains(p.From, r.Status) {
