@@ -21,7 +21,7 @@ type OpRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// ResetRequest is the body of POST /api/runs/{id}/reset.
+// ResetRunRequest is the body of POST /api/runs/{id}/reset.
 type ResetRunRequest struct {
 	ToSeq  int64  `json:"to_seq"`
 	Reason string `json:"reason,omitempty"`
