@@ -67,6 +67,11 @@ type Config struct {
 	// them for wefttest.CrashAt). Nil in production: a step then checks one
 	// nil pointer.
 	TestHooks *TestHooks
+	// Retention, when positive, purges runs that ended longer ago than it,
+	// with their journals, in small batches, once an hour while the engine
+	// runs (see Engine.PurgeRuns); runs that have not ended are never
+	// purged. Defaults to 0: off, runs are kept for ever.
+	Retention time.Duration
 }
 
 // TestHooks are points of a step where a test makes the engine act as if its

@@ -42,8 +42,12 @@ type Engine struct {
 	cancel  context.CancelFunc
 	release func()
 
-	ev     eventSide      // entities, consumers, projections, periodic processes
-	errors *errorRegistry // weft's errors and the application's (RegisterError)
+	bulk bulkJobs // operations over many runs (bulk_ops.go)
+	// background counts the engine's own loops outside the scheduler and
+	// the event side (retention), so Stop waits for them too.
+	background sync.WaitGroup
+	ev         eventSide      // entities, consumers, projections, periodic processes
+	errors     *errorRegistry // weft's errors and the application's (RegisterError)
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -127,6 +131,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 	}
 	e.sched.Start(runCtx, listen)
+	e.startRetention(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", e.workflows.Len())
@@ -137,6 +142,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // without journaling (they resume on the next start, like after a crash) and
 // their leases released. Stop waits for executions to unwind until ctx ends.
 func (e *Engine) Stop(ctx context.Context) error {
+	e.bulk.stop()
 	e.life.Lock()
 	if !e.started || e.stopped.Load() {
 		e.stopped.Store(true)
@@ -151,6 +157,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if err == nil {
 		err = e.ev.wait(ctx)
 	}
+	if err == nil {
+		err = waitGroup(ctx, &e.background)
+	}
 	if err != nil {
 		return err
 	}
@@ -158,6 +167,18 @@ func (e *Engine) Stop(ctx context.Context) error {
 		e.release()
 	}
 	return nil
+}
+
+// waitGroup waits for wg until ctx ends.
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *Engine) isStopped() bool { return e.stopped.Load() }
@@ -305,17 +326,6 @@ func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []by
 	return nil
 }
 
-// Cancel asks a run and its children to stop. Their pending Sleep, Await and
-// Child calls return ErrCancelled, so the workflow can run clean-up steps; a
-// workflow that then returns an error matching ErrCancelled ends cancelled.
-func (e *Engine) Cancel(ctx context.Context, runID string) error {
-	if err := e.store.RequestCancel(ctx, &store.RequestCancelParams{RunID: runID, Time: e.clock.Now()}); err != nil {
-		return err
-	}
-	e.notify(ctx)
-	return nil
-}
-
 // GetRun returns a run's current record, or ErrRunNotFound.
 func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 	return e.store.GetRun(ctx, id)
@@ -395,6 +405,8 @@ func (g *errorRegistry) runError(r *weftype.Run) error {
 			return err
 		}
 		return errors.New("weft: run failed")
+	case weftype.StatusTerminated:
+		return ErrTerminated
 	}
 	return fmt.Errorf("weft: run %q has not ended (%s)", r.ID, r.Status)
 }

@@ -259,6 +259,7 @@ func newErrorRegistry() *errorRegistry {
 		"weft.ErrConflict":            weftype.ErrConflict,
 		"weft.ErrRunNotFound":         weftype.ErrRunNotFound,
 		"weft.ErrRunFinished":         weftype.ErrRunFinished,
+		"weft.ErrTerminated":          ErrTerminated,
 		"weft.ErrLeaseLost":           weftype.ErrLeaseLost,
 		"weft.ErrNotWeftStore":        weftype.ErrNotWeftStore,
 		"weft.ErrStoreClosed":         weftype.ErrStoreClosed,

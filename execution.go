@@ -112,15 +112,12 @@ func (x *execution) load(ctx context.Context) error {
 	x.cancel = x.run.CancelRequested
 	for _, ev := range evs {
 		x.version = ev.Version
-		if kindOf(ev.Type) == "" {
-			continue
-		}
-		en, err := decodeEntry(ev)
-		if err != nil {
-			return err
-		}
-		x.ops[en.Seq] = append(x.ops[en.Seq], journalOp{ev.Type, en})
-		x.maxSeq = max(x.maxSeq, en.Seq)
+	}
+	if err := replayOps(evs, func(seq int, op journalOp) { x.ops[seq] = append(x.ops[seq], op) }); err != nil {
+		return err
+	}
+	for seq := range x.ops {
+		x.maxSeq = max(x.maxSeq, seq)
 	}
 	if x.query {
 		return nil

@@ -69,6 +69,11 @@ type entry struct {
 	Child    string          `json:"child,omitempty"`
 	Signal   int64           `json:"signal,omitempty"`
 	Duration time.Duration   `json:"duration_ns,omitempty"`
+	// Reason, Actor and Run are those of an operator's operation (see
+	// run_ops.go): its reason, who did it, and the run it links to.
+	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor,omitempty"`
+	Run    string `json:"run,omitempty"`
 }
 
 // setPayload stores codec output: inline when it is JSON, as bytes otherwise.
@@ -124,6 +129,13 @@ type JournalEntry struct {
 	Child string     `json:"child,omitempty"`
 	// Duration is how long a step attempt ran.
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Reason and Actor are those of an operator's operation (the entries
+	// RunTerminated, RunSuspended, …: Name is the operation): the reason
+	// given and who did it (the API's token name). Run is the run a reset
+	// links to.
+	Reason string `json:"reason,omitempty"`
+	Actor  string `json:"actor,omitempty"`
+	Run    string `json:"run,omitempty"`
 }
 
 func decodeEntry(ev weftype.Event) (*entry, error) {
@@ -139,6 +151,7 @@ func toJournalEntry(ev weftype.Event, e *entry) JournalEntry {
 		Position: ev.Position, Version: ev.Version, Type: ev.Type, Time: ev.Time,
 		Seq: e.Seq, Name: e.Name, Source: e.Source, Attempt: e.Attempt,
 		Until: e.Until, Child: e.Child, Duration: e.Duration,
+		Reason: e.Reason, Actor: e.Actor, Run: e.Run,
 	}
 	if je.Until == nil {
 		// A failed attempt keeps its retry time apart from Until (which a

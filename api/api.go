@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -45,6 +44,12 @@ type Options struct {
 	// must carry the header "Authorization: Bearer <Token>". Defaults to "":
 	// no token, see AllowOpen.
 	Token string
+	// Tokens are named tokens, each read-only or admin (see Token,
+	// ParseTokens): every request needs one of them, routes that change
+	// something an admin one (403 otherwise), and the token's Name is
+	// recorded as the actor of run operations. Token, when set too, is one
+	// more admin token named "admin". Defaults to none.
+	Tokens []Token
 	// AllowOpen lets requests without a token change runs when Token is
 	// empty, for `weft dev` on a loopback address. Requests that arrive on a
 	// non-loopback address are refused all the same. Defaults to false:
@@ -122,6 +127,8 @@ func (o Options) Validate() error {
 }
 
 func (o Options) withDefaults() Options {
+	o.Tokens = o.allTokens()
+	o.Token = ""
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
@@ -167,7 +174,7 @@ type route struct {
 
 // routes lists every route of the API.
 func (h *handler) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET", "/api/workflows", h.listWorkflows},
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},
@@ -175,7 +182,6 @@ func (h *handler) routes() []route {
 		{"GET", "/api/runs/{id}/journal", h.getJournal},
 		{"GET", "/api/runs/{id}/source", h.getSource},
 		{"POST", "/api/runs/{id}/signals", h.signalRun},
-		{"POST", "/api/runs/{id}/cancel", h.cancelRun},
 		{"GET", "/api/runs/{id}/queries/{name}", h.queryRun},
 		{"GET", "/api/events", h.listEvents},
 		{"GET", "/api/entities", h.listEntityTypes},
@@ -190,7 +196,7 @@ func (h *handler) routes() []route {
 		{"GET", "/api/parked", h.listParked},
 		{"GET", "/api/live/runs", h.liveRuns},
 		{"GET", "/api/live/events", h.liveEvents},
-	}
+	}, h.opsRoutes()...)
 }
 
 // Routes returns the method and path pattern of every API route, as
@@ -225,9 +231,13 @@ func New(eng *weft.Engine, opts Options) http.Handler {
 func newHandler(eng *weft.Engine, opts Options) *handler {
 	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient)}
 	for _, rt := range h.routes() {
-		h.mux.HandleFunc(rt.method+" "+rt.path, h.serveRoute(rt))
+		pattern := rt.method + " " + rt.path
+		if p, ok := muxPatterns[pattern]; ok {
+			pattern = p
+		}
+		h.mux.HandleFunc(pattern, h.serveRoute(rt))
 	}
-	if h.opts.Token == "" && h.opts.AllowOpen {
+	if len(h.opts.Tokens) == 0 && h.opts.AllowOpen {
 		h.opts.Logger.Warn(OpenWarning)
 	}
 	return h
@@ -258,9 +268,11 @@ func (h *handler) serveRoute(rt route) http.HandlerFunc {
 // content type, which a cross-site form or no-cors fetch cannot send, and a
 // body bounded in size and in time.
 func (h *handler) admit(w http.ResponseWriter, r *http.Request, mutating bool) error {
-	if p := authorize(r, h.opts, mutating); p != nil {
+	actor, p := authorize(r, h.opts, mutating)
+	if p != nil {
 		return p
 	}
+	*r = *r.WithContext(withActor(r.Context(), actor))
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		return invalid("query", "the query string does not parse: %v", err)
 	}
@@ -323,32 +335,6 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 		c.status = http.StatusOK
 	}
 	return c.body.Write(b)
-}
-
-// authorize checks the bearer token: with a Token, every request needs it;
-// without one, only loopback requests are served, and only reads unless
-// Options.AllowOpen.
-func authorize(r *http.Request, o Options, mutating bool) *Problem {
-	if o.Token == "" {
-		switch {
-		case !onLoopback(r):
-			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured, so it answers only requests made on a loopback address")
-		case !mutating, o.AllowOpen:
-			return nil
-		default:
-			return problem(http.StatusUnauthorized, ProblemUnauthorized, "this server has no API token configured and is read-only")
-		}
-	}
-	if !hasToken(r, o.Token) {
-		return problem(http.StatusUnauthorized, ProblemUnauthorized, `this request needs the header "Authorization: Bearer <token>" with the server's token`)
-	}
-	return nil
-}
-
-// hasToken reports whether r carries token, compared in constant time.
-func hasToken(r *http.Request, token string) bool {
-	got, ok := bearer(r)
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.

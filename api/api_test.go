@@ -117,7 +117,7 @@ func TestStartRunConflictsAndCancel(t *testing.T) {
 	a.mustStatus(a.do("POST", "/api/runs", `{"workflow":"onboarding","id":"x","input":{ "email" : "a@b.c" }}`), http.StatusOK)
 	a.settle("x", isWaiting)
 	r = a.do("POST", "/api/runs/x/cancel", nil, auth...)
-	a.mustStatus(r, http.StatusAccepted)
+	a.mustStatus(r, http.StatusOK)
 	var run api.Run
 	r.decode(t, &run)
 	if !run.CancelRequested {
@@ -258,7 +258,7 @@ func TestBadInput(t *testing.T) {
 		{"journal of unknown run", "GET", "/api/runs/nope/journal", nil, nil, 404, api.ProblemRunNotFound},
 		{"long ID in path", "GET", "/api/runs/" + long, nil, nil, 400, api.ProblemInvalidInput},
 		{"unknown route", "GET", "/api/nothing/here", nil, nil, 404, api.ProblemNotFound},
-		{"wrong method", "DELETE", "/api/runs/o1", nil, auth, 405, api.ProblemMethodNotAllowed},
+		{"wrong method", "PUT", "/api/runs/o1", nil, auth, 405, api.ProblemMethodNotAllowed},
 		{"wrong method on list", "PUT", "/api/runs", `{}`, auth, 405, api.ProblemMethodNotAllowed},
 		{"limit too large", "GET", "/api/runs?limit=100000", nil, nil, 400, api.ProblemInvalidInput},
 		{"limit zero", "GET", "/api/runs?limit=0", nil, nil, 400, api.ProblemInvalidInput},

@@ -106,8 +106,6 @@ func openAPIDoc() obj {
 			map[string]obj{"200": okJSON("The file's lines.", ref("Source"))}, "400", "401", "404")},
 		"/api/runs/{id}/signals": obj{"post": op("signalRun", "Send a signal to a run", []obj{pID}, jsonBody(ref("SignalRequest")),
 			map[string]obj{"202": okJSON("Stored; the run gets it when it awaits it. A payload that does not decode into the type the run's workflow declared for the signal is refused with 400 (field \"payload\") and not stored.", ref("SignalResponse"))}, append(mutating, "404", "409")...)},
-		"/api/runs/{id}/cancel": obj{"post": op("cancelRun", "Cancel a run and its children", []obj{pID}, nil,
-			map[string]obj{"202": okJSON("Cancellation requested; the run as it is now.", ref("Run"))}, append(mutating, "404", "409")...)},
 		"/api/runs/{id}/queries/{name}": obj{"get": op("queryRun", "Ask a run's query handler (a replay, no write)", []obj{pID,
 			param("name", "path", "The query name.", nameSchema, true)}, nil,
 			map[string]obj{"200": okJSON("The handler's answer.", ref("QueryResponse"))}, "400", "401", "404", "422", "500")},
@@ -148,6 +146,7 @@ func openAPIDoc() obj {
 		"/metrics": obj{"get": obj{"operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",
 			"responses": obj{"200": obj{"description": "The metrics.", "content": obj{"text/plain": obj{"schema": strSchema}}}, "401": ref2resp("Problem")}}},
 	}
+	addOpsPaths(paths, mutating)
 	optStr := func(desc string) obj { return obj{"type": "string", "description": desc} }
 	schemas := obj{
 		"WorkflowList": obj{"type": "object", "required": []string{"workflows", "definitions"}, "properties": obj{
@@ -165,12 +164,13 @@ func openAPIDoc() obj {
 			"elem":     obj{"$ref": "#/components/schemas/TypeInfo", "description": "The element of an array, the value of a map."}}},
 		"FieldInfo": obj{"type": "object", "required": []string{"name", "type"}, "properties": obj{
 			"name": strSchema, "type": ref("TypeInfo"), "optional": obj{"type": "boolean", "description": "Tagged omitempty or omitzero."}}},
-		"RunStatus": obj{"type": "string", "enum": []string{"pending", "running", "waiting", "completed", "failed", "cancelled"}},
+		"RunStatus": obj{"type": "string", "enum": []string{"pending", "running", "waiting", "completed", "failed", "cancelled", "terminated", "suspended", "blocked"}},
 		"Run": obj{"type": "object", "required": []string{"id", "workflow", "status", "version", "created_at", "updated_at"}, "properties": obj{
 			"id": strSchema, "workflow": strSchema, "parent": strSchema, "status": ref("RunStatus"),
 			"input": anyJSON, "result": anyJSON, "error": ref("RunError"), "wake_at": timeSchema,
 			"cancel_requested": obj{"type": "boolean"}, "version": posSchema, "lease_owner": strSchema, "lease_expires": timeSchema,
 			"created_at": timeSchema, "updated_at": timeSchema, "waiting": ref("Waiting"),
+			"reset_from": optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
 		}},
 		"RunError": obj{"type": "object", "properties": obj{"type": optStr("Stable error type name."), "message": strSchema}},
 		"Waiting": obj{"type": "object", "properties": obj{"type": strSchema, "name": strSchema, "source": optStr("file:line"),
@@ -182,6 +182,7 @@ func openAPIDoc() obj {
 			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": obj{"type": "integer"},
 			"attempt": obj{"type": "integer"}, "result": anyJSON, "error": strSchema, "error_type": strSchema,
 			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
+			"reason": strSchema, "actor": strSchema, "run": strSchema,
 		}},
 		"Journal": obj{"type": "object", "properties": obj{"run_id": strSchema, "entries": obj{"type": "array", "items": ref("JournalEntry")}}},
 		"Source":  obj{"type": "object", "properties": obj{"file": strSchema, "name": strSchema, "lines": obj{"type": "array", "items": strSchema}}},
@@ -219,8 +220,10 @@ func openAPIDoc() obj {
 		"Health":        obj{"type": "object", "properties": obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}},
 		"Problem": obj{"type": "object", "required": []string{"type", "title", "status"}, "properties": obj{
 			"type": optStr("Stable URI of the problem type, " + ProblemBase + "…"), "title": strSchema, "status": obj{"type": "integer"},
-			"detail": strSchema, "instance": strSchema, "run_id": strSchema, "field": optStr("The invalid parameter or field.")}},
+			"detail": strSchema, "instance": strSchema, "run_id": strSchema, "field": optStr("The invalid parameter or field."),
+			"run_status": optStr("The status of the run an operation did not apply to.")}},
 	}
+	addOpsSchemas(schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "weft HTTP API", "version": "1",

@@ -69,6 +69,16 @@ const (
 	// ProblemUnauthorized (401): the request needs the bearer token and did
 	// not carry it (or carried another).
 	ProblemUnauthorized = ProblemBase + "unauthorized"
+	// ProblemForbidden (403): a read-only token was used for a request
+	// that changes something; it needs an admin token.
+	ProblemForbidden = ProblemBase + "forbidden"
+	// ProblemRunState (409): the operation does not apply to the run's
+	// status (resume a running run, retry a completed one, reset past the
+	// journal's end); run_status says the status, nothing changed. An
+	// operation on a run that ended is ProblemRunFinished.
+	ProblemRunState = ProblemBase + "run-state"
+	// ProblemBulkJobNotFound (404): no bulk job of this ID on this server.
+	ProblemBulkJobNotFound = ProblemBase + "bulk-job-not-found"
 	// ProblemCrossOrigin (403): a browser request from another origin (or
 	// site) tried to change something; see Options.AllowedOrigins.
 	ProblemCrossOrigin = ProblemBase + "cross-origin"
@@ -124,6 +134,9 @@ type Problem struct {
 	RunID string `json:"run_id,omitempty"`
 	// Field names the invalid parameter or body field (invalid-input).
 	Field string `json:"field,omitempty"`
+	// RunStatus is the status of the run an operation did not apply to
+	// (run-state, run-finished).
+	RunStatus string `json:"run_status,omitempty"`
 }
 
 // Error returns the title and the detail, so that a Problem is an error.
@@ -153,6 +166,9 @@ var problemTitles = map[string]string{
 	ProblemPayloadTooLarge:       "Payload too large",
 	ProblemUnauthorized:          "Unauthorized",
 	ProblemCrossOrigin:           "Cross-origin request refused",
+	ProblemForbidden:             "Admin token required",
+	ProblemRunState:              "Operation does not apply to the run's state",
+	ProblemBulkJobNotFound:       "Bulk job not found",
 	ProblemUnknownHost:           "Unknown host",
 	ProblemRequestTimeout:        "Request body timeout",
 	ProblemTooManyStreams:        "Too many live streams",
@@ -191,8 +207,17 @@ func problemFor(err error) *Problem {
 	var ue *weft.UnknownEntityError
 	var ie *weft.InputError
 	var rt *weft.RunIDTakenError
+	var rs *weft.RunStateError
 	switch {
 	case errors.As(err, &p):
+		return p
+	case errors.As(err, &rs):
+		typ := ProblemRunState
+		if rs.Status.Terminal() {
+			typ = ProblemRunFinished
+		}
+		p := problem(http.StatusConflict, typ, "%v", err)
+		p.RunID, p.RunStatus = rs.RunID, string(rs.Status)
 		return p
 	case errors.As(err, &mbe):
 		return problem(http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "the request body is above the limit of %d bytes", mbe.Limit)

@@ -268,22 +268,6 @@ func (h *handler) signalRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *handler) cancelRun(w http.ResponseWriter, r *http.Request) error {
-	id, err := runID(r)
-	if err != nil {
-		return err
-	}
-	if err := h.eng.Cancel(r.Context(), id); err != nil {
-		return withRun(err, id)
-	}
-	run, err := h.eng.GetRun(r.Context(), id)
-	if err != nil {
-		return withRun(err, id)
-	}
-	writeJSON(w, http.StatusAccepted, toRun(run))
-	return nil
-}
-
 func (h *handler) queryRun(w http.ResponseWriter, r *http.Request) error {
 	id, err := runID(r)
 	if err != nil {

@@ -75,7 +75,7 @@ func CheckAddr(addr, token string) error {
 // non-loopback opts.Addr without opts.Token, and for options that fail
 // Options.Validate.
 func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
-	if err := CheckAddr(opts.Addr, opts.Token); err != nil {
+	if err := CheckAddr(opts.Addr, opts.anySecret()); err != nil {
 		return nil, err
 	}
 	if err := opts.Options.Validate(); err != nil {
@@ -100,7 +100,7 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 	mux.Handle("GET /openapi.json", OpenAPIHandler())
 	metrics := opts.Metrics
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		if p := authorize(r, o, false); p != nil {
+		if _, p := authorize(r, o, false); p != nil {
 			writeProblem(w, r, p)
 			return
 		}
@@ -114,7 +114,7 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 		if err != nil {
 			status, h = http.StatusServiceUnavailable, Health{Status: "unavailable", Error: err.Error()}
 		}
-		if o.Token != "" && !hasToken(r, o.Token) {
+		if _, known := o.token(r); len(o.Tokens) > 0 && !known {
 			// Positions and store errors are for the operator only.
 			h = Health{Status: h.Status}
 		}

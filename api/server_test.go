@@ -105,7 +105,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				return
 			}
 			r := a.do(method, path, body, auth...)
-			if r.status == http.StatusNotFound || r.status == http.StatusMethodNotAllowed || r.status >= 500 {
+			routeMissing := r.status == http.StatusNotFound && !strings.Contains(string(r.body), api.ProblemBulkJobNotFound) // an unknown job, on a route that exists
+			if routeMissing || r.status == http.StatusMethodNotAllowed || r.status >= 500 {
 				t.Errorf("%s %s: %d %s", method, path, r.status, r.body)
 			}
 		})

@@ -34,6 +34,9 @@ type Run struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	// Waiting says where a waiting run waits; only GET /api/runs/{id} sets it.
 	Waiting *Waiting `json:"waiting,omitempty"`
+	// ResetFrom and ResetTo link a run reset and the run it was reset into.
+	ResetFrom string `json:"reset_from,omitempty"`
+	ResetTo   string `json:"reset_to,omitempty"`
 }
 
 // RunError is the error of an ended run: its stable type name (see
@@ -185,6 +188,7 @@ func toRun(r *weftype.Run) Run {
 		Input: raw(r.Input), Result: raw(r.Result),
 		WakeAt: timePtr(r.WakeAt), CancelRequested: r.CancelRequested, Version: r.Version,
 		LeaseOwner: r.LeaseOwner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		ResetFrom: r.ResetFrom, ResetTo: r.ResetTo,
 	}
 	if r.LeaseOwner != "" {
 		out.LeaseExpires = timePtr(r.LeaseExpires)

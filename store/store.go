@@ -87,6 +87,33 @@ type Store interface {
 	// Timers returns the pending timers of a run.
 	Timers(ctx context.Context, runID string) ([]weftype.Timer, error)
 
+	// OperateRun is an operator's transition of a run (terminate, suspend,
+	// resume, retry, cancel; see OperateRunParams), with its audit entries
+	// appended to the run's journal, in one transaction. It takes the run's
+	// lease away (a new, larger LeaseToken, no owner), so that a worker in
+	// the middle of a step can no longer commit over it (fencing), and
+	// concurrent operations on one run are serialized. A run already in
+	// p.To, when p.To is a status only an operation sets (ended,
+	// suspended, blocked), is left as it is (Changed false); a run in a status outside
+	// p.From fails with a *weftype.RunStateError and nothing is written;
+	// an unknown run with weftype.ErrRunNotFound.
+	OperateRun(ctx context.Context, p *OperateRunParams) (*OperateRunResult, error)
+	// ResetRun creates p.New, a run replaying a prefix of the journal of
+	// run p.RunID, and links the two (Run.ResetTo, Run.ResetFrom), in one
+	// transaction; p.Events are appended to the old run's journal, and an
+	// old run that has not ended is terminated (as OperateRun does). A run
+	// reset already returns the run it was reset into, Created false.
+	ResetRun(ctx context.Context, p *ResetRunParams) (*CreateRunResult, error)
+	// DeleteRun removes a run that has ended, with its journal, signals,
+	// timers and snapshots. A run that has not ended fails with a
+	// *weftype.RunStateError; an unknown run with weftype.ErrRunNotFound.
+	DeleteRun(ctx context.Context, runID string) error
+	// PurgeRuns deletes, as DeleteRun does, up to p.Limit runs that ended
+	// (their last change) before p.EndedBefore, oldest first, and returns
+	// how many; with p.DryRun it deletes nothing and returns how many
+	// there are in all. It never touches a run that has not ended.
+	PurgeRuns(ctx context.Context, p *PurgeRunsParams) (int, error)
+
 	// SaveSnapshot stores the snapshot of a stream, replacing an older one.
 	SaveSnapshot(ctx context.Context, s *weftype.Snapshot) error
 	// LoadSnapshot returns the latest snapshot of a stream, or nil.
@@ -241,6 +268,8 @@ type ListRunsParams struct {
 	Workflow string
 	Statuses []weftype.RunStatus
 	Parent   string
+	// IDPrefix keeps only runs whose ID starts with it; empty keeps all.
+	IDPrefix string
 	// CreatedAfter and CreatedBefore bound the creation time when not zero.
 	CreatedAfter  time.Time
 	CreatedBefore time.Time

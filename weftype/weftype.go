@@ -44,25 +44,38 @@ type RunStatus string
 
 // Run statuses. A run is pending until first executed, running while it is
 // executed or ready to execute, waiting while passivated on a timer, a signal
-// or a child, and ends completed, failed or cancelled.
+// or a child, and ends completed, failed, cancelled or terminated (stopped
+// by an operator, with no compensation). A suspended run (an operator's
+// pause) and a blocked one (its replay diverged from its journal) have not
+// ended but are not executed until resumed or retried.
 const (
-	StatusPending   RunStatus = "pending"
-	StatusRunning   RunStatus = "running"
-	StatusWaiting   RunStatus = "waiting"
-	StatusCompleted RunStatus = "completed"
-	StatusFailed    RunStatus = "failed"
-	StatusCancelled RunStatus = "cancelled"
+	StatusPending    RunStatus = "pending"
+	StatusRunning    RunStatus = "running"
+	StatusWaiting    RunStatus = "waiting"
+	StatusCompleted  RunStatus = "completed"
+	StatusFailed     RunStatus = "failed"
+	StatusCancelled  RunStatus = "cancelled"
+	StatusTerminated RunStatus = "terminated"
+	StatusSuspended  RunStatus = "suspended"
+	StatusBlocked    RunStatus = "blocked"
 )
 
 // Terminal reports whether the status is final.
 func (s RunStatus) Terminal() bool {
-	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled || s == StatusTerminated
+}
+
+// Held reports whether a run in this status has not ended but must not be
+// executed: suspended or blocked, until an operator resumes or retries it.
+func (s RunStatus) Held() bool {
+	return s == StatusSuspended || s == StatusBlocked
 }
 
 // Valid reports whether s is one of the known statuses.
 func (s RunStatus) Valid() bool {
 	switch s {
-	case StatusPending, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled:
+	case StatusPending, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled,
+		StatusTerminated, StatusSuspended, StatusBlocked:
 		return true
 	}
 	return false
@@ -97,6 +110,10 @@ type Run struct {
 	LeaseExpires time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ResetFrom is the run this one was reset from (see store.ResetRunParams),
+	// ResetTo the run it was reset into; empty when none.
+	ResetFrom string
+	ResetTo   string
 }
 
 // Signal is a message sent to a run, kept until the run consumes it.
@@ -169,7 +186,38 @@ var (
 	// later: it is safe to retry, except a write whose outcome is unknown
 	// (see StoreUnavailableError.Unknown) that is not idempotent.
 	ErrStoreUnavailable = errors.New("weft: store unavailable")
+	// ErrRunState is matched by every *RunStateError.
+	ErrRunState = errors.New("weft: operation does not apply to the run's state")
 )
+
+// RunStateError reports an operation on a run whose status does not allow
+// it (resume a running run, retry a completed one, reset past the journal's
+// end, delete a run that has not ended). Nothing was changed.
+type RunStateError struct {
+	RunID  string
+	Status RunStatus
+	Op     string
+	// Detail, when not empty, says more than the status (for example the
+	// journal's last seq for a reset past its end).
+	Detail string
+}
+
+func (e *RunStateError) Error() string {
+	msg := fmt.Sprintf("weft: cannot %s run %q: it is %s", e.Op, e.RunID, e.Status)
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
+	}
+	return msg
+}
+
+// Unwrap makes errors.Is(err, ErrRunState) true, and errors.Is(err,
+// ErrRunFinished) too when the run has ended.
+func (e *RunStateError) Unwrap() []error {
+	if e.Status.Terminal() {
+		return []error{ErrRunState, ErrRunFinished}
+	}
+	return []error{ErrRunState}
+}
 
 // StoreUnavailableError is how a store reports that its database is
 // unavailable; it matches ErrStoreUnavailable and the driver's error.

@@ -256,7 +256,21 @@ func appendArgs[T any](args []any, vs []T) []any {
 }
 
 // terminalList is the SQL list of terminal statuses.
-var terminalList = "'" + string(weftype.StatusCompleted) + "', '" + string(weftype.StatusFailed) + "', '" + string(weftype.StatusCancelled) + "'"
+var terminalList = sqlList(weftype.StatusCompleted, weftype.StatusFailed, weftype.StatusCancelled, weftype.StatusTerminated)
+
+// unclaimableList is terminalList with the statuses of runs that have not
+// ended but must not execute (suspended, blocked): claims and NextWakeAt
+// skip them, while signals and wake-ups still land on them.
+var unclaimableList = terminalList + ", " + sqlList(weftype.StatusSuspended, weftype.StatusBlocked)
+
+// sqlList is the SQL list of statuses, quoted.
+func sqlList(sts ...weftype.RunStatus) string {
+	q := make([]string, len(sts))
+	for i, st := range sts {
+		q[i] = "'" + string(st) + "'"
+	}
+	return strings.Join(q, ", ")
+}
 
 // runStreamPrefix is the prefix weftype.StreamForRun puts before a run ID.
 var runStreamPrefix = weftype.StreamForRun("")
@@ -360,7 +374,7 @@ func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
 // runSelect selects runs r with their journal version.
 var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
 	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
-	r.created_at, r.updated_at, r.wakes
+	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -376,7 +390,8 @@ func scanRun(sc scanner) (*weftype.Run, error) {
 	var wake, leaseExp sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
-		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes); err != nil {
+		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes,
+		&r.ResetFrom, &r.ResetTo); err != nil {
 		return nil, err
 	}
 	r.Status = weftype.RunStatus(status)
@@ -434,6 +449,10 @@ func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*wefty
 		b.WriteString(` AND r.parent = ?`)
 		args = append(args, p.Parent)
 	}
+	if p.IDPrefix != "" {
+		b.WriteString(` AND substr(r.id, 1, ?) = ?`)
+		args = append(args, len(p.IDPrefix), p.IDPrefix)
+	}
 	if !p.CreatedAfter.IsZero() {
 		b.WriteString(` AND r.created_at > ?`)
 		args = append(args, nanos(p.CreatedAfter))
@@ -469,7 +488,7 @@ func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	var n sql.NullInt64
-	err := s.queryRow(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (`+terminalList+`)`).Scan(&n)
+	err := s.queryRow(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (`+unclaimableList+`)`).Scan(&n)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next wake-up: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -102,30 +103,36 @@ func (s *Store) RequestCancel(ctx context.Context, p *store.RequestCancelParams)
 		if err := w.checkLive("cancel", p.RunID); err != nil {
 			return err
 		}
-		rows, err := w.query(`WITH RECURSIVE tree (id) AS (
-				SELECT CAST(? AS TEXT)
-				UNION
-				SELECT r.id FROM runs r JOIN tree ON r.parent = tree.id
-			) SELECT id FROM tree`, p.RunID)
-		if err != nil {
-			return fmt.Errorf("cancel run %q: %w", p.RunID, err)
-		}
-		var ids []any
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("cancel run %q: %w", p.RunID, err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("cancel run %q: %w", p.RunID, err)
-		}
-		if err := w.makeDue(ids, t, `, cancel_requested = TRUE`); err != nil {
-			return fmt.Errorf("cancel run %q: %w", p.RunID, err)
-		}
-		return nil
+		return w.cancelTree(p.RunID, t)
 	})
+}
+
+// cancelTree marks a run and its descendants not ended cancel-requested and
+// makes them due at t.
+func (w *wtx) cancelTree(runID string, t time.Time) error {
+	rows, err := w.query(`WITH RECURSIVE tree (id) AS (
+			SELECT CAST(? AS TEXT)
+			UNION
+			SELECT r.id FROM runs r JOIN tree ON r.parent = tree.id
+		) SELECT id FROM tree`, runID)
+	if err != nil {
+		return fmt.Errorf("cancel run %q: %w", runID, err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("cancel run %q: %w", runID, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("cancel run %q: %w", runID, err)
+	}
+	if err := w.makeDue(ids, t, `, cancel_requested = TRUE`); err != nil {
+		return fmt.Errorf("cancel run %q: %w", runID, err)
+	}
+	return nil
 }
