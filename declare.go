@@ -46,7 +46,7 @@ func declare[T any](name string) *declared {
 // Engine.DescribeWorkflows, so that clients can build a form for the payload.
 // Signals that are not declared are accepted with any payload, as before.
 //
-// Register panics if name is empty or declared twice (a programming mistake).
+// RegisterWorkflow panics if name is empty or declared twice (a programming mistake).
 func DeclareSignal[T any](name string) WorkflowOption {
 	d := declare[T](name)
 	return func(def *workflowDef) { def.signals = addDeclared(def.signals, "signal", def.name, d) }
@@ -57,7 +57,7 @@ func DeclareSignal[T any](name string) WorkflowOption {
 // type makes Engine.Query fail with an error that says so. The declaration
 // is listed by Engine.DescribeWorkflows.
 //
-// Register panics if name is empty or declared twice (a programming mistake).
+// RegisterWorkflow panics if name is empty or declared twice (a programming mistake).
 func DeclareQuery[T any](name string) WorkflowOption {
 	d := declare[T](name)
 	return func(def *workflowDef) { def.queries = addDeclared(def.queries, "query", def.name, d) }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
 )
 
 // rawCommand is the encoded form of a command of an interface type.
@@ -79,36 +77,4 @@ func (e *Engine) EntityTypes() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// SendCommandRaw sends an encoded command to an entity and returns its new
-// state encoded by the engine's codec, for the CLI and the HTTP API. A command
-// whose type is an interface is {"type": name, "data": …} (see
-// EntityDef.CommandTypes). It fails with an *UnknownEntityError, an
-// *InputError, or the entity's domain error.
-func (e *Engine) SendCommandRaw(ctx context.Context, entityType, id string, cmd []byte, opts ...CommandOption) (state []byte, version int64, err error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, 0, err
-	}
-	return en.sendRaw(ctx, id, cmd, opts)
-}
-
-// EntityStateRaw returns an entity's state encoded by the engine's codec, and
-// its version.
-func (e *Engine) EntityStateRaw(ctx context.Context, entityType, id string) (state []byte, version int64, err error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, 0, err
-	}
-	return en.stateRaw(ctx, id)
-}
-
-// EntityEventsRaw returns the stored events of an entity, oldest first.
-func (e *Engine) EntityEventsRaw(ctx context.Context, entityType, id string) ([]weftype.Event, error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, err
-	}
-	return e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: en.stream(id)})
 }

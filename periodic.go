@@ -33,7 +33,7 @@ func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.C
 	type everyInput struct {
 		N int64 `json:"n"`
 	}
-	Register(e, wf, func(ctx context.Context, in everyInput) (struct{}, error) {
+	RegisterWorkflow(e, wf, func(ctx context.Context, in everyInput) (struct{}, error) {
 		_, err := Step(ctx, "run", func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, fn(ctx, e.clock.Now())
 		}, MaxAttempts(1))
@@ -113,7 +113,7 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 	type tickInput struct {
 		Tick time.Time `json:"tick"`
 	}
-	Register(e, wf, func(ctx context.Context, in tickInput) ([]string, error) {
+	RegisterWorkflow(e, wf, func(ctx context.Context, in tickInput) ([]string, error) {
 		return Step(ctx, "tick", func(ctx context.Context) ([]string, error) {
 			now := e.clock.Now()
 			ticks := []time.Time{in.Tick}
@@ -141,7 +141,7 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 				// A run of this tick with another input was started by an
 				// earlier attempt of this step, with an Input func that is
 				// not pure: it is the tick's run all the same.
-				if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil && !errors.Is(err, ErrRunIDTaken) {
+				if _, _, err := e.Untyped().Start(ctx, def.Workflow.Name(), id, b); err != nil && !errors.Is(err, ErrRunIDTaken) {
 					return nil, err
 				}
 				started = append(started, id)

@@ -89,7 +89,7 @@ func TestScheduleStableIDsAndMissedTicks(t *testing.T) {
 			clock := wefttest.NewClock(time.Time{})
 			start := func() *weft.Engine {
 				eng := newEngineOn(t, st, clock)
-				report := weft.Register(eng, "report", func(ctx context.Context, tick string) (string, error) { return "report " + tick, nil })
+				report := weft.RegisterWorkflow(eng, "report", func(ctx context.Context, tick string) (string, error) { return "report " + tick, nil })
 				weft.Schedule(eng, weft.ScheduleDef[string, string]{
 					Name: "five", Cron: "*/5 * * * *", Workflow: report, Missed: missed,
 					Input: func(tick time.Time) string { return tick.Format("15:04") },
@@ -166,7 +166,7 @@ func TestEveryGoesOnAfterAnError(t *testing.T) {
 		func() { weft.Every(env.Engine, "x", 0, func(context.Context, time.Time) error { return nil }) },
 		func() {
 			weft.Schedule(env.Engine, weft.ScheduleDef[struct{}, struct{}]{Name: "s", Cron: "not cron",
-				Workflow: weft.Register(env.Engine, "w", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })})
+				Workflow: weft.RegisterWorkflow(env.Engine, "w", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })})
 		},
 	} {
 		func() {

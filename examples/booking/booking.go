@@ -494,7 +494,7 @@ func Register(e *weft.Engine, tickets Tickets, svc Services, opts *Options) *Boo
 	b := &Bookings{eng: e, opts: o}
 	weft.RegisterError[*Error](e, "booking.Error")
 	b.Entity = weft.RegisterEntity(e, Entity(e.Clock()))
-	b.Reminder = weft.Register(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
+	b.Reminder = weft.RegisterWorkflow(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
 	registerView(e)
 	p := &processes{eng: e, b: b, tickets: tickets, svc: svc, opts: o}
 	p.register()

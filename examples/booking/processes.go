@@ -40,7 +40,7 @@ type processes struct {
 }
 
 func (p *processes) register() {
-	prefix := EntityName + ":"
+	prefix := weftype.StreamName(EntityName, "")
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
 		Name: ConfirmationConsumer, Types: []string{TypePlaced}, StreamPrefix: prefix,
 		Delivery: p.opts.ConfirmationDelivery, Handle: p.confirm, Partitions: p.opts.Partitions,

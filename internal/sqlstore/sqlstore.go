@@ -258,8 +258,8 @@ func appendArgs[T any](args []any, vs []T) []any {
 // terminalList is the SQL list of terminal statuses.
 var terminalList = "'" + string(weftype.StatusCompleted) + "', '" + string(weftype.StatusFailed) + "', '" + string(weftype.StatusCancelled) + "'"
 
-// runStreamPrefix is the prefix weftype.StreamForRun puts before a run ID.
-var runStreamPrefix = weftype.StreamForRun("")
+// runStreamPrefix is the prefix of the streams of runs, StreamName(RunKind, "").
+var runStreamPrefix = weftype.StreamName(weftype.RunKind, "")
 
 // --- events
 
