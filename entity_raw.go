@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
 )
 
 // rawCommand is the encoded form of a command of an interface type.

@@ -84,7 +84,9 @@ func (e *Engine) ConsumerRecord(ctx context.Context, name string) (*weftype.Cons
 // writes (store/sqlite): the write transactions and the writes they carried.
 // ok is false for a store that does not count them.
 func (e *Engine) GroupCommitStats() (batches, writes int64, ok bool) {
-	gc, ok := e.store.(interface{ GroupCommitStats() (batches, writes int64) })
+	gc, ok := e.store.(interface {
+		GroupCommitStats() (batches, writes int64)
+	})
 	if !ok {
 		return 0, 0, false
 	}
