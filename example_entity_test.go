@@ -255,17 +255,17 @@ func ExampleTxStep() {
 
 // Every runs a function periodically, a fixed delay after the previous run
 // ended, one run at a time, across restarts; now is the engine clock's time.
-func ExampleEvery() {
+func ExampleRegisterSchedule() {
 	ctx := context.Background()
 	st, done := openExampleStore()
 	defer done()
 
 	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	weft.Every(eng, "expire-unpaid", time.Minute, func(ctx context.Context, now time.Time) error {
+	weft.RegisterSchedule(eng, weft.ScheduleDef{Name: "expire-unpaid", Interval: time.Minute, Func: func(ctx context.Context, now time.Time) error {
 		fmt.Println("expiring bookings unpaid at", now.Format("15:04"))
 		return nil
-	})
+	}})
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
@@ -278,7 +278,7 @@ func ExampleEvery() {
 
 // Schedule starts a workflow run at each cron tick, with a stable run ID per
 // tick.
-func ExampleSchedule() {
+func ExampleRegisterSchedule_cron() {
 	ctx := context.Background()
 	st, done := openExampleStore()
 	defer done()
@@ -288,9 +288,9 @@ func ExampleSchedule() {
 	report := weft.RegisterWorkflow(eng, "report", func(ctx context.Context, day string) (string, error) {
 		return "report of " + day, nil
 	})
-	weft.Schedule(eng, weft.ScheduleDef[string, string]{
+	weft.RegisterSchedule(eng, weft.ScheduleDef{
 		Name: "nightly", Cron: "0 2 * * *", Workflow: report,
-		Input: func(tick time.Time) string { return tick.AddDate(0, 0, -1).Format("2006-01-02") },
+		Input: func(tick time.Time) any { return tick.AddDate(0, 0, -1).Format("2006-01-02") },
 	})
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)

@@ -56,7 +56,7 @@ func (p *processes) register() {
 		Name: ReminderConsumer, Types: []string{TypeConfirmed}, StreamPrefix: prefix, Handle: p.startReminder,
 		Partitions: p.opts.Partitions,
 	})
-	weft.Every(p.eng, ExpirationProcess, p.opts.ExpireEvery, p.expire)
+	weft.RegisterSchedule(p.eng, weft.ScheduleDef{Name: ExpirationProcess, Interval: p.opts.ExpireEvery, Func: p.expire})
 }
 
 // commandID is the idempotency key of the command a consumer sends for an
