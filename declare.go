@@ -39,7 +39,7 @@ func declare[T any](name string) *declared {
 
 // DeclareSignal declares that the workflow receives the signal name with a
 // payload of type T. A payload sent to one of its runs (Engine.Signal,
-// SignalRaw, the HTTP API) that does not decode into T is refused at once
+// Untyped.Signal, the HTTP API) that does not decode into T is refused at once
 // with an *InputError, and nothing is stored, instead of failing the run at
 // its Await. Await of the signal must ask for T: Await of another type
 // panics (a programming mistake). The declaration is listed by
@@ -54,7 +54,7 @@ func DeclareSignal[T any](name string) WorkflowOption {
 
 // DeclareQuery declares that the workflow answers the query name (SetQuery)
 // with a result of type T. A query handler that returns a value of another
-// type makes Engine.Query fail with an error that says so. The declaration
+// type makes Query fail with an error that says so. The declaration
 // is listed by Engine.DescribeWorkflows.
 //
 // RegisterWorkflow panics if name is empty or declared twice (a programming mistake).

@@ -36,7 +36,7 @@ func TestDeclaredSignalRefusesWrongPayload(t *testing.T) {
 		what string
 		send func() error
 	}{
-		{"SignalRaw", func() error { return env.Engine.Untyped().Signal(ctx, "v1", "verified", []byte(`{"secret": 42}`)) }},
+		{"Untyped.Signal", func() error { return env.Engine.Untyped().Signal(ctx, "v1", "verified", []byte(`{"secret": 42}`)) }},
 		{"Signal", func() error { return env.Engine.Signal(ctx, "v1", "verified", []string{"not", "a", "verification"}) }},
 	} {
 		err := send.send()
