@@ -20,12 +20,20 @@ type NewEvent struct {
 	Tags []string
 }
 
+// AppendResult is what Engine.Append returns.
+type AppendResult struct {
+	// Version is the stream's version after the append.
+	Version int64
+	// Positions are the log positions of the appended events, in order.
+	Positions []int64
+}
+
 // Append appends events to a stream of the log, expecting the stream at
 // expectedVersion (0 for a new stream, weftype.AnyVersion for any); a stale
 // expectation fails with a *ConflictError and appends nothing. The consumers
 // of this engine are woken at once. Entities append through Entity.Send;
 // Append is for glue code, imports and tests.
-func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int64, events ...NewEvent) (*store.AppendResult, error) {
+func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int64, events ...NewEvent) (*AppendResult, error) {
 	evs := make([]weftype.NewEvent, len(events))
 	for i, ev := range events {
 		var data []byte
@@ -48,5 +56,5 @@ func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int6
 	if len(res.Positions) > 0 {
 		e.eventsAppended()
 	}
-	return res, nil
+	return &AppendResult{Version: res.Version, Positions: res.Positions}, nil
 }

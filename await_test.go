@@ -63,7 +63,7 @@ func startGated(t *testing.T, reached func()) (*weft.Engine, *weft.Workflow[stru
 	gate := newSignalGate(openStore(t))
 	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	eng := newEngineOn(t, gate, clock)
-	wf := weft.Register(eng, "gated", awaitThenStep(reached))
+	wf := weft.RegisterWorkflow(eng, "gated", awaitThenStep(reached))
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestAwaitTakesTheSignalAgainWhenItsCommitFails(t *testing.T) {
 	if n := calls.Load(); n < 1 || n > 2 {
 		t.Fatalf("the step's function ran %d times, want once or twice (at least once)", n)
 	}
-	sigs, err := eng.Store().PendingSignals(ctx, "g1")
+	sigs, err := weft.StoreOf(eng).PendingSignals(ctx, "g1")
 	if err != nil || len(sigs) != 0 {
 		t.Fatalf("pending signals %v, %v: want none", sigs, err)
 	}

@@ -17,16 +17,6 @@ import (
 // that neither holds the store's writer for long.
 const bulkBatch = 50
 
-// RunFilter selects runs for a bulk operation. Empty fields select all.
-type RunFilter struct {
-	Workflow string
-	Status   weftype.RunStatus
-	// StartedBefore and StartedAfter bound the runs' creation time.
-	StartedBefore time.Time
-	StartedAfter  time.Time
-	IDPrefix      string
-}
-
 // BulkJob is the progress of an operation over many runs (StartBulk).
 type BulkJob struct {
 	ID string `json:"job"`
@@ -74,14 +64,13 @@ func (b *bulkJobs) stop() {
 
 // SelectRuns returns the IDs of the runs f selects, newest first.
 func (e *Engine) SelectRuns(ctx context.Context, f RunFilter) ([]string, error) {
-	if f.Status != "" && !f.Status.Valid() {
-		return nil, fmt.Errorf("%w: unknown run status %q", ErrInvalidInput, f.Status)
+	for _, st := range f.Statuses {
+		if !st.Valid() {
+			return nil, fmt.Errorf("%w: unknown run status %q", ErrInvalidInput, st)
+		}
 	}
-	p := &store.ListRunsParams{Workflow: f.Workflow, IDPrefix: f.IDPrefix,
-		CreatedBefore: f.StartedBefore, CreatedAfter: f.StartedAfter, Limit: 500}
-	if f.Status != "" {
-		p.Statuses = []weftype.RunStatus{f.Status}
-	}
+	p := f.params()
+	p.Before, p.Limit = "", 500
 	var ids []string
 	for {
 		runs, err := e.store.ListRuns(ctx, p)

@@ -51,8 +51,9 @@ type Config struct {
 	// payload. Defaults to 1 MiB; negative means no limit.
 	MaxPayloadBytes int
 	// DefaultRetry is the retry policy of steps that set none. Defaults to
-	// DefaultRetryPolicy.
-	DefaultRetry *RetryPolicy
+	// DefaultRetryPolicy (the zero RetryPolicy stands for it, as in
+	// ConsumerDef.Retry; for no retries set MaxAttempts to 1).
+	DefaultRetry RetryPolicy
 	// Observer receives runs and step attempts for traces and metrics.
 	// Defaults to NopObserver; see package weftotel for OpenTelemetry.
 	Observer Observer
@@ -152,9 +153,8 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.Observer == nil {
 		out.Observer = NopObserver{}
 	}
-	if out.DefaultRetry == nil {
-		p := DefaultRetryPolicy
-		out.DefaultRetry = &p
+	if out.DefaultRetry == (RetryPolicy{}) {
+		out.DefaultRetry = DefaultRetryPolicy
 	}
 	if out.StoreRetryTimeout == 0 {
 		out.StoreRetryTimeout = 5 * time.Second

@@ -431,7 +431,7 @@ func TestConsumerSignalsAWorkflow(t *testing.T) {
 	var eng atomic.Pointer[weft.Engine]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
 		eng.Store(e)
-		weft.Register(e, "order", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "order", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Await[int](ctx, "paid", 0)
 		})
 		weft.RegisterConsumer(e, weft.ConsumerDef{Name: "payments", Types: []string{"Paid"},

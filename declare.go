@@ -39,14 +39,14 @@ func declare[T any](name string) *declared {
 
 // DeclareSignal declares that the workflow receives the signal name with a
 // payload of type T. A payload sent to one of its runs (Engine.Signal,
-// SignalRaw, the HTTP API) that does not decode into T is refused at once
+// Untyped.Signal, the HTTP API) that does not decode into T is refused at once
 // with an *InputError, and nothing is stored, instead of failing the run at
 // its Await. Await of the signal must ask for T: Await of another type
 // panics (a programming mistake). The declaration is listed by
 // Engine.DescribeWorkflows, so that clients can build a form for the payload.
 // Signals that are not declared are accepted with any payload, as before.
 //
-// Register panics if name is empty or declared twice (a programming mistake).
+// RegisterWorkflow panics if name is empty or declared twice (a programming mistake).
 func DeclareSignal[T any](name string) WorkflowOption {
 	d := declare[T](name)
 	return func(def *workflowDef) { def.signals = addDeclared(def.signals, "signal", def.name, d) }
@@ -54,10 +54,10 @@ func DeclareSignal[T any](name string) WorkflowOption {
 
 // DeclareQuery declares that the workflow answers the query name (SetQuery)
 // with a result of type T. A query handler that returns a value of another
-// type makes Engine.Query fail with an error that says so. The declaration
+// type makes Query fail with an error that says so. The declaration
 // is listed by Engine.DescribeWorkflows.
 //
-// Register panics if name is empty or declared twice (a programming mistake).
+// RegisterWorkflow panics if name is empty or declared twice (a programming mistake).
 func DeclareQuery[T any](name string) WorkflowOption {
 	d := declare[T](name)
 	return func(def *workflowDef) { def.queries = addDeclared(def.queries, "query", def.name, d) }

@@ -20,7 +20,7 @@ type verification struct {
 // registerVerify registers "verify", which declares the signal "verified"
 // and the query "state", and returns the secret it was sent.
 func registerVerify(e *weft.Engine) {
-	weft.Register(e, "verify", func(ctx context.Context, _ struct{}) (string, error) {
+	weft.RegisterWorkflow(e, "verify", func(ctx context.Context, _ struct{}) (string, error) {
 		weft.SetQuery(ctx, "state", func() (any, error) { return "waiting", nil })
 		v, err := weft.Await[verification](ctx, "verified", 0)
 		return v.Secret, err
@@ -36,7 +36,7 @@ func TestDeclaredSignalRefusesWrongPayload(t *testing.T) {
 		what string
 		send func() error
 	}{
-		{"SignalRaw", func() error { return env.Engine.SignalRaw(ctx, "v1", "verified", []byte(`{"secret": 42}`)) }},
+		{"Untyped.Signal", func() error { return env.Engine.Untyped().Signal(ctx, "v1", "verified", []byte(`{"secret": 42}`)) }},
 		{"Signal", func() error { return env.Engine.Signal(ctx, "v1", "verified", []string{"not", "a", "verification"}) }},
 	} {
 		err := send.send()
@@ -53,11 +53,11 @@ func TestDeclaredSignalRefusesWrongPayload(t *testing.T) {
 		t.Fatalf("run %s with %d journal entries, want waiting and untouched (%d)", r.Status, len(env.Journal("v1")), before)
 	}
 	// A run that does not exist is reported as such, whatever the payload.
-	if err := env.Engine.SignalRaw(ctx, "nope", "verified", []byte(`1`)); !errors.Is(err, weftype.ErrRunNotFound) {
+	if err := env.Engine.Untyped().Signal(ctx, "nope", "verified", []byte(`1`)); !errors.Is(err, weftype.ErrRunNotFound) {
 		t.Fatalf("signal to a missing run = %v, want ErrRunNotFound", err)
 	}
 	// Undeclared signals take any payload, as before.
-	if err := env.Engine.SignalRaw(ctx, "v1", "other", []byte(`[1, 2]`)); err != nil {
+	if err := env.Engine.Untyped().Signal(ctx, "v1", "other", []byte(`[1, 2]`)); err != nil {
 		t.Fatalf("undeclared signal: %v", err)
 	}
 	if err := env.Engine.Signal(ctx, "v1", "verified", verification{Secret: "s3"}); err != nil {
@@ -73,7 +73,7 @@ func TestDeclaredSignalOfAnotherWorkflow(t *testing.T) {
 	// payload for it.
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
 		registerVerify(e)
-		weft.Register(e, "loose", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "loose", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Await[int](ctx, "verified", 0)
 		})
 	})
@@ -88,7 +88,7 @@ func TestDeclaredSignalOfAnotherWorkflow(t *testing.T) {
 
 func TestAwaitOfDeclaredSignalWithAnotherType(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "mistyped", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "mistyped", func(ctx context.Context, _ struct{}) (string, error) {
 			return weft.Await[string](ctx, "verified", time.Hour)
 		}, weft.DeclareSignal[verification]("verified"))
 	})
@@ -103,7 +103,7 @@ func TestAwaitOfDeclaredSignalWithAnotherType(t *testing.T) {
 
 func TestDeclaredQueryChecksResultType(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "counting", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "counting", func(ctx context.Context, _ struct{}) (int, error) {
 			weft.SetQuery(ctx, "count", func() (any, error) { return 3, nil })
 			weft.SetQuery(ctx, "label", func() (any, error) { return 3, nil })
 			return weft.Await[int](ctx, "done", 0)
@@ -111,10 +111,10 @@ func TestDeclaredQueryChecksResultType(t *testing.T) {
 	})
 	env.Start("counting", "c1", struct{}{})
 	env.Settle()
-	if n, err := weft.QueryAs[int](ctx, env.Engine, "c1", "count"); err != nil || n != 3 {
+	if n, err := weft.Query[int](ctx, env.Engine, "c1", "count"); err != nil || n != 3 {
 		t.Fatalf("count = %d, %v; want 3", n, err)
 	}
-	if _, err := env.Engine.Query(ctx, "c1", "label"); err == nil || !strings.Contains(err.Error(), "declares it as string") {
+	if _, err := env.Engine.Untyped().Query(ctx, "c1", "label"); err == nil || !strings.Contains(err.Error(), "declares it as string") {
 		t.Fatalf("label = %v, want an error: the handler returns an int", err)
 	}
 }
@@ -132,7 +132,7 @@ func TestRegisterPanicsOnBadDeclaration(t *testing.T) {
 					t.Errorf("%s: Register did not panic", what)
 				}
 			}()
-			weft.Register(env.Engine, "bad "+what, func(context.Context, struct{}) (int, error) { return 0, nil }, opts...)
+			weft.RegisterWorkflow(env.Engine, "bad "+what, func(context.Context, struct{}) (int, error) { return 0, nil }, opts...)
 		}()
 	}
 }
@@ -164,7 +164,7 @@ type order struct {
 func TestDescribeWorkflows(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
 		registerVerify(e)
-		weft.Register(e, "orders", func(ctx context.Context, _ struct{}) (int, error) { return 0, nil },
+		weft.RegisterWorkflow(e, "orders", func(ctx context.Context, _ struct{}) (int, error) { return 0, nil },
 			weft.DeclareSignal[order]("placed"), weft.DeclareSignal[[]int]("ids"))
 	})
 	_ = order{}.hidden

@@ -10,7 +10,7 @@
 // through Sleep (durable timers of days or years), Await (a named signal with
 // a deadline) or Child (a child workflow):
 //
-//	wf := weft.Register(eng, "onboarding", func(ctx context.Context, in Input) (Result, error) {
+//	wf := weft.RegisterWorkflow(eng, "onboarding", func(ctx context.Context, in Input) (Result, error) {
 //		id, err := weft.Step(ctx, "register-user", func(ctx context.Context) (string, error) {
 //			return users.Register(ctx, in.Email)
 //		})

@@ -16,8 +16,9 @@ import (
 )
 
 // Engine executes workflow runs kept in a Store. Create it with New, register
-// workflows with Register, then call Start to begin executing runs. Methods
-// that only write (StartRun, Signal, Cancel) and read (GetRun, Journal, Query)
+// workflows with RegisterWorkflow, then call Start to begin executing runs.
+// Methods that only write (Workflow.Start, Signal, Cancel) and read (GetRun,
+// Journal, Query)
 // work without Start, so a CLI or an API server can drive runs that another
 // process executes.
 //
@@ -85,9 +86,6 @@ type scheduled struct{ x *execution }
 
 func (s scheduled) Execute()       { s.x.execute() }
 func (s scheduled) Released() bool { return s.x.released.Load() }
-
-// Store returns the engine's store.
-func (e *Engine) Store() store.Store { return e.store }
 
 // Clock returns the engine's clock.
 func (e *Engine) Clock() weftype.Clock { return e.clock }
@@ -211,26 +209,15 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 	return e.sched.WaitIdle(ctx, e.consumersIdle, e.notify)
 }
 
-// StartRunParams are the arguments of Engine.StartRun.
-type StartRunParams struct {
-	Workflow string
-	// ID is chosen by the caller; starting an ID that exists with the same
-	// workflow and input returns the existing run instead of starting twice,
-	// and with another one fails with a *RunIDTakenError.
-	ID string
-	// Input is the encoded input (by the engine's codec).
-	Input []byte
+// startRunParams are the arguments of startRun.
+type startRunParams struct {
+	Workflow, ID string
+	Input        []byte // encoded by the engine's codec
 }
 
-// StartRun starts a run of a registered workflow from an encoded input. It
-// returns the run and whether it was created (false: the ID existed with
-// the same workflow and input; with another, it fails with a
-// *RunIDTakenError). The input is decoded once here so that bad input fails
-// at once with an *InputError. A store found unavailable is retried for
-// Config.StoreRetryTimeout, then the error matches ErrStoreUnavailable; a
-// start whose commit was lost in an outage and sent again may report the
-// run as existing (created false).
-func (e *Engine) StartRun(ctx context.Context, p StartRunParams) (*weftype.Run, bool, error) {
+// startRun starts a run of a registered workflow from an encoded input; see
+// Untyped.Start, which documents it.
+func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, bool, error) {
 	def, err := e.workflow(p.Workflow)
 	if err != nil {
 		return nil, false, err
@@ -300,11 +287,12 @@ func (e *Engine) Signal(ctx context.Context, runID, name string, payload any) er
 	if err != nil {
 		return &InputError{What: "signal payload", Err: err}
 	}
-	return e.SignalRaw(ctx, runID, name, b)
+	return e.signalEncoded(ctx, runID, name, b)
 }
 
-// SignalRaw is Signal with a payload already encoded by the engine's codec.
-func (e *Engine) SignalRaw(ctx context.Context, runID, name string, payload []byte) error {
+// signalEncoded is Signal with a payload already encoded by the engine's
+// codec (Untyped.Signal).
+func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload []byte) error {
 	if name == "" {
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
 	}
@@ -331,17 +319,12 @@ func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 	return e.store.GetRun(ctx, id)
 }
 
-// ListRuns lists runs, newest first.
-func (e *Engine) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*weftype.Run, error) {
-	return e.store.ListRuns(ctx, p)
-}
-
 // Journal returns the decoded journal of a run.
 func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, error) {
 	if _, err := e.store.GetRun(ctx, runID); err != nil {
 		return nil, err
 	}
-	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID)})
+	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, runID)})
 	if err != nil {
 		return nil, err
 	}

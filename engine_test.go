@@ -58,7 +58,7 @@ func countEntries(j []weft.JournalEntry, typ string) int {
 func TestStepRunsOnceAndReplaysAfterRestart(t *testing.T) {
 	calls := &counter{}
 	register := func(e *weft.Engine) {
-		weft.Register(e, "twice", func(ctx context.Context, in string) (string, error) {
+		weft.RegisterWorkflow(e, "twice", func(ctx context.Context, in string) (string, error) {
 			a, err := weft.Step(ctx, "a", func(ctx context.Context) (string, error) {
 				calls.inc("a")
 				return in + "-a", nil
@@ -104,7 +104,7 @@ func TestStepRunsOnceAndReplaysAfterRestart(t *testing.T) {
 func TestStartExistingIDReturnsExistingRun(t *testing.T) {
 	var wf *weft.Workflow[int, int]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		wf = weft.Register(e, "double", func(ctx context.Context, n int) (int, error) { return 2 * n, nil })
+		wf = weft.RegisterWorkflow(e, "double", func(ctx context.Context, n int) (int, error) { return 2 * n, nil })
 	})
 	r1, err := wf.Start(ctx, "same", 21)
 	if err != nil || r1.Existing {
@@ -130,7 +130,7 @@ func TestStartExistingIDReturnsExistingRun(t *testing.T) {
 func TestStepRetriesWithBackoffAndJournalsAttempts(t *testing.T) {
 	calls := &counter{}
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Step(ctx, "flaky-call", func(ctx context.Context) (int, error) {
 				if n := calls.inc("x"); n < 3 {
 					return 0, fmt.Errorf("attempt %d failed", n)
@@ -166,7 +166,7 @@ func TestFailedStepReplaysTypedErrorAndCompensates(t *testing.T) {
 	calls := &counter{}
 	register := func(e *weft.Engine) {
 		weft.RegisterError[*PaymentDeclined](e, "test.PaymentDeclined")
-		weft.Register(e, "pay", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "pay", func(ctx context.Context, _ struct{}) (string, error) {
 			_, err := weft.Step(ctx, "charge", func(ctx context.Context) (int, error) {
 				calls.inc("charge")
 				return 0, weft.NonRetryable(&PaymentDeclined{Reason: "card expired"})
@@ -202,7 +202,7 @@ func TestWorkflowErrorKeepsTypeThroughResult(t *testing.T) {
 	var wf *weft.Workflow[struct{}, int]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
 		weft.RegisterError[*PaymentDeclined](e, "test.PaymentDeclined")
-		wf = weft.Register(e, "declines", func(ctx context.Context, _ struct{}) (int, error) {
+		wf = weft.RegisterWorkflow(e, "declines", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Step(ctx, "charge", func(ctx context.Context) (int, error) {
 				return 0, &PaymentDeclined{Reason: "no funds"}
 			}, weft.MaxAttempts(2), weft.Retry(weft.RetryPolicy{MaxAttempts: 2, InitialInterval: time.Second}))
@@ -223,7 +223,7 @@ func TestWorkflowErrorKeepsTypeThroughResult(t *testing.T) {
 
 func TestSleepThirtyDaysPassesWithTestClock(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "sleeper", func(ctx context.Context, _ struct{}) (time.Time, error) {
+		weft.RegisterWorkflow(e, "sleeper", func(ctx context.Context, _ struct{}) (time.Time, error) {
 			if err := weft.Sleep(ctx, 30*24*time.Hour); err != nil {
 				return time.Time{}, err
 			}
@@ -252,7 +252,7 @@ func TestSleepThirtyDaysPassesWithTestClock(t *testing.T) {
 
 func TestAwaitSignalSentBeforeAwaitIsKept(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "waiter", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "waiter", func(ctx context.Context, _ struct{}) (string, error) {
 			if err := weft.Sleep(ctx, time.Hour); err != nil {
 				return "", err
 			}
@@ -272,7 +272,7 @@ func TestAwaitSignalSentBeforeAwaitIsKept(t *testing.T) {
 
 func TestAwaitTimesOutAtJournaledDeadline(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "impatient", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "impatient", func(ctx context.Context, _ struct{}) (string, error) {
 			_, err := weft.Await[string](ctx, "go", 8*time.Hour)
 			if errors.Is(err, weft.ErrTimeout) {
 				return "timed out", nil
@@ -295,7 +295,7 @@ func TestAwaitTimesOutAtJournaledDeadline(t *testing.T) {
 
 func TestSignalErrors(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "quick", func(ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+		weft.RegisterWorkflow(e, "quick", func(ctx context.Context, _ struct{}) (int, error) { return 1, nil })
 	})
 	if err := env.Engine.Signal(ctx, "nope", "x", nil); !errors.Is(err, weft.ErrRunNotFound) {
 		t.Fatalf("signal unknown run: %v, want ErrRunNotFound", err)
@@ -313,18 +313,18 @@ func TestSignalErrors(t *testing.T) {
 func TestStartErrors(t *testing.T) {
 	var wf *weft.Workflow[map[string]int, int]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		wf = weft.Register(e, "typed", func(ctx context.Context, in map[string]int) (int, error) { return len(in), nil })
+		wf = weft.RegisterWorkflow(e, "typed", func(ctx context.Context, in map[string]int) (int, error) { return len(in), nil })
 	})
-	_, _, err := env.Engine.StartRun(ctx, weft.StartRunParams{Workflow: "missing", ID: "x"})
+	_, _, err := env.Engine.Untyped().Start(ctx, "missing", "x", nil)
 	var uw *weft.UnknownWorkflowError
 	if !errors.As(err, &uw) || uw.Name != "missing" || !errors.Is(err, weft.ErrUnknownWorkflow) {
 		t.Fatalf("unknown workflow: %v", err)
 	}
-	_, _, err = env.Engine.StartRun(ctx, weft.StartRunParams{Workflow: "typed", ID: "x", Input: []byte(`{"a":`)})
+	_, _, err = env.Engine.Untyped().Start(ctx, "typed", "x", []byte(`{"a":`))
 	if !errors.Is(err, weft.ErrInvalidInput) {
 		t.Fatalf("malformed input: %v, want ErrInvalidInput", err)
 	}
-	_, _, err = env.Engine.StartRun(ctx, weft.StartRunParams{Workflow: "typed", ID: "x", Input: []byte(`[1,2]`)})
+	_, _, err = env.Engine.Untyped().Start(ctx, "typed", "x", []byte(`[1,2]`))
 	if !errors.Is(err, weft.ErrInvalidInput) {
 		t.Fatalf("wrongly typed input: %v, want ErrInvalidInput", err)
 	}
@@ -343,13 +343,13 @@ func TestStartErrors(t *testing.T) {
 
 func TestChildWorkflow(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		child := weft.Register(e, "child", func(ctx context.Context, n int) (int, error) {
+		child := weft.RegisterWorkflow(e, "child", func(ctx context.Context, n int) (int, error) {
 			if err := weft.Sleep(ctx, time.Hour); err != nil {
 				return 0, err
 			}
 			return n * n, nil
 		})
-		weft.Register(e, "parent", func(ctx context.Context, n int) (int, error) {
+		weft.RegisterWorkflow(e, "parent", func(ctx context.Context, n int) (int, error) {
 			a, err := weft.Child(ctx, child, "", n)
 			if err != nil {
 				return 0, err
@@ -375,7 +375,7 @@ func TestChildWorkflow(t *testing.T) {
 func TestCancelPropagatesToChildrenAndRunsCleanup(t *testing.T) {
 	calls := &counter{}
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		child := weft.Register(e, "long-child", func(ctx context.Context, _ struct{}) (int, error) {
+		child := weft.RegisterWorkflow(e, "long-child", func(ctx context.Context, _ struct{}) (int, error) {
 			if err := weft.Sleep(ctx, 365*24*time.Hour); err != nil {
 				_, _ = weft.Step(ctx, "child-cleanup", func(ctx context.Context) (bool, error) {
 					calls.inc("child-cleanup")
@@ -385,7 +385,7 @@ func TestCancelPropagatesToChildrenAndRunsCleanup(t *testing.T) {
 			}
 			return 1, nil
 		})
-		weft.Register(e, "long-parent", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "long-parent", func(ctx context.Context, _ struct{}) (int, error) {
 			_, err := weft.Child(ctx, child, "kid", struct{}{})
 			if err != nil {
 				_, _ = weft.Step(ctx, "cleanup", func(ctx context.Context) (bool, error) {
@@ -423,7 +423,7 @@ func TestCancelPropagatesToChildrenAndRunsCleanup(t *testing.T) {
 func TestQueryReplaysWithoutRunningSteps(t *testing.T) {
 	calls := &counter{}
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "progress", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "progress", func(ctx context.Context, _ struct{}) (int, error) {
 			stage := "starting"
 			weft.SetQuery(ctx, "stage", func() (any, error) { return stage, nil })
 			if _, err := weft.Step(ctx, "one", func(ctx context.Context) (int, error) { calls.inc("one"); return 1, nil }); err != nil {
@@ -439,21 +439,21 @@ func TestQueryReplaysWithoutRunningSteps(t *testing.T) {
 	})
 	env.Start("progress", "q", struct{}{})
 	env.Settle()
-	got, err := weft.QueryAs[string](ctx, env.Engine, "q", "stage")
+	got, err := weft.Query[string](ctx, env.Engine, "q", "stage")
 	if err != nil || got != "sleeping" {
 		t.Fatalf("query = %q, %v; want sleeping", got, err)
 	}
 	if calls.get("one") != 1 {
 		t.Fatalf("query ran the step again: %d calls", calls.get("one"))
 	}
-	if _, err := env.Engine.Query(ctx, "q", "nope"); !errors.Is(err, weft.ErrUnknownQuery) {
+	if _, err := env.Engine.Untyped().Query(ctx, "q", "nope"); !errors.Is(err, weft.ErrUnknownQuery) {
 		t.Fatalf("unknown query: %v", err)
 	}
 }
 
 func TestChangedCodeStopsRunWithNonDeterminismError(t *testing.T) {
 	v1 := func(e *weft.Engine) {
-		weft.Register(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
 			if _, err := weft.Step(ctx, "reserve", func(ctx context.Context) (int, error) { return 1, nil }); err != nil {
 				return 0, err
 			}
@@ -461,7 +461,7 @@ func TestChangedCodeStopsRunWithNonDeterminismError(t *testing.T) {
 		})
 	}
 	v2 := func(e *weft.Engine) {
-		weft.Register(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
 			if _, err := weft.Step(ctx, "charge", func(ctx context.Context) (int, error) { return 1, nil }); err != nil {
 				return 0, err
 			}
@@ -494,7 +494,7 @@ func TestCrashBeforeJournalRunsStepAgainOnce(t *testing.T) {
 	keys := map[string]bool{}
 	var mu sync.Mutex
 	register := func(e *weft.Engine) {
-		weft.Register(e, "crashy", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "crashy", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Step(ctx, "effect", func(ctx context.Context) (int, error) {
 				info, _ := weft.StepInfoFrom(ctx)
 				mu.Lock()
@@ -529,7 +529,7 @@ func TestManySleepingRunsHoldNoGoroutines(t *testing.T) {
 	const n = 300
 	var started atomic.Int64
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "nap", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "nap", func(ctx context.Context, _ struct{}) (int, error) {
 			started.Add(1)
 			return 0, weft.Sleep(ctx, 30*24*time.Hour)
 		})
@@ -539,7 +539,7 @@ func TestManySleepingRunsHoldNoGoroutines(t *testing.T) {
 	}
 	env.Settle()
 	env.Settle()
-	runs, err := env.Engine.ListRuns(ctx, &weftListAll)
+	runs, err := env.Engine.ListRuns(ctx, weftListAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +559,7 @@ func TestManySleepingRunsHoldNoGoroutines(t *testing.T) {
 
 func TestEngineClaimsOnlyWorkflowsItKnows(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "known", func(ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+		weft.RegisterWorkflow(e, "known", func(ctx context.Context, _ struct{}) (int, error) { return 1, nil })
 	})
 	// A client with newer code starts a run of a workflow the executing
 	// engine does not have (a rolling deploy): it must stay untouched.
@@ -567,8 +567,8 @@ func TestEngineClaimsOnlyWorkflowsItKnows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	weft.Register(client, "newer", func(ctx context.Context, _ struct{}) (int, error) { return 2, nil })
-	if _, _, err := client.StartRun(ctx, weft.StartRunParams{Workflow: "newer", ID: "n1"}); err != nil {
+	weft.RegisterWorkflow(client, "newer", func(ctx context.Context, _ struct{}) (int, error) { return 2, nil })
+	if _, _, err := client.Untyped().Start(ctx, "newer", "n1", nil); err != nil {
 		t.Fatal(err)
 	}
 	env.Start("known", "k1", struct{}{})

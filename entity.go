@@ -48,7 +48,7 @@ type EntityDef[S, C, E any] struct {
 	// EventName). Required then; ignored when E is a concrete type.
 	EventTypes []E
 	// CommandTypes lists one value of each concrete command type when C is
-	// an interface, for Engine.SendCommandRaw, whose commands are then
+	// an interface, for Untyped.SendCommand, whose commands are then
 	// {"type": EventName(cmd), "data": …}. Optional.
 	CommandTypes []C
 	// Tags returns extra tags of an event. Every event also gets the tags
@@ -216,4 +216,4 @@ func typesByName[T any](entity, what string, vs []T) map[string]reflect.Type {
 // Name returns the entity type's name.
 func (en *Entity[S, C, E]) Name() string { return en.def.Name }
 
-func (en *Entity[S, C, E]) stream(id string) string { return en.def.Name + ":" + id }
+func (en *Entity[S, C, E]) stream(id string) string { return weftype.StreamName(en.def.Name, id) }

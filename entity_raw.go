@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
 )
 
 // rawCommand is the encoded form of a command of an interface type.
@@ -68,35 +65,3 @@ func (e *Engine) entity(name string) (entityRuntime, error) {
 
 // EntityTypes returns the names of the registered entity types, sorted.
 func (e *Engine) EntityTypes() []string { return e.ev.entities.Names() }
-
-// SendCommandRaw sends an encoded command to an entity and returns its new
-// state encoded by the engine's codec, for the CLI and the HTTP API. A command
-// whose type is an interface is {"type": name, "data": …} (see
-// EntityDef.CommandTypes). It fails with an *UnknownEntityError, an
-// *InputError, or the entity's domain error.
-func (e *Engine) SendCommandRaw(ctx context.Context, entityType, id string, cmd []byte, opts ...CommandOption) (state []byte, version int64, err error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, 0, err
-	}
-	return en.sendRaw(ctx, id, cmd, opts)
-}
-
-// EntityStateRaw returns an entity's state encoded by the engine's codec, and
-// its version.
-func (e *Engine) EntityStateRaw(ctx context.Context, entityType, id string) (state []byte, version int64, err error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, 0, err
-	}
-	return en.stateRaw(ctx, id)
-}
-
-// EntityEventsRaw returns the stored events of an entity, oldest first.
-func (e *Engine) EntityEventsRaw(ctx context.Context, entityType, id string) ([]weftype.Event, error) {
-	en, err := e.entity(entityType)
-	if err != nil {
-		return nil, err
-	}
-	return e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: en.stream(id)})
-}

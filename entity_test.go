@@ -343,15 +343,15 @@ func TestEntityBadInput(t *testing.T) {
 	eng := newEngineOn(t, st, wefttest.NewClock(time.Time{}))
 	acct := weft.RegisterEntity(eng, accountDef(0))
 
-	_, _, err := eng.SendCommandRaw(ctx, "nope", "1", []byte(`{}`))
+	_, _, err := eng.Untyped().SendCommand(ctx, "nope", "1", []byte(`{}`))
 	var ue *weft.UnknownEntityError
 	if !errors.Is(err, weft.ErrUnknownEntity) || !errors.As(err, &ue) || ue.Name != "nope" {
 		t.Errorf("unknown entity: %v", err)
 	}
-	if _, _, err := eng.EntityStateRaw(ctx, "nope", "1"); !errors.Is(err, weft.ErrUnknownEntity) {
-		t.Errorf("EntityStateRaw of an unknown entity: %v", err)
+	if _, _, err := eng.Untyped().EntityState(ctx, "nope", "1"); !errors.Is(err, weft.ErrUnknownEntity) {
+		t.Errorf("Untyped.EntityState of an unknown entity: %v", err)
 	}
-	if _, _, err := eng.SendCommandRaw(ctx, "acct", "1", []byte(`{"op":`)); !errors.Is(err, weft.ErrInvalidInput) {
+	if _, _, err := eng.Untyped().SendCommand(ctx, "acct", "1", []byte(`{"op":`)); !errors.Is(err, weft.ErrInvalidInput) {
 		t.Errorf("undecodable command: %v", err)
 	}
 	var pe *weft.PanicError
@@ -374,7 +374,7 @@ func TestEntityBadInput(t *testing.T) {
 	if _, err := acct.Send(ctx, "bad", acctCmd{Op: "open"}); !errors.Is(err, weft.ErrInvalidInput) {
 		t.Errorf("Send with a corrupt event: %v", err)
 	}
-	if evs, err := eng.EntityEventsRaw(ctx, "acct", "bad"); err != nil || len(evs) != 1 {
+	if evs, err := eng.Untyped().EntityEvents(ctx, "acct", "bad"); err != nil || len(evs) != 1 {
 		t.Errorf("raw events = %v, %v", evs, err)
 	}
 	// Invalid definitions panic at registration.
@@ -403,15 +403,15 @@ func TestEntityRawAPI(t *testing.T) {
 	if got := fmt.Sprint(eng.EntityTypes()); got != "[acct]" {
 		t.Errorf("EntityTypes = %s", got)
 	}
-	state, v, err := eng.SendCommandRaw(ctx, "acct", "r", []byte(`{"op":"deposit","amount":7}`), weft.CommandID("c1"))
+	state, v, err := eng.Untyped().SendCommand(ctx, "acct", "r", []byte(`{"op":"deposit","amount":7}`), weft.CommandID("c1"))
 	if err != nil || v != 2 || string(state) != `{"open":true,"balance":7,"ops":2}` {
-		t.Fatalf("SendCommandRaw = %s v%d, %v", state, v, err)
+		t.Fatalf("Untyped.SendCommand = %s v%d, %v", state, v, err)
 	}
-	state, v, err = eng.EntityStateRaw(ctx, "acct", "r")
+	state, v, err = eng.Untyped().EntityState(ctx, "acct", "r")
 	if err != nil || v != 2 || string(state) != `{"open":true,"balance":7,"ops":2}` {
-		t.Errorf("EntityStateRaw = %s v%d, %v", state, v, err)
+		t.Errorf("Untyped.EntityState = %s v%d, %v", state, v, err)
 	}
-	if _, _, err := eng.SendCommandRaw(ctx, "acct", "r", []byte(`{"op":"withdraw","amount":70}`)); !errors.Is(err, errInsufficient) {
+	if _, _, err := eng.Untyped().SendCommand(ctx, "acct", "r", []byte(`{"op":"withdraw","amount":70}`)); !errors.Is(err, errInsufficient) {
 		t.Errorf("refused raw command: %v", err)
 	}
 }

@@ -106,7 +106,7 @@ func TestErrorsAreTheSameLiveAndInReplay(t *testing.T) {
 	register := func(e *weft.Engine) {
 		weft.RegisterError[*PaymentDeclined](e, "test.PaymentDeclined")
 		for _, c := range cases {
-			weft.Register(e, c.name, func(ctx context.Context, _ struct{}) (string, error) {
+			weft.RegisterWorkflow(e, c.name, func(ctx context.Context, _ struct{}) (string, error) {
 				_, err := weft.Step(ctx, "probe", c.fn, c.opts...)
 				mu.Lock()
 				seen[c.name] = append(seen[c.name], describeError(err))
@@ -153,7 +153,7 @@ func TestOversizedRunResultMatchesErrPayloadTooLarge(t *testing.T) {
 	t.Parallel()
 	var wf *weft.Workflow[struct{}, string]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		wf = weft.Register(e, "big", func(ctx context.Context, _ struct{}) (string, error) {
+		wf = weft.RegisterWorkflow(e, "big", func(ctx context.Context, _ struct{}) (string, error) {
 			return strings.Repeat("x", 2<<20), nil
 		})
 	})
@@ -188,7 +188,7 @@ func TestEnginesHaveTheirOwnErrorRegistry(t *testing.T) {
 		if register {
 			weft.RegisterError[*PaymentDeclined](eng, "test.PaymentDeclined")
 		}
-		wf := weft.Register(eng, "decline", decline)
+		wf := weft.RegisterWorkflow(eng, "decline", decline)
 		if err := eng.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestEnginesHaveTheirOwnErrorRegistry(t *testing.T) {
 	_, known := open(true)
 	other, unknown := open(false)
 	// Registering the same name again on a third engine is no duplicate.
-	third, err := weft.New(weft.Config{Store: other.Store()})
+	third, err := weft.New(weft.Config{Store: weft.StoreOf(other)})
 	if err != nil {
 		t.Fatal(err)
 	}

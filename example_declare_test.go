@@ -24,7 +24,7 @@ func ExampleDeclareSignal() {
 	defer done()
 
 	eng, _ := weft.New(weft.Config{Store: st})
-	approve := weft.Register(eng, "approve", func(ctx context.Context, _ struct{}) (string, error) {
+	approve := weft.RegisterWorkflow(eng, "approve", func(ctx context.Context, _ struct{}) (string, error) {
 		a, err := weft.Await[Approval](ctx, "approved", 0)
 		return "approved by " + a.By, err
 	}, weft.DeclareSignal[Approval]("approved"))
@@ -32,7 +32,7 @@ func ExampleDeclareSignal() {
 	defer eng.Stop(ctx)
 
 	run, _ := approve.Start(ctx, "a-1", struct{}{})
-	err := eng.SignalRaw(ctx, "a-1", "approved", []byte(`{"by": 42}`))
+	err := eng.Untyped().Signal(ctx, "a-1", "approved", []byte(`{"by": 42}`))
 	var ie *weft.InputError
 	fmt.Println("refused:", errors.As(err, &ie))
 	fmt.Println(err)

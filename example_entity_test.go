@@ -72,7 +72,7 @@ func ExampleCommandID() {
 
 	eng, _ := weft.New(weft.Config{Store: st})
 	show := weft.RegisterEntity(eng, seatsDef())
-	book := weft.Register(eng, "book", func(ctx context.Context, n int) (int, error) {
+	book := weft.RegisterWorkflow(eng, "book", func(ctx context.Context, n int) (int, error) {
 		return weft.Step(ctx, "reserve", func(ctx context.Context) (int, error) {
 			info, _ := weft.StepInfoFrom(ctx)
 			res, err := show.Send(ctx, "gala", reserve{N: n}, weft.CommandID(info.IdempotencyKey))
@@ -105,7 +105,7 @@ func ExampleRegisterConsumer() {
 
 	eng, _ := weft.New(weft.Config{Store: st})
 	show := weft.RegisterEntity(eng, seatsDef())
-	confirm := weft.Register(eng, "confirm", func(ctx context.Context, n int) (string, error) {
+	confirm := weft.RegisterWorkflow(eng, "confirm", func(ctx context.Context, n int) (string, error) {
 		return fmt.Sprintf("confirmed %d seat(s)", n), nil
 	})
 	weft.RegisterConsumer(eng, weft.ConsumerDef{
@@ -234,7 +234,7 @@ func ExampleTxStep() {
 		_, err := tx.ExecContext(ctx, `CREATE TABLE invoices (run TEXT PRIMARY KEY, amount INTEGER NOT NULL)`)
 		return err
 	})
-	invoice := weft.Register(eng, "invoice", func(ctx context.Context, amount int) (int64, error) {
+	invoice := weft.RegisterWorkflow(eng, "invoice", func(ctx context.Context, amount int) (int64, error) {
 		return weft.TxStep(ctx, "insert", func(ctx context.Context, tx store.Tx) (int64, error) {
 			info, _ := weft.StepInfoFrom(ctx)
 			res, err := tx.ExecContext(ctx, `INSERT INTO invoices (run, amount) VALUES (?, ?)`, info.RunID, amount)
@@ -255,17 +255,17 @@ func ExampleTxStep() {
 
 // Every runs a function periodically, a fixed delay after the previous run
 // ended, one run at a time, across restarts; now is the engine clock's time.
-func ExampleEvery() {
+func ExampleRegisterSchedule() {
 	ctx := context.Background()
 	st, done := openExampleStore()
 	defer done()
 
 	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	weft.Every(eng, "expire-unpaid", time.Minute, func(ctx context.Context, now time.Time) error {
+	weft.RegisterSchedule(eng, weft.ScheduleDef{Name: "expire-unpaid", Interval: time.Minute, Func: func(ctx context.Context, now time.Time) error {
 		fmt.Println("expiring bookings unpaid at", now.Format("15:04"))
 		return nil
-	})
+	}})
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
@@ -278,19 +278,19 @@ func ExampleEvery() {
 
 // Schedule starts a workflow run at each cron tick, with a stable run ID per
 // tick.
-func ExampleSchedule() {
+func ExampleRegisterSchedule_cron() {
 	ctx := context.Background()
 	st, done := openExampleStore()
 	defer done()
 
 	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	report := weft.Register(eng, "report", func(ctx context.Context, day string) (string, error) {
+	report := weft.RegisterWorkflow(eng, "report", func(ctx context.Context, day string) (string, error) {
 		return "report of " + day, nil
 	})
-	weft.Schedule(eng, weft.ScheduleDef[string, string]{
+	weft.RegisterSchedule(eng, weft.ScheduleDef{
 		Name: "nightly", Cron: "0 2 * * *", Workflow: report,
-		Input: func(tick time.Time) string { return tick.AddDate(0, 0, -1).Format("2006-01-02") },
+		Input: func(tick time.Time) any { return tick.AddDate(0, 0, -1).Format("2006-01-02") },
 	})
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)

@@ -33,7 +33,7 @@ func Example() {
 	defer done()
 
 	eng, _ := weft.New(weft.Config{Store: st})
-	greet := weft.Register(eng, "greet", func(ctx context.Context, name string) (string, error) {
+	greet := weft.RegisterWorkflow(eng, "greet", func(ctx context.Context, name string) (string, error) {
 		return weft.Step(ctx, "make-greeting", func(ctx context.Context) (string, error) {
 			return "hello, " + name, nil
 		})
@@ -65,7 +65,7 @@ func ExampleAwait() {
 
 	clock := wefttest.NewClock(time.Time{})
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	approve := weft.Register(eng, "approve", func(ctx context.Context, _ struct{}) (string, error) {
+	approve := weft.RegisterWorkflow(eng, "approve", func(ctx context.Context, _ struct{}) (string, error) {
 		ok, err := weft.Await[bool](ctx, "approved", 8*time.Hour)
 		if errors.Is(err, weft.ErrTimeout) {
 			return "timed out", nil
@@ -95,7 +95,7 @@ func ExampleSleep() {
 
 	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	weft.Register(eng, "reminder", func(ctx context.Context, _ struct{}) (time.Time, error) {
+	weft.RegisterWorkflow(eng, "reminder", func(ctx context.Context, _ struct{}) (time.Time, error) {
 		if err := weft.Sleep(ctx, 30*24*time.Hour); err != nil {
 			return time.Time{}, err
 		}
@@ -104,7 +104,7 @@ func ExampleSleep() {
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
-	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "reminder", ID: "r-1", Input: []byte(`{}`)})
+	_, _, _ = eng.Untyped().Start(ctx, "reminder", "r-1", []byte(`{}`))
 	r, _ := wefttest.RunToEnd(ctx, eng, clock, "r-1")
 	fmt.Println(r.Status, string(r.Result))
 	// Output:
@@ -121,7 +121,7 @@ func ExampleStep_retry() {
 	clock := wefttest.NewClock(time.Time{})
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
 	calls := 0
-	weft.Register(eng, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
+	weft.RegisterWorkflow(eng, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
 		return weft.Step(ctx, "call", func(ctx context.Context) (int, error) {
 			calls++
 			if calls < 3 {
@@ -133,7 +133,7 @@ func ExampleStep_retry() {
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
-	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "flaky", ID: "f-1"})
+	_, _, _ = eng.Untyped().Start(ctx, "flaky", "f-1", nil)
 	r, _ := wefttest.RunToEnd(ctx, eng, clock, "f-1")
 	fmt.Println(r.Status, string(r.Result))
 	// Output:
@@ -147,8 +147,8 @@ func ExampleChild() {
 	defer done()
 
 	eng, _ := weft.New(weft.Config{Store: st})
-	square := weft.Register(eng, "square", func(ctx context.Context, n int) (int, error) { return n * n, nil })
-	sum := weft.Register(eng, "sum-of-squares", func(ctx context.Context, ns []int) (int, error) {
+	square := weft.RegisterWorkflow(eng, "square", func(ctx context.Context, n int) (int, error) { return n * n, nil })
+	sum := weft.RegisterWorkflow(eng, "sum-of-squares", func(ctx context.Context, ns []int) (int, error) {
 		total := 0
 		for _, n := range ns {
 			sq, err := weft.Child(ctx, square, "", n) // child IDs: "<parent>/<position>"
@@ -179,7 +179,7 @@ func ExampleEngine_Cancel() {
 
 	clock := wefttest.NewClock(time.Time{})
 	eng, _ := weft.New(weft.Config{Store: st, Clock: clock})
-	weft.Register(eng, "subscription", func(ctx context.Context, _ struct{}) (string, error) {
+	weft.RegisterWorkflow(eng, "subscription", func(ctx context.Context, _ struct{}) (string, error) {
 		if err := weft.Sleep(ctx, 365*24*time.Hour); err != nil {
 			_, _ = weft.Step(ctx, "refund", func(ctx context.Context) (string, error) {
 				fmt.Println("refunding")
@@ -192,7 +192,7 @@ func ExampleEngine_Cancel() {
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
-	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "subscription", ID: "sub-1"})
+	_, _, _ = eng.Untyped().Start(ctx, "subscription", "sub-1", nil)
 	_ = wefttest.Settle(ctx, eng)
 	_ = eng.Cancel(ctx, "sub-1")
 	r, _ := wefttest.RunToEnd(ctx, eng, clock, "sub-1")
@@ -203,13 +203,13 @@ func ExampleEngine_Cancel() {
 }
 
 // Query reads a run's state by replaying its journal in memory.
-func ExampleEngine_Query() {
+func ExampleQuery() {
 	ctx := context.Background()
 	st, done := openExampleStore()
 	defer done()
 
 	eng, _ := weft.New(weft.Config{Store: st})
-	weft.Register(eng, "order", func(ctx context.Context, _ struct{}) (string, error) {
+	weft.RegisterWorkflow(eng, "order", func(ctx context.Context, _ struct{}) (string, error) {
 		stage := "placed"
 		weft.SetQuery(ctx, "stage", func() (any, error) { return stage, nil })
 		if _, err := weft.Step(ctx, "pay", func(ctx context.Context) (bool, error) { return true, nil }); err != nil {
@@ -221,9 +221,9 @@ func ExampleEngine_Query() {
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
-	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "order", ID: "order-1"})
+	_, _, _ = eng.Untyped().Start(ctx, "order", "order-1", nil)
 	_ = wefttest.Settle(ctx, eng)
-	stage, err := weft.QueryAs[string](ctx, eng, "order-1", "stage")
+	stage, err := weft.Query[string](ctx, eng, "order-1", "stage")
 	fmt.Println(stage, err)
 	// Output:
 	// paid, waiting for shipment <nil>
@@ -237,14 +237,14 @@ func ExampleRecord() {
 
 	eng, _ := weft.New(weft.Config{Store: st})
 	calls := 0
-	weft.Register(eng, "token", func(ctx context.Context, _ struct{}) (int, error) {
+	weft.RegisterWorkflow(eng, "token", func(ctx context.Context, _ struct{}) (int, error) {
 		token := weft.Record(ctx, "token", func() int { calls++; return 42 })
 		return token, nil
 	})
 	_ = eng.Start(ctx)
 	defer eng.Stop(ctx)
 
-	_, _, _ = eng.StartRun(ctx, weft.StartRunParams{Workflow: "token", ID: "t-1"})
+	_, _, _ = eng.Untyped().Start(ctx, "token", "t-1", nil)
 	r, _ := eng.Wait(ctx, "t-1")
 	journal, _ := eng.Journal(ctx, "t-1")
 	fmt.Println(string(r.Result), calls, journal[1].Type, journal[1].Name)
@@ -270,7 +270,7 @@ func ExampleRegisterError() {
 
 	eng, _ := weft.New(weft.Config{Store: st})
 	weft.RegisterError[*OutOfStock](eng, "shop.OutOfStock")
-	order := weft.Register(eng, "order", func(ctx context.Context, sku string) (string, error) {
+	order := weft.RegisterWorkflow(eng, "order", func(ctx context.Context, sku string) (string, error) {
 		_, err := weft.Step(ctx, "reserve", func(ctx context.Context) (int, error) {
 			return 0, weft.NonRetryable(&OutOfStock{SKU: sku})
 		})

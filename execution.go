@@ -97,7 +97,7 @@ func (x *execution) load(ctx context.Context) error {
 			pending <- signals{sigs, err}
 		}()
 	}
-	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(x.run.ID)})
+	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, x.run.ID)})
 	var sigs signals
 	if pending != nil {
 		sigs = <-pending

@@ -4,10 +4,10 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft"
 )
 
-var weftListAll = store.ListRunsParams{Limit: 100000}
+var weftListAll = weft.RunFilter{Limit: 100000}
 
 // goroutinesIn counts goroutines whose stack contains fn.
 func goroutinesIn(fn string) int {

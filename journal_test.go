@@ -38,7 +38,7 @@ func sourceLine(t *testing.T, src string) string {
 
 func TestJournalSourceIsModulePath(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "sourced", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "sourced", func(ctx context.Context, _ struct{}) (string, error) {
 			if _, err := weft.Step(ctx, "one", func(context.Context) (int, error) { return 1, nil }); err != nil { // op: step
 				return "", err
 			}
@@ -72,7 +72,7 @@ func TestJournalSourceIsModulePath(t *testing.T) {
 func TestNonDeterminismSourceIsModulePath(t *testing.T) {
 	register := func(step string) func(e *weft.Engine) {
 		return func(e *weft.Engine) {
-			weft.Register(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
+			weft.RegisterWorkflow(e, "evolving", func(ctx context.Context, _ struct{}) (int, error) {
 				if _, err := weft.Step(ctx, step, func(context.Context) (int, error) { return 1, nil }); err != nil { // op: changed
 					return 0, err
 				}
@@ -95,7 +95,7 @@ func TestNonDeterminismSourceIsModulePath(t *testing.T) {
 
 func TestJournalUntilOfFailedAttempt(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "flaky", func(ctx context.Context, _ struct{}) (int, error) {
 			return weft.Step(ctx, "call", func(ctx context.Context) (int, error) {
 				if si, _ := weft.StepInfoFrom(ctx); si.Attempt == 1 {
 					return 0, errors.New("unavailable")

@@ -64,7 +64,7 @@ func TestHeartbeatRenewsAllLeasesInOneCall(t *testing.T) {
 	release := make(chan struct{})
 	var entered sync.WaitGroup
 	entered.Add(n)
-	wf := weft.Register(eng, "held", func(ctx context.Context, _ struct{}) (string, error) {
+	wf := weft.RegisterWorkflow(eng, "held", func(ctx context.Context, _ struct{}) (string, error) {
 		return weft.Step(ctx, "hold", func(ctx context.Context) (string, error) {
 			entered.Done()
 			select {

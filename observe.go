@@ -11,7 +11,7 @@ import (
 // weftotel implements it with OpenTelemetry). Methods are called concurrently
 // from many runs and must return quickly.
 type Observer interface {
-	// RunCreated is called when StartRun created a new run.
+	// RunCreated is called when a start (Workflow.Start, Untyped.Start, a schedule) created a new run.
 	RunCreated(ctx context.Context, workflow string)
 	// ExecutionStarted is called when the engine starts executing a run (a
 	// first start, a resume after a wake-up or a restart). The context it

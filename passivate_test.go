@@ -65,7 +65,7 @@ func newFrozenClock() *wefttest.Clock {
 func startAwaiting(t *testing.T, st store.Store, clock *wefttest.Clock) (*weft.Engine, *weft.Workflow[struct{}, string]) {
 	t.Helper()
 	eng := newEngineOn(t, st, clock)
-	wf := weft.Register(eng, "awaiting", awaitThenStep(func() {}))
+	wf := weft.RegisterWorkflow(eng, "awaiting", awaitThenStep(func() {}))
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -13,28 +14,122 @@ import (
 	"github.com/weftrun/weft/weftype"
 )
 
-// Every runs fn periodically: interval after the previous run ended (a
-// fixed delay, not a fixed rate), one run at a time, across restarts and, by
-// the runs' leases, across workers. now is the engine clock's time when the
-// run starts (a test clock moves it). An error of fn is logged; the next run
-// comes anyway.
-//
-// It is a chain of runs "every:<name>:<n>" of the internal workflow
-// "every:<name>": each one runs fn in a step, then starts the next with its
-// wake-up interval later. Every panics on an empty name, an interval not
-// above zero or a name registered twice (programming mistakes).
-func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.Context, now time.Time) error) {
-	if name == "" || interval <= 0 || fn == nil {
-		panic(fmt.Sprintf("weft: Every(%q, %v): needs a name, an interval above zero and a function", name, interval))
+// MissedTicks says what a cron schedule does with ticks that passed while no
+// engine ran.
+type MissedTicks int
+
+const (
+	// SkipMissed starts only the latest missed tick. The default.
+	SkipMissed MissedTicks = iota
+	// CatchUp starts a run for every missed tick (at most 1000).
+	CatchUp
+)
+
+// ScheduleDef defines a schedule: when it ticks (Interval or Cron, exactly
+// one) and what each tick does (Func or Workflow, exactly one).
+type ScheduleDef struct {
+	// Name identifies the schedule and the runs it makes. Required.
+	Name string
+
+	// Interval ticks this long after the previous tick's work ended (a fixed
+	// delay, not a fixed rate), the first tick at Start.
+	Interval time.Duration
+	// Cron ticks at the times of a standard 5-field cron expression
+	// ("*/5 * * * *") or a descriptor ("@hourly").
+	Cron string
+	// Location is the time zone of Cron. Defaults to UTC.
+	Location *time.Location
+	// Missed says what happens to the cron ticks missed while no engine ran.
+	// Defaults to SkipMissed.
+	Missed MissedTicks
+
+	// Func runs at each tick, in a step, with the tick's time (for an
+	// Interval, the engine clock's time when the tick's run starts). An
+	// error is logged; the next tick comes anyway.
+	Func func(ctx context.Context, tick time.Time) error
+	// Workflow is the workflow (a *Workflow of any types) that each tick
+	// starts a run of, with the stable ID "<Name>@<tick in RFC 3339, UTC>"
+	// for a Cron, "<Name>@<n>" for the n-th tick of an Interval, so a tick
+	// never starts twice, also across restarts and workers.
+	Workflow interface{ Name() string }
+	// Input returns the input of the run a tick starts, a value of the
+	// Workflow's input type. Defaults to none: the zero input.
+	Input func(tick time.Time) any
+}
+
+// RegisterSchedule registers a schedule on the engine; it ticks from Start
+// on, one tick at a time, across restarts and, by the runs' leases, across
+// workers. A schedule is a chain of runs of an internal workflow, each doing
+// one tick's work and then creating the next, due at the next tick:
+// "every:<Name>:<n>" of the workflow "every:<Name>" for an Interval,
+// "schedule:<Name>:<tick>" of "schedule:<Name>" for a Cron. RegisterSchedule
+// panics on an invalid definition or cron expression (programming mistakes).
+func RegisterSchedule(e *Engine, def ScheduleDef) {
+	fail := func(why string, args ...any) {
+		panic(fmt.Sprintf("weft: RegisterSchedule(%q): "+why, append([]any{def.Name}, args...)...))
 	}
+	switch {
+	case def.Name == "":
+		fail("needs a Name")
+	case (def.Interval > 0) == (def.Cron != ""):
+		fail("needs either an Interval above zero or a Cron expression")
+	case def.Interval < 0:
+		fail("Interval %v is below zero", def.Interval)
+	case (def.Func == nil) == (def.Workflow == nil):
+		fail("needs either a Func or a Workflow")
+	}
+	tick := e.scheduleAction(def)
+	if def.Interval > 0 {
+		e.registerInterval(def.Name, def.Interval, tick)
+		return
+	}
+	sched, err := cron.ParseStandard(def.Cron)
+	if err != nil {
+		fail("cron expression %q: %v", def.Cron, err)
+	}
+	e.registerCron(def, sched, tick)
+}
+
+// scheduleAction returns the work of one tick of def: key names the tick in
+// the ID of the run it starts.
+func (e *Engine) scheduleAction(def ScheduleDef) func(ctx context.Context, key string, at time.Time) error {
+	if def.Func != nil {
+		return func(ctx context.Context, _ string, at time.Time) error {
+			if err := def.Func(ctx, at); err != nil {
+				e.cfg.Logger.Warn("weft: scheduled function failed", "schedule", def.Name, "tick", at, "error", err)
+			}
+			return nil
+		}
+	}
+	return func(ctx context.Context, key string, at time.Time) error {
+		var b []byte
+		if def.Input != nil {
+			var err error
+			if b, err = e.codec.Marshal(def.Input(at)); err != nil {
+				return NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
+			}
+		}
+		// A run of this tick with another input was started by an earlier
+		// attempt, with an Input func that is not pure: it is the tick's run
+		// all the same.
+		_, _, err := e.startRun(ctx, startRunParams{Workflow: def.Workflow.Name(), ID: def.Name + "@" + key, Input: b})
+		if errors.Is(err, ErrRunIDTaken) {
+			return nil
+		}
+		return err
+	}
+}
+
+// registerInterval registers the chain of an Interval schedule.
+func (e *Engine) registerInterval(name string, interval time.Duration, tick func(ctx context.Context, key string, at time.Time) error) {
 	wf := "every:" + name
 	runID := func(n int64) string { return fmt.Sprintf("%s:%d", wf, n) }
 	type everyInput struct {
 		N int64 `json:"n"`
 	}
-	Register(e, wf, func(ctx context.Context, in everyInput) (struct{}, error) {
+	RegisterWorkflow(e, wf, func(ctx context.Context, in everyInput) (struct{}, error) {
 		_, err := Step(ctx, "run", func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, fn(ctx, e.clock.Now())
+			return struct{}{}, tick(ctx, strconv.FormatInt(in.N, 10), e.clock.Now())
 		}, MaxAttempts(1))
 		if err != nil {
 			e.cfg.Logger.Warn("weft: periodic process failed", "every", name, "run", in.N, "error", err)
@@ -55,61 +150,19 @@ func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.C
 	})
 }
 
-// MissedTicks says what a schedule does with ticks that passed while no
-// engine ran.
-type MissedTicks int
-
-const (
-	// SkipMissed starts only the latest missed tick. The default.
-	SkipMissed MissedTicks = iota
-	// CatchUp starts a run for every missed tick (at most 1000).
-	CatchUp
-)
-
-// ScheduleDef defines a cron schedule that starts a workflow run at each tick.
-type ScheduleDef[I, O any] struct {
-	// Name identifies the schedule; its runs have the IDs
-	// "<Name>@<tick in RFC 3339, UTC>". Required.
-	Name string
-	// Cron is a standard 5-field cron expression ("*/5 * * * *") or a
-	// descriptor ("@hourly"). Required.
-	Cron string
-	// Location is the time zone of the cron expression. Defaults to UTC.
-	Location *time.Location
-	// Workflow is the workflow each tick starts. Required.
-	Workflow *Workflow[I, O]
-	// Input returns the input of the run of a tick. Defaults to the zero I.
-	Input func(tick time.Time) I
-	// Missed says what happens to ticks missed while the engine was down.
-	// Defaults to SkipMissed.
-	Missed MissedTicks
-}
-
-// Schedule starts a run of def.Workflow at each tick of a cron schedule.
-// Each tick's run has the stable ID "<name>@<tick in RFC3339 UTC>", so a tick
-// never starts twice, also across restarts and workers. It is a chain of
-// runs "schedule:<name>:<tick>" of the internal workflow "schedule:<name>",
-// each waking at its tick. Schedule panics on an invalid definition or cron
-// expression (programming mistakes).
-func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
-	if def.Name == "" || def.Workflow == nil {
-		panic(fmt.Sprintf("weft: Schedule(%q): needs a Name and a Workflow", def.Name))
-	}
-	sched, err := cron.ParseStandard(def.Cron)
-	if err != nil {
-		panic(fmt.Sprintf("weft: Schedule(%q): cron expression %q: %v", def.Name, def.Cron, err))
-	}
+// registerCron registers the chain of a Cron schedule.
+func (e *Engine) registerCron(def ScheduleDef, sched cron.Schedule, tick func(ctx context.Context, key string, at time.Time) error) {
 	loc := def.Location
 	if loc == nil {
 		loc = time.UTC
 	}
 	next := func(t time.Time) time.Time { return sched.Next(t.In(loc)).UTC() }
 	wf := "schedule:" + def.Name
-	tickerID := func(tick time.Time) string { return wf + ":" + tick.UTC().Format(time.RFC3339) }
+	tickerID := func(t time.Time) string { return wf + ":" + t.UTC().Format(time.RFC3339) }
 	type tickInput struct {
 		Tick time.Time `json:"tick"`
 	}
-	Register(e, wf, func(ctx context.Context, in tickInput) ([]string, error) {
+	RegisterWorkflow(e, wf, func(ctx context.Context, in tickInput) ([]string, error) {
 		return Step(ctx, "tick", func(ctx context.Context) ([]string, error) {
 			now := e.clock.Now()
 			ticks := []time.Time{in.Tick}
@@ -123,31 +176,20 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 			if def.Missed == SkipMissed {
 				ticks = ticks[len(ticks)-1:]
 			}
-			var started []string
+			var done []string
 			for _, t := range ticks {
-				var input I
-				if def.Input != nil {
-					input = def.Input(t)
-				}
-				b, err := e.codec.Marshal(input)
-				if err != nil {
-					return nil, NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
-				}
-				id := def.Name + "@" + t.UTC().Format(time.RFC3339)
-				// A run of this tick with another input was started by an
-				// earlier attempt of this step, with an Input func that is
-				// not pure: it is the tick's run all the same.
-				if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil && !errors.Is(err, ErrRunIDTaken) {
+				key := t.UTC().Format(time.RFC3339)
+				if err := tick(ctx, key, t); err != nil {
 					return nil, err
 				}
-				started = append(started, id)
+				done = append(done, def.Name+"@"+key)
 			}
 			if n := next(last); !n.IsZero() {
 				if err := e.createChained(ctx, wf, tickerID(n), tickInput{Tick: n}, n); err != nil {
 					return nil, err
 				}
 			}
-			return started, nil
+			return done, nil
 		})
 	})
 	e.ev.periodics.Add(func(ctx context.Context) error {

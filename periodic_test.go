@@ -37,7 +37,7 @@ func TestEveryFixedDelaySingleFlightAcrossRestart(t *testing.T) {
 	var nows []string
 	var clock *wefttest.Clock
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Every(e, "tick", time.Minute, func(ctx context.Context, now time.Time) error {
+		weft.RegisterSchedule(e, weft.ScheduleDef{Name: "tick", Interval: time.Minute, Func: func(ctx context.Context, now time.Time) error {
 			mu.Lock()
 			defer mu.Unlock()
 			nows = append(nows, now.Format("15:04:05"))
@@ -45,7 +45,7 @@ func TestEveryFixedDelaySingleFlightAcrossRestart(t *testing.T) {
 				clock.Advance(10 * time.Second) // a slow run
 			}
 			return nil
-		})
+		}})
 	})
 	clock = env.Clock
 	got := func() string {
@@ -89,10 +89,10 @@ func TestScheduleStableIDsAndMissedTicks(t *testing.T) {
 			clock := wefttest.NewClock(time.Time{})
 			start := func() *weft.Engine {
 				eng := newEngineOn(t, st, clock)
-				report := weft.Register(eng, "report", func(ctx context.Context, tick string) (string, error) { return "report " + tick, nil })
-				weft.Schedule(eng, weft.ScheduleDef[string, string]{
+				report := weft.RegisterWorkflow(eng, "report", func(ctx context.Context, tick string) (string, error) { return "report " + tick, nil })
+				weft.RegisterSchedule(eng, weft.ScheduleDef{
 					Name: "five", Cron: "*/5 * * * *", Workflow: report, Missed: missed,
-					Input: func(tick time.Time) string { return tick.Format("15:04") },
+					Input: func(tick time.Time) any { return tick.Format("15:04") },
 				})
 				if err := eng.Start(ctx); err != nil {
 					t.Fatal(err)
@@ -147,12 +147,12 @@ func TestEveryGoesOnAfterAnError(t *testing.T) {
 	t.Parallel()
 	var runs atomic.Int64
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Every(e, "flaky", time.Hour, func(ctx context.Context, now time.Time) error {
+		weft.RegisterSchedule(e, weft.ScheduleDef{Name: "flaky", Interval: time.Hour, Func: func(ctx context.Context, now time.Time) error {
 			if runs.Add(1) == 1 {
 				return errors.New("first run fails")
 			}
 			return nil
-		})
+		}})
 	})
 	env.Advance(2 * time.Hour)
 	if n := runs.Load(); n != 3 {
@@ -162,11 +162,15 @@ func TestEveryGoesOnAfterAnError(t *testing.T) {
 		t.Errorf("first run %s", r.Status)
 	}
 	for _, bad := range []func(){
-		func() { weft.Every(env.Engine, "", time.Second, func(context.Context, time.Time) error { return nil }) },
-		func() { weft.Every(env.Engine, "x", 0, func(context.Context, time.Time) error { return nil }) },
 		func() {
-			weft.Schedule(env.Engine, weft.ScheduleDef[struct{}, struct{}]{Name: "s", Cron: "not cron",
-				Workflow: weft.Register(env.Engine, "w", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })})
+			weft.RegisterSchedule(env.Engine, weft.ScheduleDef{Name: "", Interval: time.Second, Func: func(context.Context, time.Time) error { return nil }})
+		},
+		func() {
+			weft.RegisterSchedule(env.Engine, weft.ScheduleDef{Name: "x", Interval: 0, Func: func(context.Context, time.Time) error { return nil }})
+		},
+		func() {
+			weft.RegisterSchedule(env.Engine, weft.ScheduleDef{Name: "s", Cron: "not cron",
+				Workflow: weft.RegisterWorkflow(env.Engine, "w", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })})
 		},
 	} {
 		func() {
@@ -196,7 +200,7 @@ func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		weft.Every(eng, "tick", 5*time.Millisecond, func(ctx context.Context, _ time.Time) error {
+		weft.RegisterSchedule(eng, weft.ScheduleDef{Name: "tick", Interval: 5 * time.Millisecond, Func: func(ctx context.Context, _ time.Time) error {
 			if inFlight.Add(1) > 1 {
 				overlaps.Add(1)
 			}
@@ -206,7 +210,7 @@ func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
 			ran[worker]++
 			mu.Unlock()
 			return nil
-		})
+		}})
 		if err := eng.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -242,5 +246,53 @@ func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
 	mu.Unlock()
 	if extra := calls - len(runs); extra < 0 || extra > 2 {
 		t.Errorf("%d tick calls for %d completed ticks", calls, len(runs))
+	}
+}
+
+// RegisterSchedule takes either trigger with either action: a cron
+// schedule may run a function, an interval schedule may start a workflow.
+func TestRegisterScheduleTriggersAndActions(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var ticks []string
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		beat := weft.RegisterWorkflow(e, "beat", func(ctx context.Context, n int) (int, error) { return n, nil })
+		weft.RegisterSchedule(e, weft.ScheduleDef{Name: "hourly", Cron: "@hourly", Func: func(ctx context.Context, tick time.Time) error {
+			mu.Lock()
+			defer mu.Unlock()
+			ticks = append(ticks, tick.Format("15:04"))
+			return nil
+		}})
+		weft.RegisterSchedule(e, weft.ScheduleDef{Name: "beat", Interval: 30 * time.Minute, Workflow: beat,
+			Input: func(time.Time) any { return 7 }})
+	})
+	env.Advance(2 * time.Hour)
+	mu.Lock()
+	got := strings.Join(ticks, " ")
+	mu.Unlock()
+	if got != "01:00 02:00" {
+		t.Errorf("cron function ran at %q, want 01:00 02:00", got)
+	}
+	for n := 1; n <= 5; n++ {
+		r := env.Run(fmt.Sprintf("beat@%d", n))
+		if r.Status != weftype.StatusCompleted || string(r.Result) != "7" {
+			t.Errorf("run beat@%d: %s %s, want completed 7", n, r.Status, r.Result)
+		}
+	}
+	for _, def := range []weft.ScheduleDef{
+		{Name: "both", Interval: time.Second, Cron: "@hourly", Func: func(context.Context, time.Time) error { return nil }},
+		{Name: "neither", Func: func(context.Context, time.Time) error { return nil }},
+		{Name: "no action", Interval: time.Second},
+		{Name: "two actions", Interval: time.Second, Func: func(context.Context, time.Time) error { return nil },
+			Workflow: weft.RegisterWorkflow(env.Engine, "w2", func(context.Context, int) (int, error) { return 0, nil })},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("schedule %q did not panic", def.Name)
+				}
+			}()
+			weft.RegisterSchedule(env.Engine, def)
+		}()
 	}
 }

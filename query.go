@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// SetQuery registers a query handler for the calling run: Engine.Query with
+// SetQuery registers a query handler for the calling run: Query with
 // the same name replays the run to where it is and calls fn, whose result is
 // encoded by the engine's codec. fn must only read workflow state.
 func SetQuery(ctx context.Context, name string, fn func() (any, error)) {
@@ -17,11 +17,9 @@ func SetQuery(ctx context.Context, name string, fn func() (any, error)) {
 	x.queries[name] = fn
 }
 
-// Query answers a query on a run: it replays the run's journal in memory,
-// without running any step or writing anything, up to where the run is, then
-// calls the handler the workflow registered with SetQuery. The result is
-// encoded by the engine's codec.
-func (e *Engine) Query(ctx context.Context, runID, name string) ([]byte, error) {
+// query answers a query on a run with its result encoded by the engine's
+// codec; see Query.
+func (e *Engine) query(ctx context.Context, runID, name string) ([]byte, error) {
 	r, err := e.store.GetRun(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -56,10 +54,13 @@ func (e *Engine) Query(ctx context.Context, runID, name string) ([]byte, error) 
 	return e.codec.Marshal(v)
 }
 
-// QueryAs is Engine.Query with the result decoded into T.
-func QueryAs[T any](ctx context.Context, e *Engine, runID, name string) (T, error) {
+// Query answers the query name on a run, with the result decoded into T: it
+// replays the run's journal in memory, without running any step or writing
+// anything, up to where the run is, then calls the handler the workflow
+// registered with SetQuery. Untyped.Query gives the encoded result.
+func Query[T any](ctx context.Context, e *Engine, runID, name string) (T, error) {
 	var out T
-	b, err := e.Query(ctx, runID, name)
+	b, err := e.query(ctx, runID, name)
 	if err != nil {
 		return out, err
 	}

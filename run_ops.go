@@ -154,7 +154,7 @@ func (e *Engine) Retry(ctx context.Context, runID string, opts ...OpOption) erro
 		return err
 	}
 	if r.Status == weftype.StatusFailed {
-		evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID)})
+		evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, runID)})
 		if err != nil {
 			return err
 		}
@@ -238,7 +238,7 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 	if old.ResetTo != "" {
 		return old.ResetTo, nil
 	}
-	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID)})
+	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, runID)})
 	if err != nil {
 		return "", err
 	}

@@ -19,7 +19,7 @@ func TestRetryFailedRunContinuesFromTheFailedStep(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "two", func(ctx context.Context, _ int) (int, error) {
+		weft.RegisterWorkflow(e, "two", func(ctx context.Context, _ int) (int, error) {
 			a, err := weft.Step(ctx, "first", func(context.Context) (int, error) { first.Add(1); return 1, nil })
 			if err != nil {
 				return 0, err
@@ -60,7 +60,7 @@ func TestRetryFailedRunContinuesFromTheFailedStep(t *testing.T) {
 func TestSuspendHoldsTimersAndSignalsUntilResume(t *testing.T) {
 	var after atomic.Int32
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "sleeper", func(ctx context.Context, _ int) (string, error) {
+		weft.RegisterWorkflow(e, "sleeper", func(ctx context.Context, _ int) (string, error) {
 			if err := weft.Sleep(ctx, time.Hour); err != nil {
 				return "", err
 			}

@@ -89,7 +89,7 @@ func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOpti
 	if x.query {
 		x.unwindTo(unwindQuery)
 	}
-	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: *x.eng.cfg.DefaultRetry}}
+	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: x.eng.cfg.DefaultRetry}}
 	for _, opt := range opts {
 		opt(&s.o)
 	}

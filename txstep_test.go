@@ -37,7 +37,7 @@ func countOrders(t *testing.T, eng *weft.Engine) int {
 // attempts fail after writing while failures > 0.
 func orderWorkflow(calls *atomic.Int64, failures *atomic.Int64) func(e *weft.Engine) {
 	return func(e *weft.Engine) {
-		weft.Register(e, "order", func(ctx context.Context, total int) (string, error) {
+		weft.RegisterWorkflow(e, "order", func(ctx context.Context, total int) (string, error) {
 			id, err := weft.TxStep(ctx, "insert", func(ctx context.Context, tx store.Tx) (string, error) {
 				calls.Add(1)
 				info, _ := weft.StepInfoFrom(ctx)

@@ -30,7 +30,7 @@ func TestStoreOutageIsErrStoreUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wf := weft.Register(eng, "waiter", func(ctx context.Context, _ struct{}) (string, error) {
+	wf := weft.RegisterWorkflow(eng, "waiter", func(ctx context.Context, _ struct{}) (string, error) {
 		return weft.Await[string](ctx, "go", 0)
 	})
 	acct := weft.RegisterEntity(eng, accountDef(0))

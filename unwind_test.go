@@ -36,14 +36,14 @@ func TestRecoverCannotSwallowDurableWaits(t *testing.T) {
 	t.Parallel()
 	var sleeper *weft.Workflow[struct{}, string]
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		sleeper = weft.Register(e, "sleeper", swallowing(func(ctx context.Context) error {
+		sleeper = weft.RegisterWorkflow(e, "sleeper", swallowing(func(ctx context.Context) error {
 			return weft.Sleep(ctx, time.Hour)
 		}))
-		weft.Register(e, "awaiter", swallowing(func(ctx context.Context) error {
+		weft.RegisterWorkflow(e, "awaiter", swallowing(func(ctx context.Context) error {
 			_, err := weft.Await[string](ctx, "go", 0)
 			return err
 		}))
-		weft.Register(e, "parent", swallowing(func(ctx context.Context) error {
+		weft.RegisterWorkflow(e, "parent", swallowing(func(ctx context.Context) error {
 			_, err := weft.Child(ctx, sleeper, "", struct{}{})
 			return err
 		}))
@@ -88,7 +88,7 @@ func TestWhenWorkflowDefersRun(t *testing.T) {
 	t.Parallel()
 	calls := &counter{}
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "defers", func(ctx context.Context, _ struct{}) (string, error) {
+		weft.RegisterWorkflow(e, "defers", func(ctx context.Context, _ struct{}) (string, error) {
 			defer calls.inc("defer")
 			defer func() {
 				// Runs at passivation too, but the step stops the
@@ -143,10 +143,10 @@ func TestRecoverCannotSwallowNonDeterminism(t *testing.T) {
 			return "done", nil
 		}
 	}
-	env := wefttest.NewEnv(t, func(e *weft.Engine) { weft.Register(e, "nd", step("a")) })
+	env := wefttest.NewEnv(t, func(e *weft.Engine) { weft.RegisterWorkflow(e, "nd", step("a")) })
 	env.Start("nd", "n1", struct{}{})
 	env.Settle()
-	env.RestartWith(func(e *weft.Engine) { weft.Register(e, "nd", step("b")) })
+	env.RestartWith(func(e *weft.Engine) { weft.RegisterWorkflow(e, "nd", step("b")) })
 	r := env.RunToEnd("n1")
 	var nd *weft.NonDeterminismError
 	if !errors.As(weft.RunError(r), &nd) || nd.Recorded != "step a" || nd.New != "step b" {
@@ -161,12 +161,12 @@ func TestRecoverCannotSwallowNonDeterminism(t *testing.T) {
 func TestWorkflowOperationInsideStepFunctionFails(t *testing.T) {
 	t.Parallel()
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "nested", func(wctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "nested", func(wctx context.Context, _ struct{}) (int, error) {
 			return weft.TxStep(wctx, "tx", func(context.Context, store.Tx) (int, error) {
 				return 0, weft.Sleep(wctx, time.Hour)
 			}, weft.MaxAttempts(1))
 		})
-		weft.Register(e, "plain", func(ctx context.Context, _ struct{}) (int, error) { return 7, nil })
+		weft.RegisterWorkflow(e, "plain", func(ctx context.Context, _ struct{}) (int, error) { return 7, nil })
 	})
 	env.Start("nested", "x1", struct{}{})
 	r := env.RunToEnd("x1")

@@ -25,18 +25,18 @@ type Workflow[I, O any] struct {
 	name string
 }
 
-// Register registers fn as the workflow called name and returns its handle.
+// RegisterWorkflow registers fn as the workflow called name and returns its handle.
 //
 // fn is a plain Go function. It must be deterministic: everything that may
 // differ between executions (I/O, time, randomness) goes through Step, Record,
 // Now, Sleep, Await or Child, whose results are journaled and served back when
 // the run resumes after a crash or a passivation. opts declare the signals
 // and queries of the workflow with their types (DeclareSignal,
-// DeclareQuery). Register panics if name is empty or already registered, or
+// DeclareQuery). RegisterWorkflow panics if name is empty or already registered, or
 // a declaration is invalid (programming mistakes).
-func Register[I, O any](e *Engine, name string, fn func(ctx context.Context, in I) (O, error), opts ...WorkflowOption) *Workflow[I, O] {
+func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Context, in I) (O, error), opts ...WorkflowOption) *Workflow[I, O] {
 	if name == "" {
-		panic("weft: Register with an empty workflow name")
+		panic("weft: RegisterWorkflow with an empty workflow name")
 	}
 	def := &workflowDef{
 		name: name,
@@ -82,7 +82,7 @@ func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], e
 	if err != nil {
 		return nil, &InputError{What: fmt.Sprintf("input of workflow %q", w.name), Err: err}
 	}
-	r, created, err := w.eng.StartRun(ctx, StartRunParams{Workflow: w.name, ID: id, Input: b})
+	r, created, err := w.eng.startRun(ctx, startRunParams{Workflow: w.name, ID: id, Input: b})
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // BenchmarkStartAndSignal starts a run and sends it a signal, once through
-// the library (Engine.StartRun, Engine.SignalRaw) and once through the HTTP
+// the library (Untyped.Start, Untyped.Signal) and once through the HTTP
 // API (a real HTTP server on loopback, keep-alive client), alternating in
 // the same loop so that both see the same store. It reports each path's
 // time per start+signal and their ratio. The engine is not started: the
@@ -71,10 +71,10 @@ func benchStartAndSignal(b *testing.B, dur sqlite.Durability) {
 		i++
 		id := fmt.Sprintf("lib-%d", i)
 		t0 := time.Now()
-		if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: onboarding.Name, ID: id, Input: input}); err != nil {
+		if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, id, input); err != nil {
 			b.Fatal(err)
 		}
-		if err := eng.SignalRaw(ctx, id, onboarding.SignalVerified, payload); err != nil {
+		if err := eng.Untyped().Signal(ctx, id, onboarding.SignalVerified, payload); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()

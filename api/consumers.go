@@ -154,7 +154,7 @@ func (h *handler) consumerName(r *http.Request) (string, error) {
 	if p := checkText("name", name, MaxNameLength); p != nil {
 		return "", p
 	}
-	if _, err := h.eng.Store().GetConsumer(r.Context(), name); err != nil {
+	if _, err := h.eng.ConsumerRecord(r.Context(), name); err != nil {
 		return "", err
 	}
 	return name, nil
@@ -200,7 +200,7 @@ func (h *handler) resetConsumer(w http.ResponseWriter, r *http.Request) error {
 		return invalid("position", "position is required: the log position to go on after (0: the start of the log)")
 	}
 	pos := *req.Position
-	head, err := h.eng.Store().HeadPosition(r.Context())
+	head, err := h.eng.HeadPosition(r.Context())
 	if err != nil {
 		return err
 	}

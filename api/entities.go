@@ -77,11 +77,11 @@ func (h *handler) getEntity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	state, version, err := h.eng.EntityStateRaw(r.Context(), typ, id)
+	state, version, err := h.eng.Untyped().EntityState(r.Context(), typ, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, EntityState{Type: typ, ID: id, Stream: typ + ":" + id, Version: version, State: rawOrNull(state)})
+	writeJSON(w, http.StatusOK, EntityState{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: rawOrNull(state)})
 	return nil
 }
 
@@ -90,11 +90,11 @@ func (h *handler) getEntityEvents(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	evs, err := h.eng.EntityEventsRaw(r.Context(), typ, id)
+	evs, err := h.eng.Untyped().EntityEvents(r.Context(), typ, id)
 	if err != nil {
 		return err
 	}
-	out := EntityEvents{Type: typ, ID: id, Stream: typ + ":" + id, Events: make([]Event, len(evs))}
+	out := EntityEvents{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Events: make([]Event, len(evs))}
 	for i, ev := range evs {
 		out.Events[i] = toEvent(ev)
 	}
@@ -121,11 +121,11 @@ func (h *handler) sendCommand(w http.ResponseWriter, r *http.Request) error {
 		}
 		opts = append(opts, weft.CommandID(req.CommandID))
 	}
-	state, version, err := h.eng.SendCommandRaw(r.Context(), typ, id, req.Command, opts...)
+	state, version, err := h.eng.Untyped().SendCommand(r.Context(), typ, id, req.Command, opts...)
 	if err != nil {
 		return commandProblem(err)
 	}
-	writeJSON(w, http.StatusOK, EntityState{Type: typ, ID: id, Stream: typ + ":" + id, Version: version, State: rawOrNull(state)})
+	writeJSON(w, http.StatusOK, EntityState{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: rawOrNull(state)})
 	return nil
 }
 

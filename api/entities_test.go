@@ -296,7 +296,7 @@ func TestEventSideBadInput(t *testing.T) {
 	if err != nil || len(ps) != 1 || ps[0].Position != pos {
 		t.Errorf("parked %+v, %v; want the one event at %d", ps, err, pos)
 	}
-	if _, v, err := a.env.Engine.EntityStateRaw(context.Background(), "counter", "x"); err != nil || v != 0 {
+	if _, v, err := a.env.Engine.Untyped().EntityState(context.Background(), "counter", "x"); err != nil || v != 0 {
 		t.Errorf("entity x at version %d (%v), want no events", v, err)
 	}
 }

@@ -27,7 +27,7 @@ func Example() {
 	}
 	defer st.Close()
 	eng, _ := weft.New(weft.Config{Store: st})
-	weft.Register(eng, "greet", func(_ context.Context, name string) (string, error) {
+	weft.RegisterWorkflow(eng, "greet", func(_ context.Context, name string) (string, error) {
 		return "hello " + name, nil
 	})
 	if err := eng.Start(ctx); err != nil {

@@ -39,7 +39,7 @@ func (fakeServices) Activate(context.Context, string, string) error             
 func register(e *weft.Engine) {
 	onboarding.Register(e, fakeServices{})
 	registerEventSide(e)
-	weft.Register(e, "echo", func(_ context.Context, in map[string]any) (map[string]any, error) { return in, nil })
+	weft.RegisterWorkflow(e, "echo", func(_ context.Context, in map[string]any) (map[string]any, error) { return in, nil })
 }
 
 // testAPI is an engine with the test workflows behind an httptest server.

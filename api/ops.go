@@ -159,12 +159,15 @@ func (h *handler) startBatch(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &req); err != nil {
 		return err
 	}
-	f := weft.RunFilter{Workflow: req.Filter.Workflow, Status: weftype.RunStatus(req.Filter.Status), IDPrefix: req.Filter.IDPrefix}
+	f := weft.RunFilter{Workflow: req.Filter.Workflow, IDPrefix: req.Filter.IDPrefix}
+	if req.Filter.Status != "" {
+		f.Statuses = []weftype.RunStatus{weftype.RunStatus(req.Filter.Status)}
+	}
 	var err error
-	if f.StartedBefore, err = parseRFC3339("filter.started_before", req.Filter.StartedBefore); err != nil {
+	if f.CreatedBefore, err = parseRFC3339("filter.started_before", req.Filter.StartedBefore); err != nil {
 		return err
 	}
-	if f.StartedAfter, err = parseRFC3339("filter.started_after", req.Filter.StartedAfter); err != nil {
+	if f.CreatedAfter, err = parseRFC3339("filter.started_after", req.Filter.StartedAfter); err != nil {
 		return err
 	}
 	if req.DryRun {

@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -112,8 +111,8 @@ func parseStatuses(q url.Values) ([]weftype.RunStatus, error) {
 }
 
 // parseRunFilter reads the filters shared by the runs list and live runs.
-func parseRunFilter(q url.Values) (*store.ListRunsParams, error) {
-	p := &store.ListRunsParams{Workflow: q.Get("workflow")}
+func parseRunFilter(q url.Values) (*weft.RunFilter, error) {
+	p := &weft.RunFilter{Workflow: q.Get("workflow")}
 	if p.Workflow != "" {
 		if pr := checkText("workflow", p.Workflow, MaxNameLength); pr != nil {
 			return nil, pr
@@ -155,11 +154,11 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) error {
 		p.Before = c
 	}
 	p.Limit = limit + 1
-	head, err := h.eng.Store().HeadPosition(r.Context())
+	head, err := h.eng.HeadPosition(r.Context())
 	if err != nil {
 		return err
 	}
-	runs, err := h.eng.ListRuns(r.Context(), p)
+	runs, err := h.eng.ListRuns(r.Context(), *p)
 	if err != nil {
 		return err
 	}
@@ -190,7 +189,7 @@ func (h *handler) startRun(w http.ResponseWriter, r *http.Request) error {
 	if string(input) == "null" {
 		input = nil
 	}
-	run, created, err := h.eng.StartRun(r.Context(), weft.StartRunParams{Workflow: req.Workflow, ID: req.ID, Input: input})
+	run, created, err := h.eng.Untyped().Start(r.Context(), req.Workflow, req.ID, input)
 	if err != nil {
 		return err
 	}
@@ -253,7 +252,7 @@ func (h *handler) signalRun(w http.ResponseWriter, r *http.Request) error {
 	if string(payload) == "null" {
 		payload = nil
 	}
-	if err := h.eng.SignalRaw(r.Context(), id, req.Name, payload); err != nil {
+	if err := h.eng.Untyped().Signal(r.Context(), id, req.Name, payload); err != nil {
 		// The name was checked above: an input error is the payload's, one
 		// that does not decode into the type the workflow declared.
 		var ie *weft.InputError
@@ -277,7 +276,7 @@ func (h *handler) queryRun(w http.ResponseWriter, r *http.Request) error {
 	if p := checkText("name", name, MaxNameLength); p != nil {
 		return p
 	}
-	b, err := h.eng.Query(r.Context(), id, name)
+	b, err := h.eng.Untyped().Query(r.Context(), id, name)
 	if err != nil {
 		return withRun(err, id)
 	}
@@ -307,11 +306,11 @@ func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p.Limit = limit
-	evs, err := h.eng.Store().ReadAll(r.Context(), p)
+	evs, err := h.eng.ReadEvents(r.Context(), *p)
 	if err != nil {
 		return err
 	}
-	out := EventList{Events: make([]Event, len(evs)), NextAfter: p.AfterPosition}
+	out := EventList{Events: make([]Event, len(evs)), NextAfter: p.After}
 	for i, ev := range evs {
 		out.Events[i] = toEvent(ev)
 		out.NextAfter = ev.Position
@@ -321,14 +320,14 @@ func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 // parseEventFilter reads after, type, tag and stream_prefix.
-func parseEventFilter(q url.Values) (*store.ReadAllParams, error) {
-	p := &store.ReadAllParams{}
+func parseEventFilter(q url.Values) (*weft.EventFilter, error) {
+	p := &weft.EventFilter{}
 	if s := q.Get("after"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
 			return nil, invalid("after", "after must be a log position (an integer ≥ 0), not %q", s)
 		}
-		p.AfterPosition = n
+		p.After = n
 	}
 	for _, t := range q["type"] {
 		if pr := checkText("type", t, MaxNameLength); pr != nil {

@@ -89,7 +89,10 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 	}
 	o := opts.Options.withDefaults()
 	if opts.Metrics == nil {
-		obs, err := weftotel.New(weftotel.Options{Store: eng.Store(), Clock: eng.Clock()})
+		obs, err := weftotel.New(weftotel.Options{})
+		if err == nil {
+			err = obs.ObserveEngine(eng)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("api: metrics: %w", err)
 		}
@@ -109,7 +112,7 @@ func NewServer(eng *weft.Engine, opts ServerOptions) (*Server, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), opts.HealthTimeout)
 		defer cancel()
-		head, err := eng.Store().HeadPosition(ctx)
+		head, err := eng.HeadPosition(ctx)
 		status, h := http.StatusOK, Health{Status: "ok", HeadPosition: head}
 		if err != nil {
 			status, h = http.StatusServiceUnavailable, Health{Status: "unavailable", Error: err.Error()}

@@ -8,10 +8,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -141,17 +140,17 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st := h.eng.Store()
+	eng := h.eng
 	if id := q.Get("run"); id != "" {
 		if p := checkText("run", id, MaxIDLength); p != nil {
 			return p
 		}
-		if _, err := st.GetRun(r.Context(), id); err != nil {
+		if _, err := eng.GetRun(r.Context(), id); err != nil {
 			return withRun(err, id)
 		}
 		var last *weftype.Run
 		return h.stream(w, r, func(ctx context.Context, s *sse) error {
-			run, err := st.GetRun(ctx, id)
+			run, err := eng.GetRun(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -162,20 +161,22 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 			return s.send("run", run.Version, toRun(run))
 		})
 	}
-	pos, err := lastEventID(r, func() (int64, error) { return st.HeadPosition(r.Context()) })
+	pos, err := lastEventID(r, func() (int64, error) { return eng.HeadPosition(r.Context()) })
 	if err != nil {
 		return err
 	}
 	return h.stream(w, r, func(ctx context.Context, s *sse) error {
 		for {
-			evs, err := st.ReadAll(ctx, &store.ReadAllParams{AfterPosition: pos, StreamPrefix: "run:", Limit: livePage})
+			evs, err := eng.ReadEvents(ctx, weft.EventFilter{After: pos, StreamPrefix: weftype.StreamName(weftype.RunKind, ""), Limit: livePage})
 			if err != nil {
 				return err
 			}
 			// The runs touched, each at the position of its last event.
 			at := map[string]int64{}
 			for _, ev := range evs {
-				at[strings.TrimPrefix(ev.Stream, "run:")] = ev.Position
+				if _, id, ok := weftype.SplitStream(ev.Stream); ok {
+					at[id] = ev.Position
+				}
 			}
 			ids := make([]string, 0, len(at))
 			for id := range at {
@@ -183,7 +184,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 			}
 			slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(at[a], at[b]) })
 			for _, id := range ids {
-				run, err := st.GetRun(ctx, id)
+				run, err := eng.GetRun(ctx, id)
 				if err != nil {
 					continue // not a run's journal after all
 				}
@@ -208,7 +209,7 @@ func sameRun(a, b *weftype.Run) bool {
 		a.WakeAt.Equal(b.WakeAt) && a.LeaseOwner == b.LeaseOwner && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 
-func matches(f *store.ListRunsParams, r *weftype.Run) bool {
+func matches(f *weft.RunFilter, r *weftype.Run) bool {
 	if f.Workflow != "" && r.Workflow != f.Workflow {
 		return false
 	}
@@ -233,14 +234,13 @@ func (h *handler) liveEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.AfterPosition, err = lastEventID(r, func() (int64, error) { return 0, nil }); err != nil {
+	if p.After, err = lastEventID(r, func() (int64, error) { return 0, nil }); err != nil {
 		return err
 	}
 	p.Limit = livePage
-	st := h.eng.Store()
 	return h.stream(w, r, func(ctx context.Context, s *sse) error {
 		for {
-			evs, err := st.ReadAll(ctx, p)
+			evs, err := h.eng.ReadEvents(ctx, *p)
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ func (h *handler) liveEvents(w http.ResponseWriter, r *http.Request) error {
 				if err := s.send("event", ev.Position, toEvent(ev)); err != nil {
 					return err
 				}
-				p.AfterPosition = ev.Position
+				p.After = ev.Position
 			}
 			if len(evs) < p.Limit {
 				return nil

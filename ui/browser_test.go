@@ -138,7 +138,7 @@ func TestBrowser(t *testing.T) {
 	xssID := `<script>window.__xss=1</script>`
 	for runID, email := range map[string]string{id: "ann@example.com", xssID: `<img src=x onerror="window.__xss=2">`} {
 		in := fmt.Appendf(nil, `{"email":%q}`, email)
-		if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: onboarding.Name, ID: runID, Input: in}); err != nil {
+		if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, runID, in); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, ctx, eng, runID, weftype.StatusWaiting)

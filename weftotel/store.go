@@ -7,16 +7,9 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/weftype"
 )
-
-// groupCommitter is implemented by stores that group-commit writes
-// (store/sqlite): the number of write transactions and of writes they
-// carried.
-type groupCommitter interface {
-	GroupCommitStats() (batches, writes int64)
-}
 
 // storeScan is what one scan of the store's runs found.
 type storeScan struct {
@@ -28,8 +21,17 @@ type storeScan struct {
 	haveNext    bool
 }
 
-// storeGauges registers the gauges read from the store.
-func (o *Observer) storeGauges(m metric.Meter) error {
+// ObserveEngine adds gauges read from eng's store on each collection: runs
+// not ended by status, runs due and not leased (the queue depth), timers
+// due, the delay of the earliest wake-up, and the store's group-commit
+// counters if it has them. Call it once, after weft.New (the engine may have
+// o as its Observer); without it there are no store gauges.
+func (o *Observer) ObserveEngine(eng *weft.Engine) error {
+	if o.eng != nil {
+		return errors.New("weftotel: ObserveEngine called twice")
+	}
+	o.eng = eng
+	m := o.meter
 	active, err1 := m.Int64ObservableGauge("weft.runs.active", metric.WithUnit("{run}"),
 		metric.WithDescription("Runs not ended, by status (pending, running, waiting)."))
 	due, err2 := m.Int64ObservableGauge("weft.runs.due", metric.WithUnit("{run}"),
@@ -43,7 +45,7 @@ func (o *Observer) storeGauges(m metric.Meter) error {
 	insts := []metric.Observable{active, due, timers, lag, scanErr}
 	var batches, writes metric.Int64ObservableCounter
 	var errs []error
-	gc, isGC := o.store.(groupCommitter)
+	_, _, isGC := eng.GroupCommitStats()
 	if isGC {
 		var e1, e2 error
 		batches, e1 = m.Int64ObservableCounter("weft.store.commit.batches", metric.WithUnit("{transaction}"),
@@ -72,7 +74,7 @@ func (o *Observer) storeGauges(m metric.Meter) error {
 			}
 		}
 		if isGC {
-			b, w := gc.GroupCommitStats()
+			b, w, _ := eng.GroupCommitStats()
 			obs.ObserveInt64(batches, b)
 			obs.ObserveInt64(writes, w)
 		}
@@ -95,15 +97,15 @@ func (o *Observer) scanStore(ctx context.Context) storeScan {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	s := storeScan{byStatus: map[weftype.RunStatus]int64{}}
-	now := o.clock.Now()
-	if next, err := o.store.NextWakeAt(ctx); err != nil {
+	now := o.eng.Clock().Now()
+	if next, err := o.eng.NextWakeAt(ctx); err != nil {
 		s.err = err
 	} else if !next.IsZero() {
 		s.haveNext, s.nextWakeLag = true, now.Sub(next).Seconds()
 	}
 	before, seen := "", 0
 	for s.err == nil && seen < o.scanMax {
-		runs, err := o.store.ListRuns(ctx, &store.ListRunsParams{
+		runs, err := o.eng.ListRuns(ctx, weft.RunFilter{
 			Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
 			Before:   before, Limit: min(1000, o.scanMax-seen),
 		})

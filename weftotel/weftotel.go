@@ -4,10 +4,12 @@
 // the store on each scrape. The metrics are exported for Prometheus by
 // default:
 //
-//	obs, err := weftotel.New(weftotel.Options{Store: st})
+//	obs, err := weftotel.New(weftotel.Options{})
 //	if err != nil { … }
 //	defer obs.Shutdown(ctx)
 //	eng, err := weft.New(weft.Config{Store: st, Observer: obs})
+//	if err != nil { … }
+//	err = obs.ObserveEngine(eng) // the store gauges
 //	…
 //	http.Handle("/metrics", obs.Handler())
 //
@@ -37,7 +39,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -67,13 +68,6 @@ type Options struct {
 	// Defaults to a new registry with the Go runtime and process collectors.
 	// Ignored when MeterProvider is set.
 	Registry *prometheus.Registry
-	// Store, when set, adds gauges read from it on each collection: runs
-	// not ended by status, runs due and not leased (the queue depth), timers
-	// due, the delay of the earliest wake-up, and the store's group-commit
-	// counters if it has them. Defaults to nil: no store gauges.
-	Store store.Store
-	// Clock tells the time for the store gauges. Defaults to the wall clock.
-	Clock weftype.Clock
 	// StoreScanLimit caps the runs read per collection for the store
 	// gauges; past it the gauges count the first StoreScanLimit runs only.
 	// Defaults to 10000.
@@ -99,8 +93,8 @@ type Observer struct {
 	execDuration  metric.Float64Histogram
 	stepDuration  metric.Float64Histogram
 
-	store    store.Store
-	clock    weftype.Clock
+	meter    metric.Meter
+	eng      *weft.Engine
 	scanMax  int
 	minEvery time.Duration
 	scanMu   sync.Mutex
@@ -112,10 +106,7 @@ var _ weft.Observer = (*Observer)(nil)
 
 // New returns an Observer.
 func New(opts Options) (*Observer, error) {
-	o := &Observer{store: opts.Store, clock: opts.Clock, scanMax: opts.StoreScanLimit, minEvery: opts.StoreMinInterval}
-	if o.clock == nil {
-		o.clock = weftype.SystemClock{}
-	}
+	o := &Observer{scanMax: opts.StoreScanLimit, minEvery: opts.StoreMinInterval}
 	if o.scanMax <= 0 {
 		o.scanMax = 10000
 	}
@@ -141,7 +132,8 @@ func New(opts Options) (*Observer, error) {
 		o.sdk = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
 		mp = o.sdk
 	}
-	if err := o.instruments(mp.Meter(ScopeName)); err != nil {
+	o.meter = mp.Meter(ScopeName)
+	if err := o.instruments(o.meter); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -154,7 +146,7 @@ func (o *Observer) instruments(m metric.Meter) error {
 		errs = append(errs, err)
 		return c
 	}
-	o.runsStarted = counter("weft.runs.started", "Runs created by StartRun.")
+	o.runsStarted = counter("weft.runs.started", "Runs created by a start (not children).")
 	o.runsCompleted = counter("weft.runs.completed", "Runs that ended completed.")
 	o.runsFailed = counter("weft.runs.failed", "Runs that ended failed.")
 	o.runsCancelled = counter("weft.runs.cancelled", "Runs that ended cancelled.")
@@ -169,9 +161,6 @@ func (o *Observer) instruments(m metric.Meter) error {
 	o.stepDuration, err = m.Float64Histogram("weft.step.duration", metric.WithUnit("s"), buckets,
 		metric.WithDescription("Latency of step attempts (the step function's run time), by outcome ok or error."))
 	errs = append(errs, err)
-	if o.store != nil {
-		errs = append(errs, o.storeGauges(m))
-	}
 	return errors.Join(errs...)
 }
 

@@ -28,7 +28,7 @@ func TestObserver(t *testing.T) {
 	defer st.Close()
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	obs, err := weftotel.New(weftotel.Options{TracerProvider: tp, Store: st, StoreMinInterval: time.Nanosecond})
+	obs, err := weftotel.New(weftotel.Options{TracerProvider: tp, StoreMinInterval: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,9 +37,12 @@ func TestObserver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := obs.ObserveEngine(eng); err != nil {
+		t.Fatal(err)
+	}
 	stepSpans := make(chan trace.SpanContext, 10)
 	calls := 0
-	greet := weft.Register(eng, "greet", func(ctx context.Context, name string) (string, error) {
+	greet := weft.RegisterWorkflow(eng, "greet", func(ctx context.Context, name string) (string, error) {
 		return weft.Step(ctx, "hello", func(ctx context.Context) (string, error) {
 			stepSpans <- trace.SpanFromContext(ctx).SpanContext()
 			calls++
@@ -49,7 +52,7 @@ func TestObserver(t *testing.T) {
 			return "hello " + name, nil
 		}, weft.Retry(weft.RetryPolicy{MaxAttempts: 2, InitialInterval: time.Millisecond}))
 	})
-	fail := weft.Register(eng, "fail", func(context.Context, string) (string, error) { return "", errors.New("no") })
+	fail := weft.RegisterWorkflow(eng, "fail", func(context.Context, string) (string, error) { return "", errors.New("no") })
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // The test clock makes a year of sleeping pass at once.
 func TestMailflowExample(t *testing.T) {
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
-		weft.Register(e, "yearly", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "yearly", func(ctx context.Context, _ struct{}) (int, error) {
 			for range 12 {
 				if err := weft.Sleep(ctx, 30*24*time.Hour); err != nil {
 					return 0, err
@@ -33,7 +33,7 @@ func TestMailflowExample(t *testing.T) {
 // CheckReplay finds changed code that no longer matches runs in flight.
 func TestCheckReplayFindsChangedCode(t *testing.T) {
 	v1 := func(e *weft.Engine) {
-		weft.Register(e, "flow", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "flow", func(ctx context.Context, _ struct{}) (int, error) {
 			if _, err := weft.Step(ctx, "a", func(context.Context) (int, error) { return 1, nil }); err != nil {
 				return 0, err
 			}
@@ -41,7 +41,7 @@ func TestCheckReplayFindsChangedCode(t *testing.T) {
 		})
 	}
 	v2 := func(e *weft.Engine) {
-		weft.Register(e, "flow", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "flow", func(ctx context.Context, _ struct{}) (int, error) {
 			if err := weft.Sleep(ctx, time.Minute); err != nil { // inserted before "a": incompatible
 				return 0, err
 			}
@@ -62,7 +62,7 @@ func TestCheckReplayFindsChangedCode(t *testing.T) {
 func TestCrashAtAfterJournal(t *testing.T) {
 	calls := 0
 	register := func(e *weft.Engine) {
-		weft.Register(e, "two", func(ctx context.Context, _ struct{}) (int, error) {
+		weft.RegisterWorkflow(e, "two", func(ctx context.Context, _ struct{}) (int, error) {
 			if _, err := weft.Step(ctx, "first", func(context.Context) (int, error) { calls++; return 1, nil }); err != nil {
 				return 0, err
 			}

@@ -73,7 +73,7 @@ func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time)
 // nextEventOf is nextEvent, also counting the engine's own wake-ups that the
 // store does not show (consumer retries).
 func nextEventOf(ctx context.Context, eng *weft.Engine, now time.Time) (time.Time, error) {
-	next, err := nextEvent(ctx, eng.Store(), now)
+	next, err := nextEvent(ctx, eng, now)
 	if err != nil {
 		return next, err
 	}
@@ -85,11 +85,11 @@ func nextEventOf(ctx context.Context, eng *weft.Engine, now time.Time) (time.Tim
 
 // nextEvent returns the earliest moment after now at which a run not ended
 // becomes claimable: its wake-up, or the expiry of the lease that holds it.
-func nextEvent(ctx context.Context, st store.Store, now time.Time) (time.Time, error) {
+func nextEvent(ctx context.Context, eng *weft.Engine, now time.Time) (time.Time, error) {
 	var next time.Time
 	before := ""
 	for {
-		runs, err := st.ListRuns(ctx, &store.ListRunsParams{
+		runs, err := eng.ListRuns(ctx, weft.RunFilter{
 			Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
 			Limit:    1000, Before: before,
 		})
@@ -197,7 +197,7 @@ func CheckReplay(ctx context.Context, eng *weft.Engine) error {
 	var errs []error
 	before := ""
 	for {
-		runs, err := eng.ListRuns(ctx, &store.ListRunsParams{
+		runs, err := eng.ListRuns(ctx, weft.RunFilter{
 			Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
 			Limit:    500, Before: before,
 		})
@@ -292,7 +292,7 @@ func (env *Env) Start(workflow, id string, input any) string {
 	if err != nil {
 		env.T.Fatalf("wefttest: encoding input: %v", err)
 	}
-	if _, _, err := env.Engine.StartRun(env.ctx, weft.StartRunParams{Workflow: workflow, ID: id, Input: b}); err != nil {
+	if _, _, err := env.Engine.Untyped().Start(env.ctx, workflow, id, b); err != nil {
 		env.T.Fatalf("wefttest: starting %s %s: %v", workflow, id, err)
 	}
 	return id

@@ -9,6 +9,7 @@ package weftype
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -157,8 +158,21 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // After returns time.After(d).
 func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// StreamForRun returns the name of the journal stream of a run.
-func StreamForRun(runID string) string { return "run:" + runID }
+// RunKind is the kind of the streams that hold the journals of workflow
+// runs: StreamName(RunKind, runID).
+const RunKind = "run"
+
+// StreamName names a stream of the log: "<kind>:<id>". The kind is RunKind
+// for a run's journal and the entity type for an entity's events, so the
+// streams of one kind share the prefix StreamName(kind, ""), which consumers
+// and readers filter on. It is the one place stream names are built.
+func StreamName(kind, id string) string { return kind + ":" + id }
+
+// SplitStream splits a stream name made by StreamName into its kind and id
+// (the kind holds no ':'); ok is false for a name without one.
+func SplitStream(stream string) (kind, id string, ok bool) {
+	return strings.Cut(stream, ":")
+}
 
 // Sentinel errors shared by the engine and the stores.
 var (

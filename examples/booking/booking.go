@@ -20,7 +20,7 @@
 //     taken. A booking whose total is zero is settled by Confirm at once.
 //   - The payment process (a consumer of PaymentReceived) captures the
 //     payment and settles the booking.
-//   - The expiration process runs every minute (weft.Every): it queries the
+//   - The expiration process runs every minute (weft.RegisterSchedule): it queries the
 //     bookings view for confirmed bookings past their deadline and sends them
 //     Expire. The entity rejects an Expire before the deadline
 //     (ErrDeadlineNotPassed) and decides the race between a payment and an
@@ -494,7 +494,7 @@ func Register(e *weft.Engine, tickets Tickets, svc Services, opts *Options) *Boo
 	b := &Bookings{eng: e, opts: o}
 	weft.RegisterError[*Error](e, "booking.Error")
 	b.Entity = weft.RegisterEntity(e, Entity(e.Clock()))
-	b.Reminder = weft.Register(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
+	b.Reminder = weft.RegisterWorkflow(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
 	registerView(e)
 	p := &processes{eng: e, b: b, tickets: tickets, svc: svc, opts: o}
 	p.register()

@@ -40,7 +40,7 @@ type processes struct {
 }
 
 func (p *processes) register() {
-	prefix := EntityName + ":"
+	prefix := weftype.StreamName(EntityName, "")
 	weft.RegisterConsumer(p.eng, weft.ConsumerDef{
 		Name: ConfirmationConsumer, Types: []string{TypePlaced}, StreamPrefix: prefix,
 		Delivery: p.opts.ConfirmationDelivery, Handle: p.confirm, Partitions: p.opts.Partitions,
@@ -56,7 +56,7 @@ func (p *processes) register() {
 		Name: ReminderConsumer, Types: []string{TypeConfirmed}, StreamPrefix: prefix, Handle: p.startReminder,
 		Partitions: p.opts.Partitions,
 	})
-	weft.Every(p.eng, ExpirationProcess, p.opts.ExpireEvery, p.expire)
+	weft.RegisterSchedule(p.eng, weft.ScheduleDef{Name: ExpirationProcess, Interval: p.opts.ExpireEvery, Func: p.expire})
 }
 
 // commandID is the idempotency key of the command a consumer sends for an

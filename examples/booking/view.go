@@ -36,7 +36,7 @@ var ErrNotInView = errors.New("booking: not in the bookings view")
 func registerView(e *weft.Engine) {
 	weft.RegisterProjection(e, weft.ProjectionDef{
 		Name:         ViewProjection,
-		StreamPrefix: EntityName + ":",
+		StreamPrefix: weftype.StreamName(EntityName, ""),
 		Setup: func(ctx context.Context, tx store.Tx) error {
 			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bookings_view (
 				id       TEXT PRIMARY KEY,

@@ -77,5 +77,5 @@ func Workflow(m Mailer) func(ctx context.Context, in Input) (Result, error) {
 
 // Register registers the workflow on e.
 func Register(e *weft.Engine, m Mailer) *weft.Workflow[Input, Result] {
-	return weft.Register(e, Name, Workflow(m), weft.DeclareQuery[[]string]("sent"))
+	return weft.RegisterWorkflow(e, Name, Workflow(m), weft.DeclareQuery[[]string]("sent"))
 }

@@ -87,7 +87,7 @@ func TestSleepingFlowSurvivesRestart(t *testing.T) {
 	env.Start(mailflow.Name, "m2", mailflow.Input{Email: "bob@example.com"})
 	env.Advance(40 * 24 * time.Hour)
 	env.Restart()
-	sentSoFar, err := weft.QueryAs[[]string](ctx, env.Engine, "m2", "sent")
+	sentSoFar, err := weft.Query[[]string](ctx, env.Engine, "m2", "sent")
 	if err != nil || !slices.Equal(sentSoFar, []string{mailflow.Welcome, mailflow.OneMonth}) {
 		t.Fatalf("query sent = %v, %v", sentSoFar, err)
 	}
@@ -125,7 +125,7 @@ func TestCrashWhileSleepingAndBetweenMails(t *testing.T) {
 		t.Fatal(err)
 	}
 	examples.Register(eng, nil)
-	if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: mailflow.Name, ID: "mc", Input: []byte(`{"email":"dee@example.com"}`)}); err != nil {
+	if _, _, err := eng.Untyped().Start(ctx, mailflow.Name, "mc", []byte(`{"email":"dee@example.com"}`)); err != nil {
 		t.Fatal(err)
 	}
 	status := func(want weftype.RunStatus) func() bool {

@@ -92,7 +92,7 @@ func TestCrashWhileWaitingForVerification(t *testing.T) {
 	h := crashtest.New(t)
 	h.Start("")
 	eng := client(t, h)
-	if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: onboarding.Name, ID: "k1", Input: []byte(`{"email":"kim@example.com"}`)}); err != nil {
+	if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, "k1", []byte(`{"email":"kim@example.com"}`)); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, eng, "k1", weftype.StatusWaiting)
@@ -114,7 +114,7 @@ func TestCrashBetweenEffectAndJournal(t *testing.T) {
 	h := crashtest.New(t)
 	h.Start("register-user") // hangs right after registering, before journaling
 	eng := client(t, h)
-	if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: onboarding.Name, ID: "k2", Input: []byte(`{"email":"lee@example.com"}`)}); err != nil {
+	if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, "k2", []byte(`{"email":"lee@example.com"}`)); err != nil {
 		t.Fatal(err)
 	}
 	h.WaitLine("hanging after register-user")

@@ -152,6 +152,6 @@ func newSecret() string {
 
 // Register registers the workflow on e.
 func Register(e *weft.Engine, svc Services) *weft.Workflow[Input, Result] {
-	return weft.Register(e, Name, Workflow(svc),
+	return weft.RegisterWorkflow(e, Name, Workflow(svc),
 		weft.DeclareSignal[Verification](SignalVerified), weft.DeclareQuery[string]("status"))
 }

@@ -102,7 +102,7 @@ func TestVerifiedAtOnce(t *testing.T) {
 	if st := env.Run("u1").Status; st != weftype.StatusWaiting {
 		t.Fatalf("status = %s, want waiting for verification", st)
 	}
-	status, err := weft.QueryAs[string](ctx, env.Engine, "u1", "status")
+	status, err := weft.Query[string](ctx, env.Engine, "u1", "status")
 	if err != nil || status != "waiting for verification" {
 		t.Fatalf("query status = %q, %v", status, err)
 	}

@@ -21,7 +21,7 @@ var ErrNotInView = errors.New("transfer: wallet not in the balances view")
 func registerBalances(e *weft.Engine) {
 	weft.RegisterProjection(e, weft.ProjectionDef{
 		Name:         BalancesProjection,
-		StreamPrefix: WalletEntity + ":",
+		StreamPrefix: weftype.StreamName(WalletEntity, ""),
 		Setup: func(ctx context.Context, tx store.Tx) error {
 			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS wallet_balances (
 				wallet  TEXT PRIMARY KEY,

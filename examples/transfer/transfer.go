@@ -123,7 +123,7 @@ func Register(e *weft.Engine, opts *Options) *Transfers {
 	weft.RegisterError[*WalletError](e, "transfer.WalletError")
 	weft.RegisterSentinel(e, "transfer.InvalidTransfer", ErrInvalidTransfer)
 	t.Wallets = weft.RegisterEntity(e, WalletDef())
-	t.Workflow = weft.Register(e, Name, t.run,
+	t.Workflow = weft.RegisterWorkflow(e, Name, t.run,
 		weft.DeclareSignal[Acceptance](SignalAcceptance), weft.DeclareQuery[string]("status"))
 	registerBalances(e)
 	return t

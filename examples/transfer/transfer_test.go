@@ -203,7 +203,7 @@ func TestLargeTransferWaitsForAcceptance(t *testing.T) {
 	if st := f.env.Run("t4").Status; st != weftype.StatusWaiting {
 		t.Fatalf("large transfer is %s, want waiting for acceptance", st)
 	}
-	if s, err := weft.QueryAs[string](ctx, f.env.Engine, "t4", "status"); err != nil || s != "waiting for acceptance" {
+	if s, err := weft.Query[string](ctx, f.env.Engine, "t4", "status"); err != nil || s != "waiting for acceptance" {
 		t.Fatalf("status query = %q, %v", s, err)
 	}
 	f.wantBalances(map[string]transfer.Money{"A": 5000_00, "B": 0})

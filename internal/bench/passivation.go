@@ -50,7 +50,7 @@ func Passivation(ctx context.Context, path string, n int) (*PassivationResult, e
 	if err != nil {
 		return nil, err
 	}
-	weft.Register(eng, sleepWorkflow, func(ctx context.Context, _ struct{}) (struct{}, error) {
+	weft.RegisterWorkflow(eng, sleepWorkflow, func(ctx context.Context, _ struct{}) (struct{}, error) {
 		return struct{}{}, weft.Sleep(ctx, SleepFor)
 	})
 	if err := eng.Start(ctx); err != nil {

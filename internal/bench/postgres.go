@@ -277,7 +277,7 @@ func PostgresSteps(ctx context.Context, dsn string, workers int, p StepsParams) 
 		return nil, fmt.Errorf("bench: runs and steps per run must be above 0, got %d and %d", p.Runs, p.StepsPerRun)
 	}
 	rec := newStepRecorder(p)
-	cl, err := newCluster(ctx, dsn, workers, p.Runs, func(e *weft.Engine) { weft.Register(e, stepsWorkflow, rec.workflow) })
+	cl, err := newCluster(ctx, dsn, workers, p.Runs, func(e *weft.Engine) { weft.RegisterWorkflow(e, stepsWorkflow, rec.workflow) })
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +319,7 @@ func SignalLatency(ctx context.Context, dsn string, workers, n int) (*SignalResu
 		}
 		return k, nil
 	}
-	cl, err := newCluster(ctx, dsn, workers, 10, func(e *weft.Engine) { weft.Register(e, signalWorkflow, wf) })
+	cl, err := newCluster(ctx, dsn, workers, 10, func(e *weft.Engine) { weft.RegisterWorkflow(e, signalWorkflow, wf) })
 	if err != nil {
 		return nil, err
 	}

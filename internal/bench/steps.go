@@ -96,7 +96,7 @@ func Steps(ctx context.Context, path string, p StepsParams) (*StepsResult, error
 		return nil, err
 	}
 	rec := newStepRecorder(p)
-	weft.Register(eng, stepsWorkflow, rec.workflow)
+	weft.RegisterWorkflow(eng, stepsWorkflow, rec.workflow)
 	if err := eng.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func startRuns(ctx context.Context, eng *weft.Engine, workflow string, ids []str
 				if i >= len(ids) {
 					return
 				}
-				if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: workflow, ID: ids[i], Input: input}); err != nil {
+				if _, _, err := eng.Untyped().Start(ctx, workflow, ids[i], input); err != nil {
 					errs <- err
 					return
 				}

@@ -161,11 +161,11 @@ func (a *app) consumersReset(ctx context.Context, name string, pos int64) error 
 		return err
 	}
 	defer c.close()
-	old, err := c.eng.Store().GetConsumer(ctx, name)
+	old, err := c.eng.ConsumerRecord(ctx, name)
 	if err != nil {
 		return a.consumerError(name, err)
 	}
-	head, err := c.eng.Store().HeadPosition(ctx)
+	head, err := c.eng.HeadPosition(ctx)
 	if err != nil {
 		return err
 	}

@@ -64,13 +64,16 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 		return err
 	}
 	defer st.Close()
-	obs, err := weftotel.New(weftotel.Options{Store: st})
+	obs, err := weftotel.New(weftotel.Options{})
 	if err != nil {
 		return err
 	}
 	defer obs.Shutdown(context.Background())
 	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll, Observer: obs})
 	if err != nil {
+		return err
+	}
+	if err := obs.ObserveEngine(eng); err != nil {
 		return err
 	}
 	a.register(eng, logger)

@@ -72,15 +72,15 @@ func (a *app) entityShow(ctx context.Context, typ, id string, asJSON bool) error
 		return err
 	}
 	defer c.close()
-	state, version, err := c.eng.EntityStateRaw(ctx, typ, id)
+	state, version, err := c.eng.Untyped().EntityState(ctx, typ, id)
 	if err != nil {
 		return a.entityError(c, err)
 	}
-	evs, err := c.eng.EntityEventsRaw(ctx, typ, id)
+	evs, err := c.eng.Untyped().EntityEvents(ctx, typ, id)
 	if err != nil {
 		return a.entityError(c, err)
 	}
-	out := EntityOutput{Type: typ, ID: id, Stream: typ + ":" + id, Version: version, State: jsonOrString(state), Events: make([]EventView, len(evs))}
+	out := EntityOutput{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: jsonOrString(state), Events: make([]EventView, len(evs))}
 	for i, ev := range evs {
 		out.Events[i] = newEventView(ev)
 	}
@@ -157,11 +157,11 @@ func (a *app) entitySend(ctx context.Context, typ, id string, cmd []byte, comman
 	if commandID != "" {
 		opts = append(opts, weft.CommandID(commandID))
 	}
-	_, before, err := c.eng.EntityStateRaw(ctx, typ, id)
+	_, before, err := c.eng.Untyped().EntityState(ctx, typ, id)
 	if err != nil {
 		return a.entityError(c, err)
 	}
-	state, version, err := c.eng.SendCommandRaw(ctx, typ, id, cmd, opts...)
+	state, version, err := c.eng.Untyped().SendCommand(ctx, typ, id, cmd, opts...)
 	if err != nil {
 		var ue *weft.UnknownEntityError
 		switch {
@@ -174,7 +174,7 @@ func (a *app) entitySend(ctx context.Context, typ, id string, cmd []byte, comman
 		}
 		return fmt.Errorf("%s %q rejected the command: %w", typ, id, err)
 	}
-	out := EntityOutput{Type: typ, ID: id, Stream: typ + ":" + id, Version: version, State: jsonOrString(state)}
+	out := EntityOutput{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: jsonOrString(state)}
 	if asJSON {
 		return writeJSON(a.stdout, out)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
-	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -106,7 +105,7 @@ handler's answer is printed as JSON.`,
 				return err
 			}
 			defer c.close()
-			b, err := c.eng.Query(cmd.Context(), args[0], args[1])
+			b, err := c.eng.Untyped().Query(cmd.Context(), args[0], args[1])
 			if err != nil {
 				if errors.Is(err, weft.ErrUnknownQuery) {
 					return fmt.Errorf("run %q has no query %q", args[0], args[1])
@@ -151,7 +150,7 @@ type tailOptions struct {
 	follow bool
 	poll   time.Duration
 	asJSON bool
-	filter store.ReadAllParams
+	filter weft.EventFilter
 }
 
 func (a *app) eventsTailCommand() *cobra.Command {
@@ -212,25 +211,24 @@ func (a *app) eventsTail(ctx context.Context, o tailOptions) error {
 		return err
 	}
 	defer c.close()
-	st := c.eng.Store()
 	p := o.filter
 	p.Limit = tailPage
 	printer := newEventPrinter(a.stdout, o.asJSON)
 	if o.from >= 0 {
-		p.AfterPosition = max(o.from-1, 0)
+		p.After = max(o.from-1, 0)
 	} else {
-		last, after, err := lastEvents(ctx, st, p, o.last)
+		last, after, err := lastEvents(ctx, c.eng, p, o.last)
 		if err != nil {
 			return err
 		}
 		if err := printer.print(last); err != nil {
 			return err
 		}
-		p.AfterPosition = after
+		p.After = after
 	}
 	printed := printer.n
 	for {
-		evs, err := st.ReadAll(ctx, &p)
+		evs, err := c.eng.ReadEvents(ctx, p)
 		if ctx.Err() != nil {
 			return nil // interrupted
 		}
@@ -241,7 +239,7 @@ func (a *app) eventsTail(ctx context.Context, o tailOptions) error {
 			return err
 		}
 		if len(evs) > 0 {
-			p.AfterPosition = evs[len(evs)-1].Position
+			p.After = evs[len(evs)-1].Position
 		}
 		if len(evs) == tailPage {
 			continue
@@ -264,17 +262,17 @@ func (a *app) eventsTail(ctx context.Context, o tailOptions) error {
 // lastEvents returns the last n events matching p and the position they
 // were read up to. Without filters it reads the last n positions; with
 // filters, it scans the log.
-func lastEvents(ctx context.Context, st store.Store, p store.ReadAllParams, n int) ([]weftype.Event, int64, error) {
-	head, err := st.HeadPosition(ctx)
+func lastEvents(ctx context.Context, eng *weft.Engine, p weft.EventFilter, n int) ([]weftype.Event, int64, error) {
+	head, err := eng.HeadPosition(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	if len(p.Types) == 0 && len(p.Tags) == 0 && p.StreamPrefix == "" {
-		p.AfterPosition = max(head-int64(n), 0)
+		p.After = max(head-int64(n), 0)
 	}
 	var ring []weftype.Event
 	for {
-		evs, err := st.ReadAll(ctx, &p)
+		evs, err := eng.ReadEvents(ctx, p)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -283,10 +281,10 @@ func lastEvents(ctx context.Context, st store.Store, p store.ReadAllParams, n in
 			ring = append(ring[:0:0], ring[len(ring)-n:]...)
 		}
 		if len(evs) > 0 {
-			p.AfterPosition = evs[len(evs)-1].Position
+			p.After = evs[len(evs)-1].Position
 		}
-		if len(evs) < p.Limit || p.AfterPosition >= head {
-			return ring, max(p.AfterPosition, head), nil
+		if len(evs) < p.Limit || p.After >= head {
+			return ring, max(p.After, head), nil
 		}
 	}
 }

@@ -61,7 +61,7 @@ func (a *app) openConsumer(ctx context.Context, name string) (*client, error) {
 		return nil, err
 	}
 	if name != "" {
-		if _, err := c.eng.Store().GetConsumer(ctx, name); err != nil {
+		if _, err := c.eng.ConsumerRecord(ctx, name); err != nil {
 			c.close()
 			return nil, a.consumerError(name, err)
 		}

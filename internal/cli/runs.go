@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -51,7 +50,7 @@ func (a *app) start(ctx context.Context, workflow, id string, input []byte) erro
 		return err
 	}
 	defer c.close()
-	run, created, err := c.eng.StartRun(ctx, weft.StartRunParams{Workflow: workflow, ID: id, Input: input})
+	run, created, err := c.eng.Untyped().Start(ctx, workflow, id, input)
 	if err != nil {
 		var uw *weft.UnknownWorkflowError
 		if errors.As(err, &uw) {
@@ -94,7 +93,7 @@ func (a *app) runsLsCommand() *cobra.Command {
   weft runs ls --json`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p := &store.ListRunsParams{Workflow: workflow, Limit: limit}
+			p := weft.RunFilter{Workflow: workflow, Limit: limit}
 			for _, s := range statuses {
 				for _, s := range strings.Split(s, ",") {
 					st := weftype.RunStatus(strings.TrimSpace(s))
@@ -117,7 +116,7 @@ func (a *app) runsLsCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) runsLs(ctx context.Context, p *store.ListRunsParams, asJSON bool) error {
+func (a *app) runsLs(ctx context.Context, p weft.RunFilter, asJSON bool) error {
 	c, err := a.openClient(ctx)
 	if err != nil {
 		return err
@@ -313,7 +312,7 @@ func (a *app) signal(ctx context.Context, id, name string, payload []byte) error
 		return err
 	}
 	defer c.close()
-	if err := c.eng.SignalRaw(ctx, id, name, payload); err != nil {
+	if err := c.eng.Untyped().Signal(ctx, id, name, payload); err != nil {
 		return a.runErrorWith(ctx, c, id, "signal", err)
 	}
 	fmt.Fprintf(a.stdout, "sent signal %s to run %s\n", name, id)

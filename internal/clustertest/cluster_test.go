@@ -59,8 +59,8 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mixed := weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
-	hold := weft.Register(eng, clustertest.HoldName, clustertest.Hold(h.Dir))
+	mixed := weft.RegisterWorkflow(eng, clustertest.MixedName, clustertest.Mixed)
+	hold := weft.RegisterWorkflow(eng, clustertest.HoldName, clustertest.Hold(h.Dir))
 	bookings := booking.Register(eng, booking.NewTicketOffice(eng, nil), noServices{}, &clustertest.BookingOptions)
 
 	workers := []string{"w0", "w1", "w2"}
@@ -330,7 +330,7 @@ func runID(i int) string { return fmt.Sprintf("mixed-%04d", i) }
 func signalWaiting(t *testing.T, ctx context.Context, eng *weft.Engine) {
 	sent := map[string]bool{}
 	for ctx.Err() == nil {
-		rs, err := eng.ListRuns(ctx, &store.ListRunsParams{Workflow: clustertest.MixedName, Statuses: []weftype.RunStatus{weftype.StatusWaiting}, Limit: 2 * runs})
+		rs, err := eng.ListRuns(ctx, weft.RunFilter{Workflow: clustertest.MixedName, Statuses: []weftype.RunStatus{weftype.StatusWaiting}, Limit: 2 * runs})
 		if err != nil {
 			if ctx.Err() == nil {
 				t.Errorf("list waiting runs: %v", err)

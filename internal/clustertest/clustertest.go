@@ -187,9 +187,9 @@ func runWorker(id, dsn, dir string) error {
 	if err != nil {
 		return err
 	}
-	weft.Register(eng, MixedName, Mixed)
-	weft.Register(eng, HoldName, Hold(dir))
-	weft.Register(eng, SlowName, Slow(st, dir, id))
+	weft.RegisterWorkflow(eng, MixedName, Mixed)
+	weft.RegisterWorkflow(eng, HoldName, Hold(dir))
+	weft.RegisterWorkflow(eng, SlowName, Slow(st, dir, id))
 	registerBooking(eng, id)
 	if err := SetupEffects(ctx, st); err != nil {
 		return err

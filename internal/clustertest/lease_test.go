@@ -50,7 +50,7 @@ func TestLeasesHeldUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := weft.Register(eng, clustertest.SlowName, clustertest.Slow(st, h.Dir, "test"))
+	slow := weft.RegisterWorkflow(eng, clustertest.SlowName, clustertest.Slow(st, h.Dir, "test"))
 	workers := []string{"w0", "w1", "w2"}
 	for _, w := range workers {
 		h.Start(w)

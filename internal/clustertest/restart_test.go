@@ -38,7 +38,7 @@ func TestConnectionsTerminatedUnderLoad(t *testing.T) {
 	ctx := t.Context() // each wait has a budget of its own (stall)
 	var mixed *weft.Workflow[clustertest.MixedInput, string]
 	workers := startWorkers(t, ctx, dsn, 2, nil, func(_ int, eng *weft.Engine) {
-		mixed = weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
+		mixed = weft.RegisterWorkflow(eng, clustertest.MixedName, clustertest.Mixed)
 	})
 	engines := []*weft.Engine{workers[0].eng, workers[1].eng}
 	first := workers[0].st
@@ -149,7 +149,7 @@ func TestServerRestartedUnderLoad(t *testing.T) {
 		// Few runs at a time, so that both workers execute runs.
 		cfg.MaxConcurrentRuns = 16
 	}, func(i int, eng *weft.Engine) {
-		mixed = weft.Register(eng, clustertest.MixedName, clustertest.Mixed)
+		mixed = weft.RegisterWorkflow(eng, clustertest.MixedName, clustertest.Mixed)
 		halls[i] = weft.RegisterEntity(eng, seatsDef())
 		weft.RegisterConsumer(eng, weft.ConsumerDef{
 			Name: "seat-audit", StreamPrefix: "concert:",

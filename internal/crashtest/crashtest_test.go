@@ -50,7 +50,7 @@ func TestRestartAfterKillResumesAtOnce(t *testing.T) {
 	if err := eng.Start(ctx); err == nil {
 		t.Fatal("an engine on a client store started")
 	}
-	if _, _, err := eng.StartRun(ctx, weft.StartRunParams{Workflow: onboarding.Name, ID: "k", Input: []byte(`{"email":"kim@example.com"}`)}); err != nil {
+	if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, "k", []byte(`{"email":"kim@example.com"}`)); err != nil {
 		t.Fatal(err)
 	}
 	h.WaitLine("hanging after register-user")

@@ -48,7 +48,7 @@ var imports = []struct{ path, use string }{
 	{"github.com/weftrun/weft/store/sqlite", "sqlite.Open"},
 	{"github.com/weftrun/weft/weftotel", "weftotel.New"},
 	{"github.com/weftrun/weft/wefttest", "wefttest.NewEnv"},
-	{"github.com/weftrun/weft/weftype", "weftype.StreamForRun"},
+	{"github.com/weftrun/weft/weftype", "weftype.StreamName"},
 }
 
 // block is a fenced code block of a page.

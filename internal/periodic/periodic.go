@@ -1,5 +1,5 @@
 // Package periodic is the machinery of an engine's periodic processes
-// (weft.Every and weft.Schedule): each is a chain of runs of an internal
+// (weft.RegisterSchedule and weft.RegisterSchedule): each is a chain of runs of an internal
 // workflow, each run starting the next. This package keeps the bootstraps
 // that start a chain that has none alive (Boots) and reads where a chain
 // stands in the store (ChainState).

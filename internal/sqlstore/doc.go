@@ -40,7 +40,7 @@
 // Times are INTEGER (BIGINT) unix nanoseconds; where the zero time means
 // "none" (wake_at, lease_expires, consumed_at) it is stored as NULL. A run's
 // Version is not stored in runs: it is the version of its journal stream
-// weftype.StreamForRun(id) in streams.
+// weftype.StreamName(weftype.RunKind, id) in streams.
 //
 // # Writes
 //

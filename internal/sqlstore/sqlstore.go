@@ -272,8 +272,8 @@ func sqlList(sts ...weftype.RunStatus) string {
 	return strings.Join(q, ", ")
 }
 
-// runStreamPrefix is the prefix weftype.StreamForRun puts before a run ID.
-var runStreamPrefix = weftype.StreamForRun("")
+// runStreamPrefix is the prefix of the streams of runs, StreamName(RunKind, "").
+var runStreamPrefix = weftype.StreamName(weftype.RunKind, "")
 
 // --- events
 

@@ -18,7 +18,7 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 	if p.Status != "" && !p.Status.Valid() {
 		return nil, fmt.Errorf("weft: commit run %q: invalid status %q", p.RunID, p.Status)
 	}
-	stream := weftype.StreamForRun(p.RunID)
+	stream := weftype.StreamName(weftype.RunKind, p.RunID)
 	if err := checkAppend(stream, p.ExpectedVersion, p.Events); err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ func (w *wtx) operate(p *store.OperateRunParams, t time.Time) (*store.OperateRun
 		}
 	}
 	if len(p.Events) > 0 {
-		if _, _, err := w.append(weftype.StreamForRun(r.ID), weftype.AnyVersion, p.Events, t); err != nil {
+		if _, _, err := w.append(weftype.StreamName(weftype.RunKind, r.ID), weftype.AnyVersion, p.Events, t); err != nil {
 			return nil, fmt.Errorf("%s run %q: %w", p.Op, r.ID, err)
 		}
 	}
@@ -138,7 +138,7 @@ func (s *Store) ResetRun(ctx context.Context, p *store.ResetRunParams) (*store.C
 			if _, err := w.operate(op, t); err != nil {
 				return err
 			}
-		} else if _, _, err := w.append(weftype.StreamForRun(old.ID), weftype.AnyVersion, p.Events, t); err != nil {
+		} else if _, _, err := w.append(weftype.StreamName(weftype.RunKind, old.ID), weftype.AnyVersion, p.Events, t); err != nil {
 			return fmt.Errorf("reset run %q: %w", p.RunID, err)
 		}
 		res.Run, err = w.getRun(p.New.ID)
@@ -166,7 +166,7 @@ func (s *Store) DeleteRun(ctx context.Context, runID string) error {
 
 // deleteRun removes a run with its journal and everything kept beside it.
 func (w *wtx) deleteRun(runID string) error {
-	stream := weftype.StreamForRun(runID)
+	stream := weftype.StreamName(weftype.RunKind, runID)
 	for _, q := range []struct {
 		sql string
 		arg string

@@ -42,7 +42,7 @@ func checkCreate(p *store.CreateRunParams) error {
 	if p.Workflow == "" {
 		return fmt.Errorf("weft: create run %q: empty workflow name", p.ID)
 	}
-	return checkAppend(weftype.StreamForRun(p.ID), 0, p.Events)
+	return checkAppend(weftype.StreamName(weftype.RunKind, p.ID), 0, p.Events)
 }
 
 func (w *wtx) getRun(id string) (*weftype.Run, error) {
@@ -102,7 +102,7 @@ var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status,
 func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
-	stream := weftype.StreamForRun(p.ID)
+	stream := weftype.StreamName(weftype.RunKind, p.ID)
 	types, data := eventArrays(p.Events)
 	args := []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, stream,
 		stream, int64(len(p.Events)),
@@ -160,7 +160,7 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 		}
 		return &store.CreateRunResult{Run: existing}, nil
 	}
-	version, _, err := w.append(weftype.StreamForRun(p.ID), 0, p.Events, t)
+	version, _, err := w.append(weftype.StreamName(weftype.RunKind, p.ID), 0, p.Events, t)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}

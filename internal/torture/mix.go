@@ -12,14 +12,15 @@ import (
 
 // Names of what the workers register.
 const (
-	FlowName       = "torture"
-	ChildName      = "torture-child"
-	AccountType    = "acct"
-	AuditConsumer  = "torture-audit"
-	BalancesView   = "torture-balances"
-	SignalName     = "go"
-	accountsPrefix = AccountType + ":"
+	FlowName      = "torture"
+	ChildName     = "torture-child"
+	AccountType   = "acct"
+	AuditConsumer = "torture-audit"
+	BalancesView  = "torture-balances"
+	SignalName    = "go"
 )
+
+var accountsPrefix = weftype.StreamName(AccountType, "")
 
 // Tables the workers write beside weft's own, in the store's database, so
 // that the driver counts what every worker did, the killed ones included.
@@ -125,12 +126,12 @@ func Register(eng *weft.Engine, worker string) *Mix {
 		Evolve:        func(s Account, e Deposited) Account { s.Balance += e.Amount; return s },
 		SnapshotEvery: 16,
 	})
-	m.Child = weft.Register(eng, ChildName, func(ctx context.Context, n int64) (string, error) {
+	m.Child = weft.RegisterWorkflow(eng, ChildName, func(ctx context.Context, n int64) (string, error) {
 		return weft.Step(ctx, "child-step", func(ctx context.Context) (string, error) {
 			return childResult(n), fx.call(ctx)
 		}, stepRetry)
 	})
-	m.Flow = weft.Register(eng, FlowName, func(ctx context.Context, in Input) (string, error) {
+	m.Flow = weft.RegisterWorkflow(eng, FlowName, func(ctx context.Context, in Input) (string, error) {
 		a, err := weft.Step(ctx, "a", func(ctx context.Context) (string, error) { return "a", fx.call(ctx) }, stepRetry)
 		if err != nil {
 			return "", err

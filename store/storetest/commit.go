@@ -31,7 +31,7 @@ func testCommitRun(t *testing.T, h *harness) {
 	}
 	wantTime(t, "WakeAt", r.WakeAt, wake)
 	wantTime(t, "UpdatedAt", r.UpdatedAt, at)
-	if got := types(h.stream(weftype.StreamForRun("r"))); !slices.Equal(got, []string{"Started", "StepCompleted", "TimerScheduled"}) {
+	if got := types(h.stream(weftype.StreamName(weftype.RunKind, "r"))); !slices.Equal(got, []string{"Started", "StepCompleted", "TimerScheduled"}) {
 		t.Errorf("journal = %v", got)
 	}
 
@@ -329,7 +329,7 @@ func testCommitRunApply(t *testing.T, h *harness) {
 	if n := countRows(h, "orders"); n != 0 {
 		t.Errorf("rows = %d after a failed Apply, want 0", n)
 	}
-	if n := len(h.stream(weftype.StreamForRun("r"))); n != int(r.Version) {
+	if n := len(h.stream(weftype.StreamName(weftype.RunKind, "r"))); n != int(r.Version) {
 		t.Errorf("journal has %d events after a failed Apply, want %d", n, r.Version)
 	}
 	// Apply runs before the events are written and may fill their data.
@@ -346,7 +346,7 @@ func testCommitRunApply(t *testing.T, h *harness) {
 	if n := countRows(h, "orders"); n != 1 {
 		t.Errorf("rows = %d, want 1", n)
 	}
-	evs := h.stream(weftype.StreamForRun("r"))
+	evs := h.stream(weftype.StreamName(weftype.RunKind, "r"))
 	if last := evs[len(evs)-1]; last.Type != "StepCompleted" || !bytes.Equal(last.Data, []byte(`{"ok":true}`)) {
 		t.Errorf("journaled %s %s, want the data set by Apply", last.Type, last.Data)
 	}

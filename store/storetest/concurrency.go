@@ -199,7 +199,7 @@ func testCommitRunConcurrent(t *testing.T, h *harness) {
 			if after.Version != r.Version+2 || after.Status != weftype.StatusRunning {
 				t.Errorf("run %s after its commit = %+v, want version %d, running", r.ID, after, r.Version+2)
 			}
-			evs := h.stream(weftype.StreamForRun(r.ID))
+			evs := h.stream(weftype.StreamName(weftype.RunKind, r.ID))
 			if last := evs[len(evs)-1]; last.Type != "Extra" || evs[len(evs)-2].Position >= last.Position {
 				t.Errorf("run %s: journal ends %+v, want StepCompleted then Extra in order", r.ID, evs[len(evs)-2:])
 			}

@@ -71,7 +71,7 @@ func testOperateRunTerminateFences(t *testing.T, h *harness) {
 	if r := h.run("r"); r.Status != weftype.StatusTerminated {
 		t.Errorf("status after the worker's commit = %s", r.Status)
 	}
-	if got := types(h.stream(weftype.StreamForRun("r"))); len(got) != 2 || got[1] != "RunTerminated" {
+	if got := types(h.stream(weftype.StreamName(weftype.RunKind, "r"))); len(got) != 2 || got[1] != "RunTerminated" {
 		t.Errorf("journal = %v, want [Started RunTerminated]", got)
 	}
 	if runs := h.claim("w2", t0.Add(time.Hour), 10); len(runs) != 0 {
@@ -227,7 +227,7 @@ func testResetRun(t *testing.T, h *harness) {
 	if old.Status != weftype.StatusTerminated || old.ResetTo != "new" || string(old.Error) != "reset" {
 		t.Errorf("old run = %+v, want terminated, linked to new", old)
 	}
-	if got := types(h.stream(weftype.StreamForRun("old"))); got[len(got)-1] != "RunResetTo" {
+	if got := types(h.stream(weftype.StreamName(weftype.RunKind, "old"))); got[len(got)-1] != "RunResetTo" {
 		t.Errorf("old journal = %v", got)
 	}
 	_, err = h.st.CommitRun(h.ctx, &store.CommitRunParams{RunID: "old", LeaseToken: c.LeaseToken, ExpectedVersion: 3, Time: at})
@@ -262,7 +262,7 @@ func testDeleteRun(t *testing.T, h *harness) {
 	h.ok(h.st.DeleteRun(h.ctx, "r"))
 	_, err = h.st.GetRun(h.ctx, "r")
 	wantErrIs(t, "GetRun of a deleted run", err, weftype.ErrRunNotFound)
-	if evs := h.stream(weftype.StreamForRun("r")); len(evs) != 0 {
+	if evs := h.stream(weftype.StreamName(weftype.RunKind, "r")); len(evs) != 0 {
 		t.Errorf("journal of a deleted run = %v", types(evs))
 	}
 	wantErrIs(t, "delete again", h.st.DeleteRun(h.ctx, "r"), weftype.ErrRunNotFound)

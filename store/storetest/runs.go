@@ -23,7 +23,7 @@ func testCreateRun(t *testing.T, h *harness) {
 		wantTime(t, "WakeAt", run.WakeAt, t0)
 		wantTime(t, "CreatedAt", run.CreatedAt, t0)
 	}
-	evs := h.stream(weftype.StreamForRun("r1"))
+	evs := h.stream(weftype.StreamName(weftype.RunKind, "r1"))
 	if len(evs) != 1 || evs[0].Type != "Started" || evs[0].Version != 1 {
 		t.Errorf("journal = %+v", evs)
 	}
@@ -48,7 +48,7 @@ func testCreateRunIdempotent(t *testing.T, h *harness) {
 	if res.Run == nil || res.Run.Workflow != "w" || string(res.Run.Input) != `{"in":"r1"}` || res.Run.Version != 1 {
 		t.Errorf("CreateRun of an existing ID returned %+v, want the existing run", res.Run)
 	}
-	if n := len(h.stream(weftype.StreamForRun("r1"))); n != 1 {
+	if n := len(h.stream(weftype.StreamName(weftype.RunKind, "r1"))); n != 1 {
 		t.Errorf("journal has %d events after a repeated CreateRun, want 1", n)
 	}
 }
