@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftrun/weft/internal/hooks"
@@ -33,6 +34,7 @@ type Engine struct {
 	claims    uint64 // claims started, so WaitIdle can tell that one happened meanwhile
 	started   bool
 	stopped   bool
+	draining  atomic.Bool   // set by Drain: no new claims, no new steps
 	changed   chan struct{} // closed and replaced whenever a run ends or goes idle
 	cancel    context.CancelFunc
 	release   func()
@@ -240,7 +242,7 @@ func (e *Engine) claimAndLaunch(ctx context.Context) bool {
 	for name := range e.workflows {
 		workflows = append(workflows, name)
 	}
-	if free <= 0 || len(workflows) == 0 {
+	if free <= 0 || len(workflows) == 0 || e.draining.Load() {
 		e.mu.Unlock()
 		return false
 	}
