@@ -36,13 +36,19 @@ var urlRE = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
 // startServer runs the user's binary with args until stop.
 func startServer(t *testing.T, args ...string) *serving {
 	t.Helper()
+	return startApp(t, userBinary, args...)
+}
+
+// startApp runs app with args until stop.
+func startApp(t *testing.T, app cli.App, args ...string) *serving {
+	t.Helper()
 	for _, env := range []string{cli.EnvDB, cli.EnvAddr, cli.EnvToken, cli.EnvAdminTokens, cli.EnvReadTokens} {
 		t.Setenv(env, "")
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	s := &serving{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	done := make(chan int, 1)
-	go func() { done <- userBinary.Execute(cctx, args, s.stdout, s.stderr) }()
+	go func() { done <- app.Execute(cctx, args, s.stdout, s.stderr) }()
 	code := -1
 	s.stop = func() int {
 		cancel()
@@ -241,4 +247,21 @@ func tables(t *testing.T, path string) []string {
 		out = append(out, n)
 	}
 	return out
+}
+
+// TestDevRunsTheExamples checks that weft dev still runs the examples with
+// the API, and that the admin commands drive them.
+func TestDevRunsTheExamples(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "weft.db")
+	d := startApp(t, stock, "dev", "--db", db, "--listen", "127.0.0.1:0", "--poll", "20ms")
+	if !strings.Contains(d.stdout.String(), "onboarding") {
+		t.Fatalf("dev banner lacks the examples:\n%s", d.stdout)
+	}
+	ok(t, "runs", "start", "onboarding", "--id", "user-1", "--input", `{"email":"ann@example.com"}`, "--addr", d.url)
+	testwait.For(t, "user-1 to wait for its verification", func() bool {
+		return strings.Contains(ok(t, "runs", "show", "user-1", "--addr", d.url), "waits for signal")
+	})
+	if code := d.stop(); code != 0 {
+		t.Fatalf("dev exited %d:\n%s", code, d.stderr)
+	}
 }
