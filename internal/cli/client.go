@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -200,12 +199,6 @@ func (c *client) get(ctx context.Context, path string, q url.Values, out any) er
 // post is do for a POST.
 func (c *client) post(ctx context.Context, path string, body, out any) (int, error) {
 	return c.do(ctx, http.MethodPost, path, nil, body, out)
-}
-
-// isNotFound reports whether err is a 404 answer.
-func isNotFound(err error) bool {
-	var pe *ProblemError
-	return errors.As(err, &pe) && pe.Status == http.StatusNotFound
 }
 
 // pollEvery is how often commands that wait (runs result --wait, a bulk
