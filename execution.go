@@ -207,7 +207,7 @@ func (x *execution) execute() {
 // that another worker resumes the run at once rather than once the lease
 // runs out.
 func (x *execution) releaseIfStopped(outcome any) {
-	if outcome == unwindAbort && x.eng.isStopped() {
+	if outcome == unwindAbort && (x.eng.isStopped() || x.eng.sched.Draining()) {
 		x.releaseLease()
 	}
 }

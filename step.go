@@ -89,6 +89,11 @@ func beginStep[T any](ctx context.Context, op, name, src string, opts []StepOpti
 	if x.query {
 		x.unwindTo(unwindQuery)
 	}
+	if x.eng.sched.Draining() {
+		// Draining: the step has not begun, so the run is handed back here
+		// and another worker runs it from this step on.
+		x.unwindTo(unwindAbort)
+	}
 	s = &stepRun{x: x, name: name, src: src, seq: seq, o: stepOptions{retry: x.eng.cfg.DefaultRetry}}
 	for _, opt := range opts {
 		opt(&s.o)

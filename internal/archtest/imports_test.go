@@ -29,6 +29,8 @@ const (
 	supportL   layer = "support"    // test and tool support
 	examplesL  layer = "examples"   // examples/...
 	cliL       layer = "cli"        // internal/cli, the CLI package
+	appL       layer = "app"        // weftapp, the public package a user's main is built on
+	userAppL   layer = "user app"   // example/app: a user's own binary, outside the examples
 	cmdL       layer = "cmd"        // cmd/weft
 	archtestL  layer = "archtest"   // this package
 )
@@ -70,6 +72,10 @@ func layerOf(p string) (layer, bool) {
 		return cliL, true
 	case p == "cmd/weft":
 		return cmdL, true
+	case p == "weftapp":
+		return appL, true
+	case p == "example/app":
+		return userAppL, true
 	case p == "internal/archtest":
 		return archtestL, true
 	}
@@ -92,6 +98,8 @@ var mayImport = map[layer][]layer{
 	examplesL:  {examplesL, rootL, surfaceL, storeL, storesL, weftypeL},
 	cliL:       {rootL, surfaceL, supportL, helperL, storeL, storesL, weftypeL},
 	cmdL:       {cliL, examplesL, rootL, surfaceL, supportL, storeL, storesL, weftypeL},
+	appL:       {cliL, rootL, storeL, weftypeL},
+	userAppL:   {appL, rootL, surfaceL, storeL, storesL, weftypeL},
 	archtestL:  {},
 }
 
@@ -109,7 +117,9 @@ var surfaceImports = map[string][]string{
 // layers that may import them.
 var importedOnlyBy = map[layer][]layer{
 	cmdL:      {},
-	cliL:      {cmdL},
+	cliL:      {cmdL, appL},
+	appL:      {userAppL},
+	userAppL:  {},
 	examplesL: {cmdL, examplesL},
 	supportL:  {supportL, cliL, cmdL},
 	archtestL: {},

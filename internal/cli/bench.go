@@ -15,7 +15,8 @@ func (a *app) benchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure durable steps and passivation against a plain SQLite baseline",
-		Long: `Measure the engine on fresh SQLite files in a temporary directory (not --db),
+		Long: `Measure the engine on fresh SQLite files in a temporary directory, on its own benchmark
+workflows (never the examples),
 with the store's default, power-loss-safe durability:
 
   - the baseline: single-row INSERTs, each its own transaction, with the
@@ -27,7 +28,7 @@ with the store's default, power-loss-safe durability:
   - passivation: --sleepers runs that each sleep 30 days, and the goroutines
     and heap they hold once all of them wait.
 
-With a PostgreSQL --store (postgres://…), measure on that database instead,
+With a PostgreSQL --db (postgres://…), measure on that database instead,
 each measurement in a fresh schema that is dropped afterwards:
 
   - the baseline: single-row INSERT commits from one connection;
@@ -36,7 +37,7 @@ each measurement in a fresh schema that is dropped afterwards:
   - the latency from a signal, sent by another engine, to the run resuming;
   - the ratios against the targets (≥3× baseline commits/s at 1,000 runs;
     signal to resume p50 under 5ms).`,
-		Example: `  weft bench --store postgres://postgres@127.0.0.1:5432/test
+		Example: `  weft bench --db postgres://postgres@127.0.0.1:5432/test
   weft bench
   weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000`,
 		Args: args(0, 0, "no arguments"),
@@ -45,7 +46,7 @@ each measurement in a fresh schema that is dropped afterwards:
 				return err
 			}
 			cfg.Progress = func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) }
-			if isPostgres(a.db) {
+			if isPostgres(a.serverDB("")) {
 				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load})
 				if err != nil {
 					return err
@@ -66,7 +67,7 @@ each measurement in a fresh schema that is dropped afterwards:
 	cmd.Flags().IntVar(&cfg.Steps, "steps", 20, "no-op steps per run")
 	cmd.Flags().IntVar(&cfg.Sleepers, "sleepers", 100_000, "sleeping runs for the passivation measurement (0 skips it)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 2*time.Second, "how long each measurement runs at least")
-	cmd.Flags().IntSliceVar(&workers, "workers", []int{1, 3}, "with a PostgreSQL --store, the numbers of worker engines to measure at")
+	cmd.Flags().IntSliceVar(&workers, "workers", []int{1, 3}, "with a PostgreSQL --db, the numbers of worker engines to measure at")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "keep the database files in this directory (default: a temporary one, removed)")
 	return cmd
 }

@@ -1,19 +1,25 @@
-// Package cli implements the weft command: `weft dev` runs the engine, the
-// examples, the HTTP API and the web UI on an embedded SQLite file; `weft
-// worker` executes runs on a shared PostgreSQL store; `weft ui` serves the API
-// and UI only; `weft start`, `weft runs`, `weft signal`, `weft cancel`,
-// `weft events`, `weft entity`, `weft consumers` and `weft parked` drive and
-// inspect what a store holds; `weft migrate` applies the schema; `weft bench`
-// measures the engine against a plain baseline of the same store.
+// Package cli implements weft's command lines: the stock `weft` command
+// (cmd/weft) and the program a user's own binary becomes through package
+// weftapp. Both are an App with different parts switched on:
 //
-// The commands that drive runs never execute them: they register the
-// examples (so that workflow names and inputs are known), write or read the
-// store and exit. The process running `weft dev` on the same file picks the
-// work up on its next poll (Config.PollInterval), which is how processes wake
-// each other on SQLite.
+//   - `dev` (stock weft only) runs the engine, the HTTP API and the web UI
+//     with the examples on an embedded SQLite file; it is the only command
+//     that knows the examples, which cmd/weft passes in (App.Examples);
+//   - `serve` and `worker` (a user's binary only, App.Register) run the
+//     user's registered workflows: serve with the API and the UI, worker
+//     with /metrics, /healthz and /readyz only;
+//   - `migrate` brings a store's schema (weft's own) to this binary's
+//     version; `bench` (stock weft) measures the engine on its own
+//     benchmark workflows;
+//   - the admin commands (runs, events, consumers, schedules, parked,
+//     entity) talk to a running app over its HTTP API (--addr, --token),
+//     so they work for any app's types: the app decodes the JSON. The
+//     read-only ones also read a stopped app's store directly (--db),
+//     through the same API served in process over a read-only store with
+//     nothing registered.
 //
-// Execute is the whole command line as a function, so that tests can run it
-// in process; cmd/weft is a thin main over it.
+// Execute is the whole command line as a function, so that tests run it in
+// process; cmd/weft and weftapp are thin layers over it.
 package cli
 
 import (
@@ -21,29 +27,35 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
 )
 
-// EnvDB names the environment variable that sets the default of --db.
-const EnvDB = "WEFT_DB"
+// Environment variables the commands read.
+const (
+	EnvDB          = "WEFT_DB"           // default of --db for dev, serve, worker, migrate, bench
+	EnvAddr        = "WEFT_ADDR"         // default of --addr, the app admin commands talk to
+	EnvToken       = "WEFT_TOKEN"        // default of --token, sent as a bearer token
+	EnvAdminTokens = "WEFT_ADMIN_TOKENS" // default of --admin-token: NAME=SECRET,…
+	EnvReadTokens  = "WEFT_READ_TOKENS"  // default of --read-token: NAME=SECRET,…
+)
 
-// DefaultDB is the default store file when neither --db nor WEFT_DB is set.
+// DefaultDB is the store file of `weft dev` when neither --db nor WEFT_DB is set.
 const DefaultDB = "./weft.db"
 
 // Exit codes of Execute.
 const (
-	ExitOK    = 0 // the command succeeded
-	ExitError = 1 // the command failed; the reason is on stderr
-	ExitUsage = 2 // the command line is wrong (unknown command, flag or arguments)
+	ExitOK       = 0 // the command succeeded
+	ExitError    = 1 // the command failed; the reason is on stderr
+	ExitUsage    = 2 // the command line is wrong (unknown command, flag or arguments)
+	ExitNotFound = 3 // what the command names (run, consumer, entity type, …) does not exist
 )
 
 // usageError marks errors of the command line itself, which exit with ExitUsage.
@@ -52,35 +64,61 @@ type usageError struct{ err error }
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
-// App is the weft command line with what its commands register on their
-// engines. cmd/weft builds it with the examples' registration, so that this
-// package does not import the examples.
+func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+
+// notFoundError marks errors about something that does not exist, which
+// exit with ExitNotFound.
+type notFoundError struct{ err error }
+
+func (e *notFoundError) Error() string { return e.err.Error() }
+func (e *notFoundError) Unwrap() error { return e.err }
+
+// App is a command line: which of weft's commands it has, and what its
+// engines run.
 type App struct {
-	// Register registers the workflows, entities, consumers and projections
-	// that `weft dev` and `weft worker` execute and that the other commands
-	// drive (start, signal, entity send, parked retry, …) on eng. logger is
-	// the log of their side effects: the command's logger, or a discarding
-	// one for the commands that only drive runs. Nil registers nothing.
-	Register func(eng *weft.Engine, logger *slog.Logger)
+	// Name is the program's name in usage and messages. Defaults to "weft".
+	Name string
+	// Examples registers the examples, with their side effects logged to
+	// logger. When set, the App has `dev`, which runs them; cmd/weft sets
+	// it, so that no other package imports the examples.
+	Examples func(eng *weft.Engine, logger *slog.Logger)
+	// Bench adds `bench`, which measures the engine on its own benchmark
+	// workflows (internal/bench).
+	Bench bool
+	// Register registers a user's workflows, entities, consumers,
+	// projections and schedules. When set, the App has `serve` and
+	// `worker`, which run them.
+	Register func(eng *weft.Engine, logger *slog.Logger) error
+	// SourceFS maps module (or package) paths to the app's workflow
+	// sources, for the UI's source view in a container without the source
+	// tree: see api.Options.SourceFS.
+	SourceFS map[string]fs.FS
+	// Configure adjusts the engine's Config of serve and worker after the
+	// flags set it (a Codec, an Observer, retry defaults). Optional.
+	Configure func(cfg *weft.Config)
+	// OpenStore opens the store of --db for serve, worker and migrate.
+	// Defaults to PostgreSQL for a postgres:// DSN, a SQLite file otherwise.
+	OpenStore func(ctx context.Context, dsn string) (store.Store, error)
 }
 
-// app holds what every command shares.
+// app holds what every command of one Execute shares.
 type app struct {
-	db       string
-	stdout   io.Writer
-	stderr   io.Writer
-	register func(eng *weft.Engine, logger *slog.Logger) // never nil
+	App
+	stdout, stderr io.Writer
+	db             string // --db
+	addr, token    string // --addr, --token
+	asJSON         bool   // --json
 }
 
-// Execute runs the weft command line args (without the program name),
-// writing output to stdout and diagnostics to stderr, and returns the exit
-// code: ExitOK, ExitError or ExitUsage. ctx bounds the command; `weft dev`
-// also stops on SIGINT and SIGTERM.
+// Execute runs the command line args (without the program name), writing
+// output to stdout and diagnostics to stderr, and returns the exit code:
+// ExitOK, ExitError, ExitUsage or ExitNotFound. ctx bounds the command;
+// the servers also stop on SIGINT and SIGTERM.
 func (x App) Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr, register: x.Register}
-	if a.register == nil {
-		a.register = func(*weft.Engine, *slog.Logger) {}
+	if x.Name == "" {
+		x.Name = "weft"
 	}
+	a := &app{App: x, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -89,11 +127,16 @@ func (x App) Execute(ctx context.Context, args []string, stdout, stderr io.Write
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(stderr, "weft: "+strings.TrimPrefix(err.Error(), "weft: "))
+	fmt.Fprintln(stderr, x.Name+": "+strings.TrimPrefix(err.Error(), "weft: "))
 	var ue *usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintln(stderr, "Run 'weft --help' for usage.")
+	var nf *notFoundError
+	var pe *ProblemError
+	switch {
+	case errors.As(err, &ue) || isCobraUsage(err):
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", x.Name)
 		return ExitUsage
+	case errors.As(err, &nf), errors.As(err, &pe) && pe.Status == 404:
+		return ExitNotFound
 	}
 	return ExitError
 }
@@ -101,7 +144,7 @@ func (x App) Execute(ctx context.Context, args []string, stdout, stderr io.Write
 // isCobraUsage reports whether err is one of cobra's own command-line errors.
 func isCobraUsage(err error) bool {
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most"} {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "required flag"} {
 		if strings.Contains(msg, p) {
 			return true
 		}
@@ -110,136 +153,74 @@ func isCobraUsage(err error) bool {
 }
 
 func (a *app) rootCommand() *cobra.Command {
-	def := os.Getenv(EnvDB)
-	if def == "" {
-		def = DefaultDB
-	}
 	root := &cobra.Command{
-		Use:   "weft",
-		Short: "weft runs durable workflows, entities and consumers on SQLite or PostgreSQL",
-		Long: `weft is the command line of the weft durable-execution engine.
-
-Run the engine with the example workflows:
-
-  weft dev
-
-and, in another terminal, drive runs kept in the same file:
-
-  weft start onboarding user-1 '{"email":"ann@example.com"}'
-  weft runs ls
-  weft runs show user-1
-  weft signal user-1 verified '{"secret":"…"}'
-  weft cancel user-1
-  weft events tail --follow
-  weft entity show booking b-1
-  weft consumers ls
-
-The API and the web UI of weft dev are at http://127.0.0.1:7070 (--addr).
-
-Every command works on the store given by --store ($WEFT_STORE): a SQLite
-file, or a PostgreSQL database as a DSN (postgres://user:pass@host/db).
-Without it, on the SQLite file given by --db (default ./weft.db, or $WEFT_DB
-when set). On PostgreSQL, run any number of workers on one database:
-
-  weft migrate --store postgres://…
-  weft worker --store postgres://…     # on each machine
-  weft ui --store postgres://…`,
+		Use:           a.Name,
+		Short:         "Run and operate durable workflows, entities and consumers",
+		Long:          a.longHelp(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&a.db, "db", def, "store file (env "+EnvDB+")")
-	var storeSpec string
-	root.PersistentFlags().StringVar(&storeSpec, "store", os.Getenv(EnvStore), "the store: a postgres:// DSN or a SQLite file; overrides --db (env "+EnvStore+")")
-	root.PersistentPreRun = func(*cobra.Command, []string) {
-		if storeSpec != "" {
-			a.db = storeSpec
-		}
-	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.addr, "addr", os.Getenv(EnvAddr), "URL of the running app the admin commands talk to (env "+EnvAddr+"; default "+DefaultAddrURL+")")
+	pf.StringVar(&a.token, "token", os.Getenv(EnvToken), "bearer token for the app's API (env "+EnvToken+")")
+	pf.StringVar(&a.db, "db", "", "the store: a SQLite file or a postgres:// DSN (env "+EnvDB+" for servers and migrate); with a read-only admin command, read a stopped app's store directly")
+	pf.BoolVar(&a.asJSON, "json", false, "print JSON instead of tables")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(a.devCommand(), a.startCommand(), a.withRunsQuery(a.runsCommand()), a.signalCommand(), a.cancelCommand(), a.withEventsBench(a.benchCommand()), a.uiCommand(),
-		a.eventsCommand(), a.entityCommand(), a.consumersCommand(), a.parkedCommand(), a.workerCommand(), a.migrateCommand())
+	if a.Examples != nil {
+		root.AddCommand(a.devCommand())
+	}
+	if a.Register != nil {
+		root.AddCommand(a.serveCommand(), a.workerCommand())
+	}
+	root.AddCommand(a.migrateCommand())
+	if a.Bench {
+		root.AddCommand(a.withEventsBench(a.benchCommand()))
+	}
+	root.AddCommand(a.runsCommand(), a.eventsCommand(), a.consumersCommand(), a.schedulesCommand(), a.parkedCommand(), a.entityCommand())
 	return root
+}
+
+func (a *app) longHelp() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s runs and operates durable workflows, entities and consumers.\n\n", a.Name)
+	if a.Examples != nil {
+		b.WriteString("Try the engine with its examples, API and UI on a SQLite file:\n\n  weft dev\n\n")
+	}
+	if a.Register != nil {
+		fmt.Fprintf(&b, "Run this app (API, UI and worker; or workers only):\n\n  %[1]s serve --db postgres://… --admin-token ops=SECRET\n  %[1]s worker --db postgres://…\n\n", a.Name)
+	}
+	fmt.Fprintf(&b, `Operate a running app over its HTTP API (--addr, --token):
+
+  %[1]s runs ls --status waiting
+  %[1]s runs show ID
+  %[1]s runs start WORKFLOW --id ID --input '{"…":…}'
+  %[1]s runs terminate ID --reason "…"
+  %[1]s consumers ls
+  %[1]s parked ls
+
+Read a stopped app's store: %[1]s runs ls --db ./app.db
+
+Every command takes --json; exit codes: 0 ok, 1 error, 2 usage, 3 not found.`, a.Name)
+	return b.String()
 }
 
 // args returns a cobra argument validator that reports usage errors.
 func args(min, max int, usage string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		if len(a) < min || (max >= 0 && len(a) > max) {
-			return &usageError{fmt.Errorf("%s: expected %s", cmd.CommandPath(), usage)}
+			return usagef("%s: expected %s", cmd.CommandPath(), usage)
 		}
 		return nil
 	}
 }
 
-// absDB returns the store path made absolute, or the DSN of a PostgreSQL
-// store without its password, for messages.
-func (a *app) absDB() string {
-	if isPostgres(a.db) {
-		return redactDSN(a.db)
+// group returns a command that only holds subcommands.
+func group(use, short string, aliases []string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use: use, Short: short, Aliases: aliases,
+		Args: args(0, 0, "a subcommand"),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	p, err := filepath.Abs(a.db)
-	if err != nil {
-		return a.db
-	}
-	return p
-}
-
-// client is what the commands that drive runs work with: the store of an
-// existing file and an engine over it that is never started.
-type client struct {
-	store store.Store
-	eng   *weft.Engine
-}
-
-func (c *client) close() { _ = c.store.Close() }
-
-// openClient opens the existing store file and an engine with the App's
-// registration (the examples, from cmd/weft), without starting it.
-func (a *app) openClient(ctx context.Context) (*client, error) {
-	st, err := a.openStore(ctx, storeOptions{mustExist: true, client: true})
-	if err != nil {
-		return nil, err
-	}
-	eng, err := weft.New(weft.Config{Store: st})
-	if err != nil {
-		_ = st.Close()
-		return nil, err
-	}
-	a.register(eng, slog.New(slog.DiscardHandler))
-	return &client{store: st, eng: eng}, nil
-}
-
-// checkExists fails with a clear message when the store file is missing.
-func (a *app) checkExists() error {
-	fi, err := os.Stat(a.db)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("no weft store at %s; run `weft dev` first or pass --db", a.absDB())
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory, not a weft store; pass --db FILE", a.absDB())
-	}
-	return nil
-}
-
-// openError explains an error of sqlite.Open or postgres.Open.
-func (a *app) openError(err error) error {
-	if isPostgres(a.db) {
-		return postgresOpenError(a.storeName(), err)
-	}
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("no weft store at %s; run `weft dev` first or pass --db", a.absDB())
-	case errors.Is(err, weftype.ErrNotWeftStore):
-		return fmt.Errorf("%s is not a weft store (it holds other tables): %w", a.absDB(), err)
-	case errors.Is(err, weftype.ErrExecutorBusy):
-		return fmt.Errorf("another process already executes runs on %s (is `weft dev` or `weft worker` running on it?); on a SQLite file only one may: stop it first, use PostgreSQL for several workers, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())
-	}
-	var sv *weftype.SchemaVersionError
-	if errors.As(err, &sv) {
-		return fmt.Errorf("%s: %w", a.absDB(), err)
-	}
-	return fmt.Errorf("opening %s: %w", a.absDB(), err)
+	cmd.AddCommand(subs...)
+	return cmd
 }

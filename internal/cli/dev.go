@@ -1,128 +1,46 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/store/sqlite"
-	"github.com/weftrun/weft/weftotel"
-	"github.com/weftrun/weft/weftype"
 )
 
-// ReadyLine starts the line `weft dev` prints on stdout once it executes runs.
-const ReadyLine = "ready:"
-
-// stopTimeout bounds the stop of the engine of `weft dev` and `weft worker`.
-const stopTimeout = 10 * time.Second
+// The commands that run an engine: dev (the examples), serve and worker
+// (the user's app), and migrate.
 
 func (a *app) devCommand() *cobra.Command {
-	var fast bool
-	var poll time.Duration
-	var serve serveFlags
+	var f serverFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run the engine with the example workflows on the store file",
-		Long: `Run the engine with the example workflows (onboarding, mailflow) on the
-store file, creating it if needed, until interrupted (Ctrl-C, SIGTERM).
-
-Only one process executes runs on a file at a time; the other commands
-(start, runs, signal, cancel) may run beside it. Logs go to stderr.`,
+		Short: "Run the engine, the API and the UI with the example workflows on a SQLite file",
+		Long: `Run the engine with the example workflows, the HTTP API and the web UI on the
+store file (--db, default ./weft.db), creating it if needed, until
+interrupted (Ctrl-C, SIGTERM). This is the only command that knows the
+examples. Logs go to stderr.`,
 		Example: `  weft dev
-  weft dev --db /tmp/demo.db --fast`,
+  weft dev --db /tmp/demo.db --fast --listen 127.0.0.1:8080`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.dev(cmd.Context(), fast, poll, serve)
+			a.serverDB(DefaultDB)
+			_, statErr := os.Stat(a.db)
+			created := errors.Is(statErr, os.ErrNotExist) && !isPostgres(a.db)
+			s := &server{a: a, name: a.Name + " dev", flags: f, withAPI: true,
+				register: func(eng *weft.Engine, logger *slog.Logger) error { a.Examples(eng, logger); return nil },
+				banner:   func(eng *weft.Engine) { a.printDevBanner(created, f.fast, eng.Workflows()) }}
+			return s.run(cmd.Context())
 		},
 	}
-	serve.register(cmd)
-	cmd.Flags().BoolVar(&fast, "fast", false, "trade power-loss safety for speed (a crash of the machine may lose the last commits; a crash of the process loses nothing)")
-	cmd.Flags().DurationVar(&poll, "poll", 0, "how often to look for work written by other processes (default: the engine's, 500ms)")
+	f.register(cmd, DefaultListen, true)
 	return cmd
-}
-
-func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serveFlags) error {
-	if err := serve.check(); err != nil {
-		return err // before the store is created or migrated
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	_, statErr := os.Stat(a.db)
-	created := errors.Is(statErr, os.ErrNotExist) && !isPostgres(a.db)
-	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := a.openStore(ctx, storeOptions{fast: fast, logger: logger})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	obs, err := weftotel.New(weftotel.Options{})
-	if err != nil {
-		return err
-	}
-	defer obs.Shutdown(context.Background())
-	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll, Observer: obs})
-	if err != nil {
-		return err
-	}
-	if err := obs.ObserveEngine(eng); err != nil {
-		return err
-	}
-	a.register(eng, logger)
-	if err := eng.Start(ctx); err != nil {
-		if errors.Is(err, weftype.ErrExecutorBusy) {
-			return fmt.Errorf("another process already executes runs on %s (is `weft dev` running elsewhere?); stop it first, or drive its runs with `weft start`, `weft runs`, `weft signal`", a.absDB())
-		}
-		return fmt.Errorf("starting the engine: %w", err)
-	}
-	a.printDevBanner(created, fast, eng.Workflows())
-	served := make(chan error, 1)
-	if serve.addr != "" {
-		run, err := a.listen(eng, obs, serve, logger)
-		if err != nil {
-			_ = stopEngine(eng)
-			return err
-		}
-		go func() { served <- run(ctx) }()
-	}
-	fmt.Fprintln(a.stdout)
-	fmt.Fprintln(a.stdout, ReadyLine+" executing runs; Ctrl-C to stop")
-	select {
-	case <-ctx.Done():
-	case err := <-served:
-		if err != nil {
-			stop()
-			_ = stopEngine(eng)
-			return err
-		}
-		<-ctx.Done()
-	}
-	return a.shutDown(eng, "weft dev")
-}
-
-// stopEngine stops eng, waiting at most stopTimeout.
-func stopEngine(eng *weft.Engine) error {
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	return eng.Stop(ctx)
-}
-
-// shutDown stops eng once command was interrupted, saying so on stderr.
-func (a *app) shutDown(eng *weft.Engine, command string) error {
-	fmt.Fprintf(a.stderr, "%s: stopping…\n", command)
-	if err := stopEngine(eng); err != nil {
-		return fmt.Errorf("stopping the engine: %w", err)
-	}
-	fmt.Fprintf(a.stderr, "%s: stopped\n", command)
-	return nil
 }
 
 func (a *app) printDevBanner(created, fast bool, workflows []string) {
@@ -132,39 +50,100 @@ func (a *app) printDevBanner(created, fast bool, workflows []string) {
 		state = "created"
 	}
 	fmt.Fprintln(w, "weft dev — the engine with the example workflows")
-	db := ""
-	if isPostgres(a.db) {
-		fmt.Fprintf(w, "  store:       %s (PostgreSQL)\n", a.storeName())
-		db = " --store " + shellQuote(a.storeName())
-	} else {
-		fmt.Fprintf(w, "  store:       %s (%s)\n", a.absDB(), state)
+	fmt.Fprintf(w, "  store:       %s (%s)\n", a.storeName(), state)
+	if !isPostgres(a.db) {
 		fmt.Fprintf(w, "  durability:  %s\n", durabilityText(fast))
-		if a.db != DefaultDB {
-			db = " --db " + shellQuote(a.db)
-		}
 	}
 	fmt.Fprintf(w, "  workflows:   %s\n", strings.Join(workflows, ", "))
-	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Try, in another terminal:")
-	fmt.Fprintf(w, "  weft%s start onboarding user-1 '{\"email\":\"ann@example.com\"}'\n", db)
-	fmt.Fprintf(w, "  weft%s runs ls\n", db)
-	fmt.Fprintf(w, "  weft%s runs show user-1          # the journal; the secret is its \"secret\" entry\n", db)
-	fmt.Fprintf(w, "  weft%s signal user-1 verified '{\"secret\":\"<secret>\"}'\n", db)
-	fmt.Fprintf(w, "  weft%s start mailflow mail-1 '{\"email\":\"bob@example.com\"}'\n", db)
-	fmt.Fprintf(w, "  weft%s cancel mail-1\n", db)
+	fmt.Fprintln(w, `  weft runs start onboarding --id user-1 --input '{"email":"ann@example.com"}'`)
+	fmt.Fprintln(w, "  weft runs ls")
+	fmt.Fprintln(w, "  weft runs show user-1          # the journal; the secret is its \"secret\" entry")
+	fmt.Fprintln(w, `  weft runs signal user-1 verified '{"secret":"<secret>"}'`)
+	fmt.Fprintln(w, "  weft runs cancel user-1")
 }
 
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
-	}) < 0 {
-		return s
+// appServer is serve or worker of the user's app.
+func (a *app) appServer(use, short, long, listen string, withAPI bool) *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use: use, Short: short, Long: long,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.serverDB("") == "" {
+				return usagef("--db is required: the store, a postgres:// DSN or a SQLite file (env %s)", EnvDB)
+			}
+			name := a.Name + " " + cmd.Name()
+			s := &server{a: a, name: name, flags: f, withAPI: withAPI, user: true, register: a.Register,
+				banner: func(eng *weft.Engine) {
+					fmt.Fprintf(a.stdout, "%s — %s\n", name, a.storeName())
+					fmt.Fprintf(a.stdout, "  workflows:   %s\n", strings.Join(eng.Workflows(), ", "))
+					fmt.Fprintf(a.stdout, "  entities:    %s\n", strings.Join(eng.EntityTypes(), ", "))
+				}}
+			return s.run(cmd.Context())
+		},
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	f.register(cmd, listen, withAPI)
+	return cmd
 }
 
-// durability returns the store durability `weft dev` uses.
+func (a *app) serveCommand() *cobra.Command {
+	return a.appServer("serve", "Run this app: its workflows, the HTTP API and the web UI",
+		`Execute this app's registered workflows, entities and consumers on the
+store (--db), creating or migrating it if needed, and serve the HTTP API
+(/api/, /openapi.json), the web UI (/), /metrics, /healthz and /readyz on
+--listen. Without a token the server listens on loopback only. On SIGTERM or
+SIGINT it claims no more runs, lets steps in flight finish for up to
+--drain-timeout, then hands the rest back to the other workers.`, DefaultListen, true)
+}
+
+func (a *app) workerCommand() *cobra.Command {
+	return a.appServer("worker", "Execute this app's runs, with /metrics, /healthz and /readyz only",
+		`Execute this app's registered workflows, entities and consumers on the
+store (--db), creating or migrating it if needed, and serve /metrics,
+/healthz and /readyz on --listen (no API, no UI). On PostgreSQL, run any
+number of workers on one database. On SIGTERM or SIGINT a worker claims no
+more runs, lets steps in flight finish for up to --drain-timeout, then hands
+the rest back so that another worker resumes them at once.`, DefaultWorkerListen, false)
+}
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate --db DSN",
+		Short: "Create the store or bring weft's schema to this binary's version",
+		Long: `Create the store if it does not exist and apply the schema migrations of
+weft embedded in this binary that it lacks, then print the schema version.
+It registers and starts nothing. It refuses, changing nothing, a database
+that holds tables that are not weft's and a schema written by a newer weft.`,
+		Example: `  weft migrate --db postgres://weft:secret@db:5432/app
+  weft migrate --db ./weft.db`,
+		Args: args(0, 0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.serverDB("") == "" {
+				return usagef("--db is required: the store, a postgres:// DSN or a SQLite file (env %s)", EnvDB)
+			}
+			ctx := cmd.Context()
+			st, err := a.openStore(ctx, storeOptions{client: true})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			switch s := st.(type) {
+			case *postgres.Store:
+				v, err := s.SchemaVersion(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s (schema %s): at schema version %d, the newest this binary knows\n", a.storeName(), s.Schema(), v)
+			case *sqlite.Store:
+				fmt.Fprintf(a.stdout, "%s: at the newest schema version this binary knows\n", a.storeName())
+			}
+			return nil
+		},
+	}
+}
+
+// durability returns the SQLite durability of dev.
 func durability(fast bool) sqlite.Durability {
 	if fast {
 		return sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss

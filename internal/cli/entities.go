@@ -1,202 +1,150 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
-	"text/tabwriter"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/weftype"
+	"github.com/weftrun/weft/api"
 )
 
-// --- entities
-
-func (a *app) entityCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:     "entity",
-		Aliases: []string{"entities"},
-		Short:   "Show entities' state and events, and send them commands",
-		Args:    args(0, 0, "a subcommand: show, send or types"),
-		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(a.entityShowCommand(), a.entitySendCommand(), a.entityTypesCommand())
-	return cmd
+// EntityOutput is what `entity show --json` prints: the entity's state (as
+// GET /api/entities/{type}/{id} answers; absent offline, where no entity
+// type is registered to fold the events) and its events.
+type EntityOutput struct {
+	*api.EntityState
+	Events []api.Event `json:"events"`
 }
 
-func (a *app) entityTypesCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "types",
-		Short: "List the entity types registered by the examples",
-		Args:  args(0, 0, "no arguments"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.openClient(cmd.Context())
+// entityEvents reads an entity's events: from the app, or offline from the
+// log (the events route needs the entity type registered).
+func entityEvents(ctx context.Context, c *client, typ, id string) ([]api.Event, error) {
+	if !c.offline {
+		var out api.EntityEvents
+		err := c.get(ctx, api.EntityPath(typ, id)+"/events", nil, &out)
+		return out.Events, err
+	}
+	o := tailOptions{streamPrefix: typ + ":" + id, stream: typ + ":" + id}
+	var evs []api.Event
+	for after := int64(0); ; {
+		page, err := eventPage(ctx, c, o, after)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, page.Events...)
+		if page.NextAfter == after {
+			return evs, nil
+		}
+		after = page.NextAfter
+	}
+}
+
+func (a *app) entityCommand() *cobra.Command {
+	show := &cobra.Command{
+		Use:   "show TYPE ID",
+		Short: "Show an entity's state, version and events",
+		Long: `Show the entity ID of type TYPE: its state (the fold of its events, as the
+app computes it), its version and its events, oldest first. Offline (--db),
+only the events: the state needs the app's entity type.`,
+		Example: `  weft entity show booking b-1`,
+		Args:    args(2, 2, "TYPE ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			c, err := a.connect(ctx, cmd, true)
 			if err != nil {
 				return err
 			}
 			defer c.close()
-			for _, t := range c.eng.EntityTypes() {
-				fmt.Fprintln(a.stdout, t)
+			var out EntityOutput
+			if !c.offline {
+				out.EntityState = &api.EntityState{}
+				if err := c.get(ctx, api.EntityPath(args[0], args[1]), nil, out.EntityState); err != nil {
+					return err
+				}
 			}
-			return nil
-		},
-	}
-}
-
-func (a *app) entityShowCommand() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "show TYPE ID",
-		Short: "Show an entity's state, version and events",
-		Long: `Show the entity ID of type TYPE: its state (the fold of its events, as
-JSON), its version (its number of events; 0: none yet, the initial state),
-and its events, oldest first.`,
-		Example: `  weft entity show booking b-1
-  weft entity show wallet alice --json`,
-		Args: args(2, 2, "TYPE ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.entityShow(cmd.Context(), args[0], args[1], asJSON)
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print JSON: {"type", "id", "stream", "version", "state", "events"}`)
-	return cmd
-}
-
-func (a *app) entityShow(ctx context.Context, typ, id string, asJSON bool) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	state, version, err := c.eng.Untyped().EntityState(ctx, typ, id)
-	if err != nil {
-		return a.entityError(c, err)
-	}
-	evs, err := c.eng.Untyped().EntityEvents(ctx, typ, id)
-	if err != nil {
-		return a.entityError(c, err)
-	}
-	out := EntityOutput{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: jsonOrString(state), Events: make([]EventView, len(evs))}
-	for i, ev := range evs {
-		out.Events[i] = newEventView(ev)
-	}
-	if asJSON {
-		return writeJSON(a.stdout, out)
-	}
-	a.printEntity(out)
-	if len(evs) == 0 {
-		fmt.Fprintf(a.stdout, "\nno events: %s %q has the initial state\n", typ, id)
-		return nil
-	}
-	fmt.Fprintf(a.stdout, "\nevents (%d)\n", len(evs))
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VER\tPOS\tTYPE\tTIME\tDATA")
-	for _, ev := range evs {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\n", ev.Version, ev.Position, ev.Type, fmtTime(ev.Time), orDash(truncate(compact(jsonOrString(ev.Data)), 100)))
-	}
-	return tw.Flush()
-}
-
-func (a *app) printEntity(out EntityOutput) {
-	w := a.stdout
-	fmt.Fprintf(w, "entity    %s %s\n", out.Type, out.ID)
-	fmt.Fprintf(w, "stream    %s\n", out.Stream)
-	fmt.Fprintf(w, "version   %d\n", out.Version)
-	state := "-"
-	if len(out.State) > 0 {
-		var v any
-		if json.Unmarshal(out.State, &v) == nil {
-			if b, err := json.MarshalIndent(v, "          ", "  "); err == nil {
-				state = string(b)
-			}
-		}
-	}
-	fmt.Fprintf(w, "state     %s\n", state)
-}
-
-func (a *app) entitySendCommand() *cobra.Command {
-	var commandID string
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "send TYPE ID JSON",
-		Short: "Send a command (JSON) to an entity and print its new state",
-		Long: `Send the command JSON to the entity ID of type TYPE: the entity decides it
-on its current state and appends the resulting events, or rejects it (the
-entity's error is printed, nothing is appended). For an entity whose command
-type is an interface, the command is {"type": NAME, "data": …}.
-
-The consumers of the process running ` + "`weft dev`" + ` handle the new events on
-their next poll.`,
-		Example: `  weft entity send booking b-1 '{"place":{"client":"ann","concert":"open-rehearsal","seats":["A1"]}}'
-  weft entity send booking b-1 '{"cancel":{"reason":"changed plans"}}' --command-id cancel-b-1`,
-		Args: args(3, 3, "TYPE ID JSON"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := jsonArg(args[2], "JSON (the command for "+args[0]+" "+args[1]+")")
+			evs, err := entityEvents(ctx, c, args[0], args[1])
 			if err != nil {
 				return err
 			}
-			return a.entitySend(cmd.Context(), args[0], args[1], b, commandID, asJSON)
+			out.Events = evs
+			if a.asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			if out.EntityState != nil {
+				a.printEntity(*out.EntityState)
+			} else {
+				fmt.Fprintf(a.stdout, "entity    %s %s\nstate     - (offline: the app's entity type folds the events)\n", args[0], args[1])
+			}
+			fmt.Fprintf(a.stdout, "\nevents (%d)\n", len(out.Events))
+			rows := make([][]string, len(out.Events))
+			for i, ev := range out.Events {
+				rows[i] = []string{strconv.FormatInt(ev.Version, 10), strconv.FormatInt(ev.Position, 10), ev.Type, fmtTime(ev.Time), orDash(truncate(compact(ev.Data), 100))}
+			}
+			return table(a.stdout, "VER\tPOS\tTYPE\tTIME\tDATA", rows)
 		},
 	}
-	cmd.Flags().StringVar(&commandID, "command-id", "", "idempotency key: a command ID the entity applied already appends nothing")
-	cmd.Flags().BoolVar(&asJSON, "json", false, `print JSON: {"type", "id", "stream", "version", "state"}`)
-	return cmd
+	var commandID string
+	send := &cobra.Command{
+		Use:   "send TYPE ID JSON|@file.json",
+		Short: "Send a command (JSON) to an entity and print its new state",
+		Long: `Send the command JSON to the entity ID of type TYPE: the app decodes it into
+the entity's command type and decides it; the entity's error is printed if
+it rejects it (nothing is appended). For an entity whose command type is an
+interface, the command is {"type": NAME, "data": …}.`,
+		Example: `  weft entity send booking b-1 '{"cancel":{"reason":"changed plans"}}' --command-id cancel-b-1`,
+		Args:    args(3, 3, "TYPE ID JSON"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := jsonValue(args[2], "the command")
+			if err != nil {
+				return err
+			}
+			c, err := a.connect(cmd.Context(), cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var st api.EntityState
+			if _, err := c.post(cmd.Context(), api.EntityPath(args[0], args[1])+"/commands", api.CommandRequest{Command: b, CommandID: commandID}, &st); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, st)
+			}
+			fmt.Fprintf(a.stdout, "sent; %s at version %d\n", st.Stream, st.Version)
+			a.printEntity(st)
+			return nil
+		},
+	}
+	send.Flags().StringVar(&commandID, "command-id", "", "idempotency key: a command ID the entity applied already appends nothing")
+	var reason string
+	erase := &cobra.Command{
+		Use:   "erase TYPE ID --reason R",
+		Short: "Erase an entity's data (its events and snapshots become one tombstone event), for data protection requests",
+		Args:  args(2, 2, "TYPE ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if reason == "" {
+				return usagef("--reason is required: say why the data is erased (kept in the tombstone)")
+			}
+			return a.post(cmd, api.EntityPath(args[0], args[1])+"/erase", opRequest{Reason: reason}, fmt.Sprintf("erased entity %s %s", args[0], args[1]))
+		},
+	}
+	erase.Flags().StringVar(&reason, "reason", "", "why the data is erased (required)")
+	return group("entity", "Show entities' state and events, send them commands, erase them", []string{"entities"}, show, send, erase)
 }
 
-func (a *app) entitySend(ctx context.Context, typ, id string, cmd []byte, commandID string, asJSON bool) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
+func (a *app) printEntity(st api.EntityState) {
+	w := a.stdout
+	fmt.Fprintf(w, "entity    %s %s\n", st.Type, st.ID)
+	fmt.Fprintf(w, "stream    %s\n", st.Stream)
+	fmt.Fprintf(w, "version   %d\n", st.Version)
+	var buf bytes.Buffer
+	state := "-"
+	if len(st.State) > 0 && json.Indent(&buf, st.State, "          ", "  ") == nil {
+		state = buf.String()
 	}
-	defer c.close()
-	var opts []weft.CommandOption
-	if commandID != "" {
-		opts = append(opts, weft.CommandID(commandID))
-	}
-	_, before, err := c.eng.Untyped().EntityState(ctx, typ, id)
-	if err != nil {
-		return a.entityError(c, err)
-	}
-	state, version, err := c.eng.Untyped().SendCommand(ctx, typ, id, cmd, opts...)
-	if err != nil {
-		var ue *weft.UnknownEntityError
-		switch {
-		case errors.As(err, &ue):
-			return a.entityError(c, err)
-		case errors.Is(err, weft.ErrInvalidInput):
-			return err
-		case errors.Is(err, weft.ErrConflict), errors.Is(err, weftype.ErrStoreClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return err
-		}
-		return fmt.Errorf("%s %q rejected the command: %w", typ, id, err)
-	}
-	out := EntityOutput{Type: typ, ID: id, Stream: weftype.StreamName(typ, id), Version: version, State: jsonOrString(state)}
-	if asJSON {
-		return writeJSON(a.stdout, out)
-	}
-	switch n := version - before; {
-	case n > 0:
-		fmt.Fprintf(a.stdout, "sent: %d event(s) appended to %s, now at version %d\n", n, out.Stream, version)
-	default:
-		fmt.Fprintf(a.stdout, "sent: nothing to append (already applied, or no change); %s at version %d\n", out.Stream, version)
-	}
-	a.printEntity(out)
-	return nil
-}
-
-// entityError explains an unknown entity type.
-func (a *app) entityError(c *client, err error) error {
-	var ue *weft.UnknownEntityError
-	if errors.As(err, &ue) {
-		known := c.eng.EntityTypes()
-		if len(known) == 0 {
-			return fmt.Errorf("unknown entity type %q; no entity type is registered", ue.Name)
-		}
-		return fmt.Errorf("unknown entity type %q; known entity types: %s", ue.Name, strings.Join(known, ", "))
-	}
-	return err
+	fmt.Fprintf(w, "state     %s\n", state)
 }

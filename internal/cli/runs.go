@@ -1,275 +1,242 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/weftype"
+	"github.com/weftrun/weft/api"
 )
 
-const timeLayout = "2006-01-02 15:04:05.000"
-
-func (a *app) startCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "start WORKFLOW ID [JSON]",
-		Short: "Start a run of a workflow with a JSON input",
-		Long: `Start a run of WORKFLOW with the run ID chosen by you and an optional JSON
-input. Starting an ID that exists changes nothing and says so. The running
-` + "`weft dev`" + ` executes the run.`,
-		Example: `  weft start onboarding user-1 '{"email":"ann@example.com"}'
-  weft start mailflow mail-1 '{"email":"bob@example.com"}'`,
-		Args: args(2, 3, "WORKFLOW ID [JSON]"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var input []byte
-			if len(args) == 3 {
-				b, err := jsonArg(args[2], "JSON (the input of workflow "+args[0]+")")
-				if err != nil {
-					return err
-				}
-				input = b
-			}
-			return a.start(cmd.Context(), args[0], args[1], input)
-		},
-	}
-}
-
-func (a *app) start(ctx context.Context, workflow, id string, input []byte) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	run, created, err := c.eng.Untyped().Start(ctx, workflow, id, input)
-	if err != nil {
-		var uw *weft.UnknownWorkflowError
-		if errors.As(err, &uw) {
-			return fmt.Errorf("unknown workflow %q; known workflows: %s", uw.Name, strings.Join(c.eng.Workflows(), ", "))
-		}
-		return err
-	}
-	if !created {
-		fmt.Fprintf(a.stdout, "run %s already exists (status %s, workflow %s)\n", run.ID, run.Status, run.Workflow)
-		return nil
-	}
-	fmt.Fprintf(a.stdout, "started run %s\n", run.ID)
-	return nil
-}
+// The runs commands: list, show, journal, result, start, signal, query and
+// the operations on one run or, in bulk, on a filter (bulk.go).
 
 func (a *app) runsCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "runs",
-		Short: "List runs and show one run with its journal",
-		Args:  args(0, 0, "a subcommand: ls or show"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return cmd.Help()
-		},
-	}
-	cmd.AddCommand(a.runsLsCommand(), a.runsShowCommand())
-	return cmd
+	return group("runs", "List, inspect, start and operate workflow runs", []string{"run"},
+		a.runsLsCommand(), a.runsShowCommand(), a.runsJournalCommand(), a.runsResultCommand(),
+		a.runsStartCommand(), a.runsSignalCommand(), a.runsQueryCommand(),
+		a.runOpCommand("terminate", "Stop runs now: no more steps, no compensation", true),
+		a.runOpCommand("cancel", "Ask runs to stop: the workflow sees cancellation and may compensate", true),
+		a.runOpCommand("suspend", "Suspend a run: no step runs until it is resumed (signals are kept)", false),
+		a.runOpCommand("resume", "Resume a suspended run; timers that fell due fire", false),
+		a.runOpCommand("retry", "Continue failed or blocked runs from the step that failed, with the current code", true),
+		a.runOpCommand("delete", "Delete finished runs with their journals", true),
+		a.runsResetCommand(), a.runsPurgeCommand())
 }
 
 func (a *app) runsLsCommand() *cobra.Command {
 	var statuses []string
-	var workflow string
+	var workflow, before, after string
 	var limit int
-	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List runs, newest first",
 		Example: `  weft runs ls
   weft runs ls --status waiting --workflow onboarding --limit 20
-  weft runs ls --json`,
+  weft runs ls --db ./app.db      # a stopped app's store`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p := weft.RunFilter{Workflow: workflow, Limit: limit}
+			if limit < 1 || limit > api.MaxLimit {
+				return usagef("--limit must be from 1 to %d, got %d", api.MaxLimit, limit)
+			}
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
 			for _, s := range statuses {
-				for _, s := range strings.Split(s, ",") {
-					st := weftype.RunStatus(strings.TrimSpace(s))
-					if !st.Valid() {
-						return &usageError{fmt.Errorf("unknown status %q; one of pending, running, waiting, completed, failed, cancelled", s)}
+				q.Add("status", s)
+			}
+			if workflow != "" {
+				q.Set("workflow", workflow)
+			}
+			for name, v := range map[string]string{"created_before": before, "created_after": after} {
+				if v != "" {
+					t, err := timeArg(v, "--"+strings.TrimPrefix(name, "created_"))
+					if err != nil {
+						return err
 					}
-					p.Statuses = append(p.Statuses, st)
+					q.Set(name, t.Format(time.RFC3339Nano))
 				}
 			}
-			if limit <= 0 {
-				return &usageError{fmt.Errorf("--limit must be above 0, got %d", limit)}
+			c, err := a.connect(cmd.Context(), cmd, true)
+			if err != nil {
+				return err
 			}
-			return a.runsLs(cmd.Context(), p, asJSON)
+			defer c.close()
+			var list api.RunList
+			if err := c.get(cmd.Context(), "/api/runs", q, &list); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, list)
+			}
+			rows := make([][]string, len(list.Runs))
+			for i, r := range list.Runs {
+				rows[i] = []string{r.ID, r.Workflow, string(r.Status), fmtTimePtr(r.WakeAt), fmtTime(r.CreatedAt)}
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(a.stderr, "no runs")
+			}
+			return table(a.stdout, "ID\tWORKFLOW\tSTATUS\tWAKE AT\tCREATED", rows)
 		},
 	}
-	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only runs with this status (repeat or comma-separate: pending, running, waiting, completed, failed, cancelled)")
+	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only runs with this status (repeat or comma-separate)")
 	cmd.Flags().StringVar(&workflow, "workflow", "", "only runs of this workflow")
-	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many runs")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (one array of runs)")
+	cmd.Flags().StringVar(&before, "before", "", "only runs created before this time (RFC 3339, or a duration ago such as 24h)")
+	cmd.Flags().StringVar(&after, "after", "", "only runs created after this time (RFC 3339, or a duration ago)")
+	cmd.Flags().IntVar(&limit, "limit", api.DefaultLimit, "at most this many runs")
 	return cmd
 }
 
-func (a *app) runsLs(ctx context.Context, p weft.RunFilter, asJSON bool) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
+// timeArg reads a time flag: RFC 3339, or a duration meaning that long ago.
+func timeArg(s, flag string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
 	}
-	defer c.close()
-	runs, err := c.eng.ListRuns(ctx, p)
-	if err != nil {
-		return err
+	if d, err := parseDuration(s); err == nil && d >= 0 {
+		return time.Now().Add(-d), nil
 	}
-	if asJSON {
-		out := make([]RunView, 0, len(runs))
-		for _, r := range runs {
-			out = append(out, newRunView(r))
+	return time.Time{}, usagef("%s %q is neither an RFC 3339 time (2026-01-02T15:04:05Z) nor a duration ago (90m, 24h, 7d)", flag, s)
+}
+
+// parseDuration is time.ParseDuration that also takes days ("30d").
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
 		}
-		return writeJSON(a.stdout, out)
+		return time.Duration(days) * 24 * time.Hour, nil
 	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWORKFLOW\tSTATUS\tWAKE AT\tCREATED")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Workflow, r.Status, fmtTime(r.WakeAt), fmtTime(r.CreatedAt))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(runs) == 0 {
-		fmt.Fprintln(a.stderr, "no runs")
-	}
-	return nil
+	return time.ParseDuration(s)
+}
+
+// getRun reads a run, with where it waits.
+func getRun(ctx context.Context, c *client, id string) (api.Run, error) {
+	var r api.Run
+	err := c.get(ctx, api.RunPath(id), nil, &r)
+	return r, err
+}
+
+// ShowOutput is what `runs show --json` prints: the run (as GET
+// /api/runs/{id} answers) and its journal entries.
+type ShowOutput struct {
+	Run     api.Run            `json:"run"`
+	Journal []api.JournalEntry `json:"journal"`
 }
 
 func (a *app) runsShowCommand() *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
+	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Show a run: status, input, result or error, wake-up, and its journal",
-		Long: `Show a run: its status, input, result or error and next wake-up, then its
-journal, one entry per line, with the file:line of the workflow code that
-wrote it.`,
+		Short: "Show a run: what it waits for and where, status, input, result or error, and its journal",
 		Example: `  weft runs show user-1
   weft runs show user-1 --json`,
 		Args: args(1, 1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runsShow(cmd.Context(), args[0], asJSON)
+			ctx := cmd.Context()
+			c, err := a.connect(ctx, cmd, true)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			r, err := getRun(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			var j api.Journal
+			if err := c.get(ctx, api.RunPath(args[0])+"/journal", nil, &j); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, ShowOutput{Run: r, Journal: j.Entries})
+			}
+			a.printRun(r)
+			fmt.Fprintf(a.stdout, "\njournal (%d entries)\n", len(j.Entries))
+			return a.printJournal(j.Entries)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON: {\"run\": …, \"journal\": […]}")
-	return cmd
 }
 
-// ShowOutput is what `weft runs show --json` prints.
-type ShowOutput struct {
-	Run     RunView             `json:"run"`
-	Journal []weft.JournalEntry `json:"journal"`
-}
-
-// RunView is a run as the CLI prints it in JSON.
-type RunView struct {
-	ID              string          `json:"id"`
-	Workflow        string          `json:"workflow"`
-	Parent          string          `json:"parent,omitempty"`
-	Status          string          `json:"status"`
-	Input           json.RawMessage `json:"input,omitempty"`
-	Result          json.RawMessage `json:"result,omitempty"`
-	Error           string          `json:"error,omitempty"`
-	WakeAt          *time.Time      `json:"wake_at,omitempty"`
-	CancelRequested bool            `json:"cancel_requested,omitempty"`
-	Version         int64           `json:"version"`
-	LeaseOwner      string          `json:"lease_owner,omitempty"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-}
-
-func newRunView(r *weftype.Run) RunView {
-	v := RunView{
-		ID: r.ID, Workflow: r.Workflow, Parent: r.Parent, Status: string(r.Status),
-		Input: rawJSON(r.Input), Result: rawJSON(r.Result), CancelRequested: r.CancelRequested,
-		Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-	}
-	if !r.WakeAt.IsZero() && !r.Status.Terminal() {
-		t := r.WakeAt
-		v.WakeAt = &t
-	}
-	if r.LeaseOwner != "" && r.LeaseExpires.After(time.Now()) {
-		v.LeaseOwner = r.LeaseOwner
-	}
-	if r.Status == weftype.StatusFailed || r.Status == weftype.StatusCancelled {
-		if err := weft.RunError(r); err != nil {
-			v.Error = err.Error()
+// waitLine says what a run waits for, where and until when: the line `runs
+// show` opens with, as the UI shows it.
+func waitLine(r api.Run) string {
+	w := r.Waiting
+	if w == nil {
+		switch {
+		case r.Status == "waiting" && r.WakeAt != nil:
+			return fmt.Sprintf("waits until %s (%s)", fmtTime(*r.WakeAt), fmtUntil(*r.WakeAt))
+		case r.Status == "waiting":
+			return "waits for a signal or a child run"
 		}
+		return string(r.Status)
 	}
-	return v
+	what := w.Type
+	switch w.Type {
+	case weft.EventAwaitStarted:
+		what = fmt.Sprintf("signal %q", w.Name)
+	case weft.EventTimerScheduled:
+		what = "a timer"
+		if w.Name != "" {
+			what = fmt.Sprintf("timer %q", w.Name)
+		}
+	case weft.EventChildStarted:
+		what = fmt.Sprintf("child run %s", w.Name)
+	case weft.EventStepAttemptFailed:
+		what = fmt.Sprintf("the next attempt of step %q", w.Name)
+	}
+	s := "waits for " + what
+	if w.Source != "" {
+		s += " at " + shortSource(w.Source)
+	}
+	if w.Until != nil {
+		s += fmt.Sprintf(", until %s (%s)", fmtTime(*w.Until), fmtUntil(*w.Until))
+	}
+	return s
 }
 
-func rawJSON(b []byte) json.RawMessage {
-	if len(b) == 0 || !json.Valid(b) {
-		return nil
-	}
-	return b
-}
-
-func (a *app) runsShow(ctx context.Context, id string, asJSON bool) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	r, err := c.eng.GetRun(ctx, id)
-	if err != nil {
-		return a.runError(id, err)
-	}
-	journal, err := c.eng.Journal(ctx, id)
-	if err != nil {
-		return a.runError(id, err)
-	}
-	if asJSON {
-		return writeJSON(a.stdout, ShowOutput{Run: newRunView(r), Journal: journal})
-	}
-	v := newRunView(r)
+func (a *app) printRun(r api.Run) {
 	w := a.stdout
-	fmt.Fprintf(w, "run       %s\n", v.ID)
-	fmt.Fprintf(w, "workflow  %s\n", v.Workflow)
-	if v.Parent != "" {
-		fmt.Fprintf(w, "parent    %s\n", v.Parent)
+	fmt.Fprintf(w, "run %s: %s\n\n", r.ID, waitLine(r))
+	fmt.Fprintf(w, "workflow  %s\n", r.Workflow)
+	if r.Parent != "" {
+		fmt.Fprintf(w, "parent    %s\n", r.Parent)
 	}
-	status := v.Status
-	if v.CancelRequested && !r.Status.Terminal() {
+	status := string(r.Status)
+	if r.CancelRequested && !r.Status.Terminal() {
 		status += " (cancel requested)"
 	}
 	fmt.Fprintf(w, "status    %s\n", status)
-	fmt.Fprintf(w, "input     %s\n", orDash(compact(v.Input)))
-	switch {
-	case r.Status == weftype.StatusCompleted:
-		fmt.Fprintf(w, "result    %s\n", orDash(compact(v.Result)))
-	case v.Error != "":
-		fmt.Fprintf(w, "error     %s\n", v.Error)
+	fmt.Fprintf(w, "input     %s\n", orDash(compact(r.Input)))
+	if len(r.Result) > 0 {
+		fmt.Fprintf(w, "result    %s\n", compact(r.Result))
 	}
-	if v.WakeAt != nil {
-		fmt.Fprintf(w, "wake at   %s (%s)\n", fmtTime(*v.WakeAt), fmtUntil(*v.WakeAt))
-	} else if r.Status == weftype.StatusWaiting {
-		fmt.Fprintln(w, "wake at   - (waits for a signal or a child)")
+	if r.Error != nil {
+		fmt.Fprintf(w, "error     %s\n", r.Error.Message)
 	}
-	fmt.Fprintf(w, "created   %s\n", fmtTime(v.CreatedAt))
-	fmt.Fprintf(w, "updated   %s\n", fmtTime(v.UpdatedAt))
-	fmt.Fprintf(w, "\njournal (%d entries)\n", len(journal))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VER\tTYPE\tSEQ\tNAME\tSOURCE\tATTEMPT\tRESULT / ERROR\tTIME")
-	for _, e := range journal {
+	if r.WakeAt != nil && !r.Status.Terminal() {
+		fmt.Fprintf(w, "wake at   %s (%s)\n", fmtTime(*r.WakeAt), fmtUntil(*r.WakeAt))
+	}
+	if r.LeaseOwner != "" {
+		fmt.Fprintf(w, "leased to %s until %s\n", r.LeaseOwner, fmtTimePtr(r.LeaseExpires))
+	}
+	fmt.Fprintf(w, "created   %s\n", fmtTime(r.CreatedAt))
+	fmt.Fprintf(w, "updated   %s\n", fmtTime(r.UpdatedAt))
+}
+
+func (a *app) printJournal(entries []api.JournalEntry) error {
+	rows := make([][]string, len(entries))
+	for i, e := range entries {
 		seq, attempt := "-", "-"
 		if e.Seq > 0 {
-			seq = fmt.Sprint(e.Seq)
+			seq = strconv.Itoa(e.Seq)
 		}
 		if e.Attempt > 0 {
-			attempt = fmt.Sprint(e.Attempt)
+			attempt = strconv.Itoa(e.Attempt)
 		}
 		detail := compact(e.Result)
 		if e.Error != "" {
@@ -278,172 +245,281 @@ func (a *app) runsShow(ctx context.Context, id string, asJSON bool) error {
 		if e.Until != nil {
 			detail = strings.TrimSpace(detail + " until " + fmtTime(*e.Until))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Version, e.Type, seq, orDash(e.Name), orDash(shortSource(e.Source)), attempt, orDash(truncate(detail, 80)), fmtTime(e.Time))
+		rows[i] = []string{strconv.FormatInt(e.Version, 10), e.Type, seq, orDash(e.Name), orDash(shortSource(e.Source)), attempt, orDash(truncate(detail, 80)), fmtTime(e.Time)}
 	}
-	return tw.Flush()
+	return table(a.stdout, "VER\tTYPE\tSEQ\tNAME\tSOURCE\tATTEMPT\tRESULT / ERROR\tTIME", rows)
 }
 
-func (a *app) signalCommand() *cobra.Command {
+func (a *app) runsJournalCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "signal ID NAME [JSON]",
-		Short: "Send a signal with an optional JSON payload to a run",
-		Long: `Send the signal NAME with an optional JSON payload to the run ID. A signal
-sent before the run awaits it is kept until it does. A run that has ended
-takes no signal.`,
-		Example: `  weft signal user-1 verified '{"secret":"3f1c…"}'`,
-		Args:    args(2, 3, "ID NAME [JSON]"),
+		Use:     "journal ID",
+		Short:   "Print a run's journal, one entry per line, with the file:line that wrote it",
+		Example: `  weft runs journal user-1 --json`,
+		Args:    args(1, 1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var payload []byte
-			if len(args) == 3 {
-				b, err := jsonArg(args[2], "JSON (the payload of signal "+args[1]+")")
+			c, err := a.connect(cmd.Context(), cmd, true)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var j api.Journal
+			if err := c.get(cmd.Context(), api.RunPath(args[0])+"/journal", nil, &j); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, j)
+			}
+			return a.printJournal(j.Entries)
+		},
+	}
+}
+
+func (a *app) runsResultCommand() *cobra.Command {
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "result ID",
+		Short: "Print a finished run's result (exit 0) or error (exit 1); --wait waits for the end",
+		Example: `  weft runs result order-7
+  weft runs result order-7 --wait --timeout 5m`,
+		Args: args(1, 1, "one run ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			c, err := a.connect(ctx, cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			for {
+				r, err := getRun(ctx, c, args[0])
 				if err != nil {
 					return err
 				}
-				payload = b
+				if r.Status.Terminal() {
+					return a.printResult(r)
+				}
+				if !wait {
+					return fmt.Errorf("run %s is %s: no result yet (pass --wait to wait for it)", r.ID, r.Status)
+				}
+				if !sleepCtx(ctx, pollEvery) {
+					return fmt.Errorf("run %s is still %s: %w", r.ID, r.Status, ctx.Err())
+				}
 			}
-			return a.signal(cmd.Context(), args[0], args[1], payload)
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run ends")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "with --wait, give up after this long (default: wait until interrupted)")
+	return cmd
+}
+
+func (a *app) printResult(r api.Run) error {
+	if a.asJSON {
+		if err := writeJSON(a.stdout, r); err != nil {
+			return err
+		}
+	} else if r.Status == "completed" {
+		if len(r.Result) == 0 {
+			fmt.Fprintln(a.stdout, "null")
+		} else if err := writeRaw(a.stdout, r.Result); err != nil {
+			return err
+		}
+	}
+	if r.Status == "completed" {
+		return nil
+	}
+	msg := ""
+	if r.Error != nil {
+		msg = ": " + r.Error.Message
+	}
+	return fmt.Errorf("run %s ended %s%s", r.ID, r.Status, msg)
+}
+
+func (a *app) runsStartCommand() *cobra.Command {
+	var id, input string
+	cmd := &cobra.Command{
+		Use:   "start WORKFLOW --id ID [--input JSON|@file.json]",
+		Short: "Start a run of any workflow the app registered",
+		Long: `Start a run of WORKFLOW with the run ID chosen by you and a JSON input (the
+app decodes it into the workflow's input type). Starting an ID that exists
+with the same workflow and input changes nothing and says so.`,
+		Example: `  weft runs start onboarding --id user-1 --input '{"email":"ann@example.com"}'
+  weft runs start import --id import-42 --input @batch.json`,
+		Args: args(1, 1, "WORKFLOW"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if id == "" {
+				return usagef("--id is required: the run's ID, chosen by you")
+			}
+			req := api.StartRequest{Workflow: args[0], ID: id}
+			if input != "" {
+				b, err := jsonValue(input, "--input")
+				if err != nil {
+					return err
+				}
+				req.Input = b
+			}
+			c, err := a.connect(cmd.Context(), cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var r api.Run
+			status, err := c.post(cmd.Context(), "/api/runs", req, &r)
+			if err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, r)
+			}
+			if status == http.StatusCreated {
+				fmt.Fprintf(a.stdout, "started run %s of workflow %s\n", r.ID, r.Workflow)
+			} else {
+				fmt.Fprintf(a.stdout, "run %s already exists (workflow %s, status %s)\n", r.ID, r.Workflow, r.Status)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&id, "id", "", "the run's ID (required)")
+	cmd.Flags().StringVar(&input, "input", "", "the input as JSON, or @file.json")
+	return cmd
+}
+
+func (a *app) runsSignalCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "signal ID NAME [JSON|@file.json]",
+		Short: "Send a signal with a JSON payload to a run",
+		Long: `Send the signal NAME with an optional JSON payload to the run ID. A signal
+sent before the run awaits it is kept until it does.`,
+		Example: `  weft runs signal user-1 verified '{"secret":"3f1c…"}'`,
+		Args:    args(2, 3, "ID NAME [JSON]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := api.SignalRequest{Name: args[1]}
+			if len(args) == 3 {
+				b, err := jsonValue(args[2], "the payload of signal "+args[1])
+				if err != nil {
+					return err
+				}
+				req.Payload = b
+			}
+			c, err := a.connect(cmd.Context(), cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var out api.SignalResponse
+			if _, err := c.post(cmd.Context(), api.RunPath(args[0])+"/signals", req, &out); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			fmt.Fprintf(a.stdout, "sent signal %s to run %s\n", args[1], args[0])
+			return nil
 		},
 	}
 }
 
-func (a *app) signal(ctx context.Context, id, name string, payload []byte) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
-		return err
+func (a *app) runsQueryCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "query ID NAME",
+		Short:   "Ask a run's query handler (the app replays its journal; nothing is written)",
+		Example: `  weft runs query user-1 status`,
+		Args:    args(2, 2, "ID NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.connect(cmd.Context(), cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var out api.QueryResponse
+			if err := c.get(cmd.Context(), api.RunPath(args[0])+"/queries/"+url.PathEscape(args[1]), nil, &out); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, out)
+			}
+			return writeRaw(a.stdout, out.Result)
+		},
 	}
-	defer c.close()
-	if err := c.eng.Untyped().Signal(ctx, id, name, payload); err != nil {
-		return a.runErrorWith(ctx, c, id, "signal", err)
-	}
-	fmt.Fprintf(a.stdout, "sent signal %s to run %s\n", name, id)
-	return nil
 }
 
-func (a *app) cancelCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel ID",
-		Short: "Ask a run (and its children) to stop",
-		Long: `Ask the run ID and its children to stop. Their pending Sleep, Await and
-Child calls return weft.ErrCancelled, so the workflow may run clean-up steps
-before it ends cancelled.`,
-		Example: `  weft cancel mail-1`,
+// opRequest is the body of the operations on one run.
+type opRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// resetRequest is the body of POST /api/runs/{id}/reset.
+type resetRequest struct {
+	ToSeq  int64  `json:"to_seq"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (a *app) runsResetCommand() *cobra.Command {
+	var to int64
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "reset ID --to N",
+		Short: "Start a new run that keeps the journal up to seq N and runs on from there",
+		Long: `Create a new run (new ID, same workflow and input) that keeps the journal
+entries of run ID with seq ≤ N, replays them and runs on from there. The
+two runs link to each other; the old run, if still running, is terminated
+with reason "reset". Prints the new run.`,
+		Example: `  weft runs reset order-7 --to 3 --reason "payment provider fixed"`,
 		Args:    args(1, 1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.cancel(cmd.Context(), args[0])
+			if !cmd.Flags().Changed("to") || to < 0 {
+				return usagef("--to N is required: the last journal seq to keep (≥ 0)")
+			}
+			c, err := a.connect(cmd.Context(), cmd, false)
+			if err != nil {
+				return err
+			}
+			defer c.close()
+			var r api.Run
+			if _, err := c.post(cmd.Context(), api.RunPath(args[0])+"/reset", resetRequest{ToSeq: to, Reason: reason}, &r); err != nil {
+				return err
+			}
+			if a.asJSON {
+				return writeJSON(a.stdout, r)
+			}
+			fmt.Fprintf(a.stdout, "reset run %s to seq %d: new run %s (status %s)\n", args[0], to, r.ID, r.Status)
+			return nil
 		},
 	}
+	cmd.Flags().Int64Var(&to, "to", 0, "the last journal seq to keep (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (kept in the journal's audit)")
+	return cmd
 }
 
-func (a *app) cancel(ctx context.Context, id string) error {
-	c, err := a.openClient(ctx)
-	if err != nil {
+// opDone says what an operation did, for its message.
+var opDone = map[string]string{
+	"terminate": "terminated", "cancel": "cancel requested for", "suspend": "suspended",
+	"resume": "resumed", "retry": "retried", "delete": "deleted",
+}
+
+// runOp applies op to the run id and prints the outcome.
+func (a *app) runOp(ctx context.Context, c *client, op, id, reason string) error {
+	if op == "delete" {
+		if _, err := c.do(ctx, http.MethodDelete, api.RunPath(id), nil, nil, nil); err != nil {
+			return err
+		}
+		if a.asJSON {
+			return writeJSON(a.stdout, map[string]any{"id": id, "deleted": true})
+		}
+		fmt.Fprintf(a.stdout, "deleted run %s\n", id)
+		return nil
+	}
+	var r api.Run
+	if _, err := c.post(ctx, api.RunPath(id)+"/"+op, opRequest{Reason: reason}, &r); err != nil {
 		return err
 	}
-	defer c.close()
-	if err := c.eng.Cancel(ctx, id); err != nil {
-		return a.runErrorWith(ctx, c, id, "cancel", err)
+	if a.asJSON {
+		return writeJSON(a.stdout, r)
 	}
-	fmt.Fprintf(a.stdout, "cancel requested for run %s\n", id)
+	fmt.Fprintf(a.stdout, "%s run %s: now %s\n", opDone[op], id, r.Status)
 	return nil
-}
-
-// runError explains errors about the run id.
-func (a *app) runError(id string, err error) error {
-	if errors.Is(err, weftype.ErrRunNotFound) {
-		return fmt.Errorf("no run %q in %s; list runs with `weft runs ls`", id, a.absDB())
-	}
-	return err
-}
-
-// runErrorWith is runError that also says how a finished run ended.
-func (a *app) runErrorWith(ctx context.Context, c *client, id, what string, err error) error {
-	if errors.Is(err, weftype.ErrRunFinished) {
-		status := "ended"
-		if r, gerr := c.eng.GetRun(ctx, id); gerr == nil {
-			status = string(r.Status)
-		}
-		return fmt.Errorf("cannot %s run %q: it has finished (%s)", what, id, status)
-	}
-	return a.runError(id, err)
-}
-
-// jsonArg validates a JSON argument; what names it in the error.
-func jsonArg(s, what string) ([]byte, error) {
-	b := []byte(s)
-	if json.Valid(b) {
-		return b, nil
-	}
-	var v any
-	err := json.Unmarshal(b, &v)
-	if err == nil {
-		err = errors.New("not valid JSON")
-	}
-	return nil, &usageError{fmt.Errorf("argument %s is not valid JSON: %v: %s", what, err, truncate(s, 60))}
-}
-
-func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func compact(b json.RawMessage) string {
-	if len(b) == 0 {
-		return ""
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, b); err != nil {
-		return string(b)
-	}
-	return buf.String()
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.Local().Format(timeLayout)
-}
-
-func fmtUntil(t time.Time) string {
-	d := time.Until(t).Round(time.Second)
-	if d <= 0 {
-		return "due now"
-	}
-	if d >= 48*time.Hour {
-		return fmt.Sprintf("in %dd %dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
-	}
-	return "in " + d.String()
-}
-
-// shortSource shows a source path relative to the working directory when it
-// lies below it, so that `weft runs show` in a checkout prints
-// examples/onboarding/onboarding.go:72.
-func shortSource(src string) string {
-	if src == "" {
-		return ""
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return src
-	}
-	if rel, err := filepath.Rel(wd, src); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return src
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,9 +17,6 @@ import (
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
-
-// EnvStore names the environment variable that sets the default of --store.
-const EnvStore = "WEFT_STORE"
 
 // isPostgres reports whether a store spec is a PostgreSQL DSN (a
 // postgres:// or postgresql:// URL) rather than the path of a SQLite file.
@@ -46,9 +45,8 @@ type storeOptions struct {
 	lease time.Duration
 }
 
-// openStore opens the store the command line names (--store, $WEFT_STORE,
-// else --db, $WEFT_DB or ./weft.db): a PostgreSQL database for a
-// postgres:// DSN, a SQLite file otherwise. It is the one place where
+// openStore opens the store of a.db (see serverDB): a PostgreSQL database
+// for a postgres:// DSN, a SQLite file otherwise. It is the one place where
 // commands open stores; its errors are explained for the command line.
 func (a *app) openStore(ctx context.Context, o storeOptions) (store.Store, error) {
 	if isPostgres(a.db) {
@@ -98,11 +96,71 @@ func postgresOpenError(name string, err error) error {
 	var cs *postgres.ClockSkewError
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("no weft store in %s; create it with `weft migrate --store …` or run `weft dev` or `weft worker` on it", name)
+		return fmt.Errorf("no weft store in %s; create it with `migrate --db …` or run `serve` or `worker` on it", name)
 	case errors.Is(err, weftype.ErrNotWeftStore):
 		return fmt.Errorf("%s is not a weft store: %w", name, err)
 	case errors.As(err, &sv), errors.As(err, &cs):
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return fmt.Errorf("opening %s: %w", name, err)
+}
+
+// serverDB resolves the store of a command that opens one itself (dev,
+// serve, worker, migrate): --db, else $WEFT_DB, else def; "" when none.
+func (a *app) serverDB(def string) string {
+	if a.db == "" {
+		a.db = os.Getenv(EnvDB)
+	}
+	if a.db == "" {
+		a.db = def
+	}
+	return a.db
+}
+
+// absDB returns the store path made absolute, or the DSN of a PostgreSQL
+// store without its password, for messages.
+func (a *app) absDB() string {
+	if isPostgres(a.db) {
+		return redactDSN(a.db)
+	}
+	p, err := filepath.Abs(a.db)
+	if err != nil {
+		return a.db
+	}
+	return p
+}
+
+// checkExists fails with a clear message when the store file is missing.
+func (a *app) checkExists() error {
+	fi, err := os.Stat(a.db)
+	if errors.Is(err, os.ErrNotExist) {
+		return &notFoundError{fmt.Errorf("no weft store at %s; check --db", a.absDB())}
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a weft store; pass --db FILE", a.absDB())
+	}
+	return nil
+}
+
+// openError explains an error of sqlite.Open or postgres.Open.
+func (a *app) openError(err error) error {
+	if isPostgres(a.db) {
+		return postgresOpenError(a.storeName(), err)
+	}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return &notFoundError{fmt.Errorf("no weft store at %s; check --db", a.absDB())}
+	case errors.Is(err, weftype.ErrNotWeftStore):
+		return fmt.Errorf("%s is not a weft store (it holds other tables): %w", a.absDB(), err)
+	case errors.Is(err, weftype.ErrExecutorBusy):
+		return fmt.Errorf("another process already executes runs on %s; on a SQLite file only one may: stop it first, or use PostgreSQL for several workers", a.absDB())
+	}
+	var sv *weftype.SchemaVersionError
+	if errors.As(err, &sv) {
+		return fmt.Errorf("%s: %w", a.absDB(), err)
+	}
+	return fmt.Errorf("opening %s: %w", a.absDB(), err)
 }

@@ -46,6 +46,7 @@ var imports = []struct{ path, use string }{
 	{"github.com/weftrun/weft/store", "(*store.Tx)(nil)"},
 	{"github.com/weftrun/weft/store/postgres", "postgres.Open"},
 	{"github.com/weftrun/weft/store/sqlite", "sqlite.Open"},
+	{"github.com/weftrun/weft/weftapp", "(*weftapp.App)(nil)"},
 	{"github.com/weftrun/weft/weftotel", "weftotel.New"},
 	{"github.com/weftrun/weft/wefttest", "wefttest.NewEnv"},
 	{"github.com/weftrun/weft/weftype", "weftype.StreamName"},

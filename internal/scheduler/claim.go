@@ -12,7 +12,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	workflows := s.cfg.Workflows()
 	s.mu.Lock()
 	free := s.cfg.MaxConcurrentRuns - len(s.active)
-	if free <= 0 || len(workflows) == 0 {
+	if free <= 0 || len(workflows) == 0 || s.draining.Load() {
 		s.mu.Unlock()
 		return false
 	}

@@ -14,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftrun/weft/store"
@@ -61,6 +62,8 @@ type Scheduler struct {
 
 	wg   sync.WaitGroup // executions
 	done chan struct{}  // closed when the claim loop ended
+
+	draining atomic.Bool // set by Drain: no more claims
 }
 
 // held is a run this engine executes, with its lease.
