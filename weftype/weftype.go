@@ -44,25 +44,31 @@ type RunStatus string
 
 // Run statuses. A run is pending until first executed, running while it is
 // executed or ready to execute, waiting while passivated on a timer, a signal
-// or a child, and ends completed, failed or cancelled.
+// or a child, and ends completed, failed, cancelled or terminated. A blocked
+// run's code no longer matches its journal (non-determinism): it waits, not
+// executed by any worker, until an operator retries it against fixed code.
 const (
-	StatusPending   RunStatus = "pending"
-	StatusRunning   RunStatus = "running"
-	StatusWaiting   RunStatus = "waiting"
-	StatusCompleted RunStatus = "completed"
-	StatusFailed    RunStatus = "failed"
-	StatusCancelled RunStatus = "cancelled"
+	StatusPending    RunStatus = "pending"
+	StatusRunning    RunStatus = "running"
+	StatusWaiting    RunStatus = "waiting"
+	StatusCompleted  RunStatus = "completed"
+	StatusFailed     RunStatus = "failed"
+	StatusCancelled  RunStatus = "cancelled"
+	StatusTerminated RunStatus = "terminated"
+	StatusSuspended  RunStatus = "suspended"
+	StatusBlocked    RunStatus = "blocked"
 )
 
 // Terminal reports whether the status is final.
 func (s RunStatus) Terminal() bool {
-	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled
+	return s == StatusCompleted || s == StatusFailed || s == StatusCancelled || s == StatusTerminated
 }
 
 // Valid reports whether s is one of the known statuses.
 func (s RunStatus) Valid() bool {
 	switch s {
-	case StatusPending, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled:
+	case StatusPending, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed, StatusCancelled,
+		StatusTerminated, StatusSuspended, StatusBlocked:
 		return true
 	}
 	return false

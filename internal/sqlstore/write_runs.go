@@ -191,7 +191,7 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	t := now(p.Now)
 	tn := nanos(t)
 	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ?
-		AND r.status NOT IN (` + terminalList + `)
+		AND r.status NOT IN (` + idleList + `)
 		AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
 	args := []any{tn, tn}
 	if len(p.Exclude) > 0 {
