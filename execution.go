@@ -28,9 +28,9 @@ type execution struct {
 	// waits or ended): the heartbeat no longer renews it.
 	released atomic.Bool
 
-	ops      map[int][]journalOp
-	maxSeq   int
-	seq      int
+	ops    map[int][]journalOp
+	maxSeq int
+	seq    int
 	// input is the input of the current journal segment: the run's, or
 	// that ContinueAsNew gave the segment; segment is its number.
 	input    []byte

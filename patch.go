@@ -1,11 +1,6 @@
 package weft
 
-import (
-	"context"
-
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
-)
+import "context"
 
 // Patched reports whether the calling run reaches this point with the code
 // that introduced the change changeID: true for a run that gets here after
@@ -89,27 +84,4 @@ func (x *execution) skipPatches(id string) bool {
 		x.seq = seq
 	}
 	return false
-}
-
-// block stops the run as blocked, with nd as its details, and gives the
-// lease back; it reports whether the store took it. A run that could not
-// be blocked (lease lost, store unavailable) is replayed again later, and
-// blocked then.
-func (x *execution) block(nd *NonDeterminismError) bool {
-	e := x.eng
-	_ = x.settle() // a commit written behind lands before the run stops
-	x.released.Store(true)
-	err := e.store.BlockRun(x.ctx, &store.BlockRunParams{
-		RunID: x.run.ID, LeaseToken: x.leaseToken, Time: e.clock.Now(), Details: e.errors.marshal(nd),
-	})
-	if err != nil {
-		e.cfg.Logger.Warn("weft: blocking run failed; it is replayed again", "run", x.run.ID, "error", err)
-		if e.isStopped() {
-			x.releaseLease()
-		}
-		return false
-	}
-	x.status = weftype.StatusBlocked
-	e.broadcast()
-	return true
 }
