@@ -159,7 +159,29 @@ type Divergence struct {
 	Err error
 }
 
-func (d Divergence) Error() string { return fmt.Sprintf("run %q (%s): %v", d.RunID, d.Workflow, d.Err) }
+// Error describes the divergence on one line: for non-determinism, the
+// operation the journal recorded with its file:line and entry, and the one
+// the code asks for with its file:line.
+func (d Divergence) Error() string {
+	var nd *NonDeterminismError
+	if !errors.As(d.Err, &nd) {
+		return fmt.Sprintf("run %q (%s): %v", d.RunID, d.Workflow, d.Err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %q (%s) diverges at position %d of journal segment %d: the journal has %s", d.RunID, d.Workflow, nd.Position, nd.Segment, nd.Recorded)
+	if nd.Expected.Source != "" {
+		b.WriteString(" at " + nd.Expected.Source)
+	}
+	if nd.Expected.Entry != nil {
+		entry, _ := json.Marshal(nd.Expected.Entry)
+		b.WriteString(" (entry " + string(entry) + ")")
+	}
+	b.WriteString(", the code asks for " + nd.New)
+	if nd.Actual.Source != "" {
+		b.WriteString(" at " + nd.Actual.Source)
+	}
+	return b.String()
+}
 
 // ReplayCheck replays every exported run against the workflow code
 // registered on e, without running a step or writing anything, and returns

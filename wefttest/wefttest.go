@@ -209,6 +209,24 @@ func CheckReplay(ctx context.Context, eng *weft.Engine) error {
 	}
 }
 
+// Replay replays exported journals (weft.ReadExport reads what
+// Engine.ExportRuns or `weft runs export` wrote) against the workflow code
+// registered on eng, and fails t with every run that does not replay: the
+// position, the journal's operation with its file:line and entry, and the
+// code's. Run it in CI on journals exported from production, so a change
+// that would block runs in flight fails the build instead (see
+// docs/versioning.md).
+func Replay(t testing.TB, eng *weft.Engine, journals []weft.RunExport) {
+	t.Helper()
+	divs, err := weft.ReplayCheck(context.Background(), eng, journals)
+	if err != nil {
+		t.Fatalf("wefttest: replaying journals: %v", err)
+	}
+	for _, d := range divs {
+		t.Errorf("wefttest: %v", d)
+	}
+}
+
 // Env is an engine on a fresh SQLite store in a temporary directory, with a
 // test clock. Create it with NewEnv; it is stopped and closed when the test ends.
 type Env struct {
