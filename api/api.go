@@ -173,6 +173,7 @@ func (h *handler) routes() []route {
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},
 		{"GET", "/api/runs/{id}/journal", h.getJournal},
+		{"GET", "/api/runs/{id}/journals", h.listJournals},
 		{"GET", "/api/runs/{id}/source", h.getSource},
 		{"POST", "/api/runs/{id}/signals", h.signalRun},
 		{"POST", "/api/runs/{id}/cancel", h.cancelRun},

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,17 @@ type Run struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 	// Waiting says where a waiting run waits; only GET /api/runs/{id} sets it.
 	Waiting *Waiting `json:"waiting,omitempty"`
+	// Divergence says why a blocked run is blocked: the operation its
+	// journal recorded and the one the code asked for, each with its
+	// file:line and entry.
+	Divergence *weft.NonDeterminismError `json:"divergence,omitempty"`
+}
+
+// JournalSegments lists the segments of a run's journal (see
+// weft.ContinueAsNew), oldest first; the last is the current one.
+type JournalSegments struct {
+	RunID    string                `json:"run_id"`
+	Segments []weft.JournalSegment `json:"segments"`
 }
 
 // RunError is the error of an ended run: its stable type name (see
@@ -198,6 +210,10 @@ func toRun(r *weftype.Run) Run {
 			}
 		}
 		out.Error = &e
+	}
+	var nd *weft.NonDeterminismError
+	if r.Status == weftype.StatusBlocked && errors.As(weft.RunError(r), &nd) {
+		out.Divergence = nd
 	}
 	return out
 }
