@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -80,4 +81,16 @@ func (x *execution) continueAsNew(can *ContinueAsNewError) {
 	})
 	x.eng.notify(x.ctx)
 	x.eng.cfg.Logger.Info("weft: run continued as new", "run", x.run.ID, "segment", x.segment+1)
+}
+
+// opKey names the operation at position seq of the current journal segment
+// across the whole run: "<run>/<seq>" in the first segment, and
+// "<run>/<segment>.<seq>" after a ContinueAsNew, so that a step's
+// idempotency key and a child's default ID are never those of an operation
+// of an earlier segment at the same position.
+func (x *execution) opKey(seq int) string {
+	if x.segment == 0 {
+		return fmt.Sprintf("%s/%d", x.run.ID, seq)
+	}
+	return fmt.Sprintf("%s/%d.%d", x.run.ID, x.segment, seq)
 }

@@ -100,3 +100,41 @@ func TestContinueAsNewUnderSignalStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestContinueAsNewKeysAreNew checks that a step's idempotency key and a
+// child's default ID in a later journal segment differ from those of the
+// operation at the same position in an earlier one.
+func TestContinueAsNewKeysAreNew(t *testing.T) {
+	t.Parallel()
+	var keys []string
+	var mu sync.Mutex
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		child := weft.Register(e, "child", func(ctx context.Context, n int) (int, error) { return n * 10, nil })
+		weft.Register(e, "rounds", func(ctx context.Context, n int) (int, error) {
+			if _, err := weft.Step(ctx, "effect", func(ctx context.Context) (int, error) {
+				info, _ := weft.StepInfoFrom(ctx)
+				mu.Lock()
+				keys = append(keys, info.IdempotencyKey)
+				mu.Unlock()
+				return 0, nil
+			}); err != nil {
+				return 0, err
+			}
+			v, err := weft.Child(ctx, child, "", n)
+			if err != nil || n == 2 {
+				return v, err
+			}
+			return 0, weft.ContinueAsNew(ctx, n+1)
+		})
+	})
+	env.Start("rounds", "r", 0)
+	r := env.RunToEnd("r")
+	if r.Status != weftype.StatusCompleted || string(r.Result) != "20" {
+		t.Fatalf("run ended %s with %s: the last segment's child must be a new run", r.Status, r.Result)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(keys) != 3 || keys[0] == keys[1] || keys[1] == keys[2] || keys[0] == keys[2] {
+		t.Fatalf("idempotency keys over three segments: %q", keys)
+	}
+}
