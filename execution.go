@@ -158,30 +158,6 @@ func (x *execution) addEvent(ev weftype.Event) error {
 	return nil
 }
 
-// journalPage is how many journal events a load reads at a time, so that a
-// long journal is not held whole in memory (only its current segment is).
-const journalPage = 1000
-
-// readJournal calls fn with each event of a run's journal, in order.
-func readJournal(ctx context.Context, st store.Store, runID string, fn func(weftype.Event) error) error {
-	after := int64(0)
-	for {
-		evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID), AfterVersion: after, Limit: journalPage})
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if err := fn(ev); err != nil {
-				return err
-			}
-			after = ev.Version
-		}
-		if len(evs) < journalPage {
-			return nil
-		}
-	}
-}
-
 func (x *execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
 	x.signals = sigs
 	for _, s := range sigs {

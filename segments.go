@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -85,4 +86,28 @@ func (e *Engine) JournalSegment(ctx context.Context, runID string, n int) ([]Jou
 		out = []JournalEntry{}
 	}
 	return out, nil
+}
+
+// journalPage is how many journal events a load reads at a time, so that a
+// long journal is not held whole in memory (only its current segment is).
+const journalPage = 1000
+
+// readJournal calls fn with each event of a run's journal, in order.
+func readJournal(ctx context.Context, st store.Store, runID string, fn func(weftype.Event) error) error {
+	after := int64(0)
+	for {
+		evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID), AfterVersion: after, Limit: journalPage})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if err := fn(ev); err != nil {
+				return err
+			}
+			after = ev.Version
+		}
+		if len(evs) < journalPage {
+			return nil
+		}
+	}
 }
