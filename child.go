@@ -10,7 +10,8 @@ import (
 )
 
 // Child starts a run of wf as a child of the calling run and waits durably for
-// its result. An empty id gives the child the ID "<parent>/<position>". A
+// its result. An empty id gives the child the ID "<parent>/<position>" (or
+// "<parent>/<segment>.<position>" after a ContinueAsNew). A
 // cancelled parent cancels its children; Child then returns ErrCancelled.
 func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (O, error) {
 	x := mustExecution(ctx, "Child")
@@ -18,7 +19,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 	var zero O
 	seq, ops := x.next(kindChild, wf.name, src)
 	if id == "" {
-		id = fmt.Sprintf("%s/%d", x.run.ID, seq)
+		id = x.opKey(seq)
 	}
 	decode := func(en *entry) (O, error) {
 		if en.Error != nil {

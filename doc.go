@@ -33,9 +33,12 @@
 // function runs again from the top and every journaled operation returns its
 // recorded result instead of running again. The code must therefore be
 // deterministic between operations: read time with Now, randomness with
-// Record. If changed code no longer matches a run's journal, the run stops
-// with a *NonDeterminismError naming the position, the recorded operation and
-// the new one; wefttest.CheckReplay finds such changes before a deploy.
+// Record. If changed code no longer matches a run's journal, the run is
+// blocked (not failed) with a *NonDeterminismError naming the position, the
+// recorded operation and the new one, until it is retried against code that
+// matches; Patched changes code safely under runs in flight, and
+// wefttest.CheckReplay and ReplayCheck find breaking changes before a deploy
+// (docs/versioning.md).
 //
 // A step whose function ran but whose result was not journaled (the process
 // died in between) runs again when the run resumes: steps are at-least-once.

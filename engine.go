@@ -319,24 +319,10 @@ func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 	return e.store.GetRun(ctx, id)
 }
 
-// Journal returns the decoded journal of a run.
+// Journal returns the decoded journal of a run: its current segment, which
+// is all of it unless the run continued as new (see JournalSegments).
 func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, error) {
-	if _, err := e.store.GetRun(ctx, runID); err != nil {
-		return nil, err
-	}
-	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, runID)})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]JournalEntry, 0, len(evs))
-	for _, ev := range evs {
-		en, err := decodeEntry(ev)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, toJournalEntry(ev, en))
-	}
-	return out, nil
+	return e.JournalSegment(ctx, runID, -1)
 }
 
 // Wait blocks until the run has ended (or ctx ends) and returns its record.
@@ -390,6 +376,11 @@ func (g *errorRegistry) runError(r *weftype.Run) error {
 		return errors.New("weft: run failed")
 	case weftype.StatusTerminated:
 		return ErrTerminated
+	case weftype.StatusBlocked:
+		// The divergence that blocked it (a *NonDeterminismError).
+		if err := g.unmarshal(r.Error); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("weft: run %q has not ended (%s)", r.ID, r.Status)
 }

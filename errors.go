@@ -112,7 +112,9 @@ func (e *InputError) Unwrap() []error { return []error{ErrInvalidInput, e.Err} }
 
 // NonDeterminismError reports workflow code that no longer matches the journal
 // of a run: at Position the journal recorded one operation and the code asked
-// for another. The run stops with this error instead of continuing silently.
+// for another. The run stops in status blocked with this error as its details
+// (Engine.RunError returns it) instead of continuing silently, until it is
+// retried against code that matches.
 type NonDeterminismError struct {
 	RunID    string `json:"run_id"`
 	Position int    `json:"position"`
@@ -123,6 +125,28 @@ type NonDeterminismError struct {
 	New      string `json:"new"`
 	// Source is the file:line of the new call, when known.
 	Source string `json:"source,omitempty"`
+	// Workflow is the run's workflow, and Segment the journal segment (see
+	// ContinueAsNew) in which Position lies.
+	Workflow string `json:"workflow,omitempty"`
+	Segment  int    `json:"segment,omitempty"`
+	// Expected is the operation the journal recorded at Position, with its
+	// entry (Kind is empty when the journal recorded nothing there), and
+	// Actual the one the code asked for (Kind "return" when the function
+	// returned instead).
+	Expected DivergenceStep `json:"expected"`
+	Actual   DivergenceStep `json:"actual"`
+}
+
+// DivergenceStep is one side of a *NonDeterminismError: an operation of a
+// workflow, as the journal recorded it or as the code asked for it.
+type DivergenceStep struct {
+	// Kind is "step", "record", "sleep", "await", "child" or "patch".
+	Kind   string `json:"kind"`
+	Name   string `json:"name,omitempty"`
+	Source string `json:"source,omitempty"`
+	// Entry is the journal entry: the one recorded (Expected), or the one
+	// the code would write, with its position, name and source (Actual).
+	Entry *JournalEntry `json:"entry,omitempty"`
 }
 
 func (e *NonDeterminismError) Error() string {

@@ -28,9 +28,13 @@ type execution struct {
 	// waits or ended): the heartbeat no longer renews it.
 	released atomic.Bool
 
-	ops      map[int][]journalOp
-	maxSeq   int
-	seq      int
+	ops    map[int][]journalOp
+	maxSeq int
+	seq    int
+	// input is the input of the current journal segment: the run's, or
+	// that ContinueAsNew gave the segment; segment is its number.
+	input    []byte
+	segment  int
 	signals  []weftype.Signal
 	seenSig  int64
 	consumed map[int64]bool
@@ -60,6 +64,7 @@ type behindCommit struct {
 type journalOp struct {
 	typ string
 	e   *entry
+	ev  weftype.Event // without its Data: e holds it decoded
 }
 
 // unwind values say why a workflow goroutine was stopped from the inside
@@ -97,27 +102,14 @@ func (x *execution) load(ctx context.Context) error {
 			pending <- signals{sigs, err}
 		}()
 	}
-	evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, x.run.ID)})
+	x.reset()
+	err := readJournal(ctx, st, x.run.ID, x.addEvent)
 	var sigs signals
 	if pending != nil {
 		sigs = <-pending
 	}
 	if err != nil {
 		return err
-	}
-	x.ops = map[int][]journalOp{}
-	x.consumed = map[int64]bool{}
-	x.seq = 1
-	x.status = x.run.Status
-	x.cancel = x.run.CancelRequested
-	for _, ev := range evs {
-		x.version = ev.Version
-	}
-	if err := replayOps(evs, func(seq int, op journalOp) { x.ops[seq] = append(x.ops[seq], op) }); err != nil {
-		return err
-	}
-	for seq := range x.ops {
-		x.maxSeq = max(x.maxSeq, seq)
 	}
 	if x.query {
 		return nil
@@ -126,6 +118,61 @@ func (x *execution) load(ctx context.Context) error {
 		return sigs.err
 	}
 	x.setSignals(sigs.sigs)
+	return nil
+}
+
+// reset prepares x to take the journal's events from the start (addEvent).
+func (x *execution) reset() {
+	x.ops = map[int][]journalOp{}
+	x.consumed = map[int64]bool{}
+	x.seq, x.maxSeq, x.segment = 1, 0, 0
+	x.input = x.run.Input
+	x.status = x.run.Status
+	x.cancel = x.run.CancelRequested
+}
+
+// addEvent takes the next event of the run's journal. A ContinuedAsNew
+// entry starts a new segment: what the journal held before is dropped, so
+// that only the current segment stays in memory.
+func (x *execution) addEvent(ev weftype.Event) error {
+	x.version = ev.Version
+	if ev.Type == EventContinuedAsNew {
+		en, err := decodeEntry(ev)
+		if err != nil {
+			return err
+		}
+		x.ops, x.maxSeq, x.input = map[int][]journalOp{}, 0, en.payload()
+		x.segment++
+		return nil
+	}
+	if ev.Type == EventRunRetried {
+		// A retry replays the operations from its seq on again: drop them.
+		en, err := decodeEntry(ev)
+		if err != nil {
+			return err
+		}
+		if en.Seq > 0 {
+			x.maxSeq = 0
+			for seq := range x.ops {
+				if seq >= en.Seq {
+					delete(x.ops, seq)
+				} else {
+					x.maxSeq = max(x.maxSeq, seq)
+				}
+			}
+		}
+		return nil
+	}
+	if kindOf(ev.Type) == "" {
+		return nil // the start, and operators' entries (audit)
+	}
+	en, err := decodeEntry(ev)
+	if err != nil {
+		return err
+	}
+	ev.Data = nil
+	x.ops[en.Seq] = append(x.ops[en.Seq], journalOp{ev.Type, en, ev})
+	x.maxSeq = max(x.maxSeq, en.Seq)
 	return nil
 }
 
@@ -169,18 +216,25 @@ func (x *execution) execute() {
 	var endErr error
 	defer func() { obs.ExecutionEnded(x.ctx, x.run, ended, endErr) }()
 	outcome := x.safely(func() {
-		result, runErr = def.run(wctx, e.codec, x.run.Input)
+		result, runErr = def.run(wctx, e.codec, x.input)
 		if runErr == nil || !errors.Is(runErr, ErrNonDeterminism) {
 			x.checkEnd()
 		}
 		// Recorded on the same goroutine, at once: a run whose function
 		// has returned is not left running for long should Stop come.
 		endErr = runErr
+		if can := x.continuing(runErr); can != nil {
+			x.continueAsNew(can)
+			ended = outcomeContinued
+			return
+		}
 		x.finish(result, runErr)
 	})
 	switch o := outcome.(type) {
 	case nil:
-		ended = string(x.status)
+		if ended != outcomeContinued {
+			ended = string(x.status)
+		}
 		return
 	case unwind:
 		if o == unwindPassivated {
@@ -189,8 +243,14 @@ func (x *execution) execute() {
 		x.releaseIfStopped(o)
 		return
 	case *NonDeterminismError:
-		log.Error("weft: workflow code does not match the journal", "error", o)
-		result, endErr = nil, o
+		// Blocked, never failed: nothing recorded is lost, and a retry
+		// replays the run against the code running then (see block).
+		log.Error("weft: workflow code does not match the journal; the run is blocked", "error", o)
+		endErr = o
+		if x.block(o) {
+			ended = string(weftype.StatusBlocked)
+		}
+		return
 	case *PanicError:
 		log.Error("weft: workflow panicked", "panic", o.Value)
 		result, endErr = nil, o
@@ -213,15 +273,12 @@ func (x *execution) releaseIfStopped(outcome any) {
 }
 
 // checkEnd fails with non-determinism when the function returned before
-// reaching operations the journal recorded.
+// reaching operations the journal recorded (patch markers of removed
+// Patched calls aside).
 func (x *execution) checkEnd() {
+	x.skipPatches("")
 	if x.maxSeq >= x.seq {
-		op := x.ops[x.seq]
-		recorded := "nothing"
-		if len(op) > 0 {
-			recorded = kindOf(op[0].typ) + " " + op[0].e.Name
-		}
-		x.unwindTo(&NonDeterminismError{RunID: x.run.ID, Position: x.seq, Recorded: recorded, New: "return"})
+		x.diverged(x.seq, "return", "", "")
 	}
 }
 
@@ -483,21 +540,46 @@ func (x *execution) releaseLease() {
 }
 
 // next advances to the next operation and checks that the journal, if it has
-// recorded this position, recorded the same kind and name.
+// recorded this position, recorded the same kind and name. Patch markers
+// that the code no longer asks for (its Patched call was removed) are
+// passed over first.
 func (x *execution) next(kind, name, source string) (int, []journalOp) {
+	if kind != kindPatch {
+		x.skipPatches("")
+	}
 	seq := x.seq
 	x.seq++
 	ops := x.ops[seq]
 	if len(ops) > 0 {
 		rk, rn := kindOf(ops[0].typ), ops[0].e.Name
 		if rk != kind || rn != name {
-			x.unwindTo(&NonDeterminismError{
-				RunID: x.run.ID, Position: seq,
-				Recorded: rk + " " + rn, New: kind + " " + name, Source: source,
-			})
+			x.diverged(seq, kind, name, source)
 		}
 	}
 	return seq, ops
+}
+
+// diverged unwinds with the *NonDeterminismError of the code asking for
+// the operation kind name (at source) at position seq.
+func (x *execution) diverged(seq int, kind, name, source string) {
+	nd := &NonDeterminismError{
+		RunID: x.run.ID, Workflow: x.run.Workflow, Segment: x.segment, Position: seq,
+		Recorded: "nothing", New: kind + " " + name, Source: source,
+		Actual: DivergenceStep{Kind: kind, Name: name, Source: source},
+	}
+	if kind == "return" {
+		nd.New = "return"
+	} else {
+		nd.Actual.Entry = &JournalEntry{Seq: seq, Name: name, Source: source}
+	}
+	if ops := x.ops[seq]; len(ops) > 0 {
+		op := ops[0]
+		rk := kindOf(op.typ)
+		nd.Recorded = rk + " " + op.e.Name
+		je := toJournalEntry(op.ev, op.e)
+		nd.Expected = DivergenceStep{Kind: rk, Name: op.e.Name, Source: op.e.Source, Entry: &je}
+	}
+	x.unwindTo(nd)
 }
 
 func find(ops []journalOp, typ string) *entry {

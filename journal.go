@@ -26,6 +26,13 @@ const (
 	EventCompleted         = "Completed"
 	EventFailed            = "Failed"
 	EventCancelled         = "Cancelled"
+	// EventPatched marks that the run reached a Patched or DeprecatePatch
+	// call with the new code; its Name is the change ID.
+	EventPatched = "Patched"
+	// EventContinuedAsNew ends a journal segment and starts the next one
+	// (see ContinueAsNew); it carries the next segment's input and is the
+	// first entry of that segment.
+	EventContinuedAsNew = "ContinuedAsNew"
 )
 
 // Operation kinds, compared on replay to detect non-determinism.
@@ -35,6 +42,7 @@ const (
 	kindSleep  = "sleep"
 	kindAwait  = "await"
 	kindChild  = "child"
+	kindPatch  = "patch"
 )
 
 func kindOf(eventType string) string {
@@ -49,6 +57,8 @@ func kindOf(eventType string) string {
 		return kindAwait
 	case EventChildStarted, EventChildCompleted:
 		return kindChild
+	case EventPatched:
+		return kindPatch
 	}
 	return ""
 }

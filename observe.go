@@ -19,7 +19,10 @@ type Observer interface {
 	ExecutionStarted(ctx context.Context, run *weftype.Run) context.Context
 	// ExecutionEnded is called when the execution stops: outcome is the run's
 	// final status ("completed", "failed", "cancelled"), "waiting" when it
-	// passivated, or "aborted" (engine stopped, lease lost, store error).
+	// passivated, "blocked" when its code no longer matches its journal
+	// (err is the *NonDeterminismError), "continued" when it continued as
+	// new (see ContinueAsNew), or "aborted" (engine stopped, lease lost,
+	// store error).
 	ExecutionEnded(ctx context.Context, run *weftype.Run, outcome string, err error)
 	// StepAttemptStarted is called before a step's function runs; the context
 	// it returns is the one the step function gets (so a trace context set

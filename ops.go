@@ -66,7 +66,8 @@ type StepInfo struct {
 	Seq     int
 	Attempt int
 	// IdempotencyKey is stable across attempts and resumes of the same step
-	// (run ID and position): pass it downstream to make the effect idempotent.
+	// (run ID and position, "<run>/<position>", or "<run>/<segment>.<position>"
+	// after a ContinueAsNew): pass it downstream to make the effect idempotent.
 	IdempotencyKey string
 }
 

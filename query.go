@@ -33,7 +33,7 @@ func (e *Engine) query(ctx context.Context, runID, name string) ([]byte, error) 
 		return nil, err
 	}
 	wctx := context.WithValue(ctx, ctxKey{}, x)
-	outcome := x.safely(func() { _, _ = def.run(wctx, e.codec, r.Input) })
+	outcome := x.safely(func() { _, _ = def.run(wctx, e.codec, x.input) })
 	if nd, ok := outcome.(*NonDeterminismError); ok {
 		return nil, nd
 	}
@@ -77,17 +77,23 @@ func (e *Engine) Replay(ctx context.Context, runID string) error {
 	if err != nil {
 		return err
 	}
-	def, err := e.workflow(r.Workflow)
-	if err != nil {
-		return err
-	}
 	x := &execution{eng: e, run: r, ctx: ctx, query: true}
 	if err := x.load(ctx); err != nil {
 		return err
 	}
-	wctx := context.WithValue(ctx, ctxKey{}, x)
+	return x.replay()
+}
+
+// replay runs the workflow function over the journal x holds, in query
+// mode, and returns the *NonDeterminismError or *PanicError it met.
+func (x *execution) replay() error {
+	def, err := x.eng.workflow(x.run.Workflow)
+	if err != nil {
+		return err
+	}
+	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	outcome := x.safely(func() {
-		_, err := def.run(wctx, e.codec, r.Input)
+		_, err := def.run(wctx, x.eng.codec, x.input)
 		if err == nil || !errors.Is(err, ErrNonDeterminism) {
 			x.checkEnd()
 		}

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -183,40 +185,23 @@ func failedSeq(evs []weftype.Event) (int, error) {
 	return last + 1, err
 }
 
-// replayOps calls fn with the operations of a journal that replay sees, in
-// journal order: entries of operators' operations are skipped, and a
-// RunRetried entry drops the operations from its seq on that came before it.
+// replayOps calls fn with the operations of a journal that replay sees, by
+// seq and in journal order within a seq: the current segment's, without
+// operators' entries, and without those a RunRetried entry dropped. It
+// reads the journal as an execution's replay does (execution.addEvent).
 func replayOps(evs []weftype.Event, fn func(seq int, op journalOp)) error {
-	type seqOp struct {
-		seq int
-		op  journalOp
-	}
-	var ops []seqOp
+	x := &execution{run: &weftype.Run{}}
+	x.reset()
 	for _, ev := range evs {
-		retried := ev.Type == EventRunRetried
-		if kindOf(ev.Type) == "" && !retried {
-			continue
-		}
-		en, err := decodeEntry(ev)
-		if err != nil {
+		if err := x.addEvent(ev); err != nil {
 			return err
 		}
-		if retried {
-			if en.Seq > 0 {
-				kept := ops[:0]
-				for _, o := range ops {
-					if o.seq < en.Seq {
-						kept = append(kept, o)
-					}
-				}
-				ops = kept
-			}
-			continue
-		}
-		ops = append(ops, seqOp{en.Seq, journalOp{ev.Type, en}})
 	}
-	for _, o := range ops {
-		fn(o.seq, o.op)
+	seqs := slices.Sorted(maps.Keys(x.ops))
+	for _, seq := range seqs {
+		for _, op := range x.ops[seq] {
+			fn(seq, op)
+		}
 	}
 	return nil
 }

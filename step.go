@@ -119,7 +119,7 @@ func (s *stepRun) nextAttempt() StepInfo {
 	s.attempt++
 	return StepInfo{
 		RunID: x.run.ID, Workflow: x.run.Workflow, Step: s.name, Seq: s.seq, Attempt: s.attempt,
-		IdempotencyKey: fmt.Sprintf("%s/%d", x.run.ID, s.seq),
+		IdempotencyKey: x.opKey(s.seq),
 	}
 }
 

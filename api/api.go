@@ -180,6 +180,7 @@ func (h *handler) routes() []route {
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},
 		{"GET", "/api/runs/{id}/journal", h.getJournal},
+		{"GET", "/api/runs/{id}/journals", h.listJournals},
 		{"GET", "/api/runs/{id}/source", h.getSource},
 		{"POST", "/api/runs/{id}/signals", h.signalRun},
 		{"GET", "/api/runs/{id}/queries/{name}", h.queryRun},

@@ -17,7 +17,8 @@
 //	GET  /api/runs                      runs, newest first: ?workflow= ?status= ?created_after= ?created_before= ?cursor= ?limit=
 //	POST /api/runs                      start a run: {"workflow", "id", "input"} (idempotent by ID)
 //	GET  /api/runs/{id}                 a run, with where it waits
-//	GET  /api/runs/{id}/journal         its journal, each entry with its source file:line
+//	GET  /api/runs/{id}/journal         its journal (?segment=N: an older segment), each entry with its source file:line
+//	GET  /api/runs/{id}/journals        the segments of its journal (a run that continued as new has several)
 //	GET  /api/runs/{id}/source?file=    a .go file named by the journal (from Options.SourceRoots or SourceFS)
 //	POST /api/runs/{id}/signals         send a signal: {"name", "payload"} (checked against a declared type)
 //	POST /api/runs/{id}/cancel          cancel the run and its children

@@ -104,6 +104,9 @@ const (
 	// ProblemMethodNotAllowed (405): the route exists for other methods; the
 	// Allow header lists them.
 	ProblemMethodNotAllowed = ProblemBase + "method-not-allowed"
+	// ProblemSegmentNotFound (404): the run's journal has no segment of
+	// that number (see GET /api/runs/{id}/journals).
+	ProblemSegmentNotFound = ProblemBase + "segment-not-found"
 	// ProblemNonDeterminism (500): replaying the run for a query found that
 	// the workflow code no longer matches its journal.
 	ProblemNonDeterminism = ProblemBase + "non-determinism"
@@ -177,6 +180,7 @@ var problemTitles = map[string]string{
 	ProblemSourceNotFound:        "Source not found",
 	ProblemMethodNotAllowed:      "Method not allowed",
 	ProblemNonDeterminism:        "Workflow code does not match the journal",
+	ProblemSegmentNotFound:       "Journal segment not found",
 	ProblemStoreUnavailable:      "Store unavailable",
 	ProblemInternal:              "Internal error",
 }
@@ -223,6 +227,8 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "the request body is above the limit of %d bytes", mbe.Limit)
 	case errors.Is(err, weftype.ErrRunNotFound):
 		return problem(http.StatusNotFound, ProblemRunNotFound, "%v", err)
+	case errors.Is(err, weft.ErrSegmentNotFound):
+		return problem(http.StatusNotFound, ProblemSegmentNotFound, "%v", err)
 	case errors.Is(err, weftype.ErrRunFinished):
 		return problem(http.StatusConflict, ProblemRunFinished, "%v", err)
 	case errors.As(err, &uw):

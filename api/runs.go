@@ -228,7 +228,15 @@ func (h *handler) getJournal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	entries, err := h.eng.Journal(r.Context(), id)
+	segment := -1 // the current one
+	if s := r.URL.Query().Get("segment"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return invalid("segment", "segment must be a journal segment number (an integer ≥ 0), not %q", s)
+		}
+		segment = n
+	}
+	entries, err := h.eng.JournalSegment(r.Context(), id, segment)
 	if err != nil {
 		return withRun(err, id)
 	}
@@ -348,4 +356,17 @@ func parseEventFilter(q url.Values) (*weft.EventFilter, error) {
 		p.StreamPrefix = s
 	}
 	return p, nil
+}
+
+func (h *handler) listJournals(w http.ResponseWriter, r *http.Request) error {
+	id, err := runID(r)
+	if err != nil {
+		return err
+	}
+	segs, err := h.eng.JournalSegments(r.Context(), id)
+	if err != nil {
+		return withRun(err, id)
+	}
+	writeJSON(w, http.StatusOK, JournalSegments{RunID: id, Segments: segs})
+	return nil
 }

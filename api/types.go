@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,17 @@ type Run struct {
 	// ResetFrom and ResetTo link a run reset and the run it was reset into.
 	ResetFrom string `json:"reset_from,omitempty"`
 	ResetTo   string `json:"reset_to,omitempty"`
+	// Divergence says why a blocked run is blocked: the operation its
+	// journal recorded and the one the code asked for, each with its
+	// file:line and entry.
+	Divergence *weft.NonDeterminismError `json:"divergence,omitempty"`
+}
+
+// JournalSegments lists the segments of a run's journal (see
+// weft.ContinueAsNew), oldest first; the last is the current one.
+type JournalSegments struct {
+	RunID    string                `json:"run_id"`
+	Segments []weft.JournalSegment `json:"segments"`
 }
 
 // RunError is the error of an ended run: its stable type name (see
@@ -202,6 +214,10 @@ func toRun(r *weftype.Run) Run {
 			}
 		}
 		out.Error = &e
+	}
+	var nd *weft.NonDeterminismError
+	if r.Status == weftype.StatusBlocked && errors.As(weft.RunError(r), &nd) {
+		out.Divergence = nd
 	}
 	return out
 }

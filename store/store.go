@@ -185,8 +185,38 @@ type Store interface {
 	// Read runs fn in a read-only transaction, for querying the user's views.
 	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 
+	// BlockRun stops a run whose workflow code no longer matches its
+	// journal: under the lease p.LeaseToken, in one transaction, it sets
+	// the run's status to blocked, stores p.Details as its Error, clears its
+	// wake-up and releases the lease. ClaimRuns and NextWakeAt pass over a
+	// blocked run, also once a signal made it due (the signal is kept), so
+	// no worker executes it until UnblockRun. It fails with
+	// weftype.ErrLeaseLost on a stale token, weftype.ErrRunFinished if the
+	// run ended, weftype.ErrRunNotFound; nothing is written then.
+	BlockRun(ctx context.Context, p *BlockRunParams) error
+	// UnblockRun makes a blocked run due at p.Time with status running and
+	// its Error cleared, so that a worker replays it against the code it
+	// runs now. It reports false, writing nothing, when the run exists but
+	// is not blocked, and fails with weftype.ErrRunNotFound.
+	UnblockRun(ctx context.Context, p *UnblockRunParams) (bool, error)
+
 	// Close releases the store. Pending group-committed writes finish first.
 	Close() error
+}
+
+// BlockRunParams are the arguments of Store.BlockRun.
+type BlockRunParams struct {
+	RunID      string
+	LeaseToken int64
+	Time       time.Time
+	// Details describe the divergence; they become the run's Error.
+	Details []byte
+}
+
+// UnblockRunParams are the arguments of Store.UnblockRun.
+type UnblockRunParams struct {
+	RunID string
+	Time  time.Time
 }
 
 // AppendParams are the arguments of Store.Append.

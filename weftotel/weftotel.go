@@ -89,6 +89,7 @@ type Observer struct {
 	runsCompleted metric.Int64Counter
 	runsFailed    metric.Int64Counter
 	runsCancelled metric.Int64Counter
+	runsBlocked   metric.Int64Counter
 	executions    metric.Int64Counter
 	execDuration  metric.Float64Histogram
 	stepDuration  metric.Float64Histogram
@@ -150,9 +151,10 @@ func (o *Observer) instruments(m metric.Meter) error {
 	o.runsCompleted = counter("weft.runs.completed", "Runs that ended completed.")
 	o.runsFailed = counter("weft.runs.failed", "Runs that ended failed.")
 	o.runsCancelled = counter("weft.runs.cancelled", "Runs that ended cancelled.")
+	o.runsBlocked = counter("weft.runs.blocked", "Runs blocked because their code no longer matches their journal (non-determinism).")
 	var err error
 	o.executions, err = m.Int64Counter("weft.executions", metric.WithUnit("{execution}"),
-		metric.WithDescription("Executions of runs (a start, a resume after a wake-up or a restart), by outcome: completed, failed, cancelled, waiting (passivated), aborted."))
+		metric.WithDescription("Executions of runs (a start, a resume after a wake-up or a restart), by outcome: completed, failed, cancelled, waiting (passivated), blocked (non-determinism), continued (continue-as-new), aborted."))
 	errs = append(errs, err)
 	buckets := metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 	o.execDuration, err = m.Float64Histogram("weft.execution.duration", metric.WithUnit("s"), buckets,
@@ -219,10 +221,12 @@ func (o *Observer) ExecutionEnded(ctx context.Context, run *weftype.Run, outcome
 		o.runsFailed.Add(ctx, 1, metric.WithAttributes(wf))
 	case weftype.StatusCancelled:
 		o.runsCancelled.Add(ctx, 1, metric.WithAttributes(wf))
+	case weftype.StatusBlocked:
+		o.runsBlocked.Add(ctx, 1, metric.WithAttributes(wf))
 	}
 	span := trace.SpanFromContext(ctx)
 	span.SetAttributes(AttrOutcome.String(outcome))
-	if outcome == string(weftype.StatusFailed) || outcome == "aborted" {
+	if outcome == string(weftype.StatusFailed) || outcome == string(weftype.StatusBlocked) || outcome == "aborted" {
 		if err != nil {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())

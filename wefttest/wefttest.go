@@ -22,8 +22,10 @@ var DefaultTimeout = 30 * time.Second
 
 // RunToEnd drives the run runID to its end: it lets the engine settle, then
 // moves the clock to the next wake-up (a timer, a retry, a signal deadline, an
-// expired lease) and repeats. It returns the ended run, or an error if the run
-// waits for something only the outside can give (a signal without deadline).
+// expired lease) and repeats. It returns the ended run, or the run and an
+// error if the run waits for something only the outside can give (a signal
+// without deadline) or is blocked (its code does not match its journal; the
+// error wraps the *weft.NonDeterminismError).
 func RunToEnd(ctx context.Context, eng *weft.Engine, clock *Clock, runID string) (*weftype.Run, error) {
 	for {
 		if err := eng.WaitIdle(ctx); err != nil {
@@ -35,6 +37,9 @@ func RunToEnd(ctx context.Context, eng *weft.Engine, clock *Clock, runID string)
 		}
 		if r.Status.Terminal() {
 			return r, nil
+		}
+		if r.Status == weftype.StatusBlocked {
+			return r, fmt.Errorf("wefttest: run %q is blocked: %w", runID, eng.RunError(r))
 		}
 		next, err := nextEventOf(ctx, eng, clock.Now())
 		if err != nil {
@@ -213,6 +218,24 @@ func CheckReplay(ctx context.Context, eng *weft.Engine) error {
 			return errors.Join(errs...)
 		}
 		before = runs[len(runs)-1].ID
+	}
+}
+
+// Replay replays exported journals (weft.ReadExport reads what
+// Engine.ExportRuns or `weft runs export` wrote) against the workflow code
+// registered on eng, and fails t with every run that does not replay: the
+// position, the journal's operation with its file:line and entry, and the
+// code's. Run it in CI on journals exported from production, so a change
+// that would block runs in flight fails the build instead (see
+// docs/versioning.md).
+func Replay(t testing.TB, eng *weft.Engine, journals []weft.RunExport) {
+	t.Helper()
+	divs, err := weft.ReplayCheck(context.Background(), eng, journals)
+	if err != nil {
+		t.Fatalf("wefttest: replaying journals: %v", err)
+	}
+	for _, d := range divs {
+		t.Errorf("wefttest: %v", d)
 	}
 }
 

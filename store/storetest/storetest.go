@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RequestCancel", testRequestCancel},
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
+		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"GroupCommit", testGroupCommit},
