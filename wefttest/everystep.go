@@ -16,13 +16,21 @@ import (
 type CrashOption func(*crashOptions)
 
 type crashOptions struct {
-	id    string
-	drive func(env *Env, runID string)
+	id      string
+	prepare func(env *Env)
+	drive   func(env *Env, runID string)
 }
 
 // RunID sets the ID of the run CrashEveryStep starts. Defaults to
 // "crash-every-step".
 func RunID(id string) CrashOption { return func(o *crashOptions) { o.id = id } }
+
+// Prepare sets what CrashEveryStep does on each fresh Env before it starts
+// the run: the state the run needs, such as the entities it commands.
+// Defaults to nothing.
+func Prepare(fn func(env *Env)) CrashOption {
+	return func(o *crashOptions) { o.prepare = fn }
+}
 
 // Drive sets how CrashEveryStep takes a run from its start to its end, for
 // workflows that wait for the outside: fn sends the signals, moves the
@@ -87,7 +95,7 @@ func (r *CrashReport) String() string {
 	return b.String()
 }
 
-// boundary is a step's journal write, where CrashEveryStep crashes.
+// boundary is a step's journal write, around which CrashEveryStep crashes.
 type boundary struct {
 	run, step string
 	seq       int
@@ -113,7 +121,7 @@ func (b boundary) String() string { return fmt.Sprintf("%s (#%d of %s)", b.step,
 // closes over is shared by all the runs.
 func CrashEveryStep[I, O any](t testing.TB, register func(e *weft.Engine) *weft.Workflow[I, O], input I, opts ...CrashOption) *CrashReport {
 	t.Helper()
-	o := crashOptions{id: "crash-every-step", drive: func(*Env, string) {}}
+	o := crashOptions{id: "crash-every-step", prepare: func(*Env) {}, drive: func(*Env, string) {}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -128,6 +136,7 @@ func CrashEveryStep[I, O any](t testing.TB, register func(e *weft.Engine) *weft.
 	inRun := func(id string) bool { return id == o.id || strings.HasPrefix(id, o.id+"/") }
 	run := func(env *Env) *weftype.Run {
 		t.Helper()
+		o.prepare(env)
 		mu.Lock()
 		w := wf
 		mu.Unlock()
@@ -139,13 +148,21 @@ func CrashEveryStep[I, O any](t testing.TB, register func(e *weft.Engine) *weft.
 	}
 
 	env := NewEnv(t, reg)
-	var bounds []boundary
+	// The crash points the run reaches, in order: a step that fails for
+	// good reaches no AfterJournal.
+	type crashAt struct {
+		b     boundary
+		point CrashPoint
+	}
+	var points []crashAt
+	seen := map[crashAt]bool{}
 	env.installCrash(func(runID, step string, seq int, p CrashPoint) bool {
-		b := boundary{runID, step, seq}
+		c := crashAt{boundary{runID, step, seq}, p}
 		mu.Lock()
 		defer mu.Unlock()
-		if p == BeforeJournal && inRun(runID) && (len(bounds) == 0 || bounds[len(bounds)-1] != b) {
-			bounds = append(bounds, b)
+		if inRun(runID) && !seen[c] {
+			seen[c] = true
+			points = append(points, c)
 		}
 		return false
 	}, false)
@@ -169,36 +186,35 @@ func CrashEveryStep[I, O any](t testing.TB, register func(e *weft.Engine) *weft.
 		}
 	}
 
-	for _, b := range bounds {
-		for _, point := range []CrashPoint{BeforeJournal, AfterJournal} {
-			what := point.String() + " of " + b.String()
-			env := NewEnv(t, reg)
-			crash := env.installCrash(func(runID, step string, seq int, p CrashPoint) bool {
-				return p == point && (boundary{runID, step, seq}) == b
-			}, true)
-			got := run(env)
-			rep.Crashes++
-			select {
-			case <-crash.Done():
-			default:
-				t.Errorf("wefttest: CrashEveryStep: with a crash %s planned, the run never reached it: it took another path", what)
+	for _, c := range points {
+		b, point := c.b, c.point
+		what := point.String() + " of " + b.String()
+		env := NewEnv(t, reg)
+		crash := env.installCrash(func(runID, step string, seq int, p CrashPoint) bool {
+			return p == point && (boundary{runID, step, seq}) == b
+		}, true)
+		got := run(env)
+		rep.Crashes++
+		select {
+		case <-crash.Done():
+		default:
+			t.Errorf("wefttest: CrashEveryStep: with a crash %s planned, the run never reached it: it took another path", what)
+		}
+		if d := diffRuns(want, got); d != "" {
+			t.Errorf("wefttest: CrashEveryStep: after a crash %s, the run ended otherwise: %s", what, d)
+		}
+		order, counts := env.effects.counts()
+		env.close()
+		for _, k := range order {
+			if !inRun(k.run) {
+				continue
 			}
-			if d := diffRuns(want, got); d != "" {
-				t.Errorf("wefttest: CrashEveryStep: after a crash %s, the run ended otherwise: %s", what, d)
+			s := &rep.Steps[add(k, 0)]
+			if n := counts[k]; n > s.Max {
+				s.Max = n
 			}
-			order, counts := env.effects.counts()
-			env.close()
-			for _, k := range order {
-				if !inRun(k.run) {
-					continue
-				}
-				s := &rep.Steps[add(k, 0)]
-				if n := counts[k]; n > s.Max {
-					s.Max = n
-				}
-				if counts[k] > s.Uncrashed {
-					s.RanAgainAfter = append(s.RanAgainAfter, what)
-				}
+			if counts[k] > s.Uncrashed {
+				s.RanAgainAfter = append(s.RanAgainAfter, what)
 			}
 		}
 	}
