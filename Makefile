@@ -10,8 +10,9 @@ dev: ## run the engine with the examples on ./weft.db
 test: ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-soak: ## the load tests at full size (build tag soak): TestCluster with 2,000 runs
+soak: ## the load tests at full size (build tag soak): TestCluster with 2,000 runs; 30 days of minutely ticks through wefttest.AdvanceTo
 	$(GO) test -race -count=1 -timeout 60m -tags soak ./internal/clustertest
+	$(GO) test -count=1 -timeout 60m -tags soak -run TestAdvanceRunsEveryTickOfAPeriodic -v ./wefttest
 
 test-short: ## the fast tests only (no crash tests that start processes)
 	$(GO) test -short -count=1 ./...

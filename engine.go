@@ -117,7 +117,8 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	// Everything the engine runs gets its clock, for Now.
+	runCtx, cancel := context.WithCancel(context.WithValue(context.Background(), clockKey{}, e.clock))
 	e.started, e.cancel, e.release = true, cancel, release
 	var listen <-chan struct{}
 	if n, ok := e.store.(store.Notifier); ok {

@@ -9,11 +9,24 @@ import (
 	"github.com/weftrun/weft/weftype"
 )
 
-// Now returns the current time of the engine's clock, journaled so that it
-// is the same on every replay.
+// Now returns the current time of the engine's clock. In a workflow
+// function it is journaled, so that it is the same on every replay. In the
+// code the engine runs outside workflows (a step's function, a consumer's or
+// projection's handler, a periodic process) it is the engine clock's time,
+// not journaled: a test that moves a wefttest clock moves it there too.
+// Elsewhere Now panics, like any workflow operation (a programming mistake).
 func Now(ctx context.Context) time.Time {
+	if executionFrom(ctx) == nil {
+		if c, ok := ctx.Value(clockKey{}).(weftype.Clock); ok {
+			return c.Now()
+		}
+	}
 	return record(ctx, "now", caller(1), func() time.Time { return executionFrom(ctx).now() })
 }
+
+// clockKey carries the engine's clock in the contexts of what the engine
+// runs (see Engine.Start), for Now.
+type clockKey struct{}
 
 // Sleep waits durably for d: the run passivates (holds no goroutine) and
 // resumes when the time has come, also across restarts. It returns

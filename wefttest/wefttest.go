@@ -26,12 +26,54 @@ var DefaultTimeout = 30 * time.Second
 // error if the run waits for something only the outside can give (a signal
 // without deadline) or is blocked (its code does not match its journal; the
 // error wraps the *weft.NonDeterminismError).
+// Each settling is bounded by DefaultTimeout, besides ctx.
 func RunToEnd(ctx context.Context, eng *weft.Engine, clock *Clock, runID string) (*weftype.Run, error) {
+	return runToEnd(ctx, engineDriver{eng, clock}, runID)
+}
+
+// AdvanceTo moves the clock to t, from one wake-up to the next, letting the
+// engine settle at each, so that everything due before t happens in order
+// and at its own time: a periodic process registered with weft.RegisterSchedule ticks
+// once per interval. It does not sleep between wake-ups: settling returns as
+// soon as the engine has nothing due, so a month of minutely ticks takes as
+// long as running them. Each settling is bounded by DefaultTimeout, besides
+// ctx.
+func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time) error {
+	return advanceTo(ctx, engineDriver{eng, clock}, t)
+}
+
+// Settle lets the engine run everything due at the current time, without
+// moving the clock.
+func Settle(ctx context.Context, eng *weft.Engine) error { return eng.WaitIdle(ctx) }
+
+// driver is what RunToEnd and AdvanceTo drive: an engine and its clock, or
+// an Env, whose engine may be replaced after a simulated crash.
+type driver interface {
+	engine() *weft.Engine
+	clock() *Clock
+	// settle waits until the engine has nothing due now.
+	settle(ctx context.Context) error
+}
+
+type engineDriver struct {
+	eng *weft.Engine
+	clk *Clock
+}
+
+func (d engineDriver) engine() *weft.Engine { return d.eng }
+func (d engineDriver) clock() *Clock        { return d.clk }
+func (d engineDriver) settle(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	return d.eng.WaitIdle(ctx)
+}
+
+func runToEnd(ctx context.Context, d driver, runID string) (*weftype.Run, error) {
 	for {
-		if err := eng.WaitIdle(ctx); err != nil {
+		if err := d.settle(ctx); err != nil {
 			return nil, err
 		}
-		r, err := eng.GetRun(ctx, runID)
+		r, err := d.engine().GetRun(ctx, runID)
 		if err != nil {
 			return nil, err
 		}
@@ -39,39 +81,33 @@ func RunToEnd(ctx context.Context, eng *weft.Engine, clock *Clock, runID string)
 			return r, nil
 		}
 		if r.Status == weftype.StatusBlocked {
-			return r, fmt.Errorf("wefttest: run %q is blocked: %w", runID, eng.RunError(r))
+			return r, fmt.Errorf("wefttest: run %q is blocked: %w", runID, d.engine().RunError(r))
 		}
-		next, err := nextEventOf(ctx, eng, clock.Now())
+		next, err := nextEventOf(ctx, d.engine(), d.clock().Now())
 		if err != nil {
 			return nil, err
 		}
 		if next.IsZero() {
 			return r, fmt.Errorf("wefttest: run %q is %s and waits for an outside event (a signal or a child without deadline)", runID, r.Status)
 		}
-		clock.Set(next)
+		d.clock().Set(next)
 	}
 }
 
-// Settle lets the engine run everything due at the current time, without
-// moving the clock.
-func Settle(ctx context.Context, eng *weft.Engine) error { return eng.WaitIdle(ctx) }
-
-// AdvanceTo moves the clock step by step to t, letting the engine settle at
-// each wake-up on the way, so that everything due before t happens in order.
-func AdvanceTo(ctx context.Context, eng *weft.Engine, clock *Clock, t time.Time) error {
+func advanceTo(ctx context.Context, d driver, t time.Time) error {
 	for {
-		if err := eng.WaitIdle(ctx); err != nil {
+		if err := d.settle(ctx); err != nil {
 			return err
 		}
-		next, err := nextEventOf(ctx, eng, clock.Now())
+		next, err := nextEventOf(ctx, d.engine(), d.clock().Now())
 		if err != nil {
 			return err
 		}
 		if next.IsZero() || next.After(t) {
-			clock.Set(t)
-			return eng.WaitIdle(ctx)
+			d.clock().Set(t)
+			return d.settle(ctx)
 		}
-		clock.Set(next)
+		d.clock().Set(next)
 	}
 }
 
@@ -92,106 +128,49 @@ func nextEventOf(ctx context.Context, eng *weft.Engine, now time.Time) (time.Tim
 // becomes claimable: its wake-up, or the expiry of the lease that holds it.
 func nextEvent(ctx context.Context, eng *weft.Engine, now time.Time) (time.Time, error) {
 	var next time.Time
+	err := eachLiveRun(ctx, eng, func(r *weftype.Run) error {
+		if r.WakeAt.IsZero() {
+			return nil
+		}
+		at := r.WakeAt
+		if r.LeaseOwner != "" && r.LeaseExpires.After(at) {
+			at = r.LeaseExpires
+		}
+		if !at.After(now) {
+			// Due now but not taken: only a held lease can explain it.
+			at = now.Add(time.Nanosecond)
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+		return nil
+	})
+	return next, err
+}
+
+// eachLiveRun calls fn with every run of the store that has not ended, page
+// by page, and stops at the first error.
+func eachLiveRun(ctx context.Context, eng *weft.Engine, fn func(*weftype.Run) error) error {
+	const page = 1000
 	before := ""
 	for {
 		runs, err := eng.ListRuns(ctx, weft.RunFilter{
 			Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
-			Limit:    1000, Before: before,
+			Limit:    page, Before: before,
 		})
 		if err != nil {
-			return time.Time{}, err
+			return err
 		}
 		for _, r := range runs {
-			if r.WakeAt.IsZero() {
-				continue
-			}
-			at := r.WakeAt
-			if r.LeaseOwner != "" && r.LeaseExpires.After(at) {
-				at = r.LeaseExpires
-			}
-			if !at.After(now) {
-				// Due now but not taken: only a held lease can explain it.
-				at = now.Add(time.Nanosecond)
-			}
-			if next.IsZero() || at.Before(next) {
-				next = at
+			if err := fn(r); err != nil {
+				return err
 			}
 		}
-		if len(runs) < 1000 {
-			return next, nil
+		if len(runs) < page {
+			return nil
 		}
 		before = runs[len(runs)-1].ID
 	}
-}
-
-// CrashPoint says where in a step CrashAt makes the engine die.
-type CrashPoint int
-
-const (
-	// BeforeJournal dies after the step's function returned (its effect is
-	// done) and before its result is journaled: on resume the step runs again.
-	BeforeJournal CrashPoint = iota + 1
-	// AfterJournal dies right after the step's result was journaled.
-	AfterJournal
-)
-
-// Crash reports a simulated crash installed by CrashAt.
-type Crash struct {
-	step  string
-	point CrashPoint
-	once  sync.Once
-	done  chan struct{}
-	mu    sync.Mutex
-	dead  bool
-}
-
-// Done is closed when the crash happened.
-func (c *Crash) Done() <-chan struct{} { return c.done }
-
-func (c *Crash) die() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dead = true
-	c.once.Do(func() { close(c.done) })
-	return true
-}
-
-func (c *Crash) isDead() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.dead
-}
-
-// CrashAt makes the env's engine die, as a killed process would, the first
-// time the named step (in any run) reaches point: the execution stops
-// without writing and without releasing its lease, and from then on the
-// engine journals no step. Restart the env to resume (the new engine does not
-// crash); RunToEnd moves the clock past the dead engine's lease.
-func (env *Env) CrashAt(step string, point CrashPoint) *Crash {
-	c := &Crash{done: make(chan struct{}), step: step, point: point}
-	env.crash.Store(c)
-	return c
-}
-
-// crashHooks are an engine's test hooks (weft.Config.TestHooks): they ask
-// the crash CrashAt installed in crash, if any.
-func crashHooks(crash *atomic.Pointer[Crash]) *weft.TestHooks {
-	check := func(p CrashPoint) func(runID, name string, seq int) bool {
-		return func(_, name string, _ int) bool {
-			c := crash.Load()
-			if c == nil {
-				return false
-			}
-			if c.isDead() {
-				return true
-			}
-			if name == c.step && p == c.point {
-				return c.die()
-			}
-			return false
-		}
-	}
-	return &weft.TestHooks{BeforeJournal: check(BeforeJournal), AfterJournal: check(AfterJournal)}
 }
 
 // CheckReplay replays the journal of every run of the store that has not
@@ -200,25 +179,13 @@ func crashHooks(crash *atomic.Pointer[Crash]) *weft.TestHooks {
 // code: open a copy of production's store, register the new code, check.
 func CheckReplay(ctx context.Context, eng *weft.Engine) error {
 	var errs []error
-	before := ""
-	for {
-		runs, err := eng.ListRuns(ctx, weft.RunFilter{
-			Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
-			Limit:    500, Before: before,
-		})
-		if err != nil {
-			return err
+	err := eachLiveRun(ctx, eng, func(r *weftype.Run) error {
+		if err := eng.Replay(ctx, r.ID); err != nil {
+			errs = append(errs, fmt.Errorf("run %q: %w", r.ID, err))
 		}
-		for _, r := range runs {
-			if err := eng.Replay(ctx, r.ID); err != nil {
-				errs = append(errs, fmt.Errorf("run %q: %w", r.ID, err))
-			}
-		}
-		if len(runs) < 500 {
-			return errors.Join(errs...)
-		}
-		before = runs[len(runs)-1].ID
-	}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
 }
 
 // Replay replays exported journals (weft.ReadExport reads what
@@ -240,7 +207,8 @@ func Replay(t testing.TB, eng *weft.Engine, journals []weft.RunExport) {
 }
 
 // Env is an engine on a fresh SQLite store in a temporary directory, with a
-// test clock. Create it with NewEnv; it is stopped and closed when the test ends.
+// test clock. Create it with NewEnv; it is stopped and closed when the test
+// ends. Engine is replaced on Restart: read it again after one.
 type Env struct {
 	T        testing.TB
 	Clock    *Clock
@@ -252,42 +220,65 @@ type Env struct {
 	// crash holds the crash CrashAt installed in the running engine; each
 	// engine has its own, so a restarted engine does not crash.
 	crash *atomic.Pointer[Crash]
+	// engines counts the engines started, which are named by it
+	// (workerID), so that the leases of a dead one can be told apart.
+	engines  int
+	workerID string
+	// effects counts the step attempts of all the env's engines.
+	effects *effectCounter
+	closed  sync.Once
 }
 
 // NewEnv opens a SQLite store under t.TempDir(), creates an engine on it with
 // a new test clock, calls register to register workflows, and starts it.
+// register is called again for the engine of every Restart.
+//
+// The store gives up safety against power loss (not against a process
+// crash) for speed, which a test does not need.
 func NewEnv(t testing.TB, register func(e *weft.Engine)) *Env {
 	t.Helper()
-	env := &Env{T: t, Clock: NewClock(time.Time{}), Path: filepath.Join(t.TempDir(), "weft.db"), register: register, ctx: context.Background()}
-	st, err := sqlite.Open(env.ctx, env.Path, nil)
+	env := &Env{T: t, Clock: NewClock(time.Time{}), Path: filepath.Join(t.TempDir(), "weft.db"), register: register, ctx: context.Background(), effects: &effectCounter{}}
+	st, err := sqlite.Open(env.ctx, env.Path, &sqlite.Options{Durability: sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss})
 	if err != nil {
 		t.Fatalf("wefttest: opening store: %v", err)
 	}
 	env.Store = st
-	env.startEngine()
-	t.Cleanup(func() {
+	if err := env.startEngine(); err != nil {
+		t.Fatalf("wefttest: %v", err)
+	}
+	t.Cleanup(env.close)
+	return env
+}
+
+// close stops the engine and closes the store, once.
+func (env *Env) close() {
+	env.closed.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 		defer cancel()
 		_ = env.Engine.Stop(ctx)
 		_ = env.Store.Close()
 	})
-	return env
 }
 
-func (env *Env) startEngine() {
-	env.T.Helper()
+func (env *Env) startEngine() error {
 	env.crash = new(atomic.Pointer[Crash])
-	eng, err := weft.New(weft.Config{Store: env.Store, Clock: env.Clock, PollInterval: 10 * time.Millisecond, TestHooks: crashHooks(env.crash)})
+	env.engines++
+	env.workerID = fmt.Sprintf("wefttest-%d", env.engines)
+	eng, err := weft.New(weft.Config{
+		Store: env.Store, Clock: env.Clock, PollInterval: 10 * time.Millisecond,
+		WorkerID: env.workerID, Observer: env.effects, TestHooks: crashHooks(env.crash),
+	})
 	if err != nil {
-		env.T.Fatalf("wefttest: creating engine: %v", err)
+		return fmt.Errorf("creating engine: %w", err)
 	}
 	if env.register != nil {
 		env.register(eng)
 	}
 	if err := eng.Start(env.ctx); err != nil {
-		env.T.Fatalf("wefttest: starting engine: %v", err)
+		return fmt.Errorf("starting engine: %w", err)
 	}
 	env.Engine = eng
+	return nil
 }
 
 // Restart stops the engine and starts a new one on the same store with the
@@ -298,13 +289,19 @@ func (env *Env) Restart() { env.RestartWith(env.register) }
 // would do.
 func (env *Env) RestartWith(register func(e *weft.Engine)) {
 	env.T.Helper()
+	if err := env.restart(register); err != nil {
+		env.T.Fatalf("wefttest: %v", err)
+	}
+}
+
+func (env *Env) restart(register func(e *weft.Engine)) error {
 	env.register = register
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultTimeout)
 	defer cancel()
 	if err := env.Engine.Stop(ctx); err != nil {
-		env.T.Fatalf("wefttest: stopping engine: %v", err)
+		return fmt.Errorf("stopping engine: %w", err)
 	}
-	env.startEngine()
+	return env.startEngine()
 }
 
 // Start starts a run of a registered workflow with an input encoded by the
@@ -321,12 +318,38 @@ func (env *Env) Start(workflow, id string, input any) string {
 	return id
 }
 
-// RunToEnd is RunToEnd on the env's engine and clock; it fails the test on error.
+// Signal sends a signal to a run (see weft.Engine.Signal) and fails the test
+// on error.
+func (env *Env) Signal(runID, name string, payload any) {
+	env.T.Helper()
+	if err := env.Engine.Signal(env.ctx, runID, name, payload); err != nil {
+		env.T.Fatalf("wefttest: signalling %s to %s: %v", name, runID, err)
+	}
+}
+
+// engine, clock and settle make the env a driver of RunToEnd and AdvanceTo:
+// settling also recovers from a crash CrashEveryStep installed.
+func (env *Env) engine() *weft.Engine { return env.Engine }
+func (env *Env) clock() *Clock        { return env.Clock }
+func (env *Env) settle(ctx context.Context) error {
+	for {
+		if err := (engineDriver{env.Engine, env.Clock}).settle(ctx); err != nil {
+			return err
+		}
+		if recovered, err := env.recoverCrash(ctx); !recovered || err != nil {
+			return err
+		}
+	}
+}
+
+// RunToEnd is RunToEnd on the env's engine and clock, bounded by
+// DefaultTimeout in all (a run that never ends while a periodic process
+// ticks on would otherwise keep it going); it fails the test on error.
 func (env *Env) RunToEnd(runID string) *weftype.Run {
 	env.T.Helper()
 	ctx, cancel := context.WithTimeout(env.ctx, DefaultTimeout)
 	defer cancel()
-	r, err := RunToEnd(ctx, env.Engine, env.Clock, runID)
+	r, err := runToEnd(ctx, env, runID)
 	if err != nil {
 		env.T.Fatalf("wefttest: %v", err)
 	}
@@ -336,20 +359,16 @@ func (env *Env) RunToEnd(runID string) *weftype.Run {
 // Settle waits until the engine has run everything due now.
 func (env *Env) Settle() {
 	env.T.Helper()
-	ctx, cancel := context.WithTimeout(env.ctx, DefaultTimeout)
-	defer cancel()
-	if err := env.Engine.WaitIdle(ctx); err != nil {
+	if err := env.settle(env.ctx); err != nil {
 		env.T.Fatalf("wefttest: settling: %v", err)
 	}
 }
 
 // Advance moves the clock by d, letting the engine settle at every wake-up
-// on the way.
+// on the way (see AdvanceTo).
 func (env *Env) Advance(d time.Duration) {
 	env.T.Helper()
-	ctx, cancel := context.WithTimeout(env.ctx, DefaultTimeout)
-	defer cancel()
-	if err := AdvanceTo(ctx, env.Engine, env.Clock, env.Clock.Now().Add(d)); err != nil {
+	if err := advanceTo(env.ctx, env, env.Clock.Now().Add(d)); err != nil {
 		env.T.Fatalf("wefttest: advancing: %v", err)
 	}
 }

@@ -27,6 +27,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		s.mu.Lock()
 		s.claiming--
 		s.mu.Unlock()
+		s.claimEnded.Broadcast()
 	}()
 	limit := min(free, 500)
 	runs, err := s.cfg.Store.ClaimRuns(ctx, &store.ClaimRunsParams{

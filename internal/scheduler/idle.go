@@ -13,7 +13,7 @@ import (
 // due, or ctx ends. notify is called when a due run waits to be claimed.
 func (s *Scheduler) WaitIdle(ctx context.Context, othersIdle func() bool, notify func(context.Context)) error {
 	for {
-		ch := s.Changed()
+		ch, claimEnded := s.Changed(), s.claimEnded.Changed()
 		busy, claims := s.busy()
 		if busy == 0 && othersIdle() {
 			next, err := s.cfg.Store.NextWakeAt(ctx)
@@ -34,6 +34,7 @@ func (s *Scheduler) WaitIdle(ctx context.Context, othersIdle func() bool, notify
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ch:
+		case <-claimEnded:
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

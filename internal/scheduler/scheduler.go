@@ -54,6 +54,9 @@ type Scheduler struct {
 	cfg  Config
 	wake chan struct{}
 	Changes
+	// claimEnded tells WaitIdle that a claim ended: one that found nothing
+	// due launches no execution, whose end would tell it.
+	claimEnded Changes
 
 	mu       sync.Mutex // guards active, claiming and claims
 	active   map[string]*held
@@ -75,7 +78,7 @@ type held struct {
 
 // New returns a scheduler that does nothing until Start.
 func New(cfg Config) *Scheduler {
-	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1), active: map[string]*held{}, Changes: newChanges()}
+	return &Scheduler{cfg: cfg, wake: make(chan struct{}, 1), active: map[string]*held{}, Changes: newChanges(), claimEnded: newChanges()}
 }
 
 // Start runs the claim loop and the heartbeat until ctx ends. listen, if not
