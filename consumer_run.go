@@ -93,7 +93,7 @@ var errInterrupted = errors.New("weft: consumer interrupted by a reset")
 // the lease token moved on (another worker took the partition over, or a
 // reset moved it), so that nothing is handled under a stale lease.
 func (p *partition) load(ctx context.Context) (weftype.ConsumerPartition, error) {
-	c, err := p.r.eng.store.GetConsumer(ctx, p.r.name)
+	c, err := p.r.eng.store.GetConsumer(ctx, &store.GetConsumerParams{Name: p.r.name})
 	if err != nil {
 		return weftype.ConsumerPartition{}, err
 	}

@@ -527,7 +527,7 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 
 // GetRun returns a run's current record, or ErrRunNotFound.
 func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
-	return e.store.GetRun(ctx, id)
+	return e.store.GetRun(ctx, &store.GetRunParams{ID: id})
 }
 
 // ListRuns lists runs, newest first.
@@ -537,7 +537,7 @@ func (e *Engine) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*weft
 
 // Journal returns the decoded journal of a run.
 func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, error) {
-	if _, err := e.store.GetRun(ctx, runID); err != nil {
+	if _, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID}); err != nil {
 		return nil, err
 	}
 	evs, err := e.store.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamForRun(runID)})
@@ -559,7 +559,7 @@ func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, err
 func (e *Engine) Wait(ctx context.Context, runID string) (*weftype.Run, error) {
 	for {
 		ch := e.changedCh()
-		r, err := e.store.GetRun(ctx, runID)
+		r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 		if err != nil {
 			return nil, err
 		}

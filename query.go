@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/weftrun/weft/store"
 )
 
 // SetQuery registers a query handler for the calling run: Engine.Query with
@@ -22,7 +24,7 @@ func SetQuery(ctx context.Context, name string, fn func() (any, error)) {
 // calls the handler the workflow registered with SetQuery. The result is
 // encoded by the engine's codec.
 func (e *Engine) Query(ctx context.Context, runID, name string) ([]byte, error) {
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +74,7 @@ func QueryAs[T any](ctx context.Context, e *Engine, runID, name string) (T, erro
 // code no longer matches it. Tests use it (through wefttest.CheckReplay) to
 // check that changed code still replays runs in flight.
 func (e *Engine) Replay(ctx context.Context, runID string) error {
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -154,7 +155,7 @@ func (h *handler) consumerName(r *http.Request) (string, error) {
 	if p := checkText("name", name, MaxNameLength); p != nil {
 		return "", p
 	}
-	if _, err := h.eng.Store().GetConsumer(r.Context(), name); err != nil {
+	if _, err := h.eng.Store().GetConsumer(r.Context(), &store.GetConsumerParams{Name: name}); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -146,12 +146,12 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 		if p := checkText("run", id, MaxIDLength); p != nil {
 			return p
 		}
-		if _, err := st.GetRun(r.Context(), id); err != nil {
+		if _, err := st.GetRun(r.Context(), &store.GetRunParams{ID: id}); err != nil {
 			return withRun(err, id)
 		}
 		var last *weftype.Run
 		return h.stream(w, r, func(ctx context.Context, s *sse) error {
-			run, err := st.GetRun(ctx, id)
+			run, err := st.GetRun(ctx, &store.GetRunParams{ID: id})
 			if err != nil {
 				return err
 			}
@@ -183,7 +183,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 			}
 			slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(at[a], at[b]) })
 			for _, id := range ids {
-				run, err := st.GetRun(ctx, id)
+				run, err := st.GetRun(ctx, &store.GetRunParams{ID: id})
 				if err != nil {
 					continue // not a run's journal after all
 				}

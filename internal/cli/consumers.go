@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -161,7 +162,7 @@ func (a *app) consumersReset(ctx context.Context, name string, pos int64) error 
 		return err
 	}
 	defer c.close()
-	old, err := c.eng.Store().GetConsumer(ctx, name)
+	old, err := c.eng.Store().GetConsumer(ctx, &store.GetConsumerParams{Name: name})
 	if err != nil {
 		return a.consumerError(name, err)
 	}

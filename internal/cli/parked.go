@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -61,7 +62,7 @@ func (a *app) openConsumer(ctx context.Context, name string) (*client, error) {
 		return nil, err
 	}
 	if name != "" {
-		if _, err := c.eng.Store().GetConsumer(ctx, name); err != nil {
+		if _, err := c.eng.Store().GetConsumer(ctx, &store.GetConsumerParams{Name: name}); err != nil {
 			c.close()
 			return nil, a.consumerError(name, err)
 		}
