@@ -203,17 +203,10 @@ func runWorker(id, dsn, dir string, setup WorkerSetup) error {
 	if err := setupSlow(ctx, st); err != nil {
 		return err
 	}
-	if err := eng.Start(ctx); err != nil {
+	// Stop's error does not matter: runs in flight resume elsewhere or later.
+	if _, err := ServeUntilSignal(ctx, eng); err != nil {
 		return err
 	}
-	fmt.Println("ready")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	// Stop without waiting long: runs in flight resume elsewhere or later.
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_ = eng.Stop(sctx)
 	wl.mu.Lock()
 	defer wl.mu.Unlock()
 	if err := wl.w.Flush(); err != nil {
@@ -223,6 +216,23 @@ func runWorker(id, dsn, dir string, setup WorkerSetup) error {
 		return err
 	}
 	return st.Close()
+}
+
+// ServeUntilSignal is the life of a worker process: it starts eng, writes
+// "ready" to stdout (WatchReady reads it), waits for SIGTERM or SIGINT and
+// stops eng without waiting long (5s): runs in flight resume elsewhere or
+// later. err is Start's error; stop is Stop's.
+func ServeUntilSignal(ctx context.Context, eng *weft.Engine) (stop, err error) {
+	if err := eng.Start(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Println("ready")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return eng.Stop(sctx), nil
 }
 
 // logLevel is the workers' log level, from EnvLogLevel.

@@ -11,10 +11,7 @@ import (
 
 // consumerTests cover consumers, checkpoints, parked events, the user's
 // transactions, idempotent appends, deferred runs and transactional commits.
-var consumerTests = []struct {
-	name string
-	fn   func(t *testing.T, h *harness)
-}{
+var consumerTests = []test{
 	{"RegisterConsumer", testRegisterConsumer},
 	{"CommitCheckpoint", testCommitCheckpoint},
 	{"CommitCheckpointApply", testCommitCheckpointApply},
@@ -114,6 +111,20 @@ func testCommitCheckpoint(t *testing.T, h *harness) {
 
 var errApply = errors.New("apply failed")
 
+// insertRow is an Apply that inserts the row k into table (made by
+// createTable) and then fails with errApply if fail.
+func insertRow(table, k string, fail bool) func(ctx context.Context, tx store.Tx) error {
+	return func(ctx context.Context, tx store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (k, v) VALUES (?, ?)`, k, 1); err != nil {
+			return err
+		}
+		if fail {
+			return errApply
+		}
+		return nil
+	}
+}
+
 func createTable(h *harness, name string) {
 	h.t.Helper()
 	h.ok(h.st.Exec(h.ctx, func(ctx context.Context, tx store.Tx) error {
@@ -135,15 +146,7 @@ func testCommitCheckpointApply(t *testing.T, h *harness) {
 	h.register("p", "s")
 	createTable(h, "view_p")
 	insert := func(k string, fail bool) func(ctx context.Context, tx store.Tx) error {
-		return func(ctx context.Context, tx store.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO view_p (k, v) VALUES (?, ?)`, k, 1); err != nil {
-				return err
-			}
-			if fail {
-				return errApply
-			}
-			return nil
-		}
+		return insertRow("view_p", k, fail)
 	}
 	h.ok(h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{Name: "p", Position: 3, Apply: insert("a", false)}))
 	err := h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{

@@ -57,15 +57,7 @@ func testResolveParked(t *testing.T, h *harness) {
 			Park: &weftype.ParkedEvent{Position: pos, Stream: "acct:1", Type: "Deposited", Error: msg, Attempts: 2, ParkedAt: t0}}))
 	}
 	insert := func(k string, fail bool) func(ctx context.Context, tx store.Tx) error {
-		return func(ctx context.Context, tx store.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO view_r (k, v) VALUES (?, ?)`, k, 1); err != nil {
-				return err
-			}
-			if fail {
-				return errApply
-			}
-			return nil
-		}
+		return insertRow("view_r", k, fail)
 	}
 	park("p", 3, "bad")
 	park("p", 7, "poison")
