@@ -101,7 +101,7 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	parked, err := e.store.ListParked(ctx, &store.ListParkedParams{Consumer: ""})
+	parked, err := e.store.ListParked(ctx, &store.ListParkedParams{})
 	if err != nil {
 		return nil, err
 	}

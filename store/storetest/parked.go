@@ -34,7 +34,7 @@ func testParkedEvents(t *testing.T, h *harness) {
 	if c := h.consumer("x"); c.Position != 5 {
 		t.Errorf("position = %d, want 5 (parking moves past the event)", c.Position)
 	}
-	all, err := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: ""})
+	all, err := h.st.ListParked(h.ctx, &store.ListParkedParams{})
 	h.ok(err)
 	if len(all) != 3 || all[2].Consumer != "y" {
 		t.Errorf("ListParked(\"\") = %+v", all)
@@ -112,7 +112,7 @@ func testResolveParked(t *testing.T, h *harness) {
 	// Parked again after a reset and skipped again: both are kept.
 	park("p", 7, "poison again")
 	h.ok(h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "p", Position: 7, Outcome: weftype.ParkedSkipped, Reason: "still poison"}))
-	all, err := h.st.ParkedHistory(h.ctx, &store.ParkedHistoryParams{Consumer: ""})
+	all, err := h.st.ParkedHistory(h.ctx, &store.ParkedHistoryParams{})
 	h.ok(err)
 	if len(all) != 4 || all[2].Reason != "still poison" || all[2].Error != "poison again" || all[3].Consumer != "q" {
 		t.Errorf("ParkedHistory(\"\") = %+v", all)
