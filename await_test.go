@@ -169,7 +169,7 @@ func TestAwaitTakesTheSignalAgainWhenItsCommitFails(t *testing.T) {
 	if n := calls.Load(); n < 1 || n > 2 {
 		t.Fatalf("the step's function ran %d times, want once or twice (at least once)", n)
 	}
-	sigs, err := weft.StoreOf(eng).PendingSignals(ctx, "g1")
+	sigs, err := weft.StoreOf(eng).PendingSignals(ctx, &store.PendingSignalsParams{RunID: "g1"})
 	if err != nil || len(sigs) != 0 {
 		t.Fatalf("pending signals %v, %v: want none", sigs, err)
 	}

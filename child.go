@@ -61,7 +61,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 		})
 	}
 	childEnded := func() *weftype.Run {
-		r, err := x.eng.store.GetRun(x.ctx, id)
+		r, err := x.eng.store.GetRun(x.ctx, &store.GetRunParams{ID: id})
 		if err != nil {
 			x.unwindTo(unwindAbort)
 		}

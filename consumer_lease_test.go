@@ -136,7 +136,7 @@ func TestConsumerLeaseOneEngineAtATimeThenTakeoverOnStop(t *testing.T) {
 	appendEvents(t, b, "s", "E6", "E7")
 	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		if got := rec.positions("B"); len(got) != 2 {
-			c, err := stB.GetConsumer(ctx, "c")
+			c, err := stB.GetConsumer(ctx, &store.GetConsumerParams{Name: "c"})
 			return false, fmt.Sprintf("B handled %v, want 2 events; consumer %+v, %v", got, c, err)
 		}
 		return true, ""

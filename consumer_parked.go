@@ -12,14 +12,14 @@ import (
 
 // ParkedEvents returns the parked events of a consumer ("" for all).
 func (e *Engine) ParkedEvents(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error) {
-	return e.store.ListParked(ctx, consumer)
+	return e.store.ListParked(ctx, &store.ListParkedParams{Consumer: consumer})
 }
 
 // ParkedHistory returns the parked events of a consumer ("" for all) that
 // were retried (RetryParked) or skipped (SkipParked), with their error, the
 // outcome and the operator's reason, by consumer and oldest resolution first.
 func (e *Engine) ParkedHistory(ctx context.Context, consumer string) ([]*weftype.ResolvedParkedEvent, error) {
-	return e.store.ParkedHistory(ctx, consumer)
+	return e.store.ParkedHistory(ctx, &store.ParkedHistoryParams{Consumer: consumer})
 }
 
 // RetryParked handles a parked event again now, once, with the consumer (or
@@ -79,7 +79,7 @@ func (e *Engine) SkipParked(ctx context.Context, consumer string, position int64
 // checkParked fails with ErrParkedNotFound unless consumer has an event
 // parked at position.
 func (e *Engine) checkParked(ctx context.Context, consumer string, position int64) error {
-	ps, err := e.store.ListParked(ctx, consumer)
+	ps, err := e.store.ListParked(ctx, &store.ListParkedParams{Consumer: consumer})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -171,7 +172,7 @@ func (e *Engine) checkSignal(ctx context.Context, runID, name string, payload []
 	if fits {
 		return nil
 	}
-	r, err := retryStore(ctx, e, true, func() (*weftype.Run, error) { return e.store.GetRun(ctx, runID) })
+	r, err := retryStore(ctx, e, true, func() (*weftype.Run, error) { return e.store.GetRun(ctx, &store.GetRunParams{ID: runID}) })
 	if err != nil {
 		return err
 	}

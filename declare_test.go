@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
@@ -45,7 +46,7 @@ func TestDeclaredSignalRefusesWrongPayload(t *testing.T) {
 			t.Fatalf("%s with a wrongly shaped payload = %v, want an *InputError naming the signal", send.what, err)
 		}
 	}
-	if sigs, err := env.Store.PendingSignals(ctx, "v1"); err != nil || len(sigs) != 0 {
+	if sigs, err := env.Store.PendingSignals(ctx, &store.PendingSignalsParams{RunID: "v1"}); err != nil || len(sigs) != 0 {
 		t.Fatalf("pending signals %v, %v; want none stored", sigs, err)
 	}
 	env.Settle()

@@ -317,7 +317,7 @@ func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload 
 
 // GetRun returns a run's current record, or ErrRunNotFound.
 func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
-	return e.store.GetRun(ctx, id)
+	return e.store.GetRun(ctx, &store.GetRunParams{ID: id})
 }
 
 // Journal returns the decoded journal of a run: its current segment, which
@@ -330,7 +330,7 @@ func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, err
 func (e *Engine) Wait(ctx context.Context, runID string) (*weftype.Run, error) {
 	for {
 		ch := e.changedCh()
-		r, err := e.store.GetRun(ctx, runID)
+		r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 		if err != nil {
 			return nil, err
 		}

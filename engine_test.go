@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
@@ -233,7 +234,7 @@ func TestSleepThirtyDaysPassesWithTestClock(t *testing.T) {
 	start := env.Clock.Now()
 	env.Start("sleeper", "s1", struct{}{})
 	env.Settle()
-	timers, err := env.Store.Timers(ctx, "s1")
+	timers, err := env.Store.Timers(ctx, &store.TimersParams{RunID: "s1"})
 	if err != nil || len(timers) != 1 || !timers[0].FireAt.Equal(start.Add(30*24*time.Hour)) {
 		t.Fatalf("timers = %v, %v; want one at start+30d", timers, err)
 	}
@@ -245,7 +246,7 @@ func TestSleepThirtyDaysPassesWithTestClock(t *testing.T) {
 	if woke.Sub(start) != 30*24*time.Hour {
 		t.Fatalf("woke after %s, want 720h", woke.Sub(start))
 	}
-	if timers, _ := env.Store.Timers(ctx, "s1"); len(timers) != 0 {
+	if timers, _ := env.Store.Timers(ctx, &store.TimersParams{RunID: "s1"}); len(timers) != 0 {
 		t.Fatalf("timers after firing = %v, want none", timers)
 	}
 }

@@ -68,7 +68,9 @@ func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]
 	c.loaded = false
 	state, version := en.initial(id), int64(0)
 	if en.def.SnapshotEvery > 0 {
-		snap, err := retryStore(ctx, en.eng, true, func() (*weftype.Snapshot, error) { return en.eng.store.LoadSnapshot(ctx, en.stream(id)) })
+		snap, err := retryStore(ctx, en.eng, true, func() (*weftype.Snapshot, error) {
+			return en.eng.store.LoadSnapshot(ctx, &store.LoadSnapshotParams{Stream: en.stream(id)})
+		})
 		if err != nil {
 			return err
 		}
@@ -169,7 +171,7 @@ func decodeAs(codec Codec, t reflect.Type, data []byte) (any, error) {
 func (en *Entity[S, C, E]) snapshot(ctx context.Context, stream string, c *entityCell[S]) {
 	data, err := en.eng.codec.Marshal(c.state)
 	if err == nil {
-		err = en.eng.store.SaveSnapshot(ctx, &weftype.Snapshot{Stream: stream, Version: c.version, Data: data})
+		err = en.eng.store.SaveSnapshot(ctx, &store.SaveSnapshotParams{Stream: stream, Version: c.version, Data: data})
 	}
 	if err != nil {
 		en.eng.cfg.Logger.Warn("weft: saving entity snapshot failed", "stream", stream, "error", err)

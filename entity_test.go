@@ -230,7 +230,7 @@ func TestEntitySnapshotLoadEqualsFullFold(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	snap, err := st.LoadSnapshot(ctx, "acct:s")
+	snap, err := st.LoadSnapshot(ctx, &store.LoadSnapshotParams{Stream: "acct:s"})
 	if err != nil || snap == nil || snap.Version != 8 {
 		t.Fatalf("snapshot = %+v, %v; want one at version 8", snap, err)
 	}
@@ -247,7 +247,7 @@ func TestEntitySnapshotLoadEqualsFullFold(t *testing.T) {
 		t.Errorf("from snapshot %+v v%d, full fold %+v v%d", s1, v1, s2, v2)
 	}
 	// A snapshot the codec cannot decode is skipped, not trusted.
-	if err := st.SaveSnapshot(ctx, &weftype.Snapshot{Stream: "acct:s", Version: 12, Data: []byte("garbage")}); err != nil {
+	if err := st.SaveSnapshot(ctx, &store.SaveSnapshotParams{Stream: "acct:s", Version: 12, Data: []byte("garbage")}); err != nil {
 		t.Fatal(err)
 	}
 	s3, v3, err := weft.RegisterEntity(newEngineOn(t, st, clock), accountDef(4)).State(ctx, "s")

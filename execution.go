@@ -98,7 +98,7 @@ func (x *execution) load(ctx context.Context) error {
 	if !x.query {
 		pending = make(chan signals, 1)
 		go func() {
-			sigs, err := st.PendingSignals(ctx, x.run.ID)
+			sigs, err := st.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})
 			pending <- signals{sigs, err}
 		}()
 	}
@@ -507,11 +507,11 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 		ctx := x.ctx
 		// The run first, then its signals: every signal counted in r.Wakes
 		// is among them.
-		r, err := x.eng.store.GetRun(ctx, x.run.ID)
+		r, err := x.eng.store.GetRun(ctx, &store.GetRunParams{ID: x.run.ID})
 		if err != nil {
 			x.unwindTo(unwindAbort)
 		}
-		sigs, err := x.eng.store.PendingSignals(ctx, x.run.ID)
+		sigs, err := x.eng.store.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})
 		if err != nil {
 			x.unwindTo(unwindAbort)
 		}

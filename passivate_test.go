@@ -89,7 +89,7 @@ func TestWaitingSaveGivesTheLeaseBack(t *testing.T) {
 	eng, _ := startAwaiting(t, hook, clock)
 	defer close(dead) // the execution unwinds, so that the engine stops
 	within(t, saved, "the waiting save")
-	r, err := st.GetRun(ctx, "a1")
+	r, err := st.GetRun(ctx, &store.GetRunParams{ID: "a1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestScheduleStableIDsAndMissedTicks(t *testing.T) {
 			if got := strings.Join(ids, " "); got != want {
 				t.Errorf("runs %s, want %s", got, want)
 			}
-			r, err := st.GetRun(ctx, "five@2026-01-01T00:10:00Z")
+			r, err := st.GetRun(ctx, &store.GetRunParams{ID: "five@2026-01-01T00:10:00Z"})
 			if err != nil || string(r.Result) != `"report 00:10"` {
 				t.Errorf("run of 00:10: %v, %v", r, err)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/weftrun/weft/store"
 )
 
 // SetQuery registers a query handler for the calling run: Query with
@@ -20,7 +22,7 @@ func SetQuery(ctx context.Context, name string, fn func() (any, error)) {
 // query answers a query on a run with its result encoded by the engine's
 // codec; see Query.
 func (e *Engine) query(ctx context.Context, runID, name string) ([]byte, error) {
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func Query[T any](ctx context.Context, e *Engine, runID, name string) (T, error)
 // code no longer matches it. Tests use it (through wefttest.CheckReplay) to
 // check that changed code still replays runs in flight.
 func (e *Engine) Replay(ctx context.Context, runID string) error {
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (e *Engine) NextWakeAt(ctx context.Context) (time.Time, error) {
 // weftype.ErrConsumerNotFound when the store does not know the name.
 // Consumers gives the status with lag and parked counts.
 func (e *Engine) ConsumerRecord(ctx context.Context, name string) (*weftype.Consumer, error) {
-	return e.store.GetConsumer(ctx, name)
+	return e.store.GetConsumer(ctx, &store.GetConsumerParams{Name: name})
 }
 
 // GroupCommitStats returns the counters of a store that group-commits its

@@ -151,7 +151,7 @@ func (e *Engine) Resume(ctx context.Context, runID string, opts ...OpOption) err
 func (e *Engine) Retry(ctx context.Context, runID string, opts ...OpOption) error {
 	c := opConfigOf(opts)
 	from := 0
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func replayOps(evs []weftype.Event, fn func(seq int, op journalOp)) error {
 // into. It returns the new run's ID.
 func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...OpOption) (string, error) {
 	c := opConfigOf(opts)
-	old, err := e.store.GetRun(ctx, runID)
+	old, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +279,7 @@ func resetID(runID string) string {
 // *RunStateError.
 func (e *Engine) DeleteRun(ctx context.Context, runID string, opts ...OpOption) error {
 	c := opConfigOf(opts)
-	r, err := e.store.GetRun(ctx, runID)
+	r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
 	if err != nil {
 		return err
 	}

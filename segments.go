@@ -33,7 +33,7 @@ type JournalSegment struct {
 // JournalSegments lists the segments of a run's journal, oldest first; the
 // last is the current one. It fails with weftype.ErrRunNotFound.
 func (e *Engine) JournalSegments(ctx context.Context, runID string) ([]JournalSegment, error) {
-	if _, err := e.store.GetRun(ctx, runID); err != nil {
+	if _, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID}); err != nil {
 		return nil, err
 	}
 	var out []JournalSegment
@@ -54,7 +54,7 @@ func (e *Engine) JournalSegments(ctx context.Context, runID string) ([]JournalSe
 // Journal returns. It fails with weftype.ErrRunNotFound, or
 // ErrSegmentNotFound when the journal has no segment n.
 func (e *Engine) JournalSegment(ctx context.Context, runID string, n int) ([]JournalEntry, error) {
-	if _, err := e.store.GetRun(ctx, runID); err != nil {
+	if _, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID}); err != nil {
 		return nil, err
 	}
 	seg := -1

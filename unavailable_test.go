@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/internal/pgtest"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
@@ -85,7 +86,7 @@ func TestStoreOutageIsErrStoreUnavailable(t *testing.T) {
 			t.Errorf("run %s = %+v, %v; want it pending", id, r, err)
 		}
 	}
-	sigs, err := st.PendingSignals(ctx, "before")
+	sigs, err := st.PendingSignals(ctx, &store.PendingSignalsParams{RunID: "before"})
 	if err != nil || len(sigs) != 2 || string(sigs[0].Payload) != `"one"` || string(sigs[1].Payload) != `"two"` {
 		t.Errorf("signals of run before = %+v, %v; want one and two", sigs, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -122,7 +123,7 @@ func (r *Run[O]) Result(ctx context.Context) (O, error) {
 
 // Status returns the run's current status.
 func (r *Run[O]) Status(ctx context.Context) (weftype.RunStatus, error) {
-	rec, err := r.eng.store.GetRun(ctx, r.ID)
+	rec, err := r.eng.store.GetRun(ctx, &store.GetRunParams{ID: r.ID})
 	if err != nil {
 		return "", err
 	}

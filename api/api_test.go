@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -300,7 +301,7 @@ func TestBadInput(t *testing.T) {
 	if len(page.Runs) != 1 {
 		t.Errorf("runs %+v, want o1 only", page.Runs)
 	}
-	sigs, err := a.env.Store.PendingSignals(context.Background(), "o1")
+	sigs, err := a.env.Store.PendingSignals(context.Background(), &store.PendingSignalsParams{RunID: "o1"})
 	if err != nil || len(sigs) != 0 {
 		t.Errorf("pending signals %v, %v; want none", sigs, err)
 	}

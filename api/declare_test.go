@@ -8,6 +8,8 @@ import (
 
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
+
+	"github.com/weftrun/weft/store"
 )
 
 func TestSignalWithWronglyShapedPayload(t *testing.T) {
@@ -25,7 +27,7 @@ func TestSignalWithWronglyShapedPayload(t *testing.T) {
 		!strings.Contains(p.Detail, "onboarding.Verification") || !strings.Contains(p.Detail, "cannot unmarshal number") {
 		t.Fatalf("problem %+v, want invalid-input on the payload with the decoding error", p)
 	}
-	sigs, err := a.env.Store.PendingSignals(context.Background(), "o1")
+	sigs, err := a.env.Store.PendingSignals(context.Background(), &store.PendingSignalsParams{RunID: "o1"})
 	if err != nil || len(sigs) != 0 {
 		t.Fatalf("pending signals %v, %v; want none stored", sigs, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -71,7 +72,7 @@ func TestCrossOriginRequestsRefused(t *testing.T) {
 	if run := a.env.Run("o1"); run.CancelRequested || run.Status != weftype.StatusWaiting {
 		t.Errorf("run o1 changed: %+v", run)
 	}
-	if sigs, err := a.env.Store.PendingSignals(context.Background(), "o1"); err != nil || len(sigs) != 0 {
+	if sigs, err := a.env.Store.PendingSignals(context.Background(), &store.PendingSignalsParams{RunID: "o1"}); err != nil || len(sigs) != 0 {
 		t.Errorf("pending signals %v, %v", sigs, err)
 	}
 	if after := a.consumerPosition("audit"); after != before {

@@ -13,6 +13,10 @@
 // store/storetest.
 // All methods are safe for concurrent use. Writes from many goroutines are
 // group-committed: batched into one transaction and one fsync.
+//
+// Every method takes the context and a pointer to its own XxxParams struct
+// (the few that need no input take the context alone), so that a method
+// gains an input without changing its signature.
 package store
 
 import (
@@ -44,7 +48,7 @@ type Store interface {
 	// A new run is due at once: its WakeAt is p.Time and its status pending.
 	CreateRun(ctx context.Context, p *CreateRunParams) (*CreateRunResult, error)
 	// GetRun returns a run or weftype.ErrRunNotFound.
-	GetRun(ctx context.Context, id string) (*weftype.Run, error)
+	GetRun(ctx context.Context, p *GetRunParams) (*weftype.Run, error)
 	// ListRuns lists runs, newest first, filtered by p.
 	ListRuns(ctx context.Context, p *ListRunsParams) ([]*weftype.Run, error)
 	// ClaimRuns leases up to p.Limit runs that are due (not ended, WakeAt not
@@ -79,13 +83,13 @@ type Store interface {
 	// It fails with weftype.ErrRunNotFound or weftype.ErrRunFinished.
 	SendSignal(ctx context.Context, p *SendSignalParams) (*weftype.Signal, error)
 	// PendingSignals returns the signals of a run not consumed yet, oldest first.
-	PendingSignals(ctx context.Context, runID string) ([]weftype.Signal, error)
+	PendingSignals(ctx context.Context, p *PendingSignalsParams) ([]weftype.Signal, error)
 	// RequestCancel marks a run and all its descendants not yet ended as
 	// cancel-requested and makes them due at once. It fails with
 	// weftype.ErrRunNotFound or weftype.ErrRunFinished.
 	RequestCancel(ctx context.Context, p *RequestCancelParams) error
 	// Timers returns the pending timers of a run.
-	Timers(ctx context.Context, runID string) ([]weftype.Timer, error)
+	Timers(ctx context.Context, p *TimersParams) ([]weftype.Timer, error)
 
 	// OperateRun is an operator's transition of a run (terminate, suspend,
 	// resume, retry, cancel; see OperateRunParams), with its audit entries
@@ -115,9 +119,9 @@ type Store interface {
 	PurgeRuns(ctx context.Context, p *PurgeRunsParams) (int, error)
 
 	// SaveSnapshot stores the snapshot of a stream, replacing an older one.
-	SaveSnapshot(ctx context.Context, s *weftype.Snapshot) error
+	SaveSnapshot(ctx context.Context, p *SaveSnapshotParams) error
 	// LoadSnapshot returns the latest snapshot of a stream, or nil.
-	LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error)
+	LoadSnapshot(ctx context.Context, p *LoadSnapshotParams) (*weftype.Snapshot, error)
 
 	// RegisterConsumer creates the record of a consumer with p.Partitions
 	// partitions (0 means 1), each at position 0, or returns the existing
@@ -130,7 +134,7 @@ type Store interface {
 	RegisterConsumer(ctx context.Context, p *RegisterConsumerParams) (*weftype.Consumer, error)
 	// GetConsumer returns a consumer's record, with its partitions, or
 	// weftype.ErrConsumerNotFound.
-	GetConsumer(ctx context.Context, name string) (*weftype.Consumer, error)
+	GetConsumer(ctx context.Context, p *GetConsumerParams) (*weftype.Consumer, error)
 	// ListConsumers returns every consumer's record, by name.
 	ListConsumers(ctx context.Context) ([]*weftype.Consumer, error)
 	// CommitCheckpoint moves the checkpoint of a consumer's partition
@@ -156,14 +160,14 @@ type Store interface {
 	// partition. An unknown consumer fails with weftype.ErrConsumerNotFound.
 	ClaimPartitions(ctx context.Context, p *ClaimPartitionsParams) (*PartitionClaim, error)
 	// ResetConsumer moves the checkpoint of every partition of a consumer to
-	// position, backwards or forwards, and clears their StopError. It moves
+	// p.Position, backwards or forwards, and clears their StopError. It moves
 	// their lease tokens on, so that a worker in the middle of a batch
 	// cannot commit over the reset; the holders keep the partitions. It fails with
 	// weftype.ErrConsumerNotFound.
-	ResetConsumer(ctx context.Context, name string, position int64) error
-	// ListParked returns the parked events of a consumer ("" for all),
+	ResetConsumer(ctx context.Context, p *ResetConsumerParams) error
+	// ListParked returns the parked events of p.Consumer ("" for all),
 	// ordered by consumer and position.
-	ListParked(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error)
+	ListParked(ctx context.Context, p *ListParkedParams) ([]*weftype.ParkedEvent, error)
 	// ResolveParked takes the parked event of p.Consumer at p.Position out
 	// of the parked events and records it, with p.Outcome and p.Reason, in
 	// the consumer's parked history, in one transaction with p.Apply (a
@@ -173,11 +177,11 @@ type Store interface {
 	// call resolved it first). An error of Apply aborts it, the event stays
 	// parked, and the error is returned wrapped.
 	ResolveParked(ctx context.Context, p *ResolveParkedParams) error
-	// ParkedHistory returns the parked events of a consumer ("" for all)
+	// ParkedHistory returns the parked events of p.Consumer ("" for all)
 	// that were retried or skipped, ordered by consumer, then oldest
 	// resolution first. An event parked and resolved several times is
 	// there every time.
-	ParkedHistory(ctx context.Context, consumer string) ([]*weftype.ResolvedParkedEvent, error)
+	ParkedHistory(ctx context.Context, p *ParkedHistoryParams) ([]*weftype.ResolvedParkedEvent, error)
 	// Exec runs fn in a group-committed write transaction on the store's
 	// database, for the user's own tables. fn's error rolls its writes back and
 	// is returned. fn must only use tx: calling the store from fn deadlocks.

@@ -128,9 +128,7 @@ var importedOnlyBy = map[layer][]layer{
 // exceptions are the imports against the table that the code still has, each
 // with why. The list is a ratchet: an import not in it fails the test, and so
 // does an entry whose import is gone (delete the entry).
-var exceptions = map[string]string{
-	"internal/clustertest -> examples/booking": "the cluster test runs the booking example's workflows",
-}
+var exceptions = map[string]string{}
 
 type pkg struct {
 	ImportPath string

@@ -371,7 +371,7 @@ func Commands(ctx context.Context, path string, p CommandsParams) (*RateResult, 
 		if err != nil {
 			return nil, err
 		}
-		if err := st.SaveSnapshot(ctx, &weftype.Snapshot{Stream: stream, Version: int64(p.StreamEvents), Data: data}); err != nil {
+		if err := st.SaveSnapshot(ctx, &store.SaveSnapshotParams{Stream: stream, Version: int64(p.StreamEvents), Data: data}); err != nil {
 			return nil, err
 		}
 	}
@@ -525,7 +525,7 @@ func Project(ctx context.Context, path string, p ProjectParams) (*RateResult, er
 	}
 	defer stopEngine(eng)
 	if err := poll(ctx, time.Millisecond, func() (bool, error) {
-		c, err := st.GetConsumer(ctx, "bench-projection")
+		c, err := st.GetConsumer(ctx, &store.GetConsumerParams{Name: "bench-projection"})
 		return err == nil && c.Position >= head, err
 	}); err != nil {
 		return nil, err

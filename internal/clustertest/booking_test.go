@@ -14,7 +14,6 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/examples/booking"
-	"github.com/weftrun/weft/internal/clustertest"
 	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
@@ -395,7 +394,7 @@ func checkBookings(t *testing.T, ctx context.Context, st *postgres.Store, eng *w
 	t.Logf("%d confirmations; %d seats sold to settled bookings", confirmations, len(want))
 
 	// Payments.
-	captures := effects(t, ctx, st, clustertest.CapturesTable, "amount")
+	captures := effects(t, ctx, st, capturesTable, "amount")
 	redelivered := 0
 	for _, id := range ids {
 		s, cs := states[id], captures[id]
@@ -418,7 +417,7 @@ func checkBookings(t *testing.T, ctx context.Context, st *postgres.Store, eng *w
 	t.Logf("%d payments captured; %d capture calls repeated with the same key (at-least-once redeliveries)", len(captures), redelivered)
 
 	// Reminders.
-	reminders := effects(t, ctx, st, clustertest.RemindersTable, "0")
+	reminders := effects(t, ctx, st, remindersTable, "0")
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	outcomes := map[string]int{}
@@ -427,7 +426,7 @@ func checkBookings(t *testing.T, ctx context.Context, st *postgres.Store, eng *w
 		if len(rs) > 1 {
 			t.Errorf("booking %s: reminded under %d keys %v", id, len(rs), rs)
 		}
-		large := s.Total >= clustertest.BookingOptions.LargeBooking
+		large := s.Total >= bookingOptions.LargeBooking
 		if len(rs) > 0 && !large {
 			t.Errorf("booking %s (total %d) is small, it was reminded", id, s.Total)
 		}
@@ -513,7 +512,7 @@ func reservations(t *testing.T, ctx context.Context, st *postgres.Store, lines [
 	}
 	var out []string
 	err := st.Read(ctx, func(ctx context.Context, tx store.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT booking, op, worker, at, outcome FROM `+clustertest.ReservationsTable+` ORDER BY id`)
+		rows, err := tx.QueryContext(ctx, `SELECT booking, op, worker, at, outcome FROM `+reservationsTable+` ORDER BY id`)
 		if err != nil {
 			return err
 		}

@@ -5,12 +5,11 @@
 // not commit anything once it woke up (fencing).
 //
 // The test binary re-executes itself as the workers: call MaybeRunWorker
-// first in TestMain. Each worker runs an engine with the Mixed and Hold workflows
-// and the booking example (examples/booking: the entity, its consumers, the
-// bookings view, the periodic expiration and the reminder workflow, with
-// BookingOptions) on the database of the harness. Its booking services
-// record their effects in tables of that database (see CapturesTable). It
-// writes a line to its write log for every lease it got (ClaimRuns,
+// first in TestMain, with the setup that registers the test's own workflows
+// and processes (the cluster tests pass the booking example, from their
+// _test.go files). Each worker runs an engine with the Mixed, Hold and Slow
+// workflows and what that setup registers, on the database of the harness.
+// It writes a line to its write log for every lease it got (ClaimRuns,
 // ClaimPartitions) and every write it made under a lease (CommitRun,
 // RenewLeases, CommitCheckpoint with a lease token), with the time the write
 // started and how it ended; the test reads the logs to tell which writes a
@@ -146,21 +145,27 @@ func Hold(dir string) func(ctx context.Context, _ struct{}) (string, error) {
 	}
 }
 
-// MaybeRunWorker runs a worker and exits if this process was started as
-// one; otherwise it returns at once. Call it first in TestMain.
-func MaybeRunWorker() {
+// WorkerSetup registers what a test's workers run beside Mixed, Hold and
+// Slow on eng, a worker's engine on st, and prepares the database for it.
+// worker is the worker's ID.
+type WorkerSetup func(ctx context.Context, eng *weft.Engine, st store.Store, worker string) error
+
+// MaybeRunWorker runs a worker, with setup (nil for none), and exits if
+// this process was started as one; otherwise it returns at once. Call it
+// first in TestMain.
+func MaybeRunWorker(setup WorkerSetup) {
 	id := os.Getenv(envWorker)
 	if id == "" {
 		return
 	}
-	if err := runWorker(id, os.Getenv(envDSN), os.Getenv(envDir)); err != nil {
+	if err := runWorker(id, os.Getenv(envDSN), os.Getenv(envDir), setup); err != nil {
 		fmt.Fprintf(os.Stderr, "worker %s: %v\n", id, err)
 		os.Exit(2)
 	}
 	os.Exit(0)
 }
 
-func runWorker(id, dsn, dir string) error {
+func runWorker(id, dsn, dir string, setup WorkerSetup) error {
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, dsn, &postgres.Options{MaxReadConns: 4, WriteStallTimeout: WriteStallTimeout})
 	if err != nil {
@@ -190,24 +195,18 @@ func runWorker(id, dsn, dir string) error {
 	weft.RegisterWorkflow(eng, MixedName, Mixed)
 	weft.RegisterWorkflow(eng, HoldName, Hold(dir))
 	weft.RegisterWorkflow(eng, SlowName, Slow(st, dir, id))
-	registerBooking(eng, id)
-	if err := SetupEffects(ctx, st); err != nil {
-		return err
+	if setup != nil {
+		if err := setup(ctx, eng, st, id); err != nil {
+			return err
+		}
 	}
 	if err := setupSlow(ctx, st); err != nil {
 		return err
 	}
-	if err := eng.Start(ctx); err != nil {
+	// Stop's error does not matter: runs in flight resume elsewhere or later.
+	if _, err := ServeUntilSignal(ctx, eng); err != nil {
 		return err
 	}
-	fmt.Println("ready")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	// Stop without waiting long: runs in flight resume elsewhere or later.
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_ = eng.Stop(sctx)
 	wl.mu.Lock()
 	defer wl.mu.Unlock()
 	if err := wl.w.Flush(); err != nil {
@@ -217,6 +216,23 @@ func runWorker(id, dsn, dir string) error {
 		return err
 	}
 	return st.Close()
+}
+
+// ServeUntilSignal is the life of a worker process: it starts eng, writes
+// "ready" to stdout (WatchReady reads it), waits for SIGTERM or SIGINT and
+// stops eng without waiting long (5s): runs in flight resume elsewhere or
+// later. err is Start's error; stop is Stop's.
+func ServeUntilSignal(ctx context.Context, eng *weft.Engine) (stop, err error) {
+	if err := eng.Start(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Println("ready")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	<-sig
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return eng.Stop(sctx), nil
 }
 
 // logLevel is the workers' log level, from EnvLogLevel.

@@ -55,7 +55,7 @@ var errInterrupted = errors.New("weft: consumer interrupted by a reset")
 // the lease token moved on (another worker took the partition over, or a
 // reset moved it), so that nothing is handled under a stale lease.
 func (p *partition) load(ctx context.Context) (weftype.ConsumerPartition, error) {
-	c, err := p.r.set.env.Store.GetConsumer(ctx, p.r.def.Name)
+	c, err := p.r.set.env.Store.GetConsumer(ctx, &store.GetConsumerParams{Name: p.r.def.Name})
 	if err != nil {
 		return weftype.ConsumerPartition{}, err
 	}

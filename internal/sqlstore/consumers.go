@@ -169,12 +169,12 @@ func (s *Store) readQuery(ctx context.Context) (queryFunc, error) {
 }
 
 // GetConsumer implements store.Store.
-func (s *Store) GetConsumer(ctx context.Context, name string) (*weftype.Consumer, error) {
+func (s *Store) GetConsumer(ctx context.Context, p *store.GetConsumerParams) (*weftype.Consumer, error) {
 	query, err := s.readQuery(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := loadConsumer(query, name)
+	c, err := loadConsumer(query, p.Name)
 	if err != nil {
 		return nil, fmt.Errorf("get %w", err)
 	}
@@ -295,7 +295,8 @@ func (w *wtx) movePartitions(name string, position, t int64) error {
 }
 
 // ResetConsumer implements store.Store.
-func (s *Store) ResetConsumer(ctx context.Context, name string, position int64) error {
+func (s *Store) ResetConsumer(ctx context.Context, p *store.ResetConsumerParams) error {
+	name, position := p.Name, p.Position
 	if position < 0 {
 		return fmt.Errorf("weft: reset consumer %q: negative position %d", name, position)
 	}

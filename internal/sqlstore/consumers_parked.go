@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -10,30 +11,44 @@ import (
 )
 
 // ListParked implements store.Store.
-func (s *Store) ListParked(ctx context.Context, consumer string) ([]*weftype.ParkedEvent, error) {
-	q := `SELECT consumer, position, stream, type, error, attempts, parked_at FROM parked_events`
-	var args []any
-	if consumer != "" {
-		q += ` WHERE consumer = ?`
-		args = append(args, consumer)
+func (s *Store) ListParked(ctx context.Context, p *store.ListParkedParams) ([]*weftype.ParkedEvent, error) {
+	q, args := ofConsumer(`SELECT consumer, position, stream, type, error, attempts, parked_at FROM parked_events`, p.Consumer, `position`)
+	return listOf(ctx, s, "list parked events", q, args, func(rows *sql.Rows) (*weftype.ParkedEvent, error) {
+		var e weftype.ParkedEvent
+		var at int64
+		err := rows.Scan(&e.Consumer, &e.Position, &e.Stream, &e.Type, &e.Error, &e.Attempts, &at)
+		e.ParkedAt = fromNanos(at)
+		return &e, err
+	})
+}
+
+// ofConsumer is q filtered to the rows of consumer, unless it is "" (all
+// consumers), ordered by consumer and then by order.
+func ofConsumer(q, consumer, order string) (string, []any) {
+	if consumer == "" {
+		return q + ` ORDER BY consumer, ` + order, nil
 	}
-	rows, err := s.query(ctx, q+` ORDER BY consumer, position`, args...)
+	return q + ` WHERE consumer = ? ORDER BY consumer, ` + order, []any{consumer}
+}
+
+// listOf runs the read q and returns its rows as scan reads each; op names
+// the read in errors.
+func listOf[T any](ctx context.Context, s *Store, op, q string, args []any, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list parked events: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	defer rows.Close()
-	var out []*weftype.ParkedEvent
+	var out []T
 	for rows.Next() {
-		var p weftype.ParkedEvent
-		var at int64
-		if err := rows.Scan(&p.Consumer, &p.Position, &p.Stream, &p.Type, &p.Error, &p.Attempts, &at); err != nil {
-			return nil, fmt.Errorf("list parked events: %w", err)
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		p.ParkedAt = fromNanos(at)
-		out = append(out, &p)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list parked events: %w", err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return out, nil
 }
@@ -76,30 +91,13 @@ func (s *Store) ResolveParked(ctx context.Context, p *store.ResolveParkedParams)
 }
 
 // ParkedHistory implements store.Store.
-func (s *Store) ParkedHistory(ctx context.Context, consumer string) ([]*weftype.ResolvedParkedEvent, error) {
-	q := `SELECT consumer, position, stream, type, error, attempts, parked_at, outcome, reason, resolved_at FROM parked_history`
-	var args []any
-	if consumer != "" {
-		q += ` WHERE consumer = ?`
-		args = append(args, consumer)
-	}
-	rows, err := s.query(ctx, q+` ORDER BY consumer, id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("parked history: %w", err)
-	}
-	defer rows.Close()
-	var out []*weftype.ResolvedParkedEvent
-	for rows.Next() {
-		var p weftype.ResolvedParkedEvent
+func (s *Store) ParkedHistory(ctx context.Context, p *store.ParkedHistoryParams) ([]*weftype.ResolvedParkedEvent, error) {
+	q, args := ofConsumer(`SELECT consumer, position, stream, type, error, attempts, parked_at, outcome, reason, resolved_at FROM parked_history`, p.Consumer, `id`)
+	return listOf(ctx, s, "parked history", q, args, func(rows *sql.Rows) (*weftype.ResolvedParkedEvent, error) {
+		var e weftype.ResolvedParkedEvent
 		var parked, resolved int64
-		if err := rows.Scan(&p.Consumer, &p.Position, &p.Stream, &p.Type, &p.Error, &p.Attempts, &parked, &p.Outcome, &p.Reason, &resolved); err != nil {
-			return nil, fmt.Errorf("parked history: %w", err)
-		}
-		p.ParkedAt, p.ResolvedAt = fromNanos(parked), fromNanos(resolved)
-		out = append(out, &p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("parked history: %w", err)
-	}
-	return out, nil
+		err := rows.Scan(&e.Consumer, &e.Position, &e.Stream, &e.Type, &e.Error, &e.Attempts, &parked, &e.Outcome, &e.Reason, &resolved)
+		e.ParkedAt, e.ResolvedAt = fromNanos(parked), fromNanos(resolved)
+		return &e, err
+	})
 }

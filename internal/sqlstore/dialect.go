@@ -1,9 +1,13 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"strconv"
 	"strings"
+
+	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
 )
 
 // Dialect is what differs between the SQL databases a Store runs on. Its
@@ -116,4 +120,71 @@ type Piped struct {
 	// Scan reads each row of the statement's result with scan; nil for a
 	// statement without rows.
 	Scan func(scan func(dest ...any) error) error
+}
+
+// OneStatement is implemented by a Dialect with a Pipeliner whose SQL can
+// write a whole transition as one statement (PostgreSQL, with data-modifying
+// WITH queries and arrays). The Store then queues that statement, without a
+// savepoint, instead of running the transition's statements one by one:
+// what a transition checks, refuses and returns is still decided once, in
+// this package; the dialect only shapes the SQL. Each method returns the
+// statement, with ? placeholders, and its arguments; the columns of the rows
+// it must return are stated per method. A statement that refuses changes
+// nothing.
+type OneStatement interface {
+	Pipeliner
+	// CreateRun inserts the run of p (parent p.Parent, status pending, due
+	// at wake), its journal stream at version len(p.Events) and its
+	// events, untagged, only if neither the run nor its stream exists. One
+	// row: inserted (bool), whether the run existed (bool), the stream's
+	// version (int64) and the number of events inserted (int64).
+	CreateRun(p *store.CreateRunParams, stream string, wake, tn int64) (string, []any)
+	// CommitRun writes the commit p as commitRun does, for a commit that
+	// pipelinable accepts, only if the run holds p.LeaseToken, has not
+	// ended and its journal stream is at p.ExpectedVersion. One row: wrote
+	// (bool), the journal's version before (int64), the run's status and
+	// lease token before (NULL for an unknown run), the number of events
+	// inserted (int64) and whether the lease was released (bool).
+	CommitRun(p *store.CommitRunParams, stream string, tn int64) (string, []any)
+	// CommitSteps writes the plain step commits of steps (numbered from 1
+	// in order), each checked as CommitRun checks it. One row per step,
+	// ordered by number: its number, whether it was written (bool), its
+	// journal's version before, its run's status and lease token (NULL
+	// for an unknown run), and the number of events inserted by all steps.
+	CommitSteps(steps []StepCommit) (string, []any)
+	// SendSignal makes the run p.RunID due at tn, unless it has ended or is
+	// due earlier, and only then records the signal. One row: the signal's
+	// ID (NULL when refused) and the run's status (NULL for an unknown run).
+	SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (string, []any)
+	// ClaimRuns leases the runs that pick (a SELECT of their id, with
+	// pickArgs) finds to owner until expires, adding one to their lease
+	// tokens, and returns them as the SELECT of run columns selectFrom
+	// would, reading from the table name it is given.
+	ClaimRuns(pick string, pickArgs []any, selectFrom func(table string) string, owner string, expires, tn int64) (string, []any)
+}
+
+// StepCommit is a plain step's commit for OneStatement.CommitSteps: a
+// CommitRun that only appends untagged events to a run's journal.
+type StepCommit struct {
+	RunID, Stream   string
+	LeaseToken      int64
+	ExpectedVersion int64
+	Events          []weftype.NewEvent
+	Time            int64 // unix nanoseconds
+}
+
+// LeaseRenewer is implemented by a Dialect that renews run leases itself,
+// outside the write transactions (PostgreSQL, on a connection of its own,
+// so that a heartbeat never waits behind queued writes). A Dialect without
+// it implements LeaseStatement instead.
+type LeaseRenewer interface {
+	RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error)
+}
+
+// LeaseStatement is implemented by a Dialect whose Store renews run leases
+// in a write transaction (SQLite). RenewLeases returns the statement that
+// sets lease_expires to until for each run of leases that holds its token
+// and an owner, and returns the IDs of the runs it renewed.
+type LeaseStatement interface {
+	RenewLeases(leases []store.RunLease, until int64) (string, []any)
 }

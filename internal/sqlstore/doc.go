@@ -1,16 +1,38 @@
 // Package sqlstore implements store.Store over database/sql, once, for every
-// SQL database weft supports. A concrete store (store/sqlite, later
+// SQL database weft supports. A concrete store (store/sqlite,
 // store/postgres) opens its connection pools, runs its migrations and hands
-// them to New with a Dialect that covers what differs between databases:
-// placeholder syntax, the row locking of the claim query, and how a unique
-// violation looks.
+// them to New with a Dialect: the one small place, per store, that holds
+// what differs between databases. Each state transition (create a run,
+// commit a run's progress, claim, signal, …) is written once, here: its
+// checks, its refusals and its result.
+//
+// # Dialects
+//
+// Dialect covers placeholder syntax, the statement that begins a write,
+// RETURNING against LastInsertId, the row locking of the claim query and how
+// a unique violation or an unreachable server looks. Optional interfaces
+// cover the rest:
+//
+//   - OneStatement and Pipeliner (PostgreSQL): the busiest transitions as
+//     one statement each (data-modifying WITH queries over arrays), sent
+//     several per round trip. Plain step commits of one transaction are
+//     merged into one statement (OneStatement.CommitSteps). The Store picks
+//     the one-statement form when the dialect has it and the write fits
+//     (no user code, no children, no tags); what the statement returns is
+//     read by the same code that reads the portable form's results.
+//   - WriteLocker, WakeNotifier (PostgreSQL): a lock that serializes the
+//     write transactions of several processes, a NOTIFY sent with a signal.
+//   - LeaseRenewer (PostgreSQL: on a connection of its own, never behind
+//     queued writes) or LeaseStatement (SQLite: one statement in a write).
 //
 // # Queries
 //
-// Queries are written once with ? placeholders; Dialect.Rebind rewrites them
-// (to $1, $2, … for PostgreSQL). They use only SQL both SQLite (3.35 or newer)
-// and PostgreSQL understand: INSERT … RETURNING, ON CONFLICT … DO UPDATE,
-// row values, WITH RECURSIVE, TRUE/FALSE literals.
+// The portable queries are written once with ? placeholders;
+// Dialect.Rebind rewrites them (to $1, $2, … for PostgreSQL). They use only
+// SQL both SQLite (3.35 or newer) and PostgreSQL understand: INSERT …
+// RETURNING, ON CONFLICT … DO UPDATE, row values, WITH RECURSIVE,
+// TRUE/FALSE literals. SQL that one database alone understands lives in its
+// store's package, behind the Dialect.
 //
 // # Schema
 //

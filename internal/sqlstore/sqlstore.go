@@ -25,11 +25,6 @@ type Config struct {
 	Writer *sql.DB
 	// Reader is the pool reads go through; it may be Writer.
 	Reader *sql.DB
-	// Leases, when not nil, is the pool RenewLeases runs on, outside the
-	// write transactions, in PostgreSQL's SQL: a worker's heartbeat then
-	// never waits for the writes queued before it. Nil runs it as a write
-	// of Writer, in SQLite's SQL.
-	Leases *sql.DB
 	// Dialect adapts the queries to the database. Required.
 	Dialect Dialect
 	// Batch configures group commit.
@@ -42,8 +37,8 @@ type Config struct {
 // concurrent use.
 type Store struct {
 	writer, reader *sql.DB
-	leases         *sql.DB // nil: renewals are writes
 	d              Dialect
+	one            OneStatement // the dialect's, or nil
 	wc             *writeConn
 	rs             *readStmts
 	gc             *groupcommit.Committer[*writeConn]
@@ -64,8 +59,8 @@ func New(cfg Config) *Store {
 	return &Store{
 		writer: cfg.Writer,
 		reader: cfg.Reader,
-		leases: cfg.Leases,
 		d:      cfg.Dialect,
+		one:    wc.one,
 		wc:     wc,
 		rs:     newReadStmts(cfg.Reader, cfg.Dialect),
 		gc:     groupcommit.New(wc.begin, cfg.Batch),
@@ -75,6 +70,13 @@ func New(cfg Config) *Store {
 
 // Stats returns group-commit statistics.
 func (s *Store) Stats() groupcommit.Stats { return s.gc.Stats() }
+
+// GroupCommitStats returns the number of write transactions and of writes
+// they carried; store/storetest uses it to check that writes are batched.
+func (s *Store) GroupCommitStats() (batches, writes int64) {
+	st := s.gc.Stats()
+	return st.Batches, st.Writes
+}
 
 // Close stops accepting writes, waits for queued writes to commit, and closes
 // both pools. Later calls return weftype.ErrStoreClosed.
@@ -86,9 +88,6 @@ func (s *Store) Close() error {
 	err := errors.Join(s.wc.reset(), s.rs.close(), s.writer.Close())
 	if s.reader != s.writer {
 		err = errors.Join(err, s.reader.Close())
-	}
-	if s.leases != nil {
-		err = errors.Join(err, s.leases.Close())
 	}
 	return err
 }
@@ -255,13 +254,14 @@ func appendArgs[T any](args []any, vs []T) []any {
 	return args
 }
 
-// terminalList is the SQL list of terminal statuses.
-var terminalList = sqlList(weftype.StatusCompleted, weftype.StatusFailed, weftype.StatusCancelled, weftype.StatusTerminated)
+// TerminalList is the SQL list of the statuses of ended runs, for
+// "status NOT IN (…)".
+var TerminalList = sqlList(weftype.StatusCompleted, weftype.StatusFailed, weftype.StatusCancelled, weftype.StatusTerminated)
 
-// unclaimableList is terminalList with the statuses of runs that have not
+// unclaimableList is TerminalList with the statuses of runs that have not
 // ended but must not execute (suspended, blocked): claims and NextWakeAt
 // skip them, while signals and wake-ups still land on them.
-var unclaimableList = terminalList + ", " + sqlList(weftype.StatusSuspended, weftype.StatusBlocked)
+var unclaimableList = TerminalList + ", " + sqlList(weftype.StatusSuspended, weftype.StatusBlocked)
 
 // sqlList is the SQL list of statuses, quoted.
 func sqlList(sts ...weftype.RunStatus) string {
@@ -377,6 +377,12 @@ var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result,
 	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
+// selectRunsFrom is runSelect reading the runs of table (a WITH query's
+// name) instead of the runs table.
+func selectRunsFrom(table string) string {
+	return strings.Replace(runSelect, "FROM runs r", "FROM "+table+" r", 1)
+}
+
 type scanner interface{ Scan(dest ...any) error }
 
 // scanFunc is a scanner of a Pipeliner's row.
@@ -416,7 +422,8 @@ func scanRuns(rows *sql.Rows) ([]*weftype.Run, error) {
 }
 
 // GetRun implements store.Store.
-func (s *Store) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
+func (s *Store) GetRun(ctx context.Context, p *store.GetRunParams) (*weftype.Run, error) {
+	id := p.ID
 	if _, err := s.read(); err != nil {
 		return nil, err
 	}
@@ -496,7 +503,8 @@ func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) {
 }
 
 // PendingSignals implements store.Store.
-func (s *Store) PendingSignals(ctx context.Context, runID string) ([]weftype.Signal, error) {
+func (s *Store) PendingSignals(ctx context.Context, p *store.PendingSignalsParams) ([]weftype.Signal, error) {
+	runID := p.RunID
 	rows, err := s.query(ctx, `SELECT id, run_id, name, payload, sent_at FROM signals
 		WHERE run_id = ? AND consumed_at IS NULL ORDER BY id`, runID)
 	if err != nil {
@@ -520,7 +528,8 @@ func (s *Store) PendingSignals(ctx context.Context, runID string) ([]weftype.Sig
 }
 
 // Timers implements store.Store.
-func (s *Store) Timers(ctx context.Context, runID string) ([]weftype.Timer, error) {
+func (s *Store) Timers(ctx context.Context, p *store.TimersParams) ([]weftype.Timer, error) {
+	runID := p.RunID
 	rows, err := s.query(ctx, `SELECT run_id, seq, fire_at FROM timers WHERE run_id = ? ORDER BY seq`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("timers of run %q: %w", runID, err)
@@ -543,7 +552,8 @@ func (s *Store) Timers(ctx context.Context, runID string) ([]weftype.Timer, erro
 }
 
 // LoadSnapshot implements store.Store.
-func (s *Store) LoadSnapshot(ctx context.Context, stream string) (*weftype.Snapshot, error) {
+func (s *Store) LoadSnapshot(ctx context.Context, p *store.LoadSnapshotParams) (*weftype.Snapshot, error) {
+	stream := p.Stream
 	if _, err := s.read(); err != nil {
 		return nil, err
 	}

@@ -151,7 +151,19 @@ func (w *wtx) advanceStream(stream string, expected, n int64) (int64, error) {
 
 // createStream inserts stream at version, reporting false if it exists.
 func (w *wtx) createStream(stream string, version int64) (bool, error) {
-	res, err := w.exec(`INSERT INTO streams (stream, version) VALUES (?, ?) ON CONFLICT (stream) DO NOTHING`, stream, version)
+	return w.execOne(stream, `INSERT INTO streams (stream, version) VALUES (?, ?) ON CONFLICT (stream) DO NOTHING`, stream, version)
+}
+
+// moveStream moves stream from version from to from+n, reporting false if it
+// is not at from (or does not exist).
+func (w *wtx) moveStream(stream string, from, n int64) (bool, error) {
+	return w.execOne(stream, `UPDATE streams SET version = ? WHERE stream = ? AND version = ?`, from+n, stream, from)
+}
+
+// execOne runs q, a write of the row of stream, and reports whether it
+// changed one row.
+func (w *wtx) execOne(stream, q string, args ...any) (bool, error) {
+	res, err := w.exec(q, args...)
 	if err != nil {
 		return false, fmt.Errorf("append to %q: %w", stream, err)
 	}
@@ -162,27 +174,13 @@ func (w *wtx) createStream(stream string, version int64) (bool, error) {
 	return n == 1, nil
 }
 
-// moveStream moves stream from version from to from+n, reporting false if it
-// is not at from (or does not exist).
-func (w *wtx) moveStream(stream string, from, n int64) (bool, error) {
-	res, err := w.exec(`UPDATE streams SET version = ? WHERE stream = ? AND version = ?`, from+n, stream, from)
-	if err != nil {
-		return false, fmt.Errorf("append to %q: %w", stream, err)
-	}
-	k, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("append to %q: %w", stream, err)
-	}
-	return k == 1, nil
-}
-
 // makeDue makes runs not ended due at t (unless due earlier already), with
 // extra SET clauses.
 func (w *wtx) makeDue(ids []any, t time.Time, extraSet string) error {
 	tn := nanos(t)
 	args := append([]any{tn, tn, tn}, ids...)
 	_, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
-		wakes = wakes + 1, updated_at = ?`+extraSet+` WHERE id IN (`+placeholders(len(ids))+`) AND status NOT IN (`+terminalList+`)`, args...)
+		wakes = wakes + 1, updated_at = ?`+extraSet+` WHERE id IN (`+placeholders(len(ids))+`) AND status NOT IN (`+TerminalList+`)`, args...)
 	return err
 }
 
@@ -191,7 +189,7 @@ func (w *wtx) makeDue(ids []any, t time.Time, extraSet string) error {
 func (w *wtx) makeDueOne(id string, t time.Time) (bool, error) {
 	tn := nanos(t)
 	res, err := w.exec(`UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ? THEN wake_at ELSE ? END,
-		wakes = wakes + 1, updated_at = ? WHERE id = ? AND status NOT IN (`+terminalList+`)`, tn, tn, tn, id)
+		wakes = wakes + 1, updated_at = ? WHERE id = ? AND status NOT IN (`+TerminalList+`)`, tn, tn, tn, id)
 	if err != nil {
 		return false, err
 	}
@@ -219,7 +217,7 @@ func (w *wtx) checkLive(op, id string) error {
 // --- snapshots
 
 // SaveSnapshot implements store.Store.
-func (s *Store) SaveSnapshot(ctx context.Context, snap *weftype.Snapshot) error {
+func (s *Store) SaveSnapshot(ctx context.Context, snap *store.SaveSnapshotParams) error {
 	if snap == nil || snap.Stream == "" {
 		return errors.New("weft: save snapshot: no stream")
 	}

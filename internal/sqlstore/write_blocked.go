@@ -17,7 +17,7 @@ func (s *Store) BlockRun(ctx context.Context, p *store.BlockRunParams) error {
 	t := now(p.Time)
 	return s.write(ctx, func(w *wtx) error {
 		res, err := w.exec(`UPDATE runs SET status = ?, error = ?, wake_at = NULL, lease_owner = '', lease_expires = NULL, updated_at = ?
-			WHERE id = ? AND lease_token = ? AND status NOT IN (`+terminalList+`)`,
+			WHERE id = ? AND lease_token = ? AND status NOT IN (`+TerminalList+`)`,
 			string(weftype.StatusBlocked), p.Details, nanos(t), p.RunID, p.LeaseToken)
 		if err != nil {
 			return fmt.Errorf("block run %q: %w", p.RunID, err)

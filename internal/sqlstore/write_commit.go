@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/weftrun/weft/store"
@@ -28,7 +27,7 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 		}
 	}
 	t := now(p.Time)
-	if s.wc.pipe != nil && pipelinable(p) {
+	if s.one != nil && pipelinable(p) {
 		return s.commitStep(ctx, p, stream, t)
 	}
 	var res store.CommitRunResult
@@ -83,7 +82,7 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 		set += `, lease_owner = '', lease_expires = NULL`
 	}
 	args = append(args, p.RunID, p.LeaseToken)
-	res, err := w.exec(`UPDATE runs SET `+set+` WHERE id = ? AND lease_token = ? AND status NOT IN (`+terminalList+`)`, args...)
+	res, err := w.exec(`UPDATE runs SET `+set+` WHERE id = ? AND lease_token = ? AND status NOT IN (`+TerminalList+`)`, args...)
 	if err != nil {
 		return 0, false, fmt.Errorf("commit run %q: %w", p.RunID, err)
 	}
@@ -198,101 +197,8 @@ func pipelinable(p *store.CommitRunParams) bool {
 	return true
 }
 
-// stepCommit builds commitRun as one PostgreSQL statement (only Pipeliner
-// dialects run it; their write transactions hold the write lock, so its
-// checks cannot race). The run must hold the lease token, not have ended,
-// and its journal be at the expected version; only then are the run updated
-// (when its status, wake-up or lease changes: a plain step leaves the row
-// alone), signals consumed, timers removed and added (or all removed and
-// the parent woken when the run ends), the journal's version moved and the
-// events inserted. Only the parts a commit needs are in its statement, as
-// each costs the server even when it does nothing. The statement changes
-// nothing when refused, and returns what commitStep needs to say why:
-// whether it wrote, the journal's version, the run's status and token
-// before, and the number of events inserted.
-func stepCommit(p *store.CommitRunParams, stream string, tn int64) (string, []any) {
-	ends := p.Status.Terminal()
-	var q strings.Builder
-	var args []any
-	part := func(sql string, a ...any) {
-		q.WriteString(sql)
-		args = append(args, a...)
-	}
-	part(`WITH cur AS (SELECT status, lease_token, parent FROM runs WHERE id = ?),
-	v AS (SELECT version FROM streams WHERE stream = ?),
-	ok AS (SELECT 1 FROM cur WHERE lease_token = ? AND status NOT IN (`+terminalList+`) AND (SELECT version FROM v) = ?::bigint)`,
-		p.RunID, stream, p.LeaseToken, p.ExpectedVersion)
-	// released is whether the statement released the lease: false unless
-	// the run's row is updated.
-	released := `FALSE`
-	unlessWoken := p.ReleaseLease && p.SetWakeAt && p.CheckWakes && !ends
-	if p.Status != "" || p.SetWakeAt || p.ReleaseLease {
-		var status any
-		if p.Status != "" {
-			status = string(p.Status)
-		}
-		part(`,
-	r AS (UPDATE runs SET updated_at = ?::bigint, status = COALESCE(?::text, status),
-			wake_at = CASE WHEN ?::boolean THEN NULL WHEN ?::boolean AND wakes > ?::bigint THEN ?::bigint
-				WHEN ?::boolean THEN ?::bigint ELSE wake_at END,
-			result = CASE WHEN ?::boolean THEN ?::bytea ELSE result END,
-			error = CASE WHEN ?::boolean THEN ?::bytea ELSE error END,
-			lease_owner = CASE WHEN ?::boolean AND NOT (?::boolean AND wakes > ?::bigint) THEN '' ELSE lease_owner END,
-			lease_expires = CASE WHEN ?::boolean AND NOT (?::boolean AND wakes > ?::bigint) THEN NULL ELSE lease_expires END
-		WHERE id = ? AND EXISTS (SELECT 1 FROM ok) RETURNING lease_owner = '' AS released)`,
-			tn, status, ends, p.SetWakeAt && p.CheckWakes, p.WakesSeen, tn, p.SetWakeAt, nullNanos(p.WakeAt),
-			ends, p.Result, ends, p.Error,
-			p.ReleaseLease, unlessWoken, p.WakesSeen, p.ReleaseLease, unlessWoken, p.WakesSeen, p.RunID)
-		released = `COALESCE((SELECT released FROM r), FALSE)`
-	}
-	if len(p.ConsumeSignals) > 0 {
-		part(`,
-	sg AS (UPDATE signals SET consumed_at = ?::bigint
-		WHERE run_id = ? AND consumed_at IS NULL AND id = ANY (?::bigint[]) AND EXISTS (SELECT 1 FROM ok))`,
-			tn, p.RunID, p.ConsumeSignals)
-	}
-	if ends || len(p.RemoveTimers) > 0 {
-		remove := make([]int32, len(p.RemoveTimers))
-		for i, seq := range p.RemoveTimers {
-			remove[i] = int32(seq)
-		}
-		part(`,
-	td AS (DELETE FROM timers WHERE run_id = ? AND (?::boolean OR seq = ANY (?::int[])) AND EXISTS (SELECT 1 FROM ok))`,
-			p.RunID, ends, remove)
-	}
-	if !ends && len(p.AddTimers) > 0 {
-		var seqs []int32
-		var at []int64
-		for _, tm := range p.AddTimers {
-			seqs, at = append(seqs, int32(tm.Seq)), append(at, nanos(tm.FireAt))
-		}
-		part(`,
-	ta AS (INSERT INTO timers (run_id, seq, fire_at)
-		SELECT ?, t.seq, t.fire_at FROM unnest(?::int[], ?::bigint[]) AS t(seq, fire_at) WHERE EXISTS (SELECT 1 FROM ok)
-		ON CONFLICT (run_id, seq) DO UPDATE SET fire_at = excluded.fire_at)`,
-			p.RunID, seqs, at)
-	}
-	if ends {
-		part(`,
-	pw AS (UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ?::bigint THEN wake_at ELSE ?::bigint END,
-			wakes = wakes + 1, updated_at = ?::bigint
-		WHERE id = (SELECT parent FROM cur) AND status NOT IN (`+terminalList+`) AND EXISTS (SELECT 1 FROM ok))`,
-			tn, tn, tn)
-	}
-	types, data := eventArrays(p.Events)
-	part(`,
-	s AS (UPDATE streams SET version = ?::bigint WHERE stream = ? AND EXISTS (SELECT 1 FROM ok)),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT ?, ?::bigint + x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
-		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
-		WHERE EXISTS (SELECT 1 FROM ok) ORDER BY x.ord RETURNING position)
-	SELECT EXISTS (SELECT 1 FROM ok), COALESCE((SELECT version FROM v), 0), (SELECT status FROM cur), (SELECT lease_token FROM cur), (SELECT count(*) FROM e), `+released,
-		p.ExpectedVersion+int64(len(p.Events)), stream,
-		stream, p.ExpectedVersion, tn, weftype.StreamHash(stream), types, data)
-	return q.String(), args
-}
-
-// commitStep runs a pipelinable CommitRun as one statement (stepCommit),
+// commitStep runs a pipelinable CommitRun as one statement (the dialect's
+// OneStatement.CommitRun, or CommitSteps for a plain step),
 // queued for the Pipeliner and without a savepoint: a batch of such
 // commits takes one round trip to the database.
 func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream string, t time.Time) (*store.CommitRunResult, error) {
@@ -320,7 +226,7 @@ func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream
 			return nil
 		})
 	} else {
-		q, args := stepCommit(p, stream, tn)
+		q, args := s.one.CommitRun(p, stream, tn)
 		err = s.writeAtomic(ctx, func(w *wtx) error {
 			w.c.queue(q, args, func(scan func(dest ...any) error) error {
 				var wrote bool
@@ -349,50 +255,32 @@ func (s *Store) commitStep(ctx context.Context, p *store.CommitRunParams, stream
 }
 
 // plainStep reports whether a pipelinable commit only appends to the
-// journal: the most common commit, that of a step, which stepBatch merges
-// with the others of its transaction into one statement.
+// journal: the most common commit, that of a step, which the dialect's
+// CommitSteps merges with the others of its transaction into one statement.
 func plainStep(p *store.CommitRunParams) bool {
 	return p.Status == "" && !p.SetWakeAt && !p.ReleaseLease && len(p.ConsumeSignals) == 0 &&
 		len(p.AddTimers) == 0 && len(p.RemoveTimers) == 0
 }
 
-// stepBatch is the plain step commits queued in a write transaction, sent
-// as one statement (stepBatchSQL): the server checks and writes them as
-// sets, for a fraction of the cost of a statement each.
-type stepBatch struct {
-	runs             map[string]bool
-	runIDs, streams  []string
-	tokens, expected []int64
-	counts           []int32
-	evStep           []int64
-	evOrd            []int32
-	evType           []string
-	evData           [][]byte
-	evTime, evHash   []int64
-	done             []func(wrote bool, version int64, status sql.NullString, token sql.NullInt64)
-}
+// stepVerdict receives the verdict on one commit of a stepBatch: whether it
+// was written, and its journal's version and its run's status and lease
+// token before.
+type stepVerdict func(wrote bool, version int64, status sql.NullString, token sql.NullInt64)
 
-// stepBatchSQL checks each step of a stepBatch as stepCommit does (lease
-// token, status, journal version) and, for those that pass, moves the
-// journal's version and inserts the events; one row per step says how it
-// went, with the number of events inserted in all.
-var stepBatchSQL = `WITH i AS (SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::int[])
-		WITH ORDINALITY AS i(run_id, stream, token, expected, n, k)),
-	chk AS (SELECT i.*, r.status AS cur_status, r.lease_token AS cur_token, v.version AS cur_version,
-			COALESCE(r.lease_token = i.token AND r.status NOT IN (` + terminalList + `) AND v.version = i.expected, false) AS ok
-		FROM i LEFT JOIN runs r ON r.id = i.run_id LEFT JOIN streams v ON v.stream = i.stream),
-	s AS (UPDATE streams SET version = chk.expected + chk.n FROM chk WHERE streams.stream = chk.stream AND chk.ok),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT chk.stream, chk.expected + x.ord, x.type, x.data, NULL, x.time, x.hash
-		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[]) AS x(k, ord, type, data, time, hash)
-		JOIN chk ON chk.k = x.k WHERE chk.ok ORDER BY x.k, x.ord RETURNING stream)
-	SELECT chk.k, chk.ok, COALESCE(chk.cur_version, 0), chk.cur_status, chk.cur_token, (SELECT count(*) FROM e) FROM chk ORDER BY chk.k`
+// stepBatch is the plain step commits queued in a write transaction, sent
+// as one statement (OneStatement.CommitSteps): the server checks and writes
+// them as sets, for a fraction of the cost of a statement each.
+type stepBatch struct {
+	runs  map[string]bool
+	steps []StepCommit
+	done  []stepVerdict
+}
 
 // queueStep adds a plain step commit to the transaction's stepBatch; done
 // gets its verdict when the batch is sent. A second commit of a run already
 // in the batch sends the batch first: one statement cannot see its own
 // writes.
-func (c *writeConn) queueStep(p *store.CommitRunParams, stream string, tn int64, done func(bool, int64, sql.NullString, sql.NullInt64)) {
+func (c *writeConn) queueStep(p *store.CommitRunParams, stream string, tn int64, done stepVerdict) {
 	b := c.steps
 	if b != nil && b.runs[p.RunID] {
 		_ = c.flush("") // a failure fails the transaction (Commit)
@@ -403,29 +291,18 @@ func (c *writeConn) queueStep(p *store.CommitRunParams, stream string, tn int64,
 		c.steps = b
 	}
 	b.runs[p.RunID] = true
-	b.runIDs, b.streams = append(b.runIDs, p.RunID), append(b.streams, stream)
-	b.tokens, b.expected = append(b.tokens, p.LeaseToken), append(b.expected, p.ExpectedVersion)
-	b.counts = append(b.counts, int32(len(p.Events)))
-	k, hash := int64(len(b.runIDs)), weftype.StreamHash(stream)
-	for i, e := range p.Events {
-		data := e.Data
-		if data == nil {
-			data = []byte{}
-		}
-		b.evStep, b.evOrd = append(b.evStep, k), append(b.evOrd, int32(i+1))
-		b.evType, b.evData = append(b.evType, e.Type), append(b.evData, data)
-		b.evTime, b.evHash = append(b.evTime, tn), append(b.evHash, hash)
-	}
+	b.steps = append(b.steps, StepCommit{RunID: p.RunID, Stream: stream, LeaseToken: p.LeaseToken,
+		ExpectedVersion: p.ExpectedVersion, Events: p.Events, Time: tn})
 	b.done = append(b.done, done)
 }
 
 // piped is the batch as one statement for the Pipeliner.
-func (b *stepBatch) piped(rebind func(string) string) Piped {
+func (b *stepBatch) piped(one OneStatement, rebind func(string) string) Piped {
 	var written, seen int64
+	q, args := one.CommitSteps(b.steps)
 	return Piped{
-		Query: rebind(stepBatchSQL),
-		Args: []any{b.runIDs, b.streams, b.tokens, b.expected, b.counts,
-			b.evStep, b.evOrd, b.evType, b.evData, b.evTime, b.evHash},
+		Query: rebind(q),
+		Args:  args,
 		Scan: func(scan func(dest ...any) error) error {
 			var k, version, inserted int64
 			var ok bool
@@ -438,7 +315,7 @@ func (b *stepBatch) piped(rebind func(string) string) Piped {
 				return fmt.Errorf("commit steps: row for step %d of %d", k, len(b.done))
 			}
 			if ok {
-				written += int64(b.counts[k-1])
+				written += int64(len(b.steps[k-1].Events))
 			}
 			if seen++; seen == int64(len(b.done)) && written != inserted {
 				return fmt.Errorf("commit steps: %d of %d events inserted", inserted, written)

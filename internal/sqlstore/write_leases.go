@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/weftrun/weft/store"
@@ -23,9 +23,10 @@ func (s *Store) RenewLease(ctx context.Context, p *store.RenewLeaseParams) error
 	return nil
 }
 
-// RenewLeases implements store.Store. With a Leases pool (PostgreSQL) it
-// runs there, outside the write transactions and their lock
-// (renewLeasesAside); otherwise (SQLite) it is one write of the writer.
+// RenewLeases implements store.Store. A dialect that is a LeaseRenewer
+// (PostgreSQL) renews them itself, outside the write transactions and
+// their lock; otherwise (SQLite) they are renewed in one write, with the
+// dialect's LeaseStatement.
 func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error) {
 	if s.closed.Load() {
 		return nil, weftype.ErrStoreClosed
@@ -33,30 +34,20 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*s
 	if len(p.Leases) == 0 {
 		return &store.RenewLeasesResult{}, nil
 	}
-	if s.leases != nil {
-		return s.renewLeasesAside(ctx, p)
-	}
-	type lease struct {
-		ID    string `json:"i"`
-		Token int64  `json:"t"`
-	}
-	ls := make([]lease, len(p.Leases))
-	for i, l := range p.Leases {
-		ls[i] = lease{l.RunID, l.Token}
-	}
-	list, err := json.Marshal(ls)
-	if err != nil {
-		return nil, fmt.Errorf("renew leases: %w", err)
+	var q string
+	var args []any
+	switch d := s.d.(type) {
+	case LeaseRenewer:
+		return d.RenewLeases(ctx, p)
+	case LeaseStatement:
+		q, args = d.RenewLeases(p.Leases, nanos(p.Until))
+	default:
+		return nil, errors.New("weft: renew leases: the store's dialect cannot renew leases")
 	}
 	renewed := make(map[string]bool, len(p.Leases))
-	err = s.write(ctx, func(w *wtx) error {
+	err := s.write(ctx, func(w *wtx) error {
 		clear(renewed)
-		// The leases go as one JSON array: one statement and one prepared
-		// query whatever their number.
-		rows, err := w.query(`UPDATE runs SET lease_expires = ?
-			FROM (SELECT json_extract(value, '$.i') AS id, json_extract(value, '$.t') AS token FROM json_each(?)) AS l
-			WHERE runs.id = l.id AND runs.lease_token = l.token AND runs.lease_owner <> '' RETURNING runs.id`,
-			nanos(p.Until), string(list))
+		rows, err := w.query(q, args...)
 		if err != nil {
 			return fmt.Errorf("renew leases: %w", err)
 		}
@@ -102,70 +93,4 @@ func (s *Store) ReleaseAllLeases(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// renewLeasesSQL renews the leases of PostgreSQL's RenewLeases in one
-// statement that never waits for a row lock: the rows a write transaction
-// has locked (a commit or a signal of the run in flight) are skipped, so
-// that the renewal cannot deadlock with the writes nor queue behind them.
-// It returns the leases it did not renew, each with whether it is held
-// (then it was skipped) by the statement's snapshot.
-const renewLeasesSQL = `WITH l AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS l(id, token)),
-	k AS (SELECT r.id FROM runs r JOIN l ON r.id = l.id AND r.lease_token = l.token
-		WHERE r.lease_owner <> '' FOR UPDATE OF r SKIP LOCKED),
-	u AS (UPDATE runs SET lease_expires = $3 FROM k WHERE runs.id = k.id RETURNING runs.id)
-	SELECT l.id, l.token, COALESCE(r.lease_token = l.token AND r.lease_owner <> '', FALSE)
-	FROM l LEFT JOIN u ON u.id = l.id LEFT JOIN runs r ON r.id = l.id WHERE u.id IS NULL`
-
-// renewOneSQL renews one lease, waiting for the row's lock if a write
-// holds it. It waits for nothing else, holding no other lock, so it cannot
-// deadlock.
-const renewOneSQL = `UPDATE runs SET lease_expires = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner <> ''`
-
-// renewLeasesAside runs RenewLeases on the Leases pool, in autocommit
-// statements: renewLeasesSQL for all, then renewOneSQL for each lease it
-// skipped, which waits only for the write that holds that run's row (at
-// most the store's write stall timeout).
-func (s *Store) renewLeasesAside(ctx context.Context, p *store.RenewLeasesParams) (*store.RenewLeasesResult, error) {
-	ids := make([]string, len(p.Leases))
-	tokens := make([]int64, len(p.Leases))
-	for i, l := range p.Leases {
-		ids[i], tokens[i] = l.RunID, l.Token
-	}
-	until := nanos(p.Until)
-	rows, err := s.leases.QueryContext(ctx, renewLeasesSQL, ids, tokens, until)
-	if err != nil {
-		return nil, fmt.Errorf("renew leases: %w", err)
-	}
-	res := &store.RenewLeasesResult{}
-	var skipped []store.RunLease
-	for rows.Next() {
-		var l store.RunLease
-		var held bool
-		if err := rows.Scan(&l.RunID, &l.Token, &held); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("renew leases: %w", err)
-		}
-		if held {
-			skipped = append(skipped, l)
-		} else {
-			res.Lost = append(res.Lost, l)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("renew leases: %w", err)
-	}
-	for _, l := range skipped {
-		r, err := s.leases.ExecContext(ctx, renewOneSQL, until, l.RunID, l.Token)
-		if err != nil {
-			return nil, fmt.Errorf("renew lease of run %q: %w", l.RunID, err)
-		}
-		if n, err := r.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("renew lease of run %q: %w", l.RunID, err)
-		} else if n == 0 {
-			res.Lost = append(res.Lost, l)
-		}
-	}
-	return res, nil
 }

@@ -195,7 +195,7 @@ func (s *Store) PurgeRuns(ctx context.Context, p *store.PurgeRunsParams) (int, e
 	before := nanos(p.EndedBefore)
 	if p.DryRun {
 		var n int
-		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM runs WHERE status IN (`+terminalList+`) AND updated_at < ?`, before).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, `SELECT COUNT(*) FROM runs WHERE status IN (`+TerminalList+`) AND updated_at < ?`, before).Scan(&n); err != nil {
 			return 0, fmt.Errorf("purge runs: %w", err)
 		}
 		return n, nil
@@ -207,7 +207,7 @@ func (s *Store) PurgeRuns(ctx context.Context, p *store.PurgeRunsParams) (int, e
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
 		n = 0
-		rows, err := w.query(`SELECT id FROM runs WHERE status IN (`+terminalList+`) AND updated_at < ?
+		rows, err := w.query(`SELECT id FROM runs WHERE status IN (`+TerminalList+`) AND updated_at < ?
 			ORDER BY updated_at, id LIMIT ?`, before, limit)
 		if err != nil {
 			return fmt.Errorf("purge runs: %w", err)

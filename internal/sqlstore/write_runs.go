@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/weftrun/weft/store"
@@ -20,7 +19,7 @@ func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store
 		return nil, err
 	}
 	t := now(p.Time)
-	if s.wc.pipe != nil && len(p.Events) > 0 && untagged(p.Events) {
+	if s.one != nil && len(p.Events) > 0 && untagged(p.Events) {
 		return s.createRunPiped(ctx, p, t)
 	}
 	var res *store.CreateRunResult
@@ -56,20 +55,6 @@ func (w *wtx) getRun(id string) (*weftype.Run, error) {
 	return r, nil
 }
 
-// eventArrays returns the types and data of evs as arrays, for the
-// PostgreSQL statements that insert them with unnest.
-func eventArrays(evs []weftype.NewEvent) ([]string, [][]byte) {
-	types := make([]string, len(evs))
-	data := make([][]byte, len(evs))
-	for i, e := range evs {
-		types[i], data[i] = e.Type, e.Data
-		if data[i] == nil {
-			data[i] = []byte{}
-		}
-	}
-	return types, data
-}
-
 // untagged reports whether no event has tags.
 func untagged(evs []weftype.NewEvent) bool {
 	for _, e := range evs {
@@ -80,38 +65,18 @@ func untagged(evs []weftype.NewEvent) bool {
 	return true
 }
 
-// createRunSQL is createRun in one PostgreSQL statement: the run, its
-// journal stream and first events, inserted only if neither the run nor
-// its stream exists. It returns whether it inserted, whether the run
-// existed, and the journal's version when it did not insert.
-var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-			lease_owner, lease_token, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, '', 0, ?::bigint, ?::bigint
-		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
-		ON CONFLICT (id) DO NOTHING RETURNING id),
-	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT ?, x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
-		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
-		WHERE EXISTS (SELECT 1 FROM ins) ORDER BY x.ord RETURNING position)
-	SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM runs WHERE id = ?),
-		COALESCE((SELECT version FROM streams WHERE stream = ?), 0), (SELECT count(*) FROM e)`
-
-// createRunPiped runs CreateRun as createRunSQL, queued for the Pipeliner
-// without a savepoint. An existing run is read after the write.
+// createRunPiped runs CreateRun as the dialect's one statement
+// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint.
+// An existing run is read after the write.
 func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
 	stream := weftype.StreamName(weftype.RunKind, p.ID)
-	types, data := eventArrays(p.Events)
-	args := []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, stream,
-		stream, int64(len(p.Events)),
-		stream, tn, weftype.StreamHash(stream), types, data,
-		p.ID, stream}
+	q, args := s.one.CreateRun(p, stream, wake, tn)
 	var inserted, existed bool
 	var version int64
 	err := s.writeAtomic(ctx, func(w *wtx) error {
-		w.c.queue(createRunSQL, args, func(scan func(dest ...any) error) error {
+		w.c.queue(q, args, func(scan func(dest ...any) error) error {
 			var events int64
 			if err := scan(&inserted, &existed, &version, &events); err != nil {
 				return fmt.Errorf("create run %q: %w", p.ID, err)
@@ -127,7 +92,7 @@ func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t 
 	case err != nil:
 		return nil, err
 	case existed:
-		r, err := s.GetRun(ctx, p.ID)
+		r, err := s.GetRun(ctx, &store.GetRunParams{ID: p.ID})
 		if err != nil {
 			return nil, err
 		}
@@ -205,16 +170,12 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
 	args = append(args, p.Limit)
 	var runs []*weftype.Run
-	if s.wc.pipe != nil {
+	if s.one != nil {
 		// One statement, queued: picks, leases and returns the runs.
-		claim := `WITH c AS (` + q + `),
-			u AS (UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
-				FROM c WHERE runs.id = c.id RETURNING runs.*)
-			` + strings.Replace(runSelect, "FROM runs r", "FROM u r", 1) + ` ORDER BY r.wake_at, r.id`
-		args = append(args, p.Owner, nanos(t.Add(p.LeaseFor)), tn)
+		claim, cargs := s.one.ClaimRuns(q, args, selectRunsFrom, p.Owner, nanos(t.Add(p.LeaseFor)), tn)
 		err := s.writeAtomic(ctx, func(w *wtx) error {
 			runs = nil
-			w.c.queue(claim, args, func(scan func(dest ...any) error) error {
+			w.c.queue(claim, cargs, func(scan func(dest ...any) error) error {
 				r, err := scanRun(scanFunc(scan))
 				if err != nil {
 					return fmt.Errorf("claim runs: %w", err)

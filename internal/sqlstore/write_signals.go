@@ -12,15 +12,8 @@ import (
 
 // --- signals and cancellation
 
-// sendSignalSQL is SendSignal in one PostgreSQL statement: the run is made
-// due if it has not ended, and only then the signal recorded. It returns
-// the signal's ID (NULL when refused) and the run's status.
-var sendSignalSQL = `WITH d AS (UPDATE runs SET wake_at = CASE WHEN wake_at IS NOT NULL AND wake_at <= ?::bigint THEN wake_at ELSE ?::bigint END,
-		wakes = wakes + 1, updated_at = ?::bigint WHERE id = ? AND status NOT IN (` + terminalList + `) RETURNING id),
-	i AS (INSERT INTO signals (run_id, name, payload, sent_at) SELECT d.id, ?, ?, ?::bigint FROM d RETURNING id)
-	SELECT (SELECT id FROM i), (SELECT status FROM runs WHERE id = ?)`
-
-// sendSignalPiped runs SendSignal as sendSignalSQL, queued for the
+// sendSignalPiped runs SendSignal as the dialect's one statement
+// (OneStatement.SendSignal), queued for the
 // Pipeliner, with the dialect's NotifyWake: a lone signal takes one round
 // trip, and listeners hear of it as it commits.
 func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, sig *weftype.Signal, tn int64) error {
@@ -28,10 +21,10 @@ func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, 
 	if payload == nil {
 		payload = []byte{}
 	}
-	args := []any{tn, tn, tn, p.RunID, p.Name, payload, tn, p.RunID}
+	q, args := s.one.SendSignal(p, payload, tn)
 	var refused error
 	err := s.writeAtomic(ctx, func(w *wtx) error {
-		w.c.queue(sendSignalSQL, args, func(scan func(dest ...any) error) error {
+		w.c.queue(q, args, func(scan func(dest ...any) error) error {
 			var id sql.NullInt64
 			var status sql.NullString
 			if err := scan(&id, &status); err != nil {
@@ -65,7 +58,7 @@ func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*wef
 	}
 	t := now(p.Time)
 	sig := &weftype.Signal{RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}
-	if s.wc.pipe != nil {
+	if s.one != nil {
 		return sig, s.sendSignalPiped(ctx, p, sig, nanos(t))
 	}
 	err := s.write(ctx, func(w *wtx) error {

@@ -39,11 +39,12 @@ type writeConn struct {
 	stmts map[string]*cachedStmt // by query before Rebind
 	tick  uint64                 // use counter, for least-recently-used eviction
 
-	pipe    Pipeliner  // the dialect's, or nil
-	opening []Piped    // the BEGIN and write lock of a transaction not yet sent, for pipe
-	pending []Piped    // queued for pipe, sent before the next other statement
-	steps   *stepBatch // plain step commits queued, sent first at the next flush
-	broken  error      // queued statements failed: the transaction cannot commit
+	pipe    Pipeliner    // the dialect's, or nil
+	one     OneStatement // the dialect's, or nil
+	opening []Piped      // the BEGIN and write lock of a transaction not yet sent, for pipe
+	pending []Piped      // queued for pipe, sent before the next other statement
+	steps   *stepBatch   // plain step commits queued, sent first at the next flush
+	broken  error        // queued statements failed: the transaction cannot commit
 }
 
 type cachedStmt struct {
@@ -63,7 +64,8 @@ const (
 
 func newWriteConn(db *sql.DB, d Dialect) *writeConn {
 	pipe, _ := d.(Pipeliner)
-	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt), pipe: pipe}
+	one, _ := d.(OneStatement)
+	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt), pipe: pipe, one: one}
 }
 
 // begin starts a write transaction, taking the connection first if needed.
@@ -145,7 +147,7 @@ func (c *writeConn) flush(then string) error {
 	}
 	stmts := c.opening
 	if c.steps != nil {
-		stmts = append(stmts, c.steps.piped(c.d.Rebind))
+		stmts = append(stmts, c.steps.piped(c.one, c.d.Rebind))
 	}
 	stmts = append(stmts, c.pending...)
 	opening := len(c.opening) > 0

@@ -73,7 +73,7 @@ func (d *driver) waitRuns(ctx context.Context, p plan) []string {
 			return nil // interrupted: nothing to conclude
 		}
 		for id, rp := range pending {
-			r, err := d.st.GetRun(ctx, id)
+			r, err := d.st.GetRun(ctx, &store.GetRunParams{ID: id})
 			if err != nil || !r.Status.Terminal() {
 				continue
 			}
@@ -89,7 +89,7 @@ func (d *driver) waitRuns(ctx context.Context, p plan) []string {
 		if time.Since(progress) > stallAfter {
 			var lost []string
 			for id := range pending {
-				r, err := d.st.GetRun(ctx, id)
+				r, err := d.st.GetRun(ctx, &store.GetRunParams{ID: id})
 				if err != nil {
 					lost = append(lost, fmt.Sprintf("%s (%v)", id, err))
 					continue
@@ -144,7 +144,7 @@ func (d *driver) checkJournal(ctx context.Context, id string, completed map[stri
 		}
 	}
 	for _, c := range children {
-		r, err := d.st.GetRun(ctx, c)
+		r, err := d.st.GetRun(ctx, &store.GetRunParams{ID: c})
 		if err != nil || r.Status != weftype.StatusCompleted {
 			d.violate("child %s of %s not completed: %v %v", c, id, r, err)
 		}

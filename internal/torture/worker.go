@@ -2,11 +2,10 @@ package torture
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/weftrun/weft"
@@ -79,16 +78,8 @@ func runWorker(id, kind, target string) error {
 		return err
 	}
 	Register(eng, id)
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
-	fmt.Println("ready")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	<-sig
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return eng.Stop(sctx)
+	stop, err := clustertest.ServeUntilSignal(ctx, eng)
+	return errors.Join(err, stop)
 }
 
 // openStore opens the store the workers and the driver share, and returns

@@ -38,6 +38,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -377,6 +378,24 @@ func (dialect) Unavailable(err error) (unavailable, answered bool) {
 	return busy, busy
 }
 
+// RenewLeases implements sqlstore.LeaseStatement. The leases go as one
+// JSON array: one statement, and one prepared query, whatever their number.
+func (dialect) RenewLeases(leases []store.RunLease, until int64) (string, []any) {
+	type lease struct {
+		ID    string `json:"i"`
+		Token int64  `json:"t"`
+	}
+	ls := make([]lease, len(leases))
+	for i, l := range leases {
+		ls[i] = lease{l.RunID, l.Token}
+	}
+	list, _ := json.Marshal(ls) // strings and integers always marshal
+	return `UPDATE runs SET lease_expires = ?
+		FROM (SELECT json_extract(value, '$.i') AS id, json_extract(value, '$.t') AS token FROM json_each(?)) AS l
+		WHERE runs.id = l.id AND runs.lease_token = l.token AND runs.lease_owner <> '' RETURNING runs.id`,
+		[]any{until, string(list)}
+}
+
 // Path returns the path of the database file.
 func (s *Store) Path() string { return s.path }
 
@@ -398,13 +417,6 @@ type Stats struct {
 func (s *Store) Stats() Stats {
 	st := s.Store.Stats()
 	return Stats{Batches: st.Batches, Writes: st.Writes, MaxBatch: st.MaxBatch, Sizes: st.Sizes}
-}
-
-// GroupCommitStats returns the number of write transactions and of writes
-// they carried; store/storetest uses it to check that writes are batched.
-func (s *Store) GroupCommitStats() (batches, writes int64) {
-	st := s.Store.Stats()
-	return st.Batches, st.Writes
 }
 
 // AcquireExecutor implements store.ExecutorLocker. The OS file lock

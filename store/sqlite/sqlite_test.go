@@ -186,7 +186,7 @@ func TestOpenGivesLeasesBack(t *testing.T) {
 	}
 
 	client := open(t, path, &sqlite.Options{Client: true})
-	if r, err := client.GetRun(ctx, "r1"); err != nil || r.LeaseOwner != "dead" {
+	if r, err := client.GetRun(ctx, &store.GetRunParams{ID: "r1"}); err != nil || r.LeaseOwner != "dead" {
 		t.Fatalf("after a client's Open: run %+v, %v; want still leased", r, err)
 	}
 	client.Close()
@@ -338,7 +338,7 @@ func TestReopen(t *testing.T) {
 	}
 	st = open(t, path, nil)
 	defer st.Close()
-	r, err := st.GetRun(ctx, "r")
+	r, err := st.GetRun(ctx, &store.GetRunParams{ID: "r"})
 	if err != nil || r.Version != 1 {
 		t.Fatalf("GetRun after reopen = %+v, %v", r, err)
 	}

@@ -44,7 +44,7 @@ func testBlockRun(t *testing.T, h *harness) {
 	if got.Status != weftype.StatusRunning || len(got.Error) != 0 {
 		t.Fatalf("unblocked run = status %s, error %q", got.Status, got.Error)
 	}
-	if sigs, err := h.st.PendingSignals(h.ctx, "b"); err != nil || len(sigs) != 1 {
+	if sigs, err := h.st.PendingSignals(h.ctx, &store.PendingSignalsParams{RunID: "b"}); err != nil || len(sigs) != 1 {
 		t.Fatalf("signals kept through blocking = %v, %v", sigs, err)
 	}
 	ok, err = h.st.UnblockRun(h.ctx, &store.UnblockRunParams{RunID: "b", Time: later})

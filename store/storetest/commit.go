@@ -88,14 +88,14 @@ func testCommitRunTimers(t *testing.T, h *harness) {
 		AddTimers: []weftype.Timer{{RunID: "r", Seq: 1, FireAt: t0.Add(time.Hour)}, {RunID: "r", Seq: 3, FireAt: t0.Add(2 * time.Hour)}}})
 	h.commit(&store.CommitRunParams{RunID: "r", LeaseToken: c.LeaseToken, ExpectedVersion: 1,
 		RemoveTimers: []int{1}, AddTimers: []weftype.Timer{{RunID: "r", Seq: 5, FireAt: t0.Add(3 * time.Hour)}}})
-	timers, err := h.st.Timers(h.ctx, "r")
+	timers, err := h.st.Timers(h.ctx, &store.TimersParams{RunID: "r"})
 	h.ok(err)
 	if len(timers) != 2 || timers[0].Seq != 3 || timers[1].Seq != 5 || timers[0].RunID != "r" {
 		t.Fatalf("Timers = %+v, want seqs 3 and 5", timers)
 	}
 	wantTime(t, "timer 3", timers[0].FireAt, t0.Add(2*time.Hour))
 	h.commit(&store.CommitRunParams{RunID: "r", LeaseToken: c.LeaseToken, ExpectedVersion: 1, Status: weftype.StatusCancelled})
-	timers, err = h.st.Timers(h.ctx, "r")
+	timers, err = h.st.Timers(h.ctx, &store.TimersParams{RunID: "r"})
 	h.ok(err)
 	if len(timers) != 0 {
 		t.Errorf("an ended run has timers %+v", timers)
@@ -118,11 +118,11 @@ func testCommitRunConflict(t *testing.T, h *harness) {
 	if r.Version != 1 || r.Status != weftype.StatusPending {
 		t.Errorf("run after a conflict = %+v", r)
 	}
-	sigs, err := h.st.PendingSignals(h.ctx, "r")
+	sigs, err := h.st.PendingSignals(h.ctx, &store.PendingSignalsParams{RunID: "r"})
 	h.ok(err)
-	timers, err := h.st.Timers(h.ctx, "r")
+	timers, err := h.st.Timers(h.ctx, &store.TimersParams{RunID: "r"})
 	h.ok(err)
-	_, childErr := h.st.GetRun(h.ctx, "child")
+	_, childErr := h.st.GetRun(h.ctx, &store.GetRunParams{ID: "child"})
 	if len(sigs) != 1 || len(timers) != 0 || !errors.Is(childErr, weftype.ErrRunNotFound) {
 		t.Errorf("a conflicting commit wrote: signals %v, timers %v, child %v", sigs, timers, childErr)
 	}
@@ -205,7 +205,7 @@ func testSignals(t *testing.T, h *harness) {
 	r := h.run("r")
 	wantTime(t, "WakeAt after a signal", r.WakeAt, at)
 
-	sigs, err := h.st.PendingSignals(h.ctx, "r")
+	sigs, err := h.st.PendingSignals(h.ctx, &store.PendingSignalsParams{RunID: "r"})
 	h.ok(err)
 	if len(sigs) != 2 || sigs[0].ID != s1.ID || sigs[1].ID != s2.ID || string(sigs[1].Payload) != "p2" || sigs[0].Name != "verified" {
 		t.Fatalf("PendingSignals = %+v", sigs)
@@ -215,7 +215,7 @@ func testSignals(t *testing.T, h *harness) {
 	c = h.claimOne("r", at.Add(time.Second))
 	h.commit(&store.CommitRunParams{RunID: "r", LeaseToken: c.LeaseToken, ExpectedVersion: 1,
 		Events: []weftype.NewEvent{ev("SignalReceived", "")}, ConsumeSignals: []int64{s1.ID}})
-	sigs, err = h.st.PendingSignals(h.ctx, "r")
+	sigs, err = h.st.PendingSignals(h.ctx, &store.PendingSignalsParams{RunID: "r"})
 	h.ok(err)
 	if len(sigs) != 1 || sigs[0].ID != s2.ID {
 		t.Errorf("PendingSignals after consuming %d = %+v", s1.ID, sigs)

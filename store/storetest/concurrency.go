@@ -147,7 +147,7 @@ func testClosed(t *testing.T, h *harness) {
 	h.ok(h.st.Close())
 	_, err := h.st.Append(h.ctx, &store.AppendParams{Stream: "s", Events: []weftype.NewEvent{ev("A", "")}, Time: t0})
 	wantErrIs(t, "Append after Close", err, weftype.ErrStoreClosed)
-	_, err = h.st.GetRun(h.ctx, "r")
+	_, err = h.st.GetRun(h.ctx, &store.GetRunParams{ID: "r"})
 	wantErrIs(t, "GetRun after Close", err, weftype.ErrStoreClosed)
 	_, err = h.st.ReadAll(h.ctx, &store.ReadAllParams{})
 	wantErrIs(t, "ReadAll after Close", err, weftype.ErrStoreClosed)

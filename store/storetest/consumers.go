@@ -11,10 +11,7 @@ import (
 
 // consumerTests cover consumers, checkpoints, parked events, the user's
 // transactions, idempotent appends, deferred runs and transactional commits.
-var consumerTests = []struct {
-	name string
-	fn   func(t *testing.T, h *harness)
-}{
+var consumerTests = []test{
 	{"RegisterConsumer", testRegisterConsumer},
 	{"CommitCheckpoint", testCommitCheckpoint},
 	{"CommitCheckpointApply", testCommitCheckpointApply},
@@ -40,7 +37,7 @@ func (h *harness) register(name, settings string) *weftype.Consumer {
 
 func (h *harness) consumer(name string) *weftype.Consumer {
 	h.t.Helper()
-	c, err := h.st.GetConsumer(h.ctx, name)
+	c, err := h.st.GetConsumer(h.ctx, &store.GetConsumerParams{Name: name})
 	h.ok(err)
 	return c
 }
@@ -72,7 +69,7 @@ func testRegisterConsumer(t *testing.T, h *harness) {
 	if c := h.consumer("b"); string(c.Settings) != `{"types":["B"]}` || c.Position != 7 {
 		t.Errorf("stored after Replace = %+v", c)
 	}
-	_, err = h.st.GetConsumer(h.ctx, "nope")
+	_, err = h.st.GetConsumer(h.ctx, &store.GetConsumerParams{Name: "nope"})
 	wantErrIs(t, "GetConsumer unknown", err, weftype.ErrConsumerNotFound)
 	list, err := h.st.ListConsumers(h.ctx)
 	h.ok(err)
@@ -114,6 +111,20 @@ func testCommitCheckpoint(t *testing.T, h *harness) {
 
 var errApply = errors.New("apply failed")
 
+// insertRow is an Apply that inserts the row k into table (made by
+// createTable) and then fails with errApply if fail.
+func insertRow(table, k string, fail bool) func(ctx context.Context, tx store.Tx) error {
+	return func(ctx context.Context, tx store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (k, v) VALUES (?, ?)`, k, 1); err != nil {
+			return err
+		}
+		if fail {
+			return errApply
+		}
+		return nil
+	}
+}
+
 func createTable(h *harness, name string) {
 	h.t.Helper()
 	h.ok(h.st.Exec(h.ctx, func(ctx context.Context, tx store.Tx) error {
@@ -135,15 +146,7 @@ func testCommitCheckpointApply(t *testing.T, h *harness) {
 	h.register("p", "s")
 	createTable(h, "view_p")
 	insert := func(k string, fail bool) func(ctx context.Context, tx store.Tx) error {
-		return func(ctx context.Context, tx store.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO view_p (k, v) VALUES (?, ?)`, k, 1); err != nil {
-				return err
-			}
-			if fail {
-				return errApply
-			}
-			return nil
-		}
+		return insertRow("view_p", k, fail)
 	}
 	h.ok(h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{Name: "p", Position: 3, Apply: insert("a", false)}))
 	err := h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{
@@ -157,7 +160,7 @@ func testCommitCheckpointApply(t *testing.T, h *harness) {
 	if c := h.consumer("p"); c.Position != 3 {
 		t.Errorf("position = %d after a failed Apply, want 3", c.Position)
 	}
-	if ps, err := h.st.ListParked(h.ctx, "p"); err != nil || len(ps) != 0 {
+	if ps, err := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "p"}); err != nil || len(ps) != 0 {
 		t.Errorf("parked after a failed Apply = %v, %v; want none", ps, err)
 	}
 	// Apply does not run when the checkpoint would move back.
@@ -180,16 +183,16 @@ func testCommitCheckpointApply(t *testing.T, h *harness) {
 func testResetConsumer(t *testing.T, h *harness) {
 	h.register("r", "s")
 	h.ok(h.st.CommitCheckpoint(h.ctx, &store.CommitCheckpointParams{Name: "r", Position: 10, StopError: "stuck"}))
-	h.ok(h.st.ResetConsumer(h.ctx, "r", 3))
+	h.ok(h.st.ResetConsumer(h.ctx, &store.ResetConsumerParams{Name: "r", Position: 3}))
 	if c := h.consumer("r"); c.Position != 3 || c.StopError != "" {
 		t.Fatalf("after reset to 3 = %+v", c)
 	}
-	h.ok(h.st.ResetConsumer(h.ctx, "r", 20))
+	h.ok(h.st.ResetConsumer(h.ctx, &store.ResetConsumerParams{Name: "r", Position: 20}))
 	if c := h.consumer("r"); c.Position != 20 {
 		t.Fatalf("after reset to 20 = %+v", c)
 	}
-	wantErrIs(t, "ResetConsumer unknown", h.st.ResetConsumer(h.ctx, "nope", 0), weftype.ErrConsumerNotFound)
-	if err := h.st.ResetConsumer(h.ctx, "r", -1); err == nil {
+	wantErrIs(t, "ResetConsumer unknown", h.st.ResetConsumer(h.ctx, &store.ResetConsumerParams{Name: "nope", Position: 0}), weftype.ErrConsumerNotFound)
+	if err := h.st.ResetConsumer(h.ctx, &store.ResetConsumerParams{Name: "r", Position: -1}); err == nil {
 		t.Error("ResetConsumer to -1 succeeded")
 	}
 }

@@ -66,7 +66,7 @@ func (h *harness) create(id, workflow, parent string, at time.Time) *weftype.Run
 
 func (h *harness) run(id string) *weftype.Run {
 	h.t.Helper()
-	r, err := h.st.GetRun(h.ctx, id)
+	r, err := h.st.GetRun(h.ctx, &store.GetRunParams{ID: id})
 	h.ok(err)
 	return r
 }

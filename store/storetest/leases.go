@@ -12,10 +12,7 @@ import (
 )
 
 // leaseTests check the renewal of runs' leases and their release.
-var leaseTests = []struct {
-	name string
-	fn   func(t *testing.T, h *harness)
-}{
+var leaseTests = []test{
 	{"RenewLeases", testRenewLeases},
 	{"RenewLeasesMany", testRenewLeasesMany},
 	{"ReleaseUnlessWoken", testReleaseUnlessWoken},

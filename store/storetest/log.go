@@ -221,22 +221,22 @@ func testHeadPosition(t *testing.T, h *harness) {
 }
 
 func testSnapshots(t *testing.T, h *harness) {
-	snap, err := h.st.LoadSnapshot(h.ctx, "acct")
+	snap, err := h.st.LoadSnapshot(h.ctx, &store.LoadSnapshotParams{Stream: "acct"})
 	h.ok(err)
 	if snap != nil {
 		t.Fatalf("LoadSnapshot with none = %+v, want nil", snap)
 	}
-	h.ok(h.st.SaveSnapshot(h.ctx, &weftype.Snapshot{Stream: "acct", Version: 5, Data: []byte("v5")}))
-	h.ok(h.st.SaveSnapshot(h.ctx, &weftype.Snapshot{Stream: "acct", Version: 9, Data: []byte("v9")}))
-	h.ok(h.st.SaveSnapshot(h.ctx, &weftype.Snapshot{Stream: "other", Version: 1, Data: []byte("o")}))
-	snap, err = h.st.LoadSnapshot(h.ctx, "acct")
+	h.ok(h.st.SaveSnapshot(h.ctx, &store.SaveSnapshotParams{Stream: "acct", Version: 5, Data: []byte("v5")}))
+	h.ok(h.st.SaveSnapshot(h.ctx, &store.SaveSnapshotParams{Stream: "acct", Version: 9, Data: []byte("v9")}))
+	h.ok(h.st.SaveSnapshot(h.ctx, &store.SaveSnapshotParams{Stream: "other", Version: 1, Data: []byte("o")}))
+	snap, err = h.st.LoadSnapshot(h.ctx, &store.LoadSnapshotParams{Stream: "acct"})
 	h.ok(err)
 	if snap == nil || snap.Stream != "acct" || snap.Version != 9 || !bytes.Equal(snap.Data, []byte("v9")) {
 		t.Fatalf("LoadSnapshot = %+v, want version 9", snap)
 	}
 	// An older snapshot does not replace a newer one.
-	h.ok(h.st.SaveSnapshot(h.ctx, &weftype.Snapshot{Stream: "acct", Version: 7, Data: []byte("v7")}))
-	snap, err = h.st.LoadSnapshot(h.ctx, "acct")
+	h.ok(h.st.SaveSnapshot(h.ctx, &store.SaveSnapshotParams{Stream: "acct", Version: 7, Data: []byte("v7")}))
+	snap, err = h.st.LoadSnapshot(h.ctx, &store.LoadSnapshotParams{Stream: "acct"})
 	h.ok(err)
 	if snap.Version != 9 {
 		t.Errorf("older snapshot replaced the newer: %+v", snap)

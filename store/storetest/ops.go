@@ -11,10 +11,7 @@ import (
 
 // opsTests cover the operators' transitions of runs: OperateRun, ResetRun,
 // DeleteRun and PurgeRuns.
-var opsTests = []struct {
-	name string
-	fn   func(t *testing.T, h *harness)
-}{
+var opsTests = []test{
 	{"OperateRunTerminateFences", testOperateRunTerminateFences},
 	{"OperateRunStateAndIdempotence", testOperateRunStateAndIdempotence},
 	{"OperateRunSuspendResume", testOperateRunSuspendResume},
@@ -134,7 +131,7 @@ func testOperateRunSuspendResume(t *testing.T, h *harness) {
 		To: weftype.StatusWaiting, WakeNow: true, Time: at, Events: []weftype.NewEvent{ev("RunResumed", "")}})
 	wantTime(t, "WakeAt after resume", res.Run.WakeAt, at)
 	h.claimOne("r", at)
-	sigs, err := h.st.PendingSignals(h.ctx, "r")
+	sigs, err := h.st.PendingSignals(h.ctx, &store.PendingSignalsParams{RunID: "r"})
 	h.ok(err)
 	if len(sigs) != 1 || sigs[0].Name != "go" {
 		t.Errorf("signals after resume = %+v, want the one sent while suspended", sigs)
@@ -238,7 +235,7 @@ func testResetRun(t *testing.T, h *harness) {
 	if again.Created || again.Run.ID != "new" {
 		t.Errorf("reset again = %+v, want the run reset into first", again)
 	}
-	if _, err := h.st.GetRun(h.ctx, "new2"); !errors.Is(err, weftype.ErrRunNotFound) {
+	if _, err := h.st.GetRun(h.ctx, &store.GetRunParams{ID: "new2"}); !errors.Is(err, weftype.ErrRunNotFound) {
 		t.Errorf("reset again created a run: %v", err)
 	}
 	// A finished run is left as it is.
@@ -260,7 +257,7 @@ func testDeleteRun(t *testing.T, h *harness) {
 	h.ok(err)
 	h.end("r", weftype.StatusCompleted, t0)
 	h.ok(h.st.DeleteRun(h.ctx, "r"))
-	_, err = h.st.GetRun(h.ctx, "r")
+	_, err = h.st.GetRun(h.ctx, &store.GetRunParams{ID: "r"})
 	wantErrIs(t, "GetRun of a deleted run", err, weftype.ErrRunNotFound)
 	if evs := h.stream(weftype.StreamName(weftype.RunKind, "r")); len(evs) != 0 {
 		t.Errorf("journal of a deleted run = %v", types(evs))

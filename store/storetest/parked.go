@@ -21,7 +21,7 @@ func testParkedEvents(t *testing.T, h *harness) {
 	park("x", 5, "worse")
 	park("y", 4, "other")
 	park("x", 5, "worst") // parked again: replaced
-	ps, err := h.st.ListParked(h.ctx, "x")
+	ps, err := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "x"})
 	h.ok(err)
 	if len(ps) != 2 || ps[0].Position != 2 || ps[1].Position != 5 || ps[1].Error != "worst" {
 		t.Fatalf("ListParked(x) = %+v", ps)
@@ -34,7 +34,7 @@ func testParkedEvents(t *testing.T, h *harness) {
 	if c := h.consumer("x"); c.Position != 5 {
 		t.Errorf("position = %d, want 5 (parking moves past the event)", c.Position)
 	}
-	all, err := h.st.ListParked(h.ctx, "")
+	all, err := h.st.ListParked(h.ctx, &store.ListParkedParams{})
 	h.ok(err)
 	if len(all) != 3 || all[2].Consumer != "y" {
 		t.Errorf("ListParked(\"\") = %+v", all)
@@ -42,7 +42,7 @@ func testParkedEvents(t *testing.T, h *harness) {
 	h.ok(h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "x", Position: 2, Outcome: weftype.ParkedRetried, Time: t0}))
 	err = h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "x", Position: 2, Outcome: weftype.ParkedSkipped, Reason: "r"})
 	wantErrIs(t, "ResolveParked of an event resolved already", err, weftype.ErrParkedNotFound)
-	if ps, _ := h.st.ListParked(h.ctx, "x"); len(ps) != 1 || ps[0].Position != 5 {
+	if ps, _ := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "x"}); len(ps) != 1 || ps[0].Position != 5 {
 		t.Errorf("after resolve: %+v", ps)
 	}
 }
@@ -57,15 +57,7 @@ func testResolveParked(t *testing.T, h *harness) {
 			Park: &weftype.ParkedEvent{Position: pos, Stream: "acct:1", Type: "Deposited", Error: msg, Attempts: 2, ParkedAt: t0}}))
 	}
 	insert := func(k string, fail bool) func(ctx context.Context, tx store.Tx) error {
-		return func(ctx context.Context, tx store.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO view_r (k, v) VALUES (?, ?)`, k, 1); err != nil {
-				return err
-			}
-			if fail {
-				return errApply
-			}
-			return nil
-		}
+		return insertRow("view_r", k, fail)
 	}
 	park("p", 3, "bad")
 	park("p", 7, "poison")
@@ -77,10 +69,10 @@ func testResolveParked(t *testing.T, h *harness) {
 	if n := countRows(h, "view_r"); n != 0 {
 		t.Errorf("rows = %d after a failed Apply, want 0", n)
 	}
-	if ps, _ := h.st.ListParked(h.ctx, "p"); len(ps) != 2 {
+	if ps, _ := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "p"}); len(ps) != 2 {
 		t.Errorf("parked after a failed Apply = %+v, want both", ps)
 	}
-	if hist, err := h.st.ParkedHistory(h.ctx, "p"); err != nil || len(hist) != 0 {
+	if hist, err := h.st.ParkedHistory(h.ctx, &store.ParkedHistoryParams{Consumer: "p"}); err != nil || len(hist) != 0 {
 		t.Errorf("history after a failed Apply = %+v, %v; want none", hist, err)
 	}
 
@@ -99,10 +91,10 @@ func testResolveParked(t *testing.T, h *harness) {
 	// A skip keeps the event, its error and the reason.
 	h.ok(h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "p", Position: 7, Outcome: weftype.ParkedSkipped, Reason: "poison: bad JSON", Time: t1.Add(time.Minute)}))
 	h.ok(h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "q", Position: 4, Outcome: weftype.ParkedSkipped, Reason: "obsolete", Time: t1}))
-	if ps, _ := h.st.ListParked(h.ctx, "p"); len(ps) != 0 {
+	if ps, _ := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "p"}); len(ps) != 0 {
 		t.Errorf("parked after retry and skip = %+v, want none", ps)
 	}
-	hist, err := h.st.ParkedHistory(h.ctx, "p")
+	hist, err := h.st.ParkedHistory(h.ctx, &store.ParkedHistoryParams{Consumer: "p"})
 	h.ok(err)
 	if len(hist) != 2 {
 		t.Fatalf("ParkedHistory(p) = %+v, want 2", hist)
@@ -120,7 +112,7 @@ func testResolveParked(t *testing.T, h *harness) {
 	// Parked again after a reset and skipped again: both are kept.
 	park("p", 7, "poison again")
 	h.ok(h.st.ResolveParked(h.ctx, &store.ResolveParkedParams{Consumer: "p", Position: 7, Outcome: weftype.ParkedSkipped, Reason: "still poison"}))
-	all, err := h.st.ParkedHistory(h.ctx, "")
+	all, err := h.st.ParkedHistory(h.ctx, &store.ParkedHistoryParams{})
 	h.ok(err)
 	if len(all) != 4 || all[2].Reason != "still poison" || all[2].Error != "poison again" || all[3].Consumer != "q" {
 		t.Errorf("ParkedHistory(\"\") = %+v", all)

@@ -176,7 +176,7 @@ func testPartitionCheckpoints(t *testing.T, h *harness) {
 	}
 	// A reset moves every partition and every lease token.
 	a := h.claimParts("p", "A", t0, time.Minute)
-	h.ok(h.st.ResetConsumer(h.ctx, "p", 1))
+	h.ok(h.st.ResetConsumer(h.ctx, &store.ResetConsumerParams{Name: "p", Position: 1}))
 	c = h.consumer("p")
 	for i, p := range c.Partitions {
 		if p.Position != 1 || p.LeaseToken <= a.Held[i].Token {
@@ -240,7 +240,7 @@ func testPartitionFencing(t *testing.T, h *harness) {
 	if applied || countRows(h, "fenced_view") != 0 {
 		t.Error("a fenced commit ran its Apply")
 	}
-	parked, err := h.st.ListParked(h.ctx, "c")
+	parked, err := h.st.ListParked(h.ctx, &store.ListParkedParams{Consumer: "c"})
 	h.ok(err)
 	if len(parked) != 0 {
 		t.Errorf("a fenced commit parked %+v", parked)

@@ -54,7 +54,7 @@ func testCreateRunIdempotent(t *testing.T, h *harness) {
 }
 
 func testGetRunNotFound(t *testing.T, h *harness) {
-	_, err := h.st.GetRun(h.ctx, "nope")
+	_, err := h.st.GetRun(h.ctx, &store.GetRunParams{ID: "nope"})
 	wantErrIs(t, "GetRun(unknown)", err, weftype.ErrRunNotFound)
 }
 
@@ -225,7 +225,7 @@ func testLeaseFencing(t *testing.T, h *harness) {
 	if after.Version != before.Version || after.Status != before.Status || after.LeaseOwner != "B" || !after.LeaseExpires.Equal(before.LeaseExpires) {
 		t.Errorf("stale writes changed the run: before %+v, after %+v", before, after)
 	}
-	timers, err := h.st.Timers(h.ctx, "r")
+	timers, err := h.st.Timers(h.ctx, &store.TimersParams{RunID: "r"})
 	h.ok(err)
 	if len(timers) != 0 {
 		t.Errorf("stale CommitRun added timers %v", timers)

@@ -14,15 +14,18 @@ type GroupCommitter interface {
 	GroupCommitStats() (batches, writes int64)
 }
 
+// test is one test of the suite: its name and what it checks.
+type test struct {
+	name string
+	fn   func(t *testing.T, h *harness)
+}
+
 // Run runs the conformance suite. newStore must return a new, empty store
 // each time it is called (it is called once per subtest, from parallel
 // subtests); the suite closes the stores it gets.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, h *harness)
-	}{
+	tests := []test{
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendConflict", testAppendConflict},
 		{"AppendAnyVersion", testAppendAnyVersion},

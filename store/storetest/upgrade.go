@@ -35,7 +35,7 @@ func RunUpgradeFromVersion3(t *testing.T, db Version3) {
 
 	st := db.Open(t)
 	ctx := context.Background()
-	c, err := st.GetConsumer(ctx, "c")
+	c, err := st.GetConsumer(ctx, &store.GetConsumerParams{Name: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package clustertest
+package clustertest_test
 
 import (
 	"context"
@@ -10,12 +10,12 @@ import (
 	"github.com/weftrun/weft/store"
 )
 
-// BookingOptions are the options of the booking example in the workers (and
+// bookingOptions are the options of the booking example in the workers (and
 // in the test's client engine): a short payment window and a fast
 // expiration process, so that unpaid bookings expire within the test, and a
 // low threshold for the payment reminder, so that bookings of three seats or
 // more start the reminder workflow.
-var BookingOptions = booking.Options{
+var bookingOptions = booking.Options{
 	PaymentWindow: 3 * time.Second,
 	ExpireEvery:   300 * time.Millisecond,
 	LargeBooking:  3 * booking.DefaultPrice,
@@ -41,15 +41,15 @@ var BookingOptions = booking.Options{
 // nanoseconds of the call's start, outcome "ok" (with the tickets' numbers
 // when reserved), "taken" or the error.
 const (
-	CapturesTable     = "clustertest_captures"
-	RemindersTable    = "clustertest_reminders"
-	ReservationsTable = "clustertest_reservations"
+	capturesTable     = "clustertest_captures"
+	remindersTable    = "clustertest_reminders"
+	reservationsTable = "clustertest_reservations"
 )
 
-// SetupEffects creates the effects tables if they do not exist.
-func SetupEffects(ctx context.Context, st store.Store) error {
+// setupEffects creates the effects tables if they do not exist.
+func setupEffects(ctx context.Context, st store.Store) error {
 	return st.Exec(ctx, func(ctx context.Context, tx store.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+CapturesTable+` (
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+capturesTable+` (
 			key     TEXT PRIMARY KEY,
 			booking TEXT NOT NULL,
 			amount  BIGINT NOT NULL,
@@ -57,7 +57,7 @@ func SetupEffects(ctx context.Context, st store.Store) error {
 			worker  TEXT NOT NULL)`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+RemindersTable+` (
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+remindersTable+` (
 			key     TEXT PRIMARY KEY,
 			booking TEXT NOT NULL,
 			client  TEXT NOT NULL,
@@ -65,7 +65,7 @@ func SetupEffects(ctx context.Context, st store.Store) error {
 			worker  TEXT NOT NULL)`); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+ReservationsTable+` (
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+reservationsTable+` (
 			id      BIGSERIAL PRIMARY KEY,
 			booking TEXT NOT NULL,
 			op      TEXT NOT NULL,
@@ -86,16 +86,16 @@ type services struct {
 
 func (s *services) CapturePayment(ctx context.Context, key, id string, amount booking.Money) error {
 	return s.eng.ExecSQL(ctx, func(ctx context.Context, tx store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO `+CapturesTable+` (key, booking, amount, calls, worker) VALUES (?, ?, ?, 1, ?)
-			ON CONFLICT (key) DO UPDATE SET calls = `+CapturesTable+`.calls + 1`, key, id, int64(amount), s.worker)
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+capturesTable+` (key, booking, amount, calls, worker) VALUES (?, ?, ?, 1, ?)
+			ON CONFLICT (key) DO UPDATE SET calls = `+capturesTable+`.calls + 1`, key, id, int64(amount), s.worker)
 		return err
 	})
 }
 
 func (s *services) SendPaymentReminder(ctx context.Context, key, id, client string) error {
 	return s.eng.ExecSQL(ctx, func(ctx context.Context, tx store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO `+RemindersTable+` (key, booking, client, calls, worker) VALUES (?, ?, ?, 1, ?)
-			ON CONFLICT (key) DO UPDATE SET calls = `+RemindersTable+`.calls + 1`, key, id, client, s.worker)
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+remindersTable+` (key, booking, client, calls, worker) VALUES (?, ?, ?, 1, ?)
+			ON CONFLICT (key) DO UPDATE SET calls = `+remindersTable+`.calls + 1`, key, id, client, s.worker)
 		return err
 	})
 }
@@ -139,16 +139,18 @@ func (l *loggingTickets) Release(ctx context.Context, id string) error {
 // log records a call; a failure to record it is not the call's.
 func (l *loggingTickets) log(ctx context.Context, id, op string, start time.Time, outcome string) {
 	_ = l.eng.ExecSQL(context.WithoutCancel(ctx), func(ctx context.Context, tx store.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO `+ReservationsTable+` (booking, op, worker, at, outcome) VALUES (?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+reservationsTable+` (booking, op, worker, at, outcome) VALUES (?, ?, ?, ?, ?)`,
 			id, op, l.worker, start.UnixNano(), outcome)
 		return err
 	})
 }
 
-// registerBooking registers the booking example on a worker's engine, with
-// its ticket office on the engine's database (logged) and the services
-// above.
-func registerBooking(eng *weft.Engine, worker string) {
+// registerBooking is the workers' setup (clustertest.MaybeRunWorker): it
+// registers the booking example on a worker's engine, with its ticket
+// office on the engine's database (logged) and the services above, and
+// creates the effects tables.
+func registerBooking(ctx context.Context, eng *weft.Engine, st store.Store, worker string) error {
 	office := &loggingTickets{Tickets: booking.NewTicketOffice(eng, nil), eng: eng, worker: worker}
-	booking.Register(eng, office, &services{eng: eng, worker: worker}, &BookingOptions)
+	booking.Register(eng, office, &services{eng: eng, worker: worker}, &bookingOptions)
+	return setupEffects(ctx, st)
 }
