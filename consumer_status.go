@@ -106,5 +106,7 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 // error; it goes on from there at once. A projection's view is not touched:
 // use RebuildProjection to rebuild it.
 func (e *Engine) ResetConsumer(ctx context.Context, name string, position int64) error {
-	return e.ev.consumers.Pause(name, func() error { return e.store.ResetConsumer(ctx, &store.ResetConsumerParams{Name: name, Position: position}) })
+	return e.ev.consumers.Pause(name, func() error {
+		return e.store.ResetConsumer(ctx, &store.ResetConsumerParams{Name: name, Position: position})
+	})
 }
