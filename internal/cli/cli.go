@@ -157,7 +157,7 @@ when set). On PostgreSQL, run any number of workers on one database:
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(a.devCommand(), a.startCommand(), a.withRunsQuery(a.runsCommand()), a.signalCommand(), a.cancelCommand(), a.withEventsBench(a.benchCommand()), a.uiCommand(),
-		a.eventsCommand(), a.entityCommand(), a.consumersCommand(), a.parkedCommand(), a.workerCommand(), a.migrateCommand())
+		a.eventsCommand(), a.entityCommand(), a.consumersCommand(), a.parkedCommand(), a.workerCommand(), a.migrateCommand(), a.vetCommand())
 	return root
 }
 
