@@ -52,9 +52,11 @@ func orderDefV1() weft.EntityDef[orderV1, placedV1, placedV1] {
 
 func orderDefV2() weft.EntityDef[orderV2, placedV2, placedV2] {
 	return weft.EntityDef[orderV2, placedV2, placedV2]{
-		Name:          "order",
-		Decide:        func(_ orderV2, c placedV2) ([]placedV2, error) { return []placedV2{c}, nil },
-		Evolve:        func(s orderV2, e placedV2) orderV2 { return orderV2{Lines: s.Lines + 1, Cents: s.Cents + e.Qty*e.PriceCents} },
+		Name:   "order",
+		Decide: func(_ orderV2, c placedV2) ([]placedV2, error) { return []placedV2{c}, nil },
+		Evolve: func(s orderV2, e placedV2) orderV2 {
+			return orderV2{Lines: s.Lines + 1, Cents: s.Cents + e.Qty*e.PriceCents}
+		},
 		SnapshotEvery: 2,
 		EventVersions: map[string]int{"OrderPlaced": 2},
 		Upcasters: []weft.Upcaster{
@@ -164,7 +166,9 @@ func TestEntityUpcasterRegistrationMistakes(t *testing.T) {
 		{"wrong type", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) {
 			d.Upcasters = []weft.Upcaster{weft.Upcast("OrderPlaced", 1, func(o placedV1) (placedV1, error) { return o, nil })}
 		}, "returns weft_test.placedV1, but version 2 is weft_test.placedV2"},
-		{"unknown version number", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) { d.EventVersions = map[string]int{"OrderPlaced": 0} }, "versions start at 1"},
+		{"unknown version number", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) {
+			d.EventVersions = map[string]int{"OrderPlaced": 0}
+		}, "versions start at 1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			def := orderDefV2()

@@ -16,6 +16,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftotel"
+	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -29,6 +30,7 @@ func (a *app) devCommand() *cobra.Command {
 	var fast bool
 	var poll time.Duration
 	var serve serveFlags
+	var clock string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the engine with the example workflows on the store file",
@@ -41,11 +43,20 @@ Only one process executes runs on a file at a time; the other commands
   weft dev --db /tmp/demo.db --fast`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch clock {
+			case "wall":
+			case "manual":
+				// Timers fire only when POST /api/clock/advance moves it.
+				serve.clock = wefttest.NewClock(time.Now())
+			default:
+				return &usageError{fmt.Errorf("--clock: %q is neither wall nor manual", clock)}
+			}
 			return a.dev(cmd.Context(), fast, poll, serve)
 		},
 	}
 	serve.register(cmd)
 	cmd.Flags().BoolVar(&fast, "fast", false, "trade power-loss safety for speed (a crash of the machine may lose the last commits; a crash of the process loses nothing)")
+	cmd.Flags().StringVar(&clock, "clock", "wall", "wall, or manual: time stands still until POST /api/clock/advance {\"by\":\"720h\"} (or {\"to\": time}) moves it, to test long waits end to end")
 	cmd.Flags().DurationVar(&poll, "poll", 0, "how often to look for work written by other processes (default: the engine's, 500ms)")
 	return cmd
 }
@@ -69,7 +80,11 @@ func (a *app) dev(ctx context.Context, fast bool, poll time.Duration, serve serv
 		return err
 	}
 	defer obs.Shutdown(context.Background())
-	eng, err := weft.New(weft.Config{Store: st, Logger: logger, PollInterval: poll, Observer: obs})
+	cfg := weft.Config{Store: st, Logger: logger, PollInterval: poll, Observer: obs}
+	if serve.clock != nil {
+		cfg.Clock = serve.clock
+	}
+	eng, err := weft.New(cfg)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/weftotel"
+	"github.com/weftrun/weft/wefttest"
 )
 
 // DefaultAddr is where `weft dev` and `weft ui` serve the API and the UI.
@@ -30,6 +31,7 @@ type serveFlags struct {
 	allowedOrigins []string
 	maxConns       int
 	maxStreams     int
+	clock          *wefttest.Clock // set by `weft dev --clock=manual`; nil: the wall clock
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
@@ -54,8 +56,18 @@ func (f serveFlags) options(logger *slog.Logger) api.ServerOptions {
 			AllowedOrigins: f.allowedOrigins,
 			MaxStreams:     f.maxStreams,
 			Logger:         logger,
+			Clock:          f.manualClock(),
 		},
 	}
+}
+
+// manualClock is the API's Options.Clock: nil (an interface holding no
+// pointer) unless the clock is manual.
+func (f serveFlags) manualClock() api.ManualClock {
+	if f.clock == nil {
+		return nil
+	}
+	return f.clock
 }
 
 // check refuses flags a server cannot run with, before the command opens,
