@@ -54,6 +54,24 @@ type EntityDef[S, C, E any] struct {
 	// Tags returns extra tags of an event. Every event also gets the tags
 	// "<Name>" and "<Name>:<id>". Optional.
 	Tags func(id string, event E) []string
+	// EventVersions gives the current version of each event type whose
+	// shape changed since events of it were first stored, by event name
+	// (EventName): 2 after the first change, and so on. A type not listed is
+	// at version 1. New events carry their version (see EventVersionTag);
+	// events stored at an older version are turned into the current type by
+	// the Upcasters when read. docs/versioning.md shows the whole change.
+	// Defaults to none.
+	EventVersions map[string]int
+	// Upcasters turn events stored at an older version of their type into
+	// the next version (see Upcast): for an event type at version N, one
+	// from each version 1 … N-1. Required then.
+	Upcasters []Upcaster
+	// StateVersion is the version of the shape of S in snapshots: raise it
+	// when S changes in a way its old snapshots cannot be decoded into
+	// correctly. A snapshot of another version is discarded, never decoded,
+	// and the state is folded from the events again (and snapshotted anew).
+	// Defaults to 1.
+	StateVersion int
 	// SnapshotEvery saves a snapshot of the state (encoded by the engine's
 	// codec) each time the stream passes a multiple of this many events, so
 	// that a long stream loads from its latest snapshot. Defaults to 0: never.
@@ -96,6 +114,7 @@ type Entity[S, C, E any] struct {
 	def       EntityDef[S, C, E]
 	evTypes   map[string]reflect.Type // by event name, when E is an interface
 	cmdTypes  map[string]reflect.Type // by command name, when C is an interface
+	versions  eventVersions
 	eIface    bool
 	cIface    bool
 	mu        sync.Mutex
@@ -173,7 +192,10 @@ func RegisterEntity[S, C, E any](e *Engine, def EntityDef[S, C, E]) *Entity[S, C
 		panic(fmt.Sprintf("weft: entity %q needs Decide and Evolve", def.Name))
 	case def.SnapshotEvery < 0:
 		panic(fmt.Sprintf("weft: entity %q: negative SnapshotEvery", def.Name))
+	case def.StateVersion < 0:
+		panic(fmt.Sprintf("weft: entity %q: negative StateVersion", def.Name))
 	}
+	def.StateVersion = max(def.StateVersion, 1)
 	if def.IdleAfter == 0 {
 		def.IdleAfter = 5 * time.Minute
 	}
@@ -189,6 +211,7 @@ func RegisterEntity[S, C, E any](e *Engine, def EntityDef[S, C, E]) *Entity[S, C
 		}
 		en.evTypes = typesByName(def.Name, "event", def.EventTypes)
 	}
+	en.versions = newEventVersions(def.Name, def.EventVersions, def.Upcasters, en.eventType)
 	if en.cIface && len(def.CommandTypes) > 0 {
 		en.cmdTypes = typesByName(def.Name, "command", def.CommandTypes)
 	}
@@ -211,6 +234,16 @@ func typesByName[T any](entity, what string, vs []T) map[string]reflect.Type {
 		m[name] = reflect.TypeOf(v)
 	}
 	return m
+}
+
+// eventType returns the Go type of the events named name, and whether the
+// entity has such events. When E is a concrete type, every name has E.
+func (en *Entity[S, C, E]) eventType(name string) (reflect.Type, bool) {
+	if !en.eIface {
+		return reflect.TypeFor[E](), true
+	}
+	t, ok := en.evTypes[name]
+	return t, ok
 }
 
 // Name returns the entity type's name.

@@ -178,6 +178,9 @@ func (en *Entity[S, C, E]) encode(id string, evs []E) ([]weftype.NewEvent, error
 			return nil, err
 		}
 		tags := []string{en.def.Name, en.stream(id)}
+		if t := en.versions.tag(name); t != "" {
+			tags = append(tags, t)
+		}
 		if en.def.Tags != nil {
 			for _, t := range en.def.Tags(id, ev) {
 				if !slices.Contains(tags, t) {

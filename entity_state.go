@@ -67,6 +67,7 @@ func (en *Entity[S, C, E]) cached() int {
 func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]) error {
 	c.loaded = false
 	state, version := en.initial(id), int64(0)
+	rebuild := false // a snapshot was there and could not be used
 	if en.def.SnapshotEvery > 0 {
 		snap, err := retryStore(ctx, en.eng, true, func() (*weftype.Snapshot, error) {
 			return en.eng.store.LoadSnapshot(ctx, &store.LoadSnapshotParams{Stream: en.stream(id)})
@@ -75,11 +76,10 @@ func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]
 			return err
 		}
 		if snap != nil {
-			var s S
-			if err := en.eng.codec.Unmarshal(snap.Data, &s); err != nil {
-				en.eng.cfg.Logger.Warn("weft: entity snapshot cannot be decoded; folding all events", "stream", snap.Stream, "error", err)
-			} else {
+			if s, ok := en.fromSnapshot(snap); ok {
 				state, version = s, snap.Version
+			} else {
+				rebuild = true
 			}
 		}
 	}
@@ -88,6 +88,9 @@ func (en *Entity[S, C, E]) load(ctx context.Context, id string, c *entityCell[S]
 		return err
 	}
 	c.loaded = true
+	if rebuild && c.version >= int64(en.def.SnapshotEvery) {
+		en.snapshot(ctx, en.stream(id), c)
+	}
 	return nil
 }
 
@@ -131,19 +134,20 @@ func (en *Entity[S, C, E]) decodeEvent(ev weftype.Event) (E, error) {
 	bad := func(err error) (E, error) {
 		return out, &InputError{What: fmt.Sprintf("event %d (%s) of stream %q", ev.Version, ev.Type, ev.Stream), Err: err}
 	}
-	if !en.eIface {
-		if len(ev.Data) > 0 {
-			if err := en.eng.codec.Unmarshal(ev.Data, &out); err != nil {
-				return bad(err)
-			}
-		}
-		return out, nil
-	}
-	t, ok := en.evTypes[ev.Type]
+	t, ok := en.eventType(ev.Type)
 	if !ok {
 		return bad(fmt.Errorf("event type %q is not in the EventTypes of entity %q", ev.Type, en.def.Name))
 	}
-	v, err := decodeAs(en.eng.codec, t, ev.Data)
+	var v any
+	var err error
+	switch have, want := EventVersion(ev), en.versions.version(ev.Type); {
+	case have > want:
+		return bad(fmt.Errorf("stored at version %d of its type, newer than this code's version %d (EntityDef.EventVersions)", have, want))
+	case have < want:
+		v, err = en.versions.upcast(en.eng.codec, ev.Type, have, ev.Data)
+	default:
+		v, err = decodeAs(en.eng.codec, t, ev.Data)
+	}
 	if err != nil {
 		return bad(err)
 	}
@@ -168,10 +172,27 @@ func decodeAs(codec Codec, t reflect.Type, data []byte) (any, error) {
 	return p.Elem().Interface(), nil
 }
 
+// fromSnapshot decodes the state of a snapshot of the current
+// StateVersion. A snapshot of another version is not decoded: its bytes may
+// well decode into today's S, wrongly.
+func (en *Entity[S, C, E]) fromSnapshot(snap *weftype.Snapshot) (S, bool) {
+	var s S
+	v, data := decodeSnapshot(snap.Data)
+	if v != en.def.StateVersion {
+		en.eng.cfg.Logger.Info("weft: entity snapshot of another state version discarded; folding all events", "stream", snap.Stream, "snapshot_version", v, "state_version", en.def.StateVersion)
+		return s, false
+	}
+	if err := en.eng.codec.Unmarshal(data, &s); err != nil {
+		en.eng.cfg.Logger.Warn("weft: entity snapshot cannot be decoded; folding all events", "stream", snap.Stream, "error", err)
+		return s, false
+	}
+	return s, true
+}
+
 func (en *Entity[S, C, E]) snapshot(ctx context.Context, stream string, c *entityCell[S]) {
 	data, err := en.eng.codec.Marshal(c.state)
 	if err == nil {
-		err = en.eng.store.SaveSnapshot(ctx, &store.SaveSnapshotParams{Stream: stream, Version: c.version, Data: data})
+		err = en.eng.store.SaveSnapshot(ctx, &store.SaveSnapshotParams{Stream: stream, Version: c.version, Data: encodeSnapshot(en.def.StateVersion, data)})
 	}
 	if err != nil {
 		en.eng.cfg.Logger.Warn("weft: saving entity snapshot failed", "stream", stream, "error", err)

@@ -84,6 +84,12 @@ type Options struct {
 	// reverse proxy every client has the proxy's address. Defaults to
 	// DefaultMaxStreamsPerClient (16).
 	MaxStreamsPerClient int
+	// Clock, when set, turns on POST /api/clock/advance, which moves it: a
+	// 30-day wait can then be tested end to end through the API. It must be
+	// the engine's clock (weft.Config.Clock), such as a *wefttest.Clock, for
+	// `weft dev --clock=manual`. Defaults to nil: the engine runs on the wall
+	// clock and the route answers 404.
+	Clock ManualClock
 	// Logger receives the API's logs: a warning when it runs open, and
 	// requests that failed with a server error. Defaults to discarding them.
 	Logger *slog.Logger
@@ -197,6 +203,7 @@ func (h *handler) routes() []route {
 		{"GET", "/api/parked", h.listParked},
 		{"GET", "/api/live/runs", h.liveRuns},
 		{"GET", "/api/live/events", h.liveEvents},
+		{"POST", "/api/clock/advance", h.advanceClock},
 	}, h.opsRoutes()...)
 }
 

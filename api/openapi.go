@@ -140,6 +140,8 @@ func openAPIDoc() obj {
 			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, append(mutating, "404", "409", "422")...)},
 		"/api/consumers/{name}/parked/{position}/skip": obj{"post": op("skipParked", "Give up on a parked event without handling it; it moves to the parked history with its error and the reason", []obj{pConsumer, pParkedPos}, jsonBody(ref("SkipRequest")),
 			map[string]obj{"200": okJSON("The event is skipped.", ref("SkipResponse"))}, append(mutating, "404")...)},
+		"/api/clock/advance": obj{"post": op("advanceClock", "Move the engine's manual clock forward (only with Options.Clock, as `weft dev --clock=manual` sets; 404 on the wall clock)", nil, jsonBody(ref("ClockAdvanceRequest")),
+			map[string]obj{"200": okJSON("The clock's time after the move; runs whose timers fell due wake.", ref("ClockResponse"))}, append(mutating, "404")...)},
 		"/api/parked": obj{"get": op("listParked", "Parked events of every consumer (and, with history=1, those retried or skipped)", []obj{pHistory}, nil,
 			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "400", "401")},
 		"/openapi.json": obj{"get": obj{"operationId": "openAPI", "summary": "This document", "security": []obj{},
@@ -219,8 +221,11 @@ func openAPIDoc() obj {
 		"ConsumerPartition": obj{"type": "object", "properties": obj{"partition": obj{"type": "integer"}, "position": posSchema,
 			"owner": obj{"type": "string", "description": "The worker running the partition; absent when none holds it."}, "stop_error": strSchema}},
 		"ConsumerList": obj{"type": "object", "properties": obj{"consumers": obj{"type": "array", "items": ref("Consumer")}}},
-		"ResetRequest": obj{"type": "object", "required": []string{"position"}, "additionalProperties": false, "properties": obj{"position": posSchema}},
-		"ParkedEvent":  obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "stream": strSchema, "type": strSchema, "error": strSchema, "attempts": obj{"type": "integer"}, "parked_at": timeSchema}},
+		"ClockAdvanceRequest": obj{"type": "object", "additionalProperties": false, "description": "Exactly one of by and to.", "properties": obj{
+			"by": obj{"type": "string", "description": "A Go duration such as \"720h\"."}, "to": timeSchema}},
+		"ClockResponse": obj{"type": "object", "properties": obj{"now": timeSchema}},
+		"ResetRequest":  obj{"type": "object", "required": []string{"position"}, "additionalProperties": false, "properties": obj{"position": posSchema}},
+		"ParkedEvent":   obj{"type": "object", "properties": obj{"consumer": strSchema, "position": posSchema, "stream": strSchema, "type": strSchema, "error": strSchema, "attempts": obj{"type": "integer"}, "parked_at": timeSchema}},
 		"ParkedList": obj{"type": "object", "properties": obj{"consumer": strSchema, "parked": obj{"type": "array", "items": ref("ParkedEvent")},
 			"history": obj{"type": "array", "items": ref("ResolvedParkedEvent"), "description": "With history=1: parked events retried or skipped, oldest resolution first."}}},
 		"ResolvedParkedEvent": obj{"allOf": []obj{ref("ParkedEvent"), {"type": "object", "properties": obj{

@@ -34,6 +34,7 @@ func newTestServerWith(t *testing.T, opts api.Options) (*testAPI, *httptest.Serv
 	a.env.Start(onboarding.Name, "o1", onboarding.Input{Email: "a@b.c"})
 	a.settle("o1", isWaiting)
 	opts.PollInterval = 10 * time.Millisecond
+	opts.Clock = a.env.Clock
 	s, err := api.NewServer(a.env.Engine, api.ServerOptions{Options: opts})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +93,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			body = `{"name":"hello"}`
 		case "/api/entities/counter/o1/commands":
 			body = `{"command":{"add":1}}`
+		case "/api/clock/advance":
+			body = `{"by":"0s"}`
 		case "/api/consumers/audit/reset":
 			body = `{"position":0}`
 		case "/api/runs/o1/source":

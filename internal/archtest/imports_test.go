@@ -33,6 +33,7 @@ const (
 	userAppL   layer = "user app"   // example/app: a user's own binary, outside the examples
 	cmdL       layer = "cmd"        // cmd/weft
 	archtestL  layer = "archtest"   // this package
+	toolL      layer = "tool"       // weftvet: the determinism analyzer and its command
 )
 
 // layerOf places a package (its path inside the module) in a layer. A new
@@ -78,6 +79,11 @@ func layerOf(p string) (layer, bool) {
 		return userAppL, true
 	case p == "internal/archtest":
 		return archtestL, true
+	case p == "weftvet", p == "weftvet/cmd/weftvet":
+		// The analyzer reads weft's API by import path; it imports nothing
+		// of weft, only golang.org/x/tools and the standard library, so
+		// that it stays a tool any module can run.
+		return toolL, true
 	}
 	return "", false
 }
@@ -96,11 +102,12 @@ var mayImport = map[layer][]layer{
 	surfaceL:   {rootL, surfaceL, helperL, storeL, storesL, weftypeL}, // narrowed by surfaceImports
 	supportL:   {rootL, supportL, storeL, storesL, weftypeL},
 	examplesL:  {examplesL, rootL, surfaceL, storeL, storesL, weftypeL},
-	cliL:       {rootL, surfaceL, supportL, helperL, storeL, storesL, weftypeL},
+	cliL:       {rootL, surfaceL, supportL, helperL, storeL, storesL, weftypeL, toolL},
 	cmdL:       {cliL, examplesL, rootL, surfaceL, supportL, storeL, storesL, weftypeL},
 	appL:       {cliL, rootL, storeL, weftypeL},
 	userAppL:   {appL, rootL, surfaceL, storeL, storesL, weftypeL},
 	archtestL:  {},
+	toolL:      {toolL},
 }
 
 // surfaceImports narrows what the surfaces take from the layers the table

@@ -110,6 +110,8 @@ func newStepRecorder(p StepsParams) *stepRecorder {
 }
 
 // workflow is the steps workflow: k no-op steps, each timed.
+//
+//weft:nondeterministic-ok the wall clock times steps for the benchmark and decides nothing
 func (r *stepRecorder) workflow(ctx context.Context, k int) (int, error) {
 	for i := range k {
 		ran := false

@@ -20,6 +20,7 @@ import (
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftotel"
+	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -53,7 +54,9 @@ type serverFlags struct {
 	heartbeat      time.Duration
 	poll           time.Duration
 	maxRuns        int
-	fast           bool // dev: SQLite without power-loss safety
+	fast           bool   // dev: SQLite without power-loss safety
+	clock          string // wall, or manual: time moves only by POST /api/clock/advance
+	manual         *wefttest.Clock
 }
 
 func (f *serverFlags) register(cmd *cobra.Command, listen string, withAPI bool) {
@@ -67,6 +70,7 @@ func (f *serverFlags) register(cmd *cobra.Command, listen string, withAPI bool) 
 		fl.StringArrayVar(&f.allowedOrigins, "allowed-origin", nil, "an origin (https://admin.example.com) whose browser pages may call the API, with CORS (repeatable)")
 		fl.IntVar(&f.maxConns, "max-connections", api.DefaultMaxConnections, "most connections open at once; more are answered 503")
 		fl.IntVar(&f.maxStreams, "max-streams", api.DefaultMaxStreams, "most live streams open at once; more are answered 503")
+		fl.StringVar(&f.clock, "clock", "wall", "wall, or manual: time stands still until POST /api/clock/advance {\"by\":\"720h\"} (or {\"to\": time}) moves it, to test long waits end to end")
 	}
 	if cmd.Name() == "dev" {
 		fl.BoolVar(&f.fast, "fast", false, "trade power-loss safety for speed (a crash of the machine may lose the last commits)")
@@ -86,6 +90,12 @@ func (f serverFlags) check() ([]api.Token, error) {
 	}
 	if f.heartbeat > 0 && f.lease > 0 && f.lease < 3*f.heartbeat {
 		return nil, usagef("--lease %v must be at least 3× --heartbeat %v", f.lease, f.heartbeat)
+	}
+	switch f.clock {
+	case "", "wall":
+	case "manual":
+	default:
+		return nil, usagef("--clock: %q is neither wall nor manual", f.clock)
 	}
 	toks, err := f.tokens.parse()
 	if err != nil {
@@ -151,6 +161,11 @@ func (s *server) run(ctx context.Context) error {
 	defer obs.Shutdown(context.Background())
 	cfg := weft.Config{Store: st, Logger: logger, Observer: obs, WorkerID: f.id, MaxConcurrentRuns: f.maxRuns,
 		LeaseDuration: f.lease, HeartbeatInterval: f.heartbeat, PollInterval: f.poll}
+	if f.clock == "manual" {
+		// Timers fire only when POST /api/clock/advance moves it.
+		s.flags.manual = wefttest.NewClock(time.Now())
+		cfg.Clock = s.flags.manual
+	}
 	if a.Configure != nil && s.user {
 		a.Configure(&cfg)
 	}
@@ -259,6 +274,9 @@ func (s *server) handler(eng *weft.Engine, obs *weftotel.Observer, toks []api.To
 			AllowedHosts: s.flags.allowedHosts, AllowedOrigins: s.flags.allowedOrigins,
 			MaxStreams: s.flags.maxStreams, Logger: logger, SourceFS: s.a.SourceFS,
 		}}
+		if s.flags.manual != nil {
+			opts.Options.Clock = s.flags.manual
+		}
 		if err := applyTokens(&opts.Options, toks); err != nil {
 			return nil, err
 		}
