@@ -115,9 +115,9 @@ func (e *Engine) StartBulk(ctx context.Context, op string, f RunFilter, opts ...
 	}
 	e.bulk.jobs[job.ID] = job
 	e.bulk.wg.Add(1)
+	snap := *job // copied under the lock: runBulk updates job
 	e.bulk.mu.Unlock()
 	go e.runBulk(job, ids, do, opts)
-	snap := *job
 	return &snap, nil
 }
 

@@ -27,7 +27,7 @@ type orderStateV1 struct {
 
 // The same entity today: OrderPlaced at version 2 carries a price, and the
 // state sums cents. An old snapshot {"lines":2,"units":3} would decode into
-// orderV2 without error as 2 lines and 0 cents: a misread.
+// orderStateV2 without error as 2 lines and 0 cents: a misread.
 type placedV2 struct {
 	Item       string `json:"item"`
 	Qty        int    `json:"qty"`
@@ -36,26 +36,28 @@ type placedV2 struct {
 
 func (placedV2) EventType() string { return "OrderPlaced" }
 
-type orderV2 struct {
+type orderStateV2 struct {
 	Lines int `json:"lines"`
 	Cents int `json:"cents"`
 }
 
 func orderDefV1() weft.EntityDef[orderStateV1, placedV1, placedV1] {
 	return weft.EntityDef[orderStateV1, placedV1, placedV1]{
-		Name:          "order",
-		Decide:        func(_ orderStateV1, c placedV1) ([]placedV1, error) { return []placedV1{c}, nil },
-		Evolve:        func(s orderStateV1, e placedV1) orderStateV1 { return orderStateV1{Lines: s.Lines + 1, Units: s.Units + e.Qty} },
+		Name:   "order",
+		Decide: func(_ orderStateV1, c placedV1) ([]placedV1, error) { return []placedV1{c}, nil },
+		Evolve: func(s orderStateV1, e placedV1) orderStateV1 {
+			return orderStateV1{Lines: s.Lines + 1, Units: s.Units + e.Qty}
+		},
 		SnapshotEvery: 2,
 	}
 }
 
-func orderDefV2() weft.EntityDef[orderV2, placedV2, placedV2] {
-	return weft.EntityDef[orderV2, placedV2, placedV2]{
+func orderDefV2() weft.EntityDef[orderStateV2, placedV2, placedV2] {
+	return weft.EntityDef[orderStateV2, placedV2, placedV2]{
 		Name:   "order",
-		Decide: func(_ orderV2, c placedV2) ([]placedV2, error) { return []placedV2{c}, nil },
-		Evolve: func(s orderV2, e placedV2) orderV2 {
-			return orderV2{Lines: s.Lines + 1, Cents: s.Cents + e.Qty*e.PriceCents}
+		Decide: func(_ orderStateV2, c placedV2) ([]placedV2, error) { return []placedV2{c}, nil },
+		Evolve: func(s orderStateV2, e placedV2) orderStateV2 {
+			return orderStateV2{Lines: s.Lines + 1, Cents: s.Cents + e.Qty*e.PriceCents}
 		},
 		SnapshotEvery: 2,
 		EventVersions: map[string]int{"OrderPlaced": 2},
@@ -88,7 +90,7 @@ func testUpcast(t *testing.T, st store.Store) {
 			t.Fatal(err)
 		}
 	}
-	snap, err := st.LoadSnapshot(ctx, "order:o1")
+	snap, err := st.LoadSnapshot(ctx, &store.LoadSnapshotParams{Stream: "order:o1"})
 	if err != nil || snap == nil || snap.Version != 2 {
 		t.Fatalf("old snapshot = %+v, %v; want one at version 2", snap, err)
 	}
@@ -98,10 +100,10 @@ func testUpcast(t *testing.T, st store.Store) {
 	// given 0 cents for the first two orders.
 	orders := weft.RegisterEntity(newEngineOn(t, st, clock), orderDefV2())
 	s, v, err := orders.State(ctx, "o1")
-	if err != nil || v != 3 || s != (orderV2{Lines: 3, Cents: 600}) {
+	if err != nil || v != 3 || s != (orderStateV2{Lines: 3, Cents: 600}) {
 		t.Fatalf("State = %+v v%d, %v; want 3 lines, 600 cents at v3", s, v, err)
 	}
-	if snap, err := st.LoadSnapshot(ctx, "order:o1"); err != nil || snap == nil || snap.Version != 3 {
+	if snap, err := st.LoadSnapshot(ctx, &store.LoadSnapshotParams{Stream: "order:o1"}); err != nil || snap == nil || snap.Version != 3 {
 		t.Fatalf("rebuilt snapshot = %+v, %v; want one at version 3", snap, err)
 	}
 	evs, err := orders.Events(ctx, "o1")
@@ -111,7 +113,7 @@ func testUpcast(t *testing.T, st store.Store) {
 
 	// New events are stored at version 2 and read as they are.
 	res, err := orders.Send(ctx, "o1", placedV2{Item: "ink", Qty: 2, PriceCents: 250})
-	if err != nil || res.State != (orderV2{Lines: 4, Cents: 1100}) {
+	if err != nil || res.State != (orderStateV2{Lines: 4, Cents: 1100}) {
 		t.Fatalf("Send = %+v, %v", res, err)
 	}
 	raw, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: "order:o1"})
@@ -155,18 +157,18 @@ func TestEntityUpcasterRegistrationMistakes(t *testing.T) {
 	up := weft.Upcast("OrderPlaced", 1, func(o placedV1) (placedV2, error) { return placedV2{}, nil })
 	for _, c := range []struct {
 		name string
-		edit func(*weft.EntityDef[orderV2, placedV2, placedV2])
+		edit func(*weft.EntityDef[orderStateV2, placedV2, placedV2])
 		want string
 	}{
-		{"missing upcaster", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) { d.Upcasters = nil }, "no upcaster of \"OrderPlaced\" from version 1"},
-		{"version too high", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) {
+		{"missing upcaster", func(d *weft.EntityDef[orderStateV2, placedV2, placedV2]) { d.Upcasters = nil }, "no upcaster of \"OrderPlaced\" from version 1"},
+		{"version too high", func(d *weft.EntityDef[orderStateV2, placedV2, placedV2]) {
 			d.Upcasters = append(d.Upcasters, weft.Upcast("OrderPlaced", 2, func(o placedV2) (placedV2, error) { return o, nil }))
 		}, "upcasters go from 1 to 1"},
-		{"duplicate", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) { d.Upcasters = append(d.Upcasters, up) }, "two upcasters"},
-		{"wrong type", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) {
+		{"duplicate", func(d *weft.EntityDef[orderStateV2, placedV2, placedV2]) { d.Upcasters = append(d.Upcasters, up) }, "two upcasters"},
+		{"wrong type", func(d *weft.EntityDef[orderStateV2, placedV2, placedV2]) {
 			d.Upcasters = []weft.Upcaster{weft.Upcast("OrderPlaced", 1, func(o placedV1) (placedV1, error) { return o, nil })}
 		}, "returns weft_test.placedV1, but version 2 is weft_test.placedV2"},
-		{"unknown version number", func(d *weft.EntityDef[orderV2, placedV2, placedV2]) {
+		{"unknown version number", func(d *weft.EntityDef[orderStateV2, placedV2, placedV2]) {
 			d.EventVersions = map[string]int{"OrderPlaced": 0}
 		}, "versions start at 1"},
 	} {
