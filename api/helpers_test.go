@@ -58,7 +58,7 @@ func newTestAPI(t *testing.T, opts api.Options) *testAPI {
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 10 * time.Millisecond
 	}
-	srv := httptest.NewServer(api.New(env.Engine, opts))
+	srv := httptest.NewServer(validated(t, api.New(env.Engine, opts)))
 	t.Cleanup(srv.Close)
 	return &testAPI{t: t, env: env, srv: srv, token: opts.Token}
 }

@@ -38,7 +38,7 @@ func newTestServerWith(t *testing.T, opts api.Options) (*testAPI, *httptest.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
+	srv := httptest.NewServer(validated(t, s))
 	t.Cleanup(srv.Close)
 	a.srv = srv
 	return a, srv
