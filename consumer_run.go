@@ -151,6 +151,11 @@ func (p *partition) batch(ctx context.Context) (bool, error) {
 		}
 		return false, nil
 	}
+	if paused, err := r.eng.store.GetPause(ctx, weftype.PauseConsumer, r.name); err != nil || paused != nil {
+		// PauseConsumer: the events wait, the checkpoint holds.
+		r.setState(func() { p.stopped = paused != nil })
+		return false, err
+	}
 	r.setState(func() { p.idle = false })
 	switch {
 	case r.kind == kindProjection:

@@ -33,9 +33,13 @@ func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.C
 	type everyInput struct {
 		N int64 `json:"n"`
 	}
+	run := func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx, e.clock.Now()) }
 	Register(e, wf, func(ctx context.Context, in everyInput) (struct{}, error) {
 		_, err := Step(ctx, "run", func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, fn(ctx, e.clock.Now())
+			if paused, err := e.schedulePaused(ctx, name); err != nil || paused {
+				return struct{}{}, err // PauseSchedule: the tick runs nothing
+			}
+			return run(ctx)
 		}, MaxAttempts(1))
 		if err != nil {
 			e.cfg.Logger.Warn("weft: periodic process failed", "every", name, "run", in.N, "error", err)
@@ -46,6 +50,15 @@ func Every(e *Engine, name string, interval time.Duration, fn func(ctx context.C
 		})
 		return struct{}{}, err
 	})
+	// A run of fn now, beside the chain (TriggerSchedule, ResumeSchedule).
+	now := Register(e, "every-now:"+name, func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return Step(ctx, "run", run, MaxAttempts(1))
+	})
+	e.addSchedule(&scheduleEntry{name: name, workflow: wf, chain: wf, interval: interval,
+		start: func(ctx context.Context, _ time.Time, id string) error {
+			_, err := now.Start(ctx, id, struct{}{})
+			return err
+		}})
 	e.addPeriodic(func(ctx context.Context) error {
 		alive, last, err := e.chainState(ctx, wf)
 		if err != nil || alive {
@@ -113,6 +126,25 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 	type tickInput struct {
 		Tick time.Time `json:"tick"`
 	}
+	start := func(ctx context.Context, t time.Time, id string) error {
+		var input I
+		if def.Input != nil {
+			input = def.Input(t)
+		}
+		b, err := e.codec.Marshal(input)
+		if err != nil {
+			return NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
+		}
+		// A run of this tick with another input was started by an earlier
+		// attempt of the tick's step, with an Input func that is not pure:
+		// it is the tick's run all the same.
+		if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil && !errors.Is(err, ErrRunIDTaken) {
+			return err
+		}
+		return nil
+	}
+	e.addSchedule(&scheduleEntry{name: def.Name, workflow: def.Workflow.Name(), chain: wf, cron: def.Cron, next: next,
+		catchUp: def.Missed == CatchUp, start: start})
 	Register(e, wf, func(ctx context.Context, in tickInput) ([]string, error) {
 		return Step(ctx, "tick", func(ctx context.Context) ([]string, error) {
 			now := e.clock.Now()
@@ -127,21 +159,17 @@ func Schedule[I, O any](e *Engine, def ScheduleDef[I, O]) {
 			if def.Missed == SkipMissed {
 				ticks = ticks[len(ticks)-1:]
 			}
+			paused, err := e.schedulePaused(ctx, def.Name)
+			if err != nil {
+				return nil, err
+			}
 			var started []string
 			for _, t := range ticks {
-				var input I
-				if def.Input != nil {
-					input = def.Input(t)
-				}
-				b, err := e.codec.Marshal(input)
-				if err != nil {
-					return nil, NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
+				if paused {
+					break // PauseSchedule: ResumeSchedule may catch these up
 				}
 				id := def.Name + "@" + t.UTC().Format(time.RFC3339)
-				// A run of this tick with another input was started by an
-				// earlier attempt of this step, with an Input func that is
-				// not pure: it is the tick's run all the same.
-				if _, _, err := e.StartRun(ctx, StartRunParams{Workflow: def.Workflow.Name(), ID: id, Input: b}); err != nil && !errors.Is(err, ErrRunIDTaken) {
+				if err := start(ctx, t, id); err != nil {
 					return nil, err
 				}
 				started = append(started, id)
