@@ -178,7 +178,7 @@ type eventSide struct {
 	consumers map[string]*consumerRunner
 	order     []*consumerRunner
 	periodics []func(ctx context.Context) error // bootstraps run at Start
-	schedules map[string]*scheduleEntry        // Every and Schedule, by name
+	schedules map[string]*scheduleEntry         // Every and Schedule, by name
 	running   atomic.Pointer[[]*consumerRunner]
 	gen       atomic.Uint64 // bumped on every append through this engine
 	wg        sync.WaitGroup

@@ -163,7 +163,7 @@ func (s *scheduleEntry) missed(from, now time.Time) []time.Time {
 // so that a tick never starts twice; for Every, a run of its own.
 func (s *scheduleEntry) tickID(tick time.Time) string {
 	if s.next == nil {
-		return fmt.Sprintf("%s:now:%d", s.chain, tick.UnixNano())
+		return fmt.Sprintf("every-now:%s:%d", s.name, tick.UnixNano())
 	}
 	return s.name + "@" + tick.UTC().Format(time.RFC3339)
 }

@@ -93,6 +93,8 @@ func entityPaths() obj {
 		"/api/entities/{type}/{id}/commands": obj{"post": op(tagEntities, "sendCommand", "Send a command to an entity", []obj{pEntType, pEntID}, jsonBody(ref("CommandRequest")),
 			map[string]obj{"200": okJSON("Decided and appended (or nothing to append); the state after it.", ref("EntityState"))},
 			with(mutating, "404", "409", "422")...)},
+		"/api/entities/{type}/{id}/erase": obj{"post": op(tagEntities, "eraseEntity", "Erase an entity's data (a data protection request): its events, snapshot and command IDs are replaced by one tombstone event of type weft.Erased; see docs/entities.md for projections", []obj{pEntType, pEntID}, optionalBody(ref("OperatorRequest")),
+			map[string]obj{"200": okJSON("Erased (or nothing to erase); the state after it, the initial state at the tombstone's version.", ref("EntityState"))}, with(mutating, "404")...)},
 	}
 }
 
@@ -108,13 +110,27 @@ func consumerPaths() obj {
 			map[string]obj{"200": okJSON("The handler succeeded.", ref("RetryResponse"))}, with(mutating, "404", "409", "422")...)},
 		"/api/consumers/{name}/parked/{position}/skip": obj{"post": op(tagConsumers, "skipParked", "Give up on a parked event without handling it; it moves to the parked history with its error and the reason", []obj{pConsumer, pParkedPos}, jsonBody(ref("SkipRequest")),
 			map[string]obj{"200": okJSON("The event is skipped.", ref("SkipResponse"))}, with(mutating, "404")...)},
+		"/api/consumers/{name}/pause": obj{"post": op(tagConsumers, "pauseConsumer", "Pause a consumer or projection: it handles no event until it is resumed; its checkpoint holds and the events wait (on every worker, across restarts)", []obj{pConsumer}, optionalBody(ref("OperatorRequest")),
+			map[string]obj{"200": okJSON("The consumer, paused.", ref("Consumer"))}, with(mutating, "404")...)},
+		"/api/consumers/{name}/resume": obj{"post": op(tagConsumers, "resumeConsumer", "Resume a paused consumer: it goes on from its checkpoint", []obj{pConsumer}, optionalBody(ref("OperatorRequest")),
+			map[string]obj{"200": okJSON("The consumer, resumed.", ref("Consumer"))}, with(mutating, "404")...)},
 		"/api/parked": obj{"get": op(tagConsumers, "listParked", "Parked events of every consumer (and, with history=1, those retried or skipped)", []obj{pHistory}, nil,
 			map[string]obj{"200": okJSON("Parked events, by consumer and position.", ref("ParkedList"))}, "400", "401")},
 	}
 }
 
 func schedulePaths() obj {
-	return obj{}
+	opBody := optionalBody(ref("OperatorRequest"))
+	return obj{
+		"/api/schedules": obj{"get": op(tagSchedules, "listSchedules", "Periodic processes and cron schedules registered on the server", nil, nil,
+			map[string]obj{"200": okJSON("Every schedule, by name.", ref("ScheduleList"))}, "401")},
+		"/api/schedules/{name}/pause": obj{"post": op(tagSchedules, "pauseSchedule", "Pause a schedule: its ticks start no run until it is resumed (on every worker, across restarts)", []obj{pSchedule}, opBody,
+			map[string]obj{"200": okJSON("The schedule, paused.", ref("Schedule"))}, with(mutating, "404")...)},
+		"/api/schedules/{name}/resume": obj{"post": op(tagSchedules, "resumeSchedule", "Resume a schedule; the ticks missed while paused are caught up or skipped as catch_up, or the schedule's policy, says", []obj{pSchedule}, optionalBody(ref("ScheduleResumeRequest")),
+			map[string]obj{"200": okJSON("The schedule, resumed; started lists the runs of the ticks caught up.", ref("Schedule"))}, with(mutating, "404")...)},
+		"/api/schedules/{name}/trigger": obj{"post": op(tagSchedules, "triggerSchedule", "Start one run of a schedule now, without moving its ticks", []obj{pSchedule}, opBody,
+			map[string]obj{"200": okJSON("The schedule; started holds the run's ID.", ref("Schedule"))}, with(mutating, "404")...)},
+	}
 }
 
 // serverPaths are the routes NewServer adds beside the API; /openapi.json

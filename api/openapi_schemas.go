@@ -97,10 +97,11 @@ func consumerSchemas() obj {
 		resolved[k] = v
 	}
 	return obj{
-		"Consumer": object([]string{"name", "kind", "position", "head", "lag", "oldest_unprocessed_age_ms", "parked", "partitions"}, obj{
+		"Consumer": object([]string{"name", "kind", "position", "head", "lag", "oldest_unprocessed_age_ms", "parked", "partitions", "paused"}, obj{
 			"name": strSchema, "kind": obj{"type": "string", "enum": []string{"consumer", "projection"}},
 			"position": posSchema, "head": posSchema, "lag": posSchema, "oldest_unprocessed_age_ms": obj{"type": "integer", "format": "int64"},
-			"parked": intSchema, "stop_error": strSchema, "partitions": arrayOf(ref("ConsumerPartition"))}),
+			"parked": intSchema, "stop_error": strSchema, "partitions": arrayOf(ref("ConsumerPartition")),
+			"paused": described("Paused by an operator: it handles no event until resumed.", boolSchema), "paused_at": timeSchema}),
 		"ConsumerPartition": object([]string{"partition", "position"}, obj{"partition": intSchema, "position": posSchema,
 			"owner": optStr("The worker running the partition; absent when none holds it."), "stop_error": strSchema}),
 		"ConsumerList":        object([]string{"consumers"}, obj{"consumers": arrayOf(ref("Consumer"))}),
@@ -116,8 +117,21 @@ func consumerSchemas() obj {
 }
 
 func scheduleSchemas() obj {
-	return obj{}
+	return obj{
+		"Schedule": object([]string{"name", "workflow", "paused", "missed"}, obj{
+			"name": strSchema, "workflow": strSchema,
+			"interval": optStr("A periodic process's interval (weft.Every), as a Go duration."),
+			"cron":     optStr("A cron schedule's expression (weft.Schedule)."),
+			"paused":   boolSchema, "paused_at": timeSchema, "next_at": timeSchema, "last_at": timeSchema,
+			"missed":  described("Ticks that fell while it was paused.", intSchema),
+			"started": described("The runs a resume started for missed ticks, or the run a trigger started.", arrayOf(strSchema))}),
+		"ScheduleList":          object([]string{"schedules"}, obj{"schedules": arrayOf(ref("Schedule"))}),
+		"ScheduleResumeRequest": request(nil, obj{"reason": reasonSchema, "catch_up": described("Start the runs of the ticks missed while paused (true) or skip them (false); absent: the schedule's missed-tick policy.", boolSchema)}),
+		"OperatorRequest":       request(nil, obj{"reason": reasonSchema}),
+	}
 }
+
+var reasonSchema = obj{"type": "string", "maxLength": MaxReasonLength, "description": "Why; recorded with a pause and in an erased entity's tombstone."}
 
 func serverSchemas() obj {
 	return obj{
