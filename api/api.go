@@ -194,6 +194,13 @@ func (h *handler) routes() []route {
 		{"POST", "/api/consumers/{name}/parked/{position}/retry", h.retryParked},
 		{"POST", "/api/consumers/{name}/parked/{position}/skip", h.skipParked},
 		{"GET", "/api/parked", h.listParked},
+		{"POST", "/api/consumers/{name}/pause", h.pauseConsumer},
+		{"POST", "/api/consumers/{name}/resume", h.resumeConsumer},
+		{"GET", "/api/schedules", h.listSchedules},
+		{"POST", "/api/schedules/{name}/pause", h.pauseSchedule},
+		{"POST", "/api/schedules/{name}/resume", h.resumeSchedule},
+		{"POST", "/api/schedules/{name}/trigger", h.triggerSchedule},
+		{"POST", "/api/entities/{type}/{id}/erase", h.eraseEntity},
 		{"GET", "/api/live/runs", h.liveRuns},
 		{"GET", "/api/live/events", h.liveEvents},
 	}, h.opsRoutes()...)

@@ -185,6 +185,10 @@ type Store interface {
 	// Read runs fn in a read-only transaction, for querying the user's views.
 	Read(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 
+	// Pauses and Eraser: see store/pause.go.
+	Pauses
+	Eraser
+
 	// Close releases the store. Pending group-committed writes finish first.
 	Close() error
 }
