@@ -117,6 +117,7 @@ type eventSide struct {
 	entities  registry.Registry[entityRuntime]
 	consumers *consumer.Set
 	periodics periodic.Boots
+	schedules registry.Registry[*scheduleEntry] // by name; RegisterSchedule's
 }
 
 // wait waits for the consumers to stop after Stop, or until ctx ends.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
 )
 
 // consumersIdle reports whether every consumer of this engine has nothing
@@ -41,6 +42,10 @@ type ConsumerStatus struct {
 	StopError string
 	// Partitions are the consumer's partitions, by number.
 	Partitions []PartitionStatus
+	// Paused says whether an operator paused it (PauseConsumer), since
+	// PausedAt.
+	Paused   bool
+	PausedAt time.Time
 }
 
 // PartitionStatus is the state of one partition of a consumer.
@@ -74,10 +79,19 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 	for _, p := range parked {
 		counts[p.Consumer]++
 	}
+	pauses, err := e.store.ListPauses(ctx, weftype.PauseConsumer)
+	if err != nil {
+		return nil, err
+	}
+	paused := map[string]time.Time{}
+	for _, p := range pauses {
+		paused[p.Name] = p.PausedAt
+	}
 	out := make([]ConsumerStatus, 0, len(cs))
 	for _, c := range cs {
 		s := consumer.ParseSettings(c.Settings)
 		st := ConsumerStatus{Name: c.Name, Kind: s.Kind, Position: c.Position, Head: head, Parked: counts[c.Name], StopError: c.StopError}
+		st.PausedAt, st.Paused = paused[c.Name]
 		for _, p := range c.Partitions {
 			owner := p.Owner
 			if !p.LeaseExpires.After(e.clock.Now()) {

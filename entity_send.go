@@ -220,13 +220,16 @@ func (en *Entity[S, C, E]) Events(ctx context.Context, id string) ([]EntityEvent
 	if err != nil {
 		return nil, err
 	}
-	out := make([]EntityEvent[E], len(evs))
-	for i, ev := range evs {
+	out := make([]EntityEvent[E], 0, len(evs))
+	for _, ev := range evs {
+		if ev.Type == EventErased {
+			continue // not an event of the entity's type; see EraseEntity
+		}
 		d, err := en.decodeEvent(ev)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = EntityEvent[E]{Event: ev, Data: d}
+		out = append(out, EntityEvent[E]{Event: ev, Data: d})
 	}
 	return out, nil
 }

@@ -103,6 +103,10 @@ func (en *Entity[S, C, E]) catchUp(ctx context.Context, id string, c *entityCell
 	}
 	state := c.state
 	for _, ev := range evs {
+		if ev.Type == EventErased {
+			state = en.initial(id) // EraseEntity: the history before is gone
+			continue
+		}
 		d, err := en.decodeEvent(ev)
 		if err != nil {
 			return err

@@ -62,8 +62,12 @@ type ScheduleDef struct {
 // workers. A schedule is a chain of runs of an internal workflow, each doing
 // one tick's work and then creating the next, due at the next tick:
 // "every:<Name>:<n>" of the workflow "every:<Name>" for an Interval,
-// "schedule:<Name>:<tick>" of "schedule:<Name>" for a Cron. RegisterSchedule
-// panics on an invalid definition or cron expression (programming mistakes).
+// "schedule:<Name>:<tick>" of "schedule:<Name>" for a Cron. The engine's
+// PauseSchedule, ResumeSchedule and TriggerSchedule operate on it by Name; a
+// Func schedule also registers the internal workflow "tick:<Name>", whose
+// runs call the Func for them. RegisterSchedule panics on an invalid
+// definition or cron expression, or a Name registered twice (programming
+// mistakes).
 func RegisterSchedule(e *Engine, def ScheduleDef) {
 	fail := func(why string, args ...any) {
 		panic(fmt.Sprintf("weft: RegisterSchedule(%q): "+why, append([]any{def.Name}, args...)...))
@@ -78,21 +82,37 @@ func RegisterSchedule(e *Engine, def ScheduleDef) {
 	case (def.Func == nil) == (def.Workflow == nil):
 		fail("needs either a Func or a Workflow")
 	}
-	tick := e.scheduleAction(def)
-	if def.Interval > 0 {
+	s := &scheduleEntry{name: def.Name, interval: def.Interval, cron: def.Cron, catchUp: def.Missed == CatchUp,
+		start: e.scheduleStart(def), chain: "every:" + def.Name}
+	if def.Workflow != nil {
+		s.workflow = def.Workflow.Name()
+	}
+	if def.Cron != "" {
+		sched, err := cron.ParseStandard(def.Cron)
+		if err != nil {
+			fail("cron expression %q: %v", def.Cron, err)
+		}
+		loc := def.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		s.next = func(t time.Time) time.Time { return sched.Next(t.In(loc)).UTC() }
+		s.chain = "schedule:" + def.Name
+	}
+	if !e.ev.schedules.Add(def.Name, s) {
+		fail("name registered twice")
+	}
+	tick := e.unlessPaused(def.Name, e.scheduleAction(def, s.start))
+	if s.next == nil {
 		e.registerInterval(def.Name, def.Interval, tick)
 		return
 	}
-	sched, err := cron.ParseStandard(def.Cron)
-	if err != nil {
-		fail("cron expression %q: %v", def.Cron, err)
-	}
-	e.registerCron(def, sched, tick)
+	e.registerCron(def, s.next, tick)
 }
 
 // scheduleAction returns the work of one tick of def: key names the tick in
-// the ID of the run it starts.
-func (e *Engine) scheduleAction(def ScheduleDef) func(ctx context.Context, key string, at time.Time) error {
+// the ID of the run it starts, by start.
+func (e *Engine) scheduleAction(def ScheduleDef, start func(ctx context.Context, at time.Time, id string) error) func(ctx context.Context, key string, at time.Time) error {
 	if def.Func != nil {
 		return func(ctx context.Context, _ string, at time.Time) error {
 			if err := def.Func(ctx, at); err != nil {
@@ -101,22 +121,59 @@ func (e *Engine) scheduleAction(def ScheduleDef) func(ctx context.Context, key s
 			return nil
 		}
 	}
-	return func(ctx context.Context, key string, at time.Time) error {
+	return func(ctx context.Context, key string, at time.Time) error { return start(ctx, at, def.Name+"@"+key) }
+}
+
+// scheduleStart returns how a run of def's tick at is started with the ID
+// id, outside the chain (TriggerSchedule, ResumeSchedule's catch-up; for a
+// Workflow, every tick): a run of the Workflow, or, for a Func, a run of
+// the internal workflow "tick:<Name>" that calls it (and fails with its
+// error). An ID that is taken is the tick's run already.
+func (e *Engine) scheduleStart(def ScheduleDef) func(ctx context.Context, at time.Time, id string) error {
+	wf := "tick:" + def.Name
+	if def.Workflow != nil {
+		wf = def.Workflow.Name()
+	} else {
+		type tickInput struct {
+			Tick time.Time `json:"tick"`
+		}
+		RegisterWorkflow(e, wf, func(ctx context.Context, in tickInput) (struct{}, error) {
+			return Step(ctx, "run", func(ctx context.Context) (struct{}, error) { return struct{}{}, def.Func(ctx, in.Tick) }, MaxAttempts(1))
+		})
+	}
+	return func(ctx context.Context, at time.Time, id string) error {
 		var b []byte
-		if def.Input != nil {
-			var err error
-			if b, err = e.codec.Marshal(def.Input(at)); err != nil {
-				return NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
-			}
+		var err error
+		switch {
+		case def.Func != nil:
+			b, err = e.codec.Marshal(map[string]time.Time{"tick": at})
+		case def.Input != nil:
+			b, err = e.codec.Marshal(def.Input(at))
+		}
+		if err != nil {
+			return NonRetryable(&InputError{What: fmt.Sprintf("input of schedule %q", def.Name), Err: err})
 		}
 		// A run of this tick with another input was started by an earlier
 		// attempt, with an Input func that is not pure: it is the tick's run
 		// all the same.
-		_, _, err := e.startRun(ctx, startRunParams{Workflow: def.Workflow.Name(), ID: def.Name + "@" + key, Input: b})
+		_, _, err = e.startRun(ctx, startRunParams{Workflow: wf, ID: id, Input: b})
 		if errors.Is(err, ErrRunIDTaken) {
 			return nil
 		}
 		return err
+	}
+}
+
+// unlessPaused returns tick, doing nothing while the schedule name is
+// paused (PauseSchedule): the chain goes on, so that the cadence is the same
+// after a resume.
+func (e *Engine) unlessPaused(name string, tick func(ctx context.Context, key string, at time.Time) error) func(ctx context.Context, key string, at time.Time) error {
+	return func(ctx context.Context, key string, at time.Time) error {
+		p, err := e.store.GetPause(ctx, weftype.PauseSchedule, name)
+		if err != nil || p != nil {
+			return err
+		}
+		return tick(ctx, key, at)
 	}
 }
 
@@ -151,12 +208,7 @@ func (e *Engine) registerInterval(name string, interval time.Duration, tick func
 }
 
 // registerCron registers the chain of a Cron schedule.
-func (e *Engine) registerCron(def ScheduleDef, sched cron.Schedule, tick func(ctx context.Context, key string, at time.Time) error) {
-	loc := def.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	next := func(t time.Time) time.Time { return sched.Next(t.In(loc)).UTC() }
+func (e *Engine) registerCron(def ScheduleDef, next func(time.Time) time.Time, tick func(ctx context.Context, key string, at time.Time) error) {
 	wf := "schedule:" + def.Name
 	tickerID := func(t time.Time) string { return wf + ":" + t.UTC().Format(time.RFC3339) }
 	type tickInput struct {

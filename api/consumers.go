@@ -32,6 +32,10 @@ type Consumer struct {
 	StopError string `json:"stop_error,omitempty"`
 	// Partitions are the consumer's partitions, by number.
 	Partitions []ConsumerPartition `json:"partitions"`
+	// Paused says whether an operator paused it (POST
+	// /api/consumers/{name}/pause), since PausedAt.
+	Paused   bool       `json:"paused"`
+	PausedAt *time.Time `json:"paused_at,omitempty"`
 }
 
 // ConsumerPartition is one partition of a consumer.
@@ -122,7 +126,7 @@ func ConsumerOf(s weft.ConsumerStatus) Consumer {
 	c := Consumer{
 		Name: s.Name, Kind: s.Kind, Position: s.Position, Head: s.Head, Lag: s.Lag,
 		OldestUnprocessedAgeMS: s.OldestUnprocessedAge.Milliseconds(), Parked: s.Parked, StopError: s.StopError,
-		Partitions: make([]ConsumerPartition, len(s.Partitions)),
+		Partitions: make([]ConsumerPartition, len(s.Partitions)), Paused: s.Paused, PausedAt: timePtr(s.PausedAt),
 	}
 	for i, p := range s.Partitions {
 		c.Partitions[i] = ConsumerPartition{Partition: p.Partition, Position: p.Position, Owner: p.Owner, StopError: p.StopError}

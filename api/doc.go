@@ -35,6 +35,10 @@
 //	GET  /api/consumers/{name}/parked   a consumer's parked events (GET /api/parked: all; ?history=1 adds those retried or skipped)
 //	POST /api/consumers/{name}/parked/{position}/retry   handle a parked event again
 //	POST /api/consumers/{name}/parked/{position}/skip    give up on a parked event, {"reason": …}
+//	POST /api/consumers/{name}/pause    pause a consumer (POST …/resume: resume it)
+//	GET  /api/schedules                 periodic processes and cron schedules
+//	POST /api/schedules/{name}/pause    pause a schedule (…/resume {"catch_up"}, …/trigger)
+//	POST /api/entities/{type}/{id}/erase      erase an entity's data, leaving a tombstone
 //
 // A run ID or an entity ID is one path segment: escape it (a child run's ID
 // holds "/"), as RunPath and EntityPath do.

@@ -311,7 +311,7 @@ func TestRetryNeedsRegisteredConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(other, api.Options{Token: testToken}))
+	srv := httptest.NewServer(validated(t, api.New(other, api.Options{Token: testToken})))
 	t.Cleanup(srv.Close)
 	b := &testAPI{t: t, env: a.env, srv: srv}
 	r := b.do("POST", fmt.Sprintf("/api/consumers/audit/parked/%d/retry", pos), nil, auth...)

@@ -54,11 +54,17 @@ type testAPI struct {
 
 func newTestAPI(t *testing.T, opts api.Options) *testAPI {
 	t.Helper()
-	env := wefttest.NewEnv(t, register)
+	return newTestAPIWith(t, opts, register)
+}
+
+// newTestAPIWith is newTestAPI over an engine with the registrations of reg.
+func newTestAPIWith(t *testing.T, opts api.Options, reg func(*weft.Engine)) *testAPI {
+	t.Helper()
+	env := wefttest.NewEnv(t, reg)
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 10 * time.Millisecond
 	}
-	srv := httptest.NewServer(api.New(env.Engine, opts))
+	srv := httptest.NewServer(validated(t, api.New(env.Engine, opts)))
 	t.Cleanup(srv.Close)
 	return &testAPI{t: t, env: env, srv: srv, token: opts.Token}
 }

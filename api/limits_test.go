@@ -18,8 +18,7 @@ import (
 	"github.com/weftrun/weft/weftype"
 )
 
-// serveReal serves NewServer(opts) on a loopback listener with Server.Serve,
-// as the CLI does (the connection cap is the listener's), and returns the
+// serveReal serves NewServer(opts) with startServer and returns the
 // address.
 func serveReal(t *testing.T, a *testAPI, opts api.ServerOptions) string {
 	t.Helper()
@@ -30,20 +29,8 @@ func serveReal(t *testing.T, a *testAPI, opts api.ServerOptions) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
+	addr, _ := startServer(t, srv)
+	return addr
 }
 
 // get sends a GET with the test token and returns the status, failing the

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -194,7 +193,7 @@ func TestLiveEventsResume(t *testing.T) {
 // once the client goes away.
 func TestLiveStreamEndsWithClient(t *testing.T) {
 	a := newTestAPI(t, api.Options{})
-	h := api.New(a.env.Engine, api.Options{PollInterval: 10 * time.Millisecond})
+	h := validated(t, api.New(a.env.Engine, api.Options{PollInterval: 10 * time.Millisecond}))
 	returned := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
@@ -221,17 +220,12 @@ func TestServeShutsDownWithLiveStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- api.Serve(ctx, ln, srv) }()
+	addr, stop := startServer(t, srv)
 	cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer ccancel()
-	ch := openSSE(t, cctx, api.URL(ln.Addr())+"api/live/events")
-	stop()
+	ch := openSSE(t, cctx, "http://"+addr+"/api/live/events")
+	served := make(chan error, 1)
+	go func() { served <- stop() }()
 	select {
 	case err := <-served:
 		if err != nil {

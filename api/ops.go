@@ -15,8 +15,9 @@ import (
 // retry, reset, delete, bulk operations and purge. Each records the
 // admitting token's name as its actor.
 
-// OpRequest is the body of POST /api/runs/{id}/{terminate,cancel,suspend,
-// resume,retry}; it may be empty.
+// OpRequest is the optional body of the operations on a run (POST
+// /api/runs/{id}/{terminate,cancel,suspend,resume,retry}), a consumer
+// (pause, resume), a schedule (pause, trigger) and an entity (erase).
 type OpRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
@@ -85,14 +86,6 @@ func opOpts(r *http.Request, reason string) []weft.OpOption {
 	return []weft.OpOption{weft.Reason(reason), weft.Actor(actorOf(r))}
 }
 
-// decodeOptional decodes a body that may be empty.
-func decodeOptional(r *http.Request, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	return decodeBody(r, v)
-}
-
 // runOp serves an operation on one run: the run as it is after it.
 func (h *handler) runOp(do func(ctx context.Context, id string, opts ...weft.OpOption) error) func(w http.ResponseWriter, r *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -104,10 +97,11 @@ func (h *handler) runOp(do func(ctx context.Context, id string, opts ...weft.OpO
 		if err := decodeOptional(r, &req); err != nil {
 			return err
 		}
-		if p := checkText("reason", req.Reason, MaxReasonLength); p != nil && req.Reason != "" {
-			return p
+		opts, err := reasonOpts(r, req.Reason)
+		if err != nil {
+			return err
 		}
-		if err := do(r.Context(), id, opOpts(r, req.Reason)...); err != nil {
+		if err := do(r.Context(), id, opts...); err != nil {
 			return withRun(err, id)
 		}
 		return h.writeRun(w, r, id)

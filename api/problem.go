@@ -116,6 +116,9 @@ const (
 	// answered so did not commit unless the detail says its outcome is
 	// unknown.
 	ProblemStoreUnavailable = ProblemBase + "store-unavailable"
+	// ProblemScheduleNotFound (404): no schedule (weft.RegisterSchedule)
+	// of that name is registered on the engine behind the API.
+	ProblemScheduleNotFound = ProblemBase + "schedule-not-found"
 	// ProblemInternal (500): anything else; the detail says what.
 	ProblemInternal = ProblemBase + "internal"
 )
@@ -182,6 +185,7 @@ var problemTitles = map[string]string{
 	ProblemNonDeterminism:        "Workflow code does not match the journal",
 	ProblemSegmentNotFound:       "Journal segment not found",
 	ProblemStoreUnavailable:      "Store unavailable",
+	ProblemScheduleNotFound:      "Schedule not found",
 	ProblemInternal:              "Internal error",
 }
 
@@ -237,6 +241,8 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusNotFound, ProblemEntityTypeNotFound, "no entity type %q is registered on this server", ue.Name)
 	case errors.Is(err, weftype.ErrConsumerNotFound):
 		return problem(http.StatusNotFound, ProblemConsumerNotFound, "%v", err)
+	case errors.Is(err, weft.ErrScheduleNotFound):
+		return problem(http.StatusNotFound, ProblemScheduleNotFound, "%v", err)
 	case errors.Is(err, weftype.ErrParkedNotFound):
 		return problem(http.StatusNotFound, ProblemParkedEventNotFound, "%v", err)
 	case errors.Is(err, weftype.ErrConflict):

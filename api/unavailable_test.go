@@ -28,7 +28,7 @@ func TestStoreUnavailableIs503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(eng, api.Options{Token: testToken}))
+	srv := httptest.NewServer(validated(t, api.New(eng, api.Options{Token: testToken})))
 	t.Cleanup(srv.Close)
 	b := &testAPI{t: t, env: a.env, srv: srv}
 	r := b.do("POST", "/api/runs/any/signals", `{"name":"go","payload":1}`, auth...)

@@ -203,6 +203,9 @@ type Store interface {
 	// runs now. It reports false, writing nothing, when the run exists but
 	// is not blocked, and fails with weftype.ErrRunNotFound.
 	UnblockRun(ctx context.Context, p *UnblockRunParams) (bool, error)
+	// Pauses and Eraser: see store/pause.go.
+	Pauses
+	Eraser
 
 	// Close releases the store. Pending group-committed writes finish first.
 	Close() error

@@ -1,13 +1,17 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/internal/cli"
 	"github.com/weftrun/weft/internal/testwait"
+	"github.com/weftrun/weft/weftype"
 )
 
 // TestAdminCommandsOverHTTP drives a user's app, which the stock weft does
@@ -121,4 +125,90 @@ func TestOfflineReadsAStoppedAppsStore(t *testing.T) {
 	if fileExists(app.db + ".missing") {
 		t.Fatal("an offline read created a store")
 	}
+}
+
+// TestOperatorCommandsOverHTTP pauses and resumes a consumer, lists,
+// pauses, resumes and triggers a schedule, and erases an entity, through
+// the CLI over the real API, and checks the engine's state after each.
+func TestOperatorCommandsOverHTTP(t *testing.T) {
+	app := startUserAppWith(t, func(eng *weft.Engine) {
+		weft.RegisterSchedule(eng, weft.ScheduleDef{Name: "sweep", Interval: time.Hour, Func: func(context.Context, time.Time) error { return nil }})
+	})
+	at := []string{"--addr", app.url}
+	cmd := func(args ...string) string { t.Helper(); return ok(t, append(args, at...)...) }
+
+	// A consumer: pause, resume.
+	consumer := func() weft.ConsumerStatus {
+		t.Helper()
+		cs, err := app.eng.Consumers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Name == "tally-log" {
+				return c
+			}
+		}
+		t.Fatalf("no consumer tally-log in %+v", cs)
+		return weft.ConsumerStatus{}
+	}
+	testwait.For(t, "the consumer to be recorded", func() bool { return strings.Contains(cmd("consumers", "ls"), "tally-log") })
+	if out := cmd("consumers", "pause", "tally-log"); !strings.Contains(out, "paused consumer tally-log") || !consumer().Paused {
+		t.Fatalf("consumers pause: %s; paused %v", out, consumer().Paused)
+	}
+	var c api.Consumer
+	if err := json.Unmarshal([]byte(cmd("consumers", "resume", "tally-log", "--json")), &c); err != nil || c.Name != "tally-log" || c.Paused || consumer().Paused {
+		t.Fatalf("consumers resume --json: %+v, %v", c, err)
+	}
+	fails(t, cli.ExitNotFound, "Consumer not found", append([]string{"consumers", "pause", "nope"}, at...)...)
+
+	// A schedule: ls, pause, resume, trigger.
+	var list api.ScheduleList
+	if err := json.Unmarshal([]byte(cmd("schedules", "ls", "--json")), &list); err != nil || len(list.Schedules) != 1 || list.Schedules[0].Interval != "1h0m0s" {
+		t.Fatalf("schedules ls --json: %+v, %v", list, err)
+	}
+	if out := cmd("schedules", "ls"); !strings.Contains(out, "sweep") || !strings.Contains(out, "1h0m0s") {
+		t.Fatalf("schedules ls: %s", out)
+	}
+	paused := func() bool {
+		t.Helper()
+		ss, err := app.eng.Schedules(ctx)
+		if err != nil || len(ss) != 1 {
+			t.Fatalf("Schedules = %+v, %v", ss, err)
+		}
+		return ss[0].Paused
+	}
+	if out := cmd("schedules", "pause", "sweep"); out != "paused schedule sweep\n" || !paused() {
+		t.Fatalf("schedules pause: %q; paused %v", out, paused())
+	}
+	var s api.Schedule
+	if err := json.Unmarshal([]byte(cmd("schedules", "resume", "sweep", "--catch-up", "--json")), &s); err != nil || s.Name != "sweep" || s.Paused || paused() {
+		t.Fatalf("schedules resume --json: %+v, %v", s, err)
+	}
+	out := cmd("schedules", "trigger", "sweep")
+	id, found := strings.CutPrefix(strings.TrimSpace(out), "triggered schedule sweep: run ")
+	if !found || !strings.HasPrefix(id, "sweep@manual:") {
+		t.Fatalf("schedules trigger: %q", out)
+	}
+	testwait.For(t, "the triggered run to complete", func() bool {
+		r, err := app.eng.GetRun(ctx, id)
+		return err == nil && r.Status == weftype.StatusCompleted
+	})
+	fails(t, cli.ExitNotFound, "Schedule not found", append([]string{"schedules", "trigger", "nope"}, at...)...)
+
+	// An entity: erase, with the reason and the actor in the tombstone.
+	cmd("entity", "send", "tally", "t-9", `{"by":3}`)
+	if out := cmd("entity", "erase", "tally", "t-9", "--reason", "GDPR request 12"); !strings.Contains(out, "erased entity tally t-9") {
+		t.Fatalf("entity erase: %s", out)
+	}
+	var eo cli.EntityOutput
+	if err := json.Unmarshal([]byte(cmd("entity", "show", "tally", "t-9", "--json")), &eo); err != nil || eo.EntityState == nil || eo.Version != 2 ||
+		len(eo.Events) != 1 || eo.Events[0].Type != weft.EventErased {
+		t.Fatalf("entity show after erase --json: %+v, %v", eo, err)
+	}
+	var tomb struct{ Reason, Actor string }
+	if err := json.Unmarshal(eo.Events[0].Data, &tomb); err != nil || tomb.Reason != "GDPR request 12" || tomb.Actor != "local" {
+		t.Fatalf("tombstone %s: %+v, %v; want the reason and the actor local", eo.Events[0].Data, tomb, err)
+	}
+	fails(t, cli.ExitUsage, "--reason is required", append([]string{"entity", "erase", "tally", "t-9"}, at...)...)
 }

@@ -144,33 +144,11 @@ func (a *app) simplePost(use, short string, path func(string) string, suffix, do
 	}
 }
 
-// Schedule is a periodic process as GET /api/schedules lists it.
-type Schedule struct {
-	Name     string     `json:"name"`
-	Workflow string     `json:"workflow,omitempty"`
-	Interval string     `json:"interval,omitempty"`
-	Cron     string     `json:"cron,omitempty"`
-	Paused   bool       `json:"paused"`
-	NextAt   *time.Time `json:"next_at,omitempty"`
-	LastAt   *time.Time `json:"last_at,omitempty"`
-	Missed   int        `json:"missed"`
-}
-
-// ScheduleList is the answer of GET /api/schedules.
-type ScheduleList struct {
-	Schedules []Schedule `json:"schedules"`
-}
-
-// resumeScheduleRequest is the body of POST /api/schedules/{name}/resume.
-type resumeScheduleRequest struct {
-	CatchUp *bool `json:"catch_up,omitempty"`
-}
-
 func (a *app) schedulesCommand() *cobra.Command {
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List schedules (periodic processes): every, paused, next and last tick, missed ticks",
+		Short:   "List schedules: interval or cron, paused, next and last tick, ticks missed while paused",
 		Args:    args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.connect(cmd.Context(), cmd, false)
@@ -178,7 +156,7 @@ func (a *app) schedulesCommand() *cobra.Command {
 				return err
 			}
 			defer c.close()
-			var list ScheduleList
+			var list api.ScheduleList
 			if err := c.get(cmd.Context(), "/api/schedules", nil, &list); err != nil {
 				return err
 			}
@@ -202,18 +180,49 @@ func (a *app) schedulesCommand() *cobra.Command {
 		Short: "Resume a paused schedule; missed ticks run or are skipped as its policy says, or as --catch-up says",
 		Args:  args(1, 1, "one schedule name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var req resumeScheduleRequest
+			var req api.ScheduleResumeRequest
 			if cmd.Flags().Changed("catch-up") {
 				req.CatchUp = &catchUp
 			}
-			return a.post(cmd, schedulePath(args[0])+"/resume", req, fmt.Sprintf("resumed schedule %s", args[0]))
+			return a.scheduleOp(cmd, args[0], "/resume", req, func(s api.Schedule) string {
+				return fmt.Sprintf("resumed schedule %s; %d run(s) started for missed ticks", s.Name, len(s.Started))
+			})
 		},
 	}
 	resume.Flags().BoolVar(&catchUp, "catch-up", false, "run the ticks missed while paused (=false skips them; default: the schedule's missed-tick policy)")
+	schedule := func(use, short, suffix string, say func(api.Schedule) string) *cobra.Command {
+		return &cobra.Command{Use: use, Short: short, Args: args(1, 1, "one schedule name"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return a.scheduleOp(cmd, args[0], suffix, api.OpRequest{}, say)
+			}}
+	}
 	return group("schedules", "List, pause, resume and trigger schedules", []string{"schedule"}, ls,
-		a.simplePost("pause NAME", "Pause a schedule: no ticks until it is resumed", schedulePath, "/pause", "paused schedule %s"),
+		schedule("pause NAME", "Pause a schedule: its ticks do nothing until it is resumed", "/pause",
+			func(s api.Schedule) string { return "paused schedule " + s.Name }),
 		resume,
-		a.simplePost("trigger NAME", "Tick a schedule now", schedulePath, "/trigger", "triggered schedule %s"))
+		schedule("trigger NAME", "Start one run of a schedule now, without moving its ticks", "/trigger",
+			func(s api.Schedule) string {
+				return fmt.Sprintf("triggered schedule %s: run %s", s.Name, strings.Join(s.Started, ", "))
+			}))
+}
+
+// scheduleOp posts an operation on schedule name and prints the schedule
+// it answers (--json) or what say makes of it.
+func (a *app) scheduleOp(cmd *cobra.Command, name, suffix string, body any, say func(api.Schedule) string) error {
+	c, err := a.connect(cmd.Context(), cmd, false)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	var s api.Schedule
+	if _, err := c.post(cmd.Context(), schedulePath(name)+suffix, body, &s); err != nil {
+		return err
+	}
+	if a.asJSON {
+		return writeJSON(a.stdout, s)
+	}
+	fmt.Fprintln(a.stdout, say(s))
+	return nil
 }
 
 func (a *app) parkedCommand() *cobra.Command {

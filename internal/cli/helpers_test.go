@@ -115,6 +115,13 @@ type userApp struct {
 
 func startUserApp(t *testing.T) *userApp {
 	t.Helper()
+	return startUserAppWith(t, nil)
+}
+
+// startUserAppWith is startUserApp with more registered on the engine by
+// register.
+func startUserAppWith(t *testing.T, register func(*weft.Engine)) *userApp {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "app.db")
 	st, err := sqlite.Open(ctx, db, nil)
 	if err != nil {
@@ -126,6 +133,9 @@ func startUserApp(t *testing.T) *userApp {
 	}
 	if err := registerUserApp(eng, nil); err != nil {
 		t.Fatal(err)
+	}
+	if register != nil {
+		register(eng)
 	}
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -102,14 +102,6 @@ func TestRunOperationsClientSide(t *testing.T) {
 		{[]string{"runs", "delete", "a/b"}, call{"DELETE", "/api/runs/a%2Fb", "", 204, ""}, "deleted run a/b"},
 		{[]string{"runs", "purge", "--older-than", "30d", "--dry-run"}, call{"POST", "/api/runs/purge", `{"older_than":"30d","dry_run":true}`, 200, `{"count":7}`}, "7 finished run(s) older than 30d would be purged"},
 		{[]string{"runs", "terminate", "--workflow", "w", "--status", "waiting", "--prefix", "r-", "--dry-run"}, call{"POST", "/api/runs/batch", `{"op":"terminate","dry_run":true,"filter":{"workflow":"w","status":"waiting","id_prefix":"r-"}}`, 200, `{"count":4}`}, "would apply to 4 run(s)"},
-		{[]string{"consumers", "pause", "c-1"}, call{"POST", "/api/consumers/c-1/pause", `{}`, 200, `{"name":"c-1"}`}, "paused consumer c-1"},
-		{[]string{"consumers", "resume", "c-1"}, call{"POST", "/api/consumers/c-1/resume", `{}`, 200, `{"name":"c-1"}`}, "resumed consumer c-1"},
-		{[]string{"schedules", "ls"}, call{"GET", "/api/schedules", "", 200, `{"schedules":[{"name":"expire","workflow":"x","interval":"1m","paused":true,"missed":2}]}`}, "expire"},
-		{[]string{"schedules", "pause", "expire"}, call{"POST", "/api/schedules/expire/pause", `{}`, 200, `{}`}, "paused schedule expire"},
-		{[]string{"schedules", "resume", "expire", "--catch-up"}, call{"POST", "/api/schedules/expire/resume", `{"catch_up":true}`, 200, `{}`}, "resumed schedule expire"},
-		{[]string{"schedules", "resume", "expire"}, call{"POST", "/api/schedules/expire/resume", `{}`, 200, `{}`}, "resumed schedule expire"},
-		{[]string{"schedules", "trigger", "expire"}, call{"POST", "/api/schedules/expire/trigger", `{}`, 200, `{}`}, "triggered schedule expire"},
-		{[]string{"entity", "erase", "tally", "t-1", "--reason", "GDPR request 12"}, call{"POST", "/api/entities/tally/t-1/erase", `{"reason":"GDPR request 12"}`, 200, `{}`}, "erased entity tally t-1"},
 		{[]string{"parked", "skip", "c-1", "5", "--reason", "poison"}, call{"POST", "/api/consumers/c-1/parked/5/skip", `{"reason":"poison"}`, 200, `{"consumer":"c-1","position":5,"skipped":true}`}, "skipped the event at position 5"},
 	}
 	for _, c := range cases {

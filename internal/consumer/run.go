@@ -90,7 +90,16 @@ func (p *partition) batch(ctx context.Context) (bool, error) {
 		r.setState(func() { p.stopped = true })
 		return false, nil
 	}
-	r.setState(func() { p.stopped = false })
+	paused, err := st.GetPause(ctx, weftype.PauseConsumer, r.def.Name)
+	if err != nil {
+		return false, err
+	}
+	// PauseConsumer: the events wait and the checkpoint holds; the partition
+	// counts as stopped, so that the engine is idle meanwhile.
+	r.setState(func() { p.stopped = paused != nil })
+	if paused != nil {
+		return false, nil
+	}
 	head, err := st.HeadPosition(ctx)
 	if err != nil {
 		return false, err
