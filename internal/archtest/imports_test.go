@@ -65,7 +65,7 @@ func layerOf(p string) (layer, bool) {
 		return surfaceL, true
 	case p == "internal/bench", p == "internal/clustertest", p == "internal/crashtest",
 		p == "internal/pgtest", p == "internal/torture", p == "internal/torture/cmd",
-		p == "internal/testwait", p == "internal/doctest":
+		p == "internal/testwait", p == "internal/doctest", p == "internal/e2e":
 		return supportL, true
 	case p == "examples", strings.HasPrefix(p, "examples/"):
 		return examplesL, true
@@ -75,7 +75,8 @@ func layerOf(p string) (layer, bool) {
 		return cmdL, true
 	case p == "weftapp":
 		return appL, true
-	case p == "example/app":
+	case p == "example/app", p == "internal/e2e/app":
+		// internal/e2e/app is the user's binary of the end-to-end test.
 		return userAppL, true
 	case p == "internal/archtest":
 		return archtestL, true
