@@ -1,9 +1,3 @@
-//go:build oas14
-
-// The operator routes of consumers, schedules and entities (pause, resume,
-// trigger, erase) come with branch s2-oas14: after merging it, delete the
-// build constraint above so that this test runs with the others.
-
 package e2e_test
 
 import (
@@ -75,9 +69,9 @@ func (c *cluster) consumerPause() {
 }
 
 // schedule reads the schedule name with `schedules ls`.
-func (c *cluster) schedule(name string) cli.Schedule {
+func (c *cluster) schedule(name string) api.Schedule {
 	c.t.Helper()
-	var list cli.ScheduleList
+	var list api.ScheduleList
 	c.ok(&list, "schedules", "ls")
 	for _, s := range list.Schedules {
 		if s.Name == name {
@@ -85,7 +79,7 @@ func (c *cluster) schedule(name string) cli.Schedule {
 		}
 	}
 	c.t.Fatalf("schedules ls has no %s: %+v", name, list)
-	return cli.Schedule{}
+	return api.Schedule{}
 }
 
 // reportRuns counts the runs of the workflow the schedule starts.
