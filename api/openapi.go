@@ -152,6 +152,7 @@ func openAPIDoc() obj {
 			"responses": obj{"200": obj{"description": "The metrics.", "content": obj{"text/plain": obj{"schema": strSchema}}}, "401": ref2resp("Problem")}}},
 	}
 	addOpsPaths(paths, mutating)
+	addExportPath(paths)
 	optStr := func(desc string) obj { return obj{"type": "string", "description": desc} }
 	schemas := obj{
 		"WorkflowList": obj{"type": "object", "required": []string{"workflows", "definitions"}, "properties": obj{

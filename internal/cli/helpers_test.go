@@ -115,6 +115,12 @@ type userApp struct {
 
 func startUserApp(t *testing.T) *userApp {
 	t.Helper()
+	return startRegistered(t, registerUserApp)
+}
+
+// startRegistered runs the app that register registers, as startUserApp does.
+func startRegistered(t *testing.T, register func(*weft.Engine, *slog.Logger) error) *userApp {
+	t.Helper()
 	db := filepath.Join(t.TempDir(), "app.db")
 	st, err := sqlite.Open(ctx, db, nil)
 	if err != nil {
@@ -124,7 +130,7 @@ func startUserApp(t *testing.T) *userApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registerUserApp(eng, nil); err != nil {
+	if err := register(eng, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := eng.Start(ctx); err != nil {
