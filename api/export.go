@@ -7,7 +7,8 @@ import (
 )
 
 // The journal export (weft.Engine.ExportRuns) as a route, for `weft runs
-// export`, with its OpenAPI path kept here so that it reads on its own.
+// export`, and a run's long history, with their OpenAPI document kept here
+// so that it reads on its own.
 
 // NDJSONType is the content type of the journal export: JSON lines.
 const NDJSONType = "application/x-ndjson"
@@ -72,7 +73,12 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func addExportPath(paths obj) {
+// addExportDoc adds the export's path, and the long-history fields of GET
+// /api/runs/{id}, to the OpenAPI document.
+func addExportDoc(paths, schemas obj) {
+	props := schemas["Run"].(obj)["properties"].(obj)
+	props["journal_entries"] = obj{"type": "integer", "description": "GET /api/runs/{id} only: the entries of the run's current journal segment."}
+	props["long_history"] = obj{"type": "boolean", "description": "GET /api/runs/{id} only: journal_entries is past the engine's threshold (weft.Config.LongHistory); continue the run as new."}
 	paths[ExportPath] = obj{"get": op("exportRuns", "Journals of the runs a filter selects, as JSON lines (weft.RunExport), for a replay check before deploying", []obj{
 		pWorkflow,
 		param("status", "query", "Only runs with these statuses: repeated or comma-separated. Defaults to the runs not ended.", obj{"type": "array", "items": ref("RunStatus")}, false),

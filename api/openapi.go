@@ -152,7 +152,6 @@ func openAPIDoc() obj {
 			"responses": obj{"200": obj{"description": "The metrics.", "content": obj{"text/plain": obj{"schema": strSchema}}}, "401": ref2resp("Problem")}}},
 	}
 	addOpsPaths(paths, mutating)
-	addExportPath(paths)
 	optStr := func(desc string) obj { return obj{"type": "string", "description": desc} }
 	schemas := obj{
 		"WorkflowList": obj{"type": "object", "required": []string{"workflows", "definitions"}, "properties": obj{
@@ -241,6 +240,7 @@ func openAPIDoc() obj {
 			"run_status": optStr("The status of the run an operation did not apply to.")}},
 	}
 	addOpsSchemas(schemas)
+	addExportDoc(paths, schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "weft HTTP API", "version": "1",
