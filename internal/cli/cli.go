@@ -191,6 +191,7 @@ func (a *app) longHelp() string {
 	}
 	if a.Register != nil {
 		fmt.Fprintf(&b, "Run this app (API, UI and worker; or workers only):\n\n  %[1]s serve --db postgres://… --admin-token ops=SECRET\n  %[1]s worker --db postgres://…\n\n", a.Name)
+		fmt.Fprintf(&b, "Check exported journals against this build before deploying:\n\n  %[1]s runs export --addr URL > journals.jsonl\n  %[1]s replay-check journals.jsonl\n\n", a.Name)
 	}
 	fmt.Fprintf(&b, `Operate a running app over its HTTP API (--addr, --token):
 
