@@ -73,6 +73,12 @@ type Config struct {
 	// runs (see Engine.PurgeRuns); runs that have not ended are never
 	// purged. Defaults to 0: off, runs are kept for ever.
 	Retention time.Duration
+	// LongHistory is the number of entries in a run's current journal
+	// segment past which the engine warns, once per execution of the run:
+	// a log line suggesting ContinueAsNew, LongHistoryObserver, and
+	// long_history in the API's run. Nothing stops such a run. Defaults
+	// to DefaultLongHistory (10,000); negative turns the warning off.
+	LongHistory int
 }
 
 // TestHooks are points of a step where a test makes the engine act as if its
@@ -155,6 +161,9 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.DefaultRetry == (RetryPolicy{}) {
 		out.DefaultRetry = DefaultRetryPolicy
+	}
+	if out.LongHistory == 0 {
+		out.LongHistory = DefaultLongHistory
 	}
 	if out.StoreRetryTimeout == 0 {
 		out.StoreRetryTimeout = 5 * time.Second

@@ -35,6 +35,7 @@ type execution struct {
 	// that ContinueAsNew gave the segment; segment is its number.
 	input    []byte
 	segment  int
+	entries  int // in the current segment, as loaded (see warnLongHistory)
 	signals  []weftype.Signal
 	seenSig  int64
 	consumed map[int64]bool
@@ -125,7 +126,7 @@ func (x *execution) load(ctx context.Context) error {
 func (x *execution) reset() {
 	x.ops = map[int][]journalOp{}
 	x.consumed = map[int64]bool{}
-	x.seq, x.maxSeq, x.segment = 1, 0, 0
+	x.seq, x.maxSeq, x.segment, x.entries = 1, 0, 0, 0
 	x.input = x.run.Input
 	x.status = x.run.Status
 	x.cancel = x.run.CancelRequested
@@ -136,13 +137,14 @@ func (x *execution) reset() {
 // that only the current segment stays in memory.
 func (x *execution) addEvent(ev weftype.Event) error {
 	x.version = ev.Version
+	x.entries++
 	if ev.Type == EventContinuedAsNew {
 		en, err := decodeEntry(ev)
 		if err != nil {
 			return err
 		}
 		x.ops, x.maxSeq, x.input = map[int][]journalOp{}, 0, en.payload()
-		x.segment++
+		x.segment, x.entries = x.segment+1, 1
 		return nil
 	}
 	if ev.Type == EventRunRetried {
@@ -209,6 +211,7 @@ func (x *execution) execute() {
 	defer func() { _ = x.settle() }()
 	obs := e.cfg.Observer
 	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
+	x.warnLongHistory(log)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	var result []byte
 	var runErr error

@@ -185,6 +185,7 @@ func (h *handler) routes() []route {
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},
+		{"GET", ExportPath, h.exportRuns},
 		{"GET", "/api/runs/{id}/journal", h.getJournal},
 		{"GET", "/api/runs/{id}/journals", h.listJournals},
 		{"GET", "/api/runs/{id}/source", h.getSource},

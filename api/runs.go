@@ -212,13 +212,26 @@ func (h *handler) getRun(w http.ResponseWriter, r *http.Request) error {
 		return withRun(err, id)
 	}
 	out := toRun(run)
+	// One read of the journal tells where a waiting run waits and how long
+	// its current segment is.
 	if run.Status == weftype.StatusWaiting {
 		entries, err := h.eng.Journal(r.Context(), id)
 		if err != nil {
 			return withRun(err, id)
 		}
 		out.Waiting = waitingOf(run, entries)
+		out.JournalEntries = len(entries)
+	} else {
+		segs, err := h.eng.JournalSegments(r.Context(), id)
+		if err != nil {
+			return withRun(err, id)
+		}
+		if len(segs) > 0 {
+			out.JournalEntries = segs[len(segs)-1].Entries
+		}
 	}
+	limit := h.eng.LongHistoryThreshold()
+	out.LongHistory = limit > 0 && out.JournalEntries > limit
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

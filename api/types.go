@@ -42,6 +42,12 @@ type Run struct {
 	// journal recorded and the one the code asked for, each with its
 	// file:line and entry.
 	Divergence *weft.NonDeterminismError `json:"divergence,omitempty"`
+	// JournalEntries is the number of entries in the run's current journal
+	// segment, and LongHistory says it is past the engine's threshold
+	// (weft.Config.LongHistory): the run should continue as new. Only GET
+	// /api/runs/{id} sets them.
+	JournalEntries int  `json:"journal_entries,omitempty"`
+	LongHistory    bool `json:"long_history,omitempty"`
 }
 
 // JournalSegments lists the segments of a run's journal (see

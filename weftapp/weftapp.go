@@ -4,7 +4,8 @@
 // with /metrics, /healthz and /readyz only), its store prepared by
 // `migrate`, and the admin commands of the stock weft command (runs,
 // events, consumers, schedules, parked, entity), which talk to a running
-// app over its HTTP API.
+// app over its HTTP API, and `replay-check`, which replays journals that
+// `runs export` wrote against the workflow code built in, before a deploy.
 //
 // Only the team's binary knows its types, so it is the worker: the stock
 // `weft` command has no serve or worker. A main is a few lines:

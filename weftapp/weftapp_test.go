@@ -21,7 +21,7 @@ func TestAppHasServeWorkerMigrateAndTheAdminCommands(t *testing.T) {
 	if code := app.Execute(context.Background(), []string{"--help"}, &out, &errb); code != weftapp.ExitOK {
 		t.Fatalf("--help: exit %d: %s", code, errb.String())
 	}
-	for _, cmd := range []string{"serve", "worker", "migrate", "runs", "events", "consumers", "schedules", "parked", "entity"} {
+	for _, cmd := range []string{"serve", "worker", "replay-check", "migrate", "runs", "events", "consumers", "schedules", "parked", "entity"} {
 		if !strings.Contains(out.String(), "\n  "+cmd+" ") {
 			t.Errorf("shop --help lacks %s:\n%s", cmd, out.String())
 		}

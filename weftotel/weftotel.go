@@ -90,6 +90,7 @@ type Observer struct {
 	runsFailed    metric.Int64Counter
 	runsCancelled metric.Int64Counter
 	runsBlocked   metric.Int64Counter
+	longHistory   metric.Int64Counter
 	executions    metric.Int64Counter
 	execDuration  metric.Float64Histogram
 	stepDuration  metric.Float64Histogram
@@ -103,7 +104,10 @@ type Observer struct {
 	scan     storeScan
 }
 
-var _ weft.Observer = (*Observer)(nil)
+var (
+	_ weft.Observer            = (*Observer)(nil)
+	_ weft.LongHistoryObserver = (*Observer)(nil)
+)
 
 // New returns an Observer.
 func New(opts Options) (*Observer, error) {
@@ -152,6 +156,7 @@ func (o *Observer) instruments(m metric.Meter) error {
 	o.runsFailed = counter("weft.runs.failed", "Runs that ended failed.")
 	o.runsCancelled = counter("weft.runs.cancelled", "Runs that ended cancelled.")
 	o.runsBlocked = counter("weft.runs.blocked", "Runs blocked because their code no longer matches their journal (non-determinism).")
+	o.longHistory = counter("weft.runs.long_history", "Executions of runs whose current journal segment is longer than weft.Config.LongHistory: each wake-up replays it all; continue them as new.")
 	var err error
 	o.executions, err = m.Int64Counter("weft.executions", metric.WithUnit("{execution}"),
 		metric.WithDescription("Executions of runs (a start, a resume after a wake-up or a restart), by outcome: completed, failed, cancelled, waiting (passivated), blocked (non-determinism), continued (continue-as-new), aborted."))
@@ -235,6 +240,12 @@ func (o *Observer) ExecutionEnded(ctx context.Context, run *weftype.Run, outcome
 		}
 	}
 	span.End()
+}
+
+// LongHistory counts an execution of a run with a long history, as
+// weft.runs.long_history by workflow (weft.LongHistoryObserver).
+func (o *Observer) LongHistory(ctx context.Context, run *weftype.Run, _ int) {
+	o.longHistory.Add(ctx, 1, metric.WithAttributes(AttrWorkflow.String(run.Workflow)))
 }
 
 // StepAttemptStarted starts the span of a step attempt and returns the

@@ -17,6 +17,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftotel"
+	"github.com/weftrun/weft/weftype"
 )
 
 func TestObserver(t *testing.T) {
@@ -146,5 +147,22 @@ func TestCustomMeterProvider(t *testing.T) {
 	}
 	if err := obs.Shutdown(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestLongHistoryCounted checks that the engine's long-history warnings are
+// counted as weft.runs.long_history by workflow.
+func TestLongHistoryCounted(t *testing.T) {
+	obs, err := weftotel.New(weftotel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Shutdown(context.Background())
+	var lh weft.LongHistoryObserver = obs
+	lh.LongHistory(context.Background(), &weftype.Run{ID: "r", Workflow: "inbox"}, 12_000)
+	w := httptest.NewRecorder()
+	obs.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := `weft_runs_long_history_total{weft_workflow="inbox"} 1`; !strings.Contains(w.Body.String(), want) {
+		t.Fatalf("metrics lack %s:\n%s", want, w.Body.String())
 	}
 }

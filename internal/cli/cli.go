@@ -108,6 +108,9 @@ type app struct {
 	db             string // --db
 	addr, token    string // --addr, --token
 	asJSON         bool   // --json
+	// dataOut is set by a command whose stdout carries data to be read by
+	// a program (runs export): notes such as offline's go to stderr.
+	dataOut bool
 }
 
 // Execute runs the command line args (without the program name), writing
@@ -170,7 +173,7 @@ func (a *app) rootCommand() *cobra.Command {
 		root.AddCommand(a.devCommand())
 	}
 	if a.Register != nil {
-		root.AddCommand(a.serveCommand(), a.workerCommand())
+		root.AddCommand(a.serveCommand(), a.workerCommand(), a.replayCheckCommand())
 	}
 	root.AddCommand(a.migrateCommand())
 	if a.Bench {
@@ -188,6 +191,7 @@ func (a *app) longHelp() string {
 	}
 	if a.Register != nil {
 		fmt.Fprintf(&b, "Run this app (API, UI and worker; or workers only):\n\n  %[1]s serve --db postgres://… --admin-token ops=SECRET\n  %[1]s worker --db postgres://…\n\n", a.Name)
+		fmt.Fprintf(&b, "Check exported journals against this build before deploying:\n\n  %[1]s runs export --addr URL > journals.jsonl\n  %[1]s replay-check journals.jsonl\n\n", a.Name)
 	}
 	fmt.Fprintf(&b, `Operate a running app over its HTTP API (--addr, --token):
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -97,7 +98,7 @@ func (a *app) offline(ctx context.Context) (*client, error) {
 	}
 	h := api.New(eng, api.Options{})
 	msg := fmt.Sprintf("offline: reading the store %s directly (the app is not asked; nothing is registered or migrated)", a.storeName())
-	if a.asJSON {
+	if a.asJSON || a.dataOut {
 		fmt.Fprintln(a.stderr, msg)
 	} else {
 		fmt.Fprintln(a.stdout, msg)
@@ -109,11 +110,21 @@ func (a *app) offline(ctx context.Context) (*client, error) {
 // loopback request on localhost.
 type handlerTransport struct{ h http.Handler }
 
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t handlerTransport) RoundTrip(r *http.Request) (resp *http.Response, err error) {
 	loop := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
 	r = r.Clone(context.WithValue(r.Context(), http.LocalAddrContextKey, loop))
 	r.RemoteAddr = "127.0.0.1:1"
 	rec := httptest.NewRecorder()
+	defer func() {
+		// A handler that breaks its answer off (a journal export failing
+		// midway) is a failed request, as over a network.
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			resp, err = nil, errors.New("the answer was broken off")
+		}
+	}()
 	t.h.ServeHTTP(rec, r)
 	return rec.Result(), nil
 }
@@ -123,35 +134,9 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // request that changes something always carries the JSON content type. An
 // error answer is a *ProblemError. It returns the answer's status.
 func (c *client) do(ctx context.Context, method, path string, q url.Values, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	u := c.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	resp, err := c.send(ctx, method, path, q, body)
 	if err != nil {
 		return 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if method != http.MethodGet {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		return 0, fmt.Errorf("cannot reach the app at %s (is it running? pass --addr URL or set %s): %w", c.base, EnvAddr, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -171,6 +156,60 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// stream GETs path (with query q) and copies a 2xx answer, however long,
+// to w as it arrives; an error answer is a *ProblemError.
+func (c *client) stream(ctx context.Context, path string, q url.Values, w io.Writer) error {
+	resp, err := c.send(ctx, http.MethodGet, path, q, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return problemOf(resp, data)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("reading the answer of GET %s (it may be incomplete): %w", path, err)
+	}
+	return nil
+}
+
+// send sends a request to the API at path (with query q); body, when not
+// nil, is sent as JSON. The caller closes the answer's body.
+func (c *client) send(ctx context.Context, method, path string, q url.Values, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("cannot reach the app at %s (is it running? pass --addr URL or set %s): %w", c.base, EnvAddr, err)
+	}
+	return resp, nil
 }
 
 // problemOf returns the error of an error answer: its problem+json

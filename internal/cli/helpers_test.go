@@ -115,12 +115,24 @@ type userApp struct {
 
 func startUserApp(t *testing.T) *userApp {
 	t.Helper()
-	return startUserAppWith(t, nil)
+	return startRegistered(t, registerUserApp)
 }
 
 // startUserAppWith is startUserApp with more registered on the engine by
-// register.
-func startUserAppWith(t *testing.T, register func(*weft.Engine)) *userApp {
+// more.
+func startUserAppWith(t *testing.T, more func(*weft.Engine)) *userApp {
+	t.Helper()
+	return startRegistered(t, func(eng *weft.Engine, logger *slog.Logger) error {
+		if err := registerUserApp(eng, logger); err != nil {
+			return err
+		}
+		more(eng)
+		return nil
+	})
+}
+
+// startRegistered runs the app that register registers, as startUserApp does.
+func startRegistered(t *testing.T, register func(*weft.Engine, *slog.Logger) error) *userApp {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "app.db")
 	st, err := sqlite.Open(ctx, db, nil)
@@ -131,11 +143,8 @@ func startUserAppWith(t *testing.T, register func(*weft.Engine)) *userApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := registerUserApp(eng, nil); err != nil {
+	if err := register(eng, nil); err != nil {
 		t.Fatal(err)
-	}
-	if register != nil {
-		register(eng)
 	}
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)

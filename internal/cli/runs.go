@@ -28,7 +28,7 @@ func (a *app) runsCommand() *cobra.Command {
 		a.runOpCommand("resume", "Resume a suspended run; timers that fell due fire", false),
 		a.runOpCommand("retry", "Continue failed or blocked runs from the step that failed, with the current code", true),
 		a.runOpCommand("delete", "Delete finished runs with their journals", true),
-		a.runsResetCommand(), a.runsPurgeCommand())
+		a.runsResetCommand(), a.runsPurgeCommand(), a.runsExportCommand())
 }
 
 func (a *app) runsLsCommand() *cobra.Command {
