@@ -49,7 +49,7 @@ func runSchemas() obj {
 			"created_at": timeSchema, "updated_at": timeSchema, "waiting": ref("Waiting"), "divergence": ref("Divergence"),
 			"journal_entries": obj{"type": "integer", "description": "GET /api/runs/{id} only: the entries of the run's current journal segment."},
 			"long_history":    obj{"type": "boolean", "description": "GET /api/runs/{id} only: journal_entries is past the engine's threshold (weft.Config.LongHistory); continue the run as new."},
-			"reset_from": optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
+			"reset_from":      optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
 		}),
 		"Divergence": obj{"type": "object", "description": "Why a blocked run is blocked: at position (of journal segment segment) the journal recorded expected, the code asked for actual.",
 			"properties": obj{"run_id": strSchema, "workflow": strSchema, "segment": intSchema, "position": intSchema,
