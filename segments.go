@@ -111,3 +111,59 @@ func readJournal(ctx context.Context, st store.Store, runID string, fn func(weft
 		}
 	}
 }
+
+// reset prepares x to take the journal's events from the start (addEvent).
+func (x *execution) reset() {
+	x.ops = map[int][]journalOp{}
+	x.consumed = map[int64]bool{}
+	x.seq, x.maxSeq, x.segment, x.entries = 1, 0, 0, 0
+	x.input = x.run.Input
+	x.status = x.run.Status
+	x.cancel = x.run.CancelRequested
+}
+
+// addEvent takes the next event of the run's journal. A ContinuedAsNew
+// entry starts a new segment: what the journal held before is dropped, so
+// that only the current segment stays in memory.
+func (x *execution) addEvent(ev weftype.Event) error {
+	x.version = ev.Version
+	x.entries++
+	if ev.Type == EventContinuedAsNew {
+		en, err := decodeEntry(ev)
+		if err != nil {
+			return err
+		}
+		x.ops, x.maxSeq, x.input = map[int][]journalOp{}, 0, en.payload()
+		x.segment, x.entries = x.segment+1, 1
+		return nil
+	}
+	if ev.Type == EventRunRetried {
+		// A retry replays the operations from its seq on again: drop them.
+		en, err := decodeEntry(ev)
+		if err != nil {
+			return err
+		}
+		if en.Seq > 0 {
+			x.maxSeq = 0
+			for seq := range x.ops {
+				if seq >= en.Seq {
+					delete(x.ops, seq)
+				} else {
+					x.maxSeq = max(x.maxSeq, seq)
+				}
+			}
+		}
+		return nil
+	}
+	if kindOf(ev.Type) == "" {
+		return nil // the start, and operators' entries (audit)
+	}
+	en, err := decodeEntry(ev)
+	if err != nil {
+		return err
+	}
+	ev.Data = nil
+	x.ops[en.Seq] = append(x.ops[en.Seq], journalOp{ev.Type, en, ev})
+	x.maxSeq = max(x.maxSeq, en.Seq)
+	return nil
+}
