@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, consumerTests...)
 	tests = append(tests, leaseTests...)
 	tests = append(tests, opsTests...)
+	tests = append(tests, buildTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
