@@ -173,4 +173,3 @@ func buildRows(bs []*weft.Build) []string {
 	}
 	return out
 }
-
