@@ -176,6 +176,7 @@ func openAPIDoc() obj {
 			"cancel_requested": obj{"type": "boolean"}, "version": posSchema, "lease_owner": strSchema, "lease_expires": timeSchema,
 			"created_at": timeSchema, "updated_at": timeSchema, "waiting": ref("Waiting"), "divergence": ref("Divergence"),
 			"reset_from": optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
+			"build": optStr("The build the run executes on (weft.Config.BuildID)."),
 		}},
 		"Divergence": obj{"type": "object", "description": "Why a blocked run is blocked: at position (of journal segment segment) the journal recorded expected, the code asked for actual.",
 			"properties": obj{"run_id": strSchema, "workflow": strSchema, "segment": obj{"type": "integer"}, "position": obj{"type": "integer"},
@@ -240,6 +241,7 @@ func openAPIDoc() obj {
 			"run_status": optStr("The status of the run an operation did not apply to.")}},
 	}
 	addOpsSchemas(schemas)
+	addBuildsOpenAPI(paths, schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "weft HTTP API", "version": "1",
