@@ -52,7 +52,7 @@ func addBuildsOpenAPI(paths, schemas obj) {
 	schemas["BuildList"] = obj{"type": "object", "required": []string{"builds"}, "properties": obj{
 		"builds": obj{"type": "array", "items": ref("Build")}}}
 	schemas["Build"] = obj{"type": "object", "required": []string{"id", "runs_in_flight", "workers"}, "properties": obj{
-		"id": obj{"type": "string", "description": "Empty for runs stored before builds were recorded."},
+		"id":             obj{"type": "string", "description": "Empty for runs stored before builds were recorded."},
 		"runs_in_flight": obj{"type": "integer", "description": "Runs on this build that have not ended."},
 		"workers": obj{"type": "array", "items": obj{"type": "object", "required": []string{"id", "last_seen"},
 			"properties": obj{"id": strSchema, "last_seen": timeSchema}}}}}
