@@ -79,6 +79,18 @@ type Config struct {
 	// long_history in the API's run. Nothing stops such a run. Defaults
 	// to DefaultLongHistory (10,000); negative turns the warning off.
 	LongHistory int
+	// BuildID names the build of the code this engine runs. Each run
+	// records the build it starts on, each worker reports its build (see
+	// Engine.Builds), and a workflow registered with
+	// BuildPolicy(StayOnBuild) has its runs executed only by workers of
+	// their build or of a build declaring it compatible. Defaults to the
+	// Go build information of the binary: the main module's version, else
+	// the VCS revision (with "-dirty" when modified), else "dev".
+	BuildID string
+	// CompatibleBuilds are builds whose runs this build may execute,
+	// although they stay on their build (StayOnBuild): declare a build
+	// whose workflow code replays their journals. Defaults to none.
+	CompatibleBuilds []string
 }
 
 // TestHooks are points of a step where a test makes the engine act as if its
@@ -120,6 +132,9 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.WorkerID == "" {
 		host, _ := os.Hostname()
 		out.WorkerID = fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.IntN(1<<16))
+	}
+	if out.BuildID == "" {
+		out.BuildID = defaultBuildID()
 	}
 	if out.MaxConcurrentRuns == 0 {
 		out.MaxConcurrentRuns = 2000

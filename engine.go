@@ -72,6 +72,7 @@ func New(cfg Config) (*Engine, error) {
 		HeartbeatInterval: c.HeartbeatInterval, PollInterval: c.PollInterval,
 		Workflows: e.workflows.Names,
 		Launch:    e.launch,
+		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
 	})
 	return e, nil
 }
@@ -129,6 +130,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.cfg.Logger.Warn("weft: store notifications unavailable; polling", "error", err)
 		}
 	}
+	e.startWorkerReport(runCtx)
 	e.sched.Start(runCtx, listen)
 	e.startRetention(runCtx)
 	e.ev.consumers.Launch(runCtx)
@@ -162,6 +164,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.reportWorker(ctx, true)
 	if e.release != nil {
 		e.release()
 	}
@@ -233,7 +236,7 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 		return nil, false, &InputError{What: fmt.Sprintf("input of workflow %q", p.Workflow), Err: err}
 	}
 	create := &store.CreateRunParams{
-		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(),
+		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
 		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
 	}
 	// Creating a run is idempotent by its ID, so a create whose commit was

@@ -265,7 +265,7 @@ func (e *Engine) createChained(ctx context.Context, wf, id string, input any, wa
 		return err
 	}
 	res, err := e.store.CreateRun(ctx, &store.CreateRunParams{
-		ID: id, Workflow: wf, Input: b, Time: e.clock.Now(), WakeAt: wake,
+		ID: id, Workflow: wf, Input: b, Time: e.clock.Now(), WakeAt: wake, Build: e.cfg.BuildID,
 		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: wf, Result: jsonOrNil(b)})},
 	})
 	if err != nil {

@@ -254,7 +254,8 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 	res, err := e.store.ResetRun(ctx, &store.ResetRunParams{RunID: runID, Time: e.clock.Now(),
 		Events: []weftype.NewEvent{term.audit(EventRunResetTo, "reset", int(toSeq), newID)},
 		Error:  e.errors.marshal(ErrTerminated),
-		New:    store.CreateRunParams{ID: newID, Workflow: old.Workflow, Input: old.Input, Events: kept, Time: e.clock.Now()},
+		New: store.CreateRunParams{ID: newID, Workflow: old.Workflow, Input: old.Input, Events: kept, Time: e.clock.Now(),
+			Build: e.cfg.BuildID},
 	})
 	if err != nil {
 		return "", err

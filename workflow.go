@@ -17,6 +17,8 @@ type workflowDef struct {
 	// signals and queries are those declared with DeclareSignal and
 	// DeclareQuery; nil when none.
 	signals, queries map[string]*declared
+	// stayOnBuild is set by BuildPolicy(StayOnBuild).
+	stayOnBuild bool
 }
 
 // Workflow is a registered workflow with input I and result O. It starts runs

@@ -182,6 +182,7 @@ type route struct {
 func (h *handler) routes() []route {
 	return append([]route{
 		{"GET", "/api/workflows", h.listWorkflows},
+		{"GET", "/api/builds", h.listBuilds},
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},

@@ -38,6 +38,8 @@ type Run struct {
 	// ResetFrom and ResetTo link a run reset and the run it was reset into.
 	ResetFrom string `json:"reset_from,omitempty"`
 	ResetTo   string `json:"reset_to,omitempty"`
+	// Build is the build the run executes on (weft.Config.BuildID).
+	Build string `json:"build,omitempty"`
 	// Divergence says why a blocked run is blocked: the operation its
 	// journal recorded and the one the code asked for, each with its
 	// file:line and entry.
@@ -206,7 +208,7 @@ func toRun(r *weftype.Run) Run {
 		Input: raw(r.Input), Result: raw(r.Result),
 		WakeAt: timePtr(r.WakeAt), CancelRequested: r.CancelRequested, Version: r.Version,
 		LeaseOwner: r.LeaseOwner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		ResetFrom: r.ResetFrom, ResetTo: r.ResetTo,
+		ResetFrom: r.ResetFrom, ResetTo: r.ResetTo, Build: r.Build,
 	}
 	if r.LeaseOwner != "" {
 		out.LeaseExpires = timePtr(r.LeaseExpires)

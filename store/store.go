@@ -207,6 +207,16 @@ type Store interface {
 	Pauses
 	Eraser
 
+	// ReportWorker records that worker p.Worker runs build p.Build, seen at
+	// p.Time (the heartbeat of a worker), replacing its earlier report,
+	// and deletes the reports of workers not seen since p.PruneBefore
+	// (when not zero). With p.Leave it deletes the worker's report
+	// instead (a worker that stops).
+	ReportWorker(ctx context.Context, p *ReportWorkerParams) error
+	// ListBuilds returns every build that has runs not ended or a worker
+	// reporting it, by ID, with those counts and workers (by ID).
+	ListBuilds(ctx context.Context) ([]*weftype.Build, error)
+
 	// Close releases the store. Pending group-committed writes finish first.
 	Close() error
 }
@@ -291,6 +301,8 @@ type CreateRunParams struct {
 	Time   time.Time
 	// WakeAt is when the new run becomes due; zero means at once (Time).
 	WakeAt time.Time
+	// Build is the build the run starts on (Run.Build); empty for none.
+	Build string
 }
 
 // CreateRunResult is what Store.CreateRun returns.
@@ -329,6 +341,15 @@ type ClaimRunsParams struct {
 	// a worker claims only what it can execute, so workers with different
 	// code (a rolling deploy) never take each other's runs.
 	Workflows []string
+	// Build, when not empty, is the build the claiming worker runs: a
+	// claimed run's Build becomes Build, unless the run stays on its
+	// build (StayOnBuild) and has one.
+	Build string
+	// StayOnBuild lists workflows whose runs stay on their build: of
+	// those, only runs with an empty Build or a Build that is Build or in
+	// CompatibleBuilds are claimed. Runs of other workflows move to Build.
+	StayOnBuild      []string
+	CompatibleBuilds []string
 }
 
 // RenewLeaseParams are the arguments of Store.RenewLease.

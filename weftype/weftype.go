@@ -115,6 +115,11 @@ type Run struct {
 	// ResetTo the run it was reset into; empty when none.
 	ResetFrom string
 	ResetTo   string
+	// Build is the build the run executes on: the BuildID of the engine
+	// that started it or, for a workflow that moves to the newest build,
+	// of the worker that claimed it last. Empty for runs stored before
+	// builds were recorded; any worker may claim those.
+	Build string
 }
 
 // Signal is a message sent to a run, kept until the run consumes it.

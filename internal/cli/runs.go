@@ -77,12 +77,12 @@ func (a *app) runsLsCommand() *cobra.Command {
 			}
 			rows := make([][]string, len(list.Runs))
 			for i, r := range list.Runs {
-				rows[i] = []string{r.ID, r.Workflow, string(r.Status), fmtTimePtr(r.WakeAt), fmtTime(r.CreatedAt)}
+				rows[i] = []string{r.ID, r.Workflow, string(r.Status), orDash(r.Build), fmtTimePtr(r.WakeAt), fmtTime(r.CreatedAt)}
 			}
 			if len(rows) == 0 {
 				fmt.Fprintln(a.stderr, "no runs")
 			}
-			return table(a.stdout, "ID\tWORKFLOW\tSTATUS\tWAKE AT\tCREATED", rows)
+			return table(a.stdout, "ID\tWORKFLOW\tSTATUS\tBUILD\tWAKE AT\tCREATED", rows)
 		},
 	}
 	cmd.Flags().StringSliceVar(&statuses, "status", nil, "only runs with this status (repeat or comma-separate)")

@@ -2,8 +2,10 @@ package scheduler
 
 import (
 	"context"
+	"slices"
 
 	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/weftype"
 )
 
 // claimAndLaunch claims due runs up to the free capacity and executes each in
@@ -33,6 +35,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	runs, err := s.cfg.Store.ClaimRuns(ctx, &store.ClaimRunsParams{
 		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
 		Limit: limit, Exclude: exclude, Workflows: workflows,
+		Build: s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -59,4 +62,15 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		}()
 	}
 	return len(runs) == limit
+}
+
+// onBuild returns whether this engine's build may execute a run, as
+// ClaimRuns decides it (see store.ClaimRunsParams.StayOnBuild): a run of
+// a workflow that stays on its build only on that build or a compatible one.
+func (s *Scheduler) onBuild() func(r *weftype.Run) bool {
+	stay := s.cfg.StayOnBuild()
+	return func(r *weftype.Run) bool {
+		return s.cfg.Build == "" || r.Build == "" || !slices.Contains(stay, r.Workflow) ||
+			r.Build == s.cfg.Build || slices.Contains(s.cfg.CompatibleBuilds, r.Build)
+	}
 }

@@ -49,7 +49,7 @@ func (s *Scheduler) busy() (int, uint64) {
 }
 
 // hasDue reports whether a due run of this engine's workflows is claimable
-// now (not leased elsewhere).
+// now (not leased elsewhere, on a build this engine may execute).
 func (s *Scheduler) hasDue(ctx context.Context) bool {
 	runs, err := s.cfg.Store.ListRuns(ctx, &store.ListRunsParams{
 		Statuses: []weftype.RunStatus{weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting},
@@ -63,8 +63,9 @@ func (s *Scheduler) hasDue(ctx context.Context) bool {
 		ours[w] = true
 	}
 	now := s.cfg.Clock.Now()
+	onBuild := s.onBuild()
 	for _, r := range runs {
-		if ours[r.Workflow] && !r.WakeAt.IsZero() && !r.WakeAt.After(now) && (r.LeaseOwner == "" || !r.LeaseExpires.After(now)) {
+		if ours[r.Workflow] && onBuild(r) && !r.WakeAt.IsZero() && !r.WakeAt.After(now) && (r.LeaseOwner == "" || !r.LeaseExpires.After(now)) {
 			return true
 		}
 	}

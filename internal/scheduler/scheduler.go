@@ -47,6 +47,12 @@ type Config struct {
 	// Launch returns the execution of a claimed run. ctx is cancelled by
 	// stop, which the scheduler calls when the run's lease is lost.
 	Launch func(ctx context.Context, stop context.CancelFunc, r *weftype.Run) Execution
+	// Build is the build this engine runs, and CompatibleBuilds those whose
+	// runs it may execute too; StayOnBuild returns the workflows whose runs
+	// stay on their build (see store.ClaimRunsParams).
+	Build            string
+	CompatibleBuilds []string
+	StayOnBuild      func() []string
 }
 
 // Scheduler claims and launches the runs of one engine.

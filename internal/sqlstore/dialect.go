@@ -157,10 +157,11 @@ type OneStatement interface {
 	// ID (NULL when refused) and the run's status (NULL for an unknown run).
 	SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (string, []any)
 	// ClaimRuns leases the runs that pick (a SELECT of their id, with
-	// pickArgs) finds to owner until expires, adding one to their lease
-	// tokens, and returns them as the SELECT of run columns selectFrom
-	// would, reading from the table name it is given.
-	ClaimRuns(pick string, pickArgs []any, selectFrom func(table string) string, owner string, expires, tn int64) (string, []any)
+	// pickArgs) finds, updating them with the assignments set (with
+	// setArgs: the lease, the token, the build), and returns them as the
+	// SELECT of run columns selectFrom would, reading from the table name
+	// it is given.
+	ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(table string) string) (string, []any)
 }
 
 // StepCommit is a plain step's commit for OneStatement.CommitSteps: a

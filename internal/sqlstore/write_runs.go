@@ -103,6 +103,7 @@ func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t 
 	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
 		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
 		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
+		Build: p.Build,
 	}}, nil
 }
 
@@ -110,9 +111,9 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?)
+		lease_owner, lease_token, created_at, updated_at, build) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn)
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
@@ -139,6 +140,7 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 		Version:   version,
 		CreatedAt: fromNanos(tn),
 		UpdatedAt: fromNanos(tn),
+		Build:     p.Build,
 	}}, nil
 }
 
@@ -167,12 +169,14 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
 		args = appendArgs(args, p.Workflows)
 	}
+	q, args = claimBuildFilter(q, args, p)
+	set, setArgs := claimSet(p, nanos(t.Add(p.LeaseFor)), tn)
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
 	args = append(args, p.Limit)
 	var runs []*weftype.Run
 	if s.one != nil {
 		// One statement, queued: picks, leases and returns the runs.
-		claim, cargs := s.one.ClaimRuns(q, args, selectRunsFrom, p.Owner, nanos(t.Add(p.LeaseFor)), tn)
+		claim, cargs := s.one.ClaimRuns(q, args, set, setArgs, selectRunsFrom)
 		err := s.writeAtomic(ctx, func(w *wtx) error {
 			runs = nil
 			w.c.queue(claim, cargs, func(scan func(dest ...any) error) error {
@@ -213,9 +217,8 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 			return nil
 		}
 		in := placeholders(len(ids))
-		args = append([]any{p.Owner, nanos(t.Add(p.LeaseFor)), tn}, ids...)
-		if _, err := w.exec(`UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
-			WHERE id IN (`+in+`)`, args...); err != nil {
+		args = append(append([]any(nil), setArgs...), ids...)
+		if _, err := w.exec(`UPDATE runs SET `+set+` WHERE id IN (`+in+`)`, args...); err != nil {
 			return fmt.Errorf("claim runs: %w", err)
 		}
 		rows, err = w.query(runSelect+` WHERE r.id IN (`+in+`) ORDER BY r.wake_at, r.id`, ids...)

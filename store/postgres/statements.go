@@ -22,8 +22,8 @@ var _ sqlstore.OneStatement = dialect{}
 // its stream exists. It returns whether it inserted, whether the run
 // existed, and the journal's version when it did not insert.
 var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-			lease_owner, lease_token, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, '', 0, ?::bigint, ?::bigint
+			lease_owner, lease_token, created_at, updated_at, build)
+		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, '', 0, ?::bigint, ?::bigint, ?
 		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
 		ON CONFLICT (id) DO NOTHING RETURNING id),
 	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
@@ -37,7 +37,7 @@ var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status,
 // CreateRun implements sqlstore.OneStatement with createRunSQL.
 func (dialect) CreateRun(p *store.CreateRunParams, stream string, wake, tn int64) (string, []any) {
 	types, data := eventArrays(p.Events)
-	return createRunSQL, []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, stream,
+	return createRunSQL, []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build, stream,
 		stream, int64(len(p.Events)),
 		stream, tn, weftype.StreamHash(stream), types, data,
 		p.ID, stream}
@@ -194,12 +194,12 @@ func (dialect) SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (
 
 // ClaimRuns implements sqlstore.OneStatement: one statement picks, leases
 // and returns the runs.
-func (dialect) ClaimRuns(pick string, pickArgs []any, selectFrom func(string) string, owner string, expires, tn int64) (string, []any) {
+func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(string) string) (string, []any) {
 	q := `WITH c AS (` + pick + `),
-		u AS (UPDATE runs SET lease_owner = ?, lease_token = lease_token + 1, lease_expires = ?, updated_at = ?
+		u AS (UPDATE runs SET ` + set + `
 			FROM c WHERE runs.id = c.id RETURNING runs.*)
 		` + selectFrom("u") + ` ORDER BY r.wake_at, r.id`
-	return q, append(append([]any(nil), pickArgs...), owner, expires, tn)
+	return q, append(append([]any(nil), pickArgs...), setArgs...)
 }
 
 // eventArrays returns the types and data of evs as arrays, for the
