@@ -225,13 +225,16 @@ func TestConsumersThroughAPI(t *testing.T) {
 	cured.Store(stream+"-2", true)
 
 	// A reset moves the checkpoint back; the consumer handles the (now
-	// cured) event again.
+	// cured) event again. It is paused meanwhile, so that the answer shows
+	// the checkpoint the reset set, not one the consumer already moved on.
+	a.mustStatus(a.do("POST", "/api/consumers/audit/pause", nil, auth...), http.StatusOK)
 	r = a.do("POST", "/api/consumers/audit/reset", `{"position":0}`, auth...)
 	a.mustStatus(r, http.StatusOK)
 	r.decode(t, &c)
 	if c.Name != "audit" || c.Position > pos {
 		t.Errorf("after reset: %+v", c)
 	}
+	a.mustStatus(a.do("POST", "/api/consumers/audit/resume", nil, auth...), http.StatusOK)
 	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		a.env.Settle()
 		list = api.ConsumerList{}
