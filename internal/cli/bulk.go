@@ -9,24 +9,19 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/weftrun/weft/api"
 )
 
-// BatchFilter selects the runs of a bulk operation (POST /api/runs/batch).
-type BatchFilter struct {
-	Workflow      string `json:"workflow,omitempty"`
-	Status        string `json:"status,omitempty"`
-	StartedBefore string `json:"started_before,omitempty"`
-	StartedAfter  string `json:"started_after,omitempty"`
-	IDPrefix      string `json:"id_prefix,omitempty"`
-}
-
-// BatchRequest is the body of POST /api/runs/batch.
-type BatchRequest struct {
-	Op     string      `json:"op"`
-	Reason string      `json:"reason,omitempty"`
-	DryRun bool        `json:"dry_run"`
-	Filter BatchFilter `json:"filter"`
-}
+// The bodies of the bulk routes are the API's own types.
+type (
+	// BatchFilter selects the runs of a bulk operation (POST /api/runs/batch).
+	BatchFilter = api.BatchFilter
+	// BatchRequest is the body of POST /api/runs/batch.
+	BatchRequest = api.BatchRequest
+	// PurgeRequest is the body of POST /api/runs/purge.
+	PurgeRequest = api.PurgeRequest
+)
 
 // BatchJob is the answer of POST /api/runs/batch (count, and the job of a
 // real run) and of GET /api/runs/batch/{job} (its progress).
@@ -38,12 +33,6 @@ type BatchJob struct {
 	Done   int    `json:"done,omitempty"`
 	Failed int    `json:"failed,omitempty"`
 	State  string `json:"state,omitempty"`
-}
-
-// PurgeRequest is the body of POST /api/runs/purge.
-type PurgeRequest struct {
-	OlderThan string `json:"older_than"`
-	DryRun    bool   `json:"dry_run"`
 }
 
 // runOpCommand is `runs OP ID`: an operation on one run, and with bulk,

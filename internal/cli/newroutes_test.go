@@ -119,7 +119,7 @@ func TestRunOperationsClientSide(t *testing.T) {
 // job and polls it until it is done.
 func TestBulkJobFollowsProgress(t *testing.T) {
 	url := fakeApp(t,
-		call{"POST", "/api/runs/batch", `{"op":"cancel","reason":"outage","dry_run":false,"filter":{"workflow":"w","started_before":"2026-01-02T00:00:00Z"}}`, 202, `{"job":"j-1","count":3}`},
+		call{"POST", "/api/runs/batch", `{"op":"cancel","reason":"outage","filter":{"workflow":"w","started_before":"2026-01-02T00:00:00Z"}}`, 202, `{"job":"j-1","count":3}`},
 		call{"GET", "/api/runs/batch/j-1", "", 200, `{"job":"j-1","op":"cancel","total":3,"done":1,"failed":0,"state":"running"}`},
 		call{"GET", "/api/runs/batch/j-1", "", 200, `{"job":"j-1","op":"cancel","total":3,"done":3,"failed":0,"state":"done"}`},
 	)
