@@ -214,12 +214,7 @@ func (h *handler) resetConsumer(w http.ResponseWriter, r *http.Request) error {
 	if err := h.eng.ResetConsumer(r.Context(), name, pos); err != nil {
 		return err
 	}
-	out, err := h.consumerStatus(r, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return h.writeConsumer(w, r, name)
 }
 
 func (h *handler) listParked(w http.ResponseWriter, r *http.Request) error {
@@ -305,5 +300,15 @@ func (h *handler) skipParked(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, SkipResponse{Consumer: name, Position: pos, Skipped: true})
+	return nil
+}
+
+// writeConsumer answers with the consumer's status, after an operation on it.
+func (h *handler) writeConsumer(w http.ResponseWriter, r *http.Request, name string) error {
+	out, err := h.consumerStatus(r, name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

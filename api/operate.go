@@ -120,12 +120,7 @@ func (h *handler) setConsumerPaused(w http.ResponseWriter, r *http.Request, set 
 	if err := set(r.Context(), name, opts...); err != nil {
 		return err
 	}
-	out, err := h.consumerStatus(r, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return h.writeConsumer(w, r, name)
 }
 
 func (h *handler) listSchedules(w http.ResponseWriter, r *http.Request) error {
