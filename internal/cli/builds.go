@@ -25,17 +25,9 @@ flight reach 0. Runs stored before builds were recorded are under "(none)".`,
   weft builds --db ./app.db      # a stopped app's store`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), cmd, true)
-			if err != nil {
-				return err
-			}
-			defer c.close()
 			var list api.BuildList
-			if err := c.get(cmd.Context(), "/api/builds", nil, &list); err != nil {
+			if printed, err := a.read(cmd, "/api/builds", nil, &list); err != nil || printed {
 				return err
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, list)
 			}
 			rows := make([][]string, len(list.Builds))
 			for i, b := range list.Builds {

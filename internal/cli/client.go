@@ -52,6 +52,24 @@ func (c *client) close() {
 	}
 }
 
+// read gets path (with q) into out for a read-only command, from the
+// running app or, with --db, offline; with --json it prints out too and
+// reports printed, so that the command has nothing left to do.
+func (a *app) read(cmd *cobra.Command, path string, q url.Values, out any) (printed bool, err error) {
+	c, err := a.connect(cmd.Context(), cmd, true)
+	if err != nil {
+		return false, err
+	}
+	defer c.close()
+	if err := c.get(cmd.Context(), path, q, out); err != nil {
+		return false, err
+	}
+	if a.asJSON {
+		return true, writeJSON(a.stdout, out)
+	}
+	return false, nil
+}
+
 // connect returns the client of an admin command: offline on --db when the
 // command only reads (readOnly), over HTTP to --addr otherwise.
 func (a *app) connect(ctx context.Context, cmd *cobra.Command, readOnly bool) (*client, error) {

@@ -32,17 +32,9 @@ func (a *app) consumersCommand() *cobra.Command {
   STOPPED   why it stopped (the StopConsumer policy), until consumers reset`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context(), cmd, true)
-			if err != nil {
-				return err
-			}
-			defer c.close()
 			var list api.ConsumerList
-			if err := c.get(cmd.Context(), "/api/consumers", nil, &list); err != nil {
+			if printed, err := a.read(cmd, "/api/consumers", nil, &list); err != nil || printed {
 				return err
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, list)
 			}
 			rows := make([][]string, len(list.Consumers))
 			for i, s := range list.Consumers {
@@ -246,17 +238,9 @@ func (a *app) parkedCommand() *cobra.Command {
 				}
 				q = url.Values{"history": {"1"}}
 			}
-			c, err := a.connect(cmd.Context(), cmd, true)
-			if err != nil {
-				return err
-			}
-			defer c.close()
 			var list api.ParkedList
-			if err := c.get(cmd.Context(), path, q, &list); err != nil {
+			if printed, err := a.read(cmd, path, q, &list); err != nil || printed {
 				return err
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, list)
 			}
 			if history {
 				rows := make([][]string, len(list.History))

@@ -63,17 +63,9 @@ func (a *app) runsLsCommand() *cobra.Command {
 					q.Set(name, t.Format(time.RFC3339Nano))
 				}
 			}
-			c, err := a.connect(cmd.Context(), cmd, true)
-			if err != nil {
-				return err
-			}
-			defer c.close()
 			var list api.RunList
-			if err := c.get(cmd.Context(), "/api/runs", q, &list); err != nil {
+			if printed, err := a.read(cmd, "/api/runs", q, &list); err != nil || printed {
 				return err
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, list)
 			}
 			rows := make([][]string, len(list.Runs))
 			for i, r := range list.Runs {
@@ -257,17 +249,9 @@ func (a *app) runsJournalCommand() *cobra.Command {
 		Example: `  weft runs journal user-1 --json`,
 		Args:    args(1, 1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd.Context(), cmd, true)
-			if err != nil {
-				return err
-			}
-			defer c.close()
 			var j api.Journal
-			if err := c.get(cmd.Context(), api.RunPath(args[0])+"/journal", nil, &j); err != nil {
+			if printed, err := a.read(cmd, api.RunPath(args[0])+"/journal", nil, &j); err != nil || printed {
 				return err
-			}
-			if a.asJSON {
-				return writeJSON(a.stdout, j)
 			}
 			return a.printJournal(j.Entries)
 		},
