@@ -59,6 +59,11 @@ func layerOf(p string) (layer, bool) {
 		// ("module/path/file.go:42"). The root writes those names and the
 		// API resolves them to files, so both sides must share the helper.
 		return helperL, true
+	case p == "internal/jsonschema":
+		// jsonschema imports nothing of weft: it turns the Go types that
+		// the root holds (commands, signals, queries) into the JSON
+		// Schemas that the API serves.
+		return helperL, true
 	case p == "":
 		return rootL, true
 	case p == "api", p == "ui", p == "weftotel", p == "wefttest":
