@@ -20,14 +20,14 @@ type node struct {
 
 type command struct {
 	base
-	Seats  int               `json:"seats"`
-	Note   *string           `json:"note,omitempty"`
-	At     time.Time         `json:"at"`
-	Tags   []string          `json:"tags,omitempty"`
-	Meta   map[string]int    `json:"meta,omitempty"`
-	Blob   []byte            `json:"blob,omitempty"`
-	Count  int64             `json:"count,string"`
-	Skip   string            `json:"-"`
+	Seats  int            `json:"seats"`
+	Note   *string        `json:"note,omitempty"`
+	At     time.Time      `json:"at"`
+	Tags   []string       `json:"tags,omitempty"`
+	Meta   map[string]int `json:"meta,omitempty"`
+	Blob   []byte         `json:"blob,omitempty"`
+	Count  int64          `json:"count,string"`
+	Skip   string         `json:"-"`
 	hidden int
 	Tree   node              `json:"tree"`
 	Any    any               `json:"any,omitempty"`

@@ -196,4 +196,3 @@ func (s *Store) Workload(ctx context.Context, p *store.WorkloadParams) (*weftype
 	sort.Slice(out.Workers, func(i, j int) bool { return out.Workers[i].ID < out.Workers[j].ID })
 	return out, nil
 }
-
