@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"fmt"
+	"github.com/weftrun/weft/internal/jsonschema"
 	"reflect"
 	"strings"
 	"sync"
@@ -177,6 +178,7 @@ type entityRuntime interface {
 	sendRaw(ctx context.Context, id string, cmd []byte, opts []CommandOption) ([]byte, int64, error)
 	stateRaw(ctx context.Context, id string) ([]byte, int64, error)
 	stream(id string) string
+	commandSchema() jsonschema.Schema
 }
 
 // RegisterEntity registers an entity type on the engine and returns its

@@ -32,6 +32,10 @@ type ProjectionDef struct {
 	// Partitions splits the events by stream as for a ConsumerDef; each
 	// partition commits its rows with its own checkpoint. Default 1.
 	Partitions int
+	// Tables names the view's tables ("booking_view", or "schema.table"),
+	// so that operators see their row counts (Engine.ProjectionRows, the
+	// UI's consumers page). Defaults to none.
+	Tables []string
 }
 
 // RegisterProjection registers a projection on the engine; it runs from
@@ -41,8 +45,13 @@ func RegisterProjection(e *Engine, def ProjectionDef) {
 	if def.Handle == nil {
 		panic(fmt.Sprintf("weft: projection %q has no Handle", def.Name))
 	}
+	for _, t := range def.Tables {
+		if !tableName.MatchString(t) {
+			panic(fmt.Sprintf("weft: projection %q: table %q is not a plain SQL name (letters, digits, _; schema.table)", def.Name, t))
+		}
+	}
 	e.addConsumer(consumer.Def{
-		Name: def.Name, Partitions: def.Partitions, Project: def.Handle, Setup: def.Setup, Reset: def.Reset,
+		Name: def.Name, Partitions: def.Partitions, Project: def.Handle, Setup: def.Setup, Reset: def.Reset, Tables: def.Tables,
 		Settings: consumer.Settings{
 			Kind: consumer.KindProjection, Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix, Delivery: "exactly-once",
 		},

@@ -83,6 +83,8 @@ type Def struct {
 	Project       func(ctx context.Context, tx store.Tx, ev weftype.Event) error
 	Setup         func(ctx context.Context, tx store.Tx) error
 	Reset         func(ctx context.Context, tx store.Tx) error
+	// Tables are a projection's view tables, whose rows operators count.
+	Tables []string
 }
 
 // Runner runs one consumer or projection of this engine: a loop that
@@ -142,6 +144,9 @@ func newRunner(set *Set, def Def) *Runner {
 
 // IsProjection reports whether the runner is a projection's.
 func (r *Runner) IsProjection() bool { return r.def.Project != nil }
+
+// Tables returns the view tables the projection declared.
+func (r *Runner) Tables() []string { return r.def.Tables }
 
 // HasReset reports whether the projection can empty its view.
 func (r *Runner) HasReset() bool { return r.def.Reset != nil }
