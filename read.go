@@ -55,6 +55,11 @@ type EventFilter struct {
 	// StreamPrefix keeps only events of streams starting with it (as
 	// StreamName(kind, "") gives it); empty keeps all.
 	StreamPrefix string
+	// Stream keeps only the events of this one stream; empty keeps all.
+	Stream string
+	// Before, when above 0, keeps only events at positions below it: with
+	// After, a range of positions.
+	Before int64
 	// Limit caps the number of events. Defaults to 1000.
 	Limit int
 }
@@ -63,6 +68,7 @@ type EventFilter struct {
 func (e *Engine) ReadEvents(ctx context.Context, f EventFilter) ([]weftype.Event, error) {
 	return e.store.ReadAll(ctx, &store.ReadAllParams{
 		AfterPosition: f.After, Types: f.Types, Tags: f.Tags, StreamPrefix: f.StreamPrefix, Limit: f.Limit,
+		Stream: f.Stream, BeforePosition: f.Before,
 	})
 }
 

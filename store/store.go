@@ -286,6 +286,10 @@ type ReadAllParams struct {
 	Tags []string
 	// StreamPrefix keeps only events of streams starting with it; empty keeps all.
 	StreamPrefix string
+	// Stream keeps only the events of this one stream; empty keeps all.
+	Stream string
+	// BeforePosition, when above 0, keeps only events at positions below it.
+	BeforePosition int64
 	// Partitions, when more than 1, keeps only the events of the streams in
 	// partition Partition out of Partitions (see weftype.StreamPartition).
 	Partitions int

@@ -331,6 +331,14 @@ func (s *Store) ReadAll(ctx context.Context, p *store.ReadAllParams) ([]weftype.
 		b.WriteString(` AND substr(stream, 1, ?) = ?`)
 		args = append(args, len([]rune(p.StreamPrefix)), p.StreamPrefix)
 	}
+	if p.Stream != "" {
+		b.WriteString(` AND stream = ?`)
+		args = append(args, p.Stream)
+	}
+	if p.BeforePosition > 0 {
+		b.WriteString(` AND position < ?`)
+		args = append(args, p.BeforePosition)
+	}
 	if len(p.Tags) > 0 {
 		b.WriteString(` AND position IN (SELECT position FROM event_tags WHERE position > ? AND tag IN (` + placeholders(len(p.Tags)) + `))`)
 		args = append(args, p.AfterPosition)

@@ -16,6 +16,28 @@ var insightTests = []test{
 	{"ListStreams", testListStreams},
 	{"RunActivity", testRunActivity},
 	{"Workload", testWorkload},
+	{"ReadAllStreamAndRange", testReadAllStreamAndRange},
+}
+
+func testReadAllStreamAndRange(t *testing.T, h *harness) {
+	h.append("a:1", 0, ev("X", "1"), ev("Y", "2"))
+	h.append("a:10", 0, ev("X", "3"))
+	h.append("a:1", 2, ev("X", "4"))
+	h.append("b:1", 0, ev("X", "5"))
+	// One stream exactly: a:10 shares the prefix a:1 and is left out.
+	if got := positions(h.all(store.ReadAllParams{Stream: "a:1"})); !slices.Equal(got, []int64{1, 2, 4}) {
+		t.Errorf("ReadAll(Stream a:1) positions = %v, want [1 2 4]", got)
+	}
+	if got := positions(h.all(store.ReadAllParams{Stream: "a:1", Types: []string{"X"}, AfterPosition: 1})); !slices.Equal(got, []int64{4}) {
+		t.Errorf("ReadAll(Stream a:1, type X, after 1) = %v, want [4]", got)
+	}
+	// A range of positions: after 1, before 5.
+	if got := positions(h.all(store.ReadAllParams{AfterPosition: 1, BeforePosition: 5})); !slices.Equal(got, []int64{2, 3, 4}) {
+		t.Errorf("ReadAll(after 1, before 5) = %v, want [2 3 4]", got)
+	}
+	if got := positions(h.all(store.ReadAllParams{BeforePosition: 2, StreamPrefix: "a:"})); !slices.Equal(got, []int64{1}) {
+		t.Errorf("ReadAll(before 2, prefix a:) = %v, want [1]", got)
+	}
 }
 
 func testListStreams(t *testing.T, h *harness) {
