@@ -120,7 +120,9 @@ func (e *Engine) Overview(ctx context.Context, window time.Duration) (*Overview,
 		window = time.Hour
 	}
 	now := e.clock.Now()
-	act, err := e.store.RunActivity(ctx, &store.RunActivityParams{Since: now.Add(-window).Truncate(time.Minute), Until: now, Bucket: time.Minute})
+	// Whole minutes, the current one included.
+	act, err := e.store.RunActivity(ctx, &store.RunActivityParams{Since: now.Add(-window).Truncate(time.Minute),
+		Until: now.Truncate(time.Minute).Add(time.Minute), Bucket: time.Minute})
 	if err != nil {
 		return nil, err
 	}

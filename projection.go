@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/weftrun/weft/internal/consumer"
@@ -58,6 +59,10 @@ func RegisterProjection(e *Engine, def ProjectionDef) {
 	}, RetryPolicy{})
 }
 
+// ErrNoReset is returned by RebuildProjection for a projection defined
+// without a Reset, which cannot empty its view.
+var ErrNoReset = errors.New("weft: the projection has no Reset to empty its view")
+
 // RebuildProjection empties a projection's view (its Reset) and moves its
 // checkpoint back to the start of the log in one transaction; the
 // projection then catches up from the start. Its parked events stay.
@@ -67,7 +72,7 @@ func (e *Engine) RebuildProjection(ctx context.Context, name string) error {
 		return fmt.Errorf("weft: rebuild: projection %q is not registered on this engine: %w", name, ErrConsumerNotFound)
 	}
 	if !r.HasReset() {
-		return fmt.Errorf("weft: rebuild: projection %q has no Reset", name)
+		return fmt.Errorf("weft: rebuild: projection %q: %w", name, ErrNoReset)
 	}
 	return e.ev.consumers.Pause(name, func() error {
 		return e.store.CommitCheckpoint(ctx, &store.CommitCheckpointParams{Name: name, Position: 0, Rewind: true, Apply: r.Reset})

@@ -169,6 +169,7 @@ type handler struct {
 	opts    Options
 	mux     *http.ServeMux
 	streams *streamLimits
+	lag     *lagHistory
 }
 
 // route is one API route: its method and ServeMux path pattern.
@@ -193,11 +194,16 @@ func (h *handler) routes() []route {
 		{"POST", "/api/runs/{id}/signals", h.signalRun},
 		{"GET", "/api/runs/{id}/queries/{name}", h.queryRun},
 		{"GET", "/api/events", h.listEvents},
+		{"GET", "/api/overview", h.getOverview},
 		{"GET", "/api/entities", h.listEntityTypes},
+		{"GET", "/api/entities/{type}", h.listEntities},
+		{"GET", "/api/entities/{type}/{id}/snapshot", h.getEntitySnapshot},
 		{"GET", "/api/entities/{type}/{id}", h.getEntity},
 		{"GET", "/api/entities/{type}/{id}/events", h.getEntityEvents},
 		{"POST", "/api/entities/{type}/{id}/commands", h.sendCommand},
 		{"GET", "/api/consumers", h.listConsumers},
+		{"GET", "/api/consumers/history", h.consumerHistory},
+		{"POST", "/api/consumers/{name}/rebuild", h.rebuildProjection},
 		{"POST", "/api/consumers/{name}/reset", h.resetConsumer},
 		{"GET", "/api/consumers/{name}/parked", h.listConsumerParked},
 		{"POST", "/api/consumers/{name}/parked/{position}/retry", h.retryParked},
@@ -246,7 +252,8 @@ func New(eng *weft.Engine, opts Options) http.Handler {
 // newHandler returns the API without the guard that NewServer puts in
 // front of everything it serves.
 func newHandler(eng *weft.Engine, opts Options) *handler {
-	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient)}
+	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient),
+		lag: newLagHistory(opts.PollInterval)}
 	for _, rt := range h.routes() {
 		pattern := rt.method + " " + rt.path
 		if p, ok := muxPatterns[pattern]; ok {

@@ -36,6 +36,16 @@ type Consumer struct {
 	// /api/consumers/{name}/pause), since PausedAt.
 	Paused   bool       `json:"paused"`
 	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// Tables are a projection's view tables with their row counts, for a
+	// projection registered on this server that declared them
+	// (weft.ProjectionDef.Tables).
+	Tables []ViewTable `json:"tables,omitempty"`
+}
+
+// ViewTable is a view table of a projection and its number of rows.
+type ViewTable struct {
+	Table string `json:"table"`
+	Rows  int64  `json:"rows"`
 }
 
 // ConsumerPartition is one partition of a consumer.
@@ -172,7 +182,8 @@ func (h *handler) consumerStatus(r *http.Request, name string) (Consumer, error)
 	}
 	for _, s := range all {
 		if s.Name == name {
-			return ConsumerOf(s), nil
+			c := ConsumerOf(s)
+			return c, h.addTables(r, &c)
 		}
 	}
 	return Consumer{}, fmt.Errorf("consumer %q: %w", name, weftype.ErrConsumerNotFound)
@@ -183,9 +194,13 @@ func (h *handler) listConsumers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.lag.record(h.eng.Clock().Now(), all)
 	out := ConsumerList{Consumers: make([]Consumer, len(all))}
 	for i, s := range all {
 		out.Consumers[i] = ConsumerOf(s)
+		if err := h.addTables(r, &out.Consumers[i]); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -310,5 +325,24 @@ func (h *handler) writeConsumer(w http.ResponseWriter, r *http.Request, name str
 		return err
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// addTables adds the row counts of a projection registered on this server
+// with declared tables.
+func (h *handler) addTables(r *http.Request, c *Consumer) error {
+	if c.Kind != "projection" {
+		return nil
+	}
+	rows, err := h.eng.ProjectionRows(r.Context(), c.Name)
+	if errors.Is(err, weftype.ErrConsumerNotFound) {
+		return nil // registered by another process
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range rows {
+		c.Tables = append(c.Tables, ViewTable{Table: t.Table, Rows: t.Rows})
+	}
 	return nil
 }

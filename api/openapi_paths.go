@@ -68,7 +68,7 @@ func runPaths() obj {
 
 func eventPaths() obj {
 	return obj{
-		"/api/events": obj{"get": op(tagEvents, "listEvents", "Read the log from a position", []obj{pAfter, pType, pTag, pPrefix, pLimit}, nil,
+		"/api/events": obj{"get": op(tagEvents, "listEvents", "Read the log from a position", []obj{pAfter, pBefore, pType, pTag, pPrefix, pStream, pLimit}, nil,
 			map[string]obj{"200": okJSON("A page of events.", ref("EventList"))}, "400", "401")},
 	}
 }
@@ -81,7 +81,7 @@ func livePaths() obj {
 			map[string]obj{"200": sseResp("An endless stream of \"run\" events; an \"error\" event (a Problem) ends it.", obj{"run": ref("Run"), "error": ref("Problem")})},
 			"400", "401", "404", "429")},
 		"/api/live/events": obj{"get": op(tagLive, "liveEvents", "Server-Sent Events: \"event\" events (an Event) as the log grows", []obj{
-			pAfter, pType, pTag, pPrefix, pLastID}, nil,
+			pAfter, pBefore, pType, pTag, pPrefix, pStream, pLastID}, nil,
 			map[string]obj{"200": sseResp("An endless stream of \"event\" events whose SSE id is the position; an \"error\" event (a Problem) ends it.", obj{"event": ref("Event"), "error": ref("Problem")})},
 			"400", "401", "429")},
 	}

@@ -8,7 +8,7 @@ func optStr(desc string) obj { return obj{"type": "string", "description": desc}
 
 func schemas() obj {
 	s := obj{}
-	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, serverSchemas} {
+	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, serverSchemas, insightSchemas} {
 		for name, schema := range group() {
 			if _, dup := s[name]; dup {
 				panic("api: OpenAPI schema " + name + " defined twice")
@@ -114,7 +114,8 @@ func consumerSchemas() obj {
 			"name": strSchema, "kind": obj{"type": "string", "enum": []string{"consumer", "projection"}},
 			"position": posSchema, "head": posSchema, "lag": posSchema, "oldest_unprocessed_age_ms": obj{"type": "integer", "format": "int64"},
 			"parked": intSchema, "stop_error": strSchema, "partitions": arrayOf(ref("ConsumerPartition")),
-			"paused": described("Paused by an operator: it handles no event until resumed.", boolSchema), "paused_at": timeSchema}),
+			"paused": described("Paused by an operator: it handles no event until resumed.", boolSchema), "paused_at": timeSchema,
+			"tables": described("A projection's view tables with their row counts (weft.ProjectionDef.Tables), for a projection registered on this server.", arrayOf(ref("ViewTable")))}),
 		"ConsumerPartition": object([]string{"partition", "position"}, obj{"partition": intSchema, "position": posSchema,
 			"owner": optStr("The worker running the partition; absent when none holds it."), "stop_error": strSchema}),
 		"ConsumerList":        object([]string{"consumers"}, obj{"consumers": arrayOf(ref("Consumer"))}),

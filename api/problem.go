@@ -49,6 +49,9 @@ const (
 	// not registered on the engine behind the API, so its handler cannot run
 	// here (retrying a parked event needs it).
 	ProblemConsumerNotRegistered = ProblemBase + "consumer-not-registered"
+	// ProblemNotRebuildable (409): the projection has no Reset to empty its
+	// view (or the consumer is not a projection), so it cannot be rebuilt.
+	ProblemNotRebuildable = ProblemBase + "not-rebuildable"
 	// ProblemParkedEventNotFound (404): the consumer has no parked event at
 	// that position (it may have been retried or skipped already).
 	ProblemParkedEventNotFound = ProblemBase + "parked-event-not-found"
@@ -165,6 +168,7 @@ var problemTitles = map[string]string{
 	ProblemConsumerNotFound:      "Consumer not found",
 	ProblemConsumerNotRegistered: "Consumer not registered on this server",
 	ProblemParkedEventNotFound:   "Parked event not found",
+	ProblemNotRebuildable:        "Projection cannot be rebuilt",
 	ProblemRetryFailed:           "Retry failed",
 	ProblemInvalidInput:          "Invalid input",
 	ProblemMalformedJSON:         "Malformed JSON",

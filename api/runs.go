@@ -340,7 +340,8 @@ func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// parseEventFilter reads after, type, tag and stream_prefix.
+// parseEventFilter reads after, before, type, tag, stream_prefix and
+// stream.
 func parseEventFilter(q url.Values) (*weft.EventFilter, error) {
 	p := &weft.EventFilter{}
 	if s := q.Get("after"); s != "" {
@@ -367,6 +368,19 @@ func parseEventFilter(q url.Values) (*weft.EventFilter, error) {
 			return nil, pr
 		}
 		p.StreamPrefix = s
+	}
+	if s := q.Get("stream"); s != "" {
+		if pr := checkText("stream", s, MaxIDLength+MaxNameLength+1); pr != nil {
+			return nil, pr
+		}
+		p.Stream = s
+	}
+	if s := q.Get("before"); s != "" {
+		n, err := parsePosition("before", s)
+		if err != nil {
+			return nil, err
+		}
+		p.Before = n
 	}
 	return p, nil
 }
