@@ -2,14 +2,13 @@ package weft
 
 import (
 	"context"
-	"encoding"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/weftrun/weft/internal/jsonschema"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -21,16 +20,21 @@ type WorkflowOption func(*workflowDef)
 // declared is a signal or query a workflow declared: its name, its Go type
 // and a description of it.
 type declared struct {
-	name string
-	typ  reflect.Type
-	info TypeInfo
+	name   string
+	typ    reflect.Type
+	info   TypeInfo
+	schema []byte
 	// decode decodes a payload into a new value of the type.
 	decode func(codec Codec, b []byte) error
 }
 
 func declare[T any](name string) *declared {
+	schema, err := json.Marshal(jsonschema.For(reflect.TypeFor[T]()))
+	if err != nil {
+		panic(err) // a schema of strings, slices and maps always encodes
+	}
 	return &declared{
-		name: name, typ: reflect.TypeFor[T](), info: describe(reflect.TypeFor[T]()),
+		name: name, typ: reflect.TypeFor[T](), info: describe(reflect.TypeFor[T]()), schema: schema,
 		decode: func(codec Codec, b []byte) error {
 			var v T
 			return codec.Unmarshal(b, &v)
@@ -78,12 +82,17 @@ func addDeclared(m map[string]*declared, what, workflow string, d *declared) map
 	return m
 }
 
-// WorkflowInfo describes a registered workflow: its name and the signals and
-// queries it declared (DeclareSignal, DeclareQuery), sorted by name.
+// WorkflowInfo describes a registered workflow: its name, the types of its
+// input and result, and the signals and queries it declared
+// (DeclareSignal, DeclareQuery), sorted by name.
 type WorkflowInfo struct {
 	Name    string        `json:"name"`
 	Signals []Declaration `json:"signals"`
 	Queries []Declaration `json:"queries"`
+	// Input and Result are the workflow's input and result types, named
+	// "input" and "result".
+	Input  Declaration `json:"input"`
+	Result Declaration `json:"result"`
 }
 
 // Declaration is a declared signal, with the type of its payload, or a
@@ -91,6 +100,10 @@ type WorkflowInfo struct {
 type Declaration struct {
 	Name string   `json:"name"`
 	Type TypeInfo `json:"type"`
+	// Schema is the JSON Schema (draft 2020-12) of the type's JSON values,
+	// with its struct fields in order and each Go type in "x-go-type": what
+	// a client builds a form from.
+	Schema json.RawMessage `json:"schema"`
 }
 
 // TypeInfo describes a Go type as its JSON encoding looks, for a client
@@ -133,7 +146,8 @@ func (e *Engine) DescribeWorkflows() []WorkflowInfo {
 	workflows := e.workflows.All()
 	out := make([]WorkflowInfo, 0, len(workflows))
 	for _, def := range workflows {
-		out = append(out, WorkflowInfo{Name: def.name, Signals: declarations(def.signals), Queries: declarations(def.queries)})
+		out = append(out, WorkflowInfo{Name: def.name, Signals: declarations(def.signals), Queries: declarations(def.queries),
+			Input: def.input.declaration(), Result: def.result.declaration()})
 	}
 	slices.SortFunc(out, func(a, b WorkflowInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -142,10 +156,25 @@ func (e *Engine) DescribeWorkflows() []WorkflowInfo {
 func declarations(m map[string]*declared) []Declaration {
 	out := make([]Declaration, 0, len(m))
 	for _, d := range m {
-		out = append(out, Declaration{Name: d.name, Type: d.info})
+		out = append(out, d.declaration())
 	}
 	slices.SortFunc(out, func(a, b Declaration) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+func (d *declared) declaration() Declaration {
+	return Declaration{Name: d.name, Type: d.info, Schema: d.schema}
+}
+
+// DescribeWorkflow returns the description of the registered workflow name,
+// or false.
+func (e *Engine) DescribeWorkflow(name string) (WorkflowInfo, bool) {
+	for _, w := range e.DescribeWorkflows() {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return WorkflowInfo{}, false
 }
 
 // checkSignal refuses a payload that does not decode into the type the
@@ -213,120 +242,37 @@ func (e *Engine) checkQueryResult(workflow, name string, v any) error {
 	return nil
 }
 
-var (
-	timeType          = reflect.TypeFor[time.Time]()
-	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-)
-
 // describe returns the description of t.
 func describe(t reflect.Type) TypeInfo { return describeIn(t, map[reflect.Type]bool{}) }
 
 // describeIn describes t; enclosing holds the struct types being described,
 // so that a recursive type refers to itself by name instead of looping.
 func describeIn(t reflect.Type, enclosing map[reflect.Type]bool) TypeInfo {
-	info := TypeInfo{Go: t.String()}
 	if t.Kind() == reflect.Pointer {
-		info = describeIn(t.Elem(), enclosing)
+		info := describeIn(t.Elem(), enclosing)
 		info.Go, info.Nullable = t.String(), true
 		return info
 	}
+	kind, format := jsonschema.KindOf(t)
+	info := TypeInfo{Go: t.String(), Kind: kind, Format: format, Nullable: jsonschema.Nullable(t)}
 	switch {
-	case t == timeType:
-		info.Kind, info.Format = "string", "date-time"
-		return info
-	case t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType):
-		info.Kind = "any"
-		return info
-	case t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType):
-		info.Kind = "string"
-		return info
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		info.Kind = "boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		info.Kind = "integer"
-	case reflect.Float32, reflect.Float64:
-		info.Kind = "number"
-	case reflect.String:
-		info.Kind = "string"
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
-			info.Kind, info.Format, info.Nullable = "string", "base64", true
-			return info
-		}
+	case kind == jsonschema.KindArray || (kind == jsonschema.KindObject && t.Kind() == reflect.Map):
 		elem := describeIn(t.Elem(), enclosing)
-		info.Kind, info.Elem, info.Nullable = "array", &elem, t.Kind() == reflect.Slice
-	case reflect.Map:
-		elem := describeIn(t.Elem(), enclosing)
-		info.Kind, info.Elem, info.Nullable = "object", &elem, true
-	case reflect.Struct:
-		info.Kind = "object"
-		if enclosing[t] {
-			return info
-		}
+		info.Elem = &elem
+	case kind == jsonschema.KindObject && !enclosing[t]:
 		enclosing[t] = true
-		info.Fields = fieldsOf(t, enclosing)
+		for _, f := range jsonschema.Fields(t) {
+			fi := FieldInfo{Name: f.Name, Type: describeIn(f.Type, enclosing), Optional: f.Optional}
+			if f.Quoted {
+				fi.Type.Kind = jsonschema.KindString
+			}
+			info.Fields = append(info.Fields, fi)
+		}
 		delete(enclosing, t)
-	default: // interfaces, and what encoding/json cannot encode
-		info.Kind, info.Nullable = "any", t.Kind() == reflect.Interface
+	case kind == jsonschema.KindAny || kind == jsonschema.KindString:
+		// A type with its own MarshalJSON or MarshalText is nullable only
+		// as a pointer or interface.
+		info.Nullable = info.Nullable && (format == "base64" || t.Kind() == reflect.Interface)
 	}
 	return info
-}
-
-// fieldsOf returns the JSON fields of a struct as encoding/json names them,
-// with the fields of embedded structs promoted (a simplification: a name
-// that several embedded structs define is listed once, from the first).
-func fieldsOf(t reflect.Type, enclosing map[reflect.Type]bool) []FieldInfo {
-	var out []FieldInfo
-	seen := map[string]bool{}
-	add := func(f FieldInfo) {
-		if !seen[f.Name] {
-			seen[f.Name] = true
-			out = append(out, f)
-		}
-	}
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		tag := sf.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		ft := sf.Type
-		if sf.Anonymous && name == "" {
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				if !enclosing[ft] {
-					enclosing[ft] = true
-					for _, f := range fieldsOf(ft, enclosing) {
-						add(f)
-					}
-					delete(enclosing, ft)
-				}
-				continue
-			}
-		}
-		if !sf.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		f := FieldInfo{Name: name, Type: describeIn(sf.Type, enclosing)}
-		for o := range strings.SplitSeq(opts, ",") {
-			switch o {
-			case "omitempty", "omitzero":
-				f.Optional = true
-			case "string":
-				f.Type.Kind = "string" // a number or boolean encoded as a JSON string
-			}
-		}
-		add(f)
-	}
-	return out
 }

@@ -169,13 +169,34 @@ func TestDescribeWorkflows(t *testing.T) {
 			weft.DeclareSignal[order]("placed"), weft.DeclareSignal[[]int]("ids"))
 	})
 	_ = order{}.hidden
-	got, err := json.Marshal(env.Engine.DescribeWorkflows())
+	defs := env.Engine.DescribeWorkflows()
+	// The schemas are internal/jsonschema's, pinned there; here each
+	// declaration has one, and the TypeInfos are pinned below.
+	verified := string(defs[1].Signals[0].Schema)
+	if want := `{"type":"object","properties":{"secret":{"type":"string","x-go-type":"string"}},"required":["secret"],"x-go-type":"weft_test.verification"}`; verified != want {
+		t.Errorf("schema of verified = %s, want %s", verified, want)
+	}
+	if in, res := defs[0].Input, defs[0].Result; in.Name != "input" || in.Type.Go != "struct {}" || res.Name != "result" || string(res.Schema) != `{"type":"integer","x-go-type":"int"}` {
+		t.Errorf("orders' input %+v and result %+v", in, res)
+	}
+	for i := range defs {
+		for _, ds := range [][]weft.Declaration{defs[i].Signals, defs[i].Queries} {
+			for j := range ds {
+				if len(ds[j].Schema) == 0 {
+					t.Errorf("%s: %s without a schema", defs[i].Name, ds[j].Name)
+				}
+				ds[j].Schema = nil
+			}
+		}
+		defs[i].Input, defs[i].Result = weft.Declaration{}, weft.Declaration{}
+	}
+	got, err := json.Marshal(defs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `[` +
 		`{"name":"orders","signals":[` +
-		`{"name":"ids","type":{"go":"[]int","kind":"array","nullable":true,"elem":{"go":"int","kind":"integer"}}},` +
+		`{"name":"ids","type":{"go":"[]int","kind":"array","nullable":true,"elem":{"go":"int","kind":"integer"}},"schema":null},` +
 		`{"name":"placed","type":{"go":"weft_test.order","kind":"object","fields":[` +
 		`{"name":"by","type":{"go":"string","kind":"string"}},` +
 		`{"name":"id","type":{"go":"int","kind":"string"}},` +
@@ -188,10 +209,10 @@ func TestDescribeWorkflows(t *testing.T) {
 		`{"name":"label","type":{"go":"string","kind":"string"}},` +
 		`{"name":"children","type":{"go":"[]*weft_test.node","kind":"array","nullable":true,"elem":{"go":"*weft_test.node","kind":"object","nullable":true}},"optional":true}]}},` +
 		`{"name":"any","type":{"go":"interface {}","kind":"any","nullable":true}},` +
-		`{"name":"Untagged","type":{"go":"float64","kind":"number"}}]}}],` +
-		`"queries":[]},` +
-		`{"name":"verify","signals":[{"name":"verified","type":{"go":"weft_test.verification","kind":"object","fields":[{"name":"secret","type":{"go":"string","kind":"string"}}]}}],` +
-		`"queries":[{"name":"state","type":{"go":"string","kind":"string"}}]}]`
+		`{"name":"Untagged","type":{"go":"float64","kind":"number"}}]},"schema":null}],` +
+		`"queries":[],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}},` +
+		`{"name":"verify","signals":[{"name":"verified","type":{"go":"weft_test.verification","kind":"object","fields":[{"name":"secret","type":{"go":"string","kind":"string"}}]},"schema":null}],` +
+		`"queries":[{"name":"state","type":{"go":"string","kind":"string"},"schema":null}],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}}]`
 	if string(got) != want {
 		t.Fatalf("DescribeWorkflows =\n%s\nwant\n%s", got, want)
 	}

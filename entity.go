@@ -3,7 +3,6 @@ package weft
 import (
 	"context"
 	"fmt"
-	"github.com/weftrun/weft/internal/jsonschema"
 	"reflect"
 	"strings"
 	"sync"
@@ -178,7 +177,7 @@ type entityRuntime interface {
 	sendRaw(ctx context.Context, id string, cmd []byte, opts []CommandOption) ([]byte, int64, error)
 	stateRaw(ctx context.Context, id string) ([]byte, int64, error)
 	stream(id string) string
-	commandSchema() jsonschema.Schema
+	commandSchema() any
 }
 
 // RegisterEntity registers an entity type on the engine and returns its

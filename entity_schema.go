@@ -9,10 +9,11 @@ import (
 
 // commandSchema is the JSON Schema of the commands Untyped.SendCommand
 // takes for this entity: that of C, or for an interface C one alternative
-// per declared command type, as rawCommand reads them.
-func (en *Entity[S, C, E]) commandSchema() jsonschema.Schema {
+// {"type": name, "data": …} per declared command type, as rawCommand reads
+// them.
+func (en *Entity[S, C, E]) commandSchema() any {
 	if !en.cIface {
-		return jsonschema.Of(reflect.TypeFor[C]())
+		return jsonschema.For(reflect.TypeFor[C]())
 	}
 	names := make([]string, 0, len(en.cmdTypes))
 	for name := range en.cmdTypes {
@@ -20,25 +21,21 @@ func (en *Entity[S, C, E]) commandSchema() jsonschema.Schema {
 	}
 	sort.Strings(names)
 	alts := make([]any, len(names))
-	defs := map[string]any{}
+	defs := map[string]*jsonschema.Schema{}
 	for i, name := range names {
-		data := jsonschema.Of(en.cmdTypes[name])
-		delete(data, "$schema")
+		data := jsonschema.For(en.cmdTypes[name])
 		// Each alternative's "$ref"s point at the root's "$defs".
-		if d, ok := data["$defs"].(map[string]any); ok {
-			for k, v := range d {
-				defs[k] = v
-			}
-			delete(data, "$defs")
+		for k, v := range data.Defs {
+			defs[k] = v
 		}
-		alts[i] = jsonschema.Schema{
-			"title": name, "type": "object", "additionalProperties": false,
-			"properties": map[string]any{"type": map[string]any{"const": name}, "data": data},
+		data.Defs = nil
+		alts[i] = map[string]any{
+			"title": name, "type": "object",
+			"properties": map[string]any{"type": map[string]any{"type": "string", "const": name}, "data": data},
 			"required":   []string{"type", "data"},
-			"x-order":    []string{"type", "data"},
 		}
 	}
-	out := jsonschema.Schema{"$schema": "https://json-schema.org/draft/2020-12/schema", "oneOf": alts}
+	out := map[string]any{"$schema": jsonschema.Draft, "oneOf": alts}
 	if len(defs) > 0 {
 		out["$defs"] = defs
 	}

@@ -40,12 +40,15 @@ func ExampleDeclareSignal() {
 	_ = eng.Signal(ctx, "a-1", "approved", Approval{By: "ann"})
 	fmt.Println(run.Result(ctx))
 
-	// The declarations are listed with the JSON shape of their types.
+	// The declarations are listed with the JSON shape of their types and
+	// its JSON Schema, which a form is built from.
 	signals, _ := json.Marshal(eng.DescribeWorkflows()[0].Signals)
 	fmt.Println(string(signals))
+	fmt.Println(string(eng.DescribeWorkflows()[0].Signals[0].Schema))
 	// Output:
 	// refused: true
 	// weft: invalid payload of signal "approved", which workflow "approve" declares as weft_test.Approval: json: cannot unmarshal number into Go struct field Approval.by of type string
 	// approved by ann <nil>
-	// [{"name":"approved","type":{"go":"weft_test.Approval","kind":"object","fields":[{"name":"by","type":{"go":"string","kind":"string"}},{"name":"note","type":{"go":"string","kind":"string"},"optional":true}]}}]
+	// [{"name":"approved","type":{"go":"weft_test.Approval","kind":"object","fields":[{"name":"by","type":{"go":"string","kind":"string"}},{"name":"note","type":{"go":"string","kind":"string"},"optional":true}]},"schema":{"type":"object","properties":{"by":{"type":"string","x-go-type":"string"},"note":{"type":"string","x-go-type":"string"}},"required":["by"],"x-go-type":"weft_test.Approval"}}]
+	// {"type":"object","properties":{"by":{"type":"string","x-go-type":"string"},"note":{"type":"string","x-go-type":"string"}},"required":["by"],"x-go-type":"weft_test.Approval"}
 }

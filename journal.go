@@ -79,6 +79,10 @@ type entry struct {
 	Child    string          `json:"child,omitempty"`
 	Signal   int64           `json:"signal,omitempty"`
 	Duration time.Duration   `json:"duration_ns,omitempty"`
+	// Started is when a step attempt started, on the engine's clock; the
+	// entry's time is when it was written, which for a failed attempt is
+	// the next write of the run, later than the attempt's end.
+	Started *time.Time `json:"started,omitempty"`
 	// Reason, Actor and Run are those of an operator's operation (see
 	// run_ops.go): its reason, who did it, and the run it links to.
 	Reason string `json:"reason,omitempty"`
@@ -137,8 +141,11 @@ type JournalEntry struct {
 	// (StepAttemptFailed).
 	Until *time.Time `json:"until,omitempty"`
 	Child string     `json:"child,omitempty"`
-	// Duration is how long a step attempt ran.
+	// Duration is how long a step attempt ran, and Started when it started
+	// (absent in journals written before weft recorded it: the entry's
+	// Time minus Duration is then the best estimate).
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	Started  *time.Time    `json:"started,omitempty"`
 	// Reason and Actor are those of an operator's operation (the entries
 	// RunTerminated, RunSuspended, …: Name is the operation): the reason
 	// given and who did it (the API's token name). Run is the run a reset
@@ -160,7 +167,7 @@ func toJournalEntry(ev weftype.Event, e *entry) JournalEntry {
 	je := JournalEntry{
 		Position: ev.Position, Version: ev.Version, Type: ev.Type, Time: ev.Time,
 		Seq: e.Seq, Name: e.Name, Source: e.Source, Attempt: e.Attempt,
-		Until: e.Until, Child: e.Child, Duration: e.Duration,
+		Until: e.Until, Child: e.Child, Duration: e.Duration, Started: e.Started,
 		Reason: e.Reason, Actor: e.Actor, Run: e.Run,
 	}
 	if je.Until == nil {

@@ -21,6 +21,15 @@ type RunFilter struct {
 	CreatedAfter, CreatedBefore time.Time
 	// IDPrefix keeps only runs whose ID starts with it; empty keeps all.
 	IDPrefix string
+	// ExcludeIDPrefixes drops runs whose ID starts with one of these (the
+	// runs of a schedule, "<name>@…", shown apart from the others).
+	ExcludeIDPrefixes []string
+	// EndedAfter and EndedBefore, when not zero, keep only ended runs
+	// (completed, failed, cancelled, terminated) whose end is within them.
+	EndedAfter, EndedBefore time.Time
+	// InputContains keeps only runs whose encoded input contains this text
+	// (case-sensitive); empty keeps all.
+	InputContains string
 	// Before is a pagination cursor: only runs listed after the run with
 	// this ID (the last of the previous page) are returned.
 	Before string
@@ -38,8 +47,16 @@ func (f RunFilter) params() *store.ListRunsParams {
 	return &store.ListRunsParams{
 		Workflow: f.Workflow, Statuses: f.Statuses, Parent: f.Parent, IDPrefix: f.IDPrefix,
 		CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore,
+		EndedAfter: f.EndedAfter, EndedBefore: f.EndedBefore,
+		InputContains: f.InputContains, ExcludeIDPrefixes: f.ExcludeIDPrefixes,
 		Before: f.Before, Limit: f.Limit,
 	}
+}
+
+// CountRuns counts the runs that f selects (its Before and Limit aside) per
+// status; a status without runs is absent.
+func (e *Engine) CountRuns(ctx context.Context, f RunFilter) (map[weftype.RunStatus]int64, error) {
+	return e.store.CountRuns(ctx, &store.CountRunsParams{Filter: *f.params()})
 }
 
 // EventFilter selects events of the log for Engine.ReadEvents. Its zero value

@@ -136,9 +136,11 @@ func (s *stepRun) encode(v any) ([]byte, error) {
 	return b, nil
 }
 
-// entry is the journal entry of the current attempt.
+// entry is the journal entry of the current attempt, which ended now and
+// took took.
 func (s *stepRun) entry(took time.Duration) *entry {
-	return &entry{Seq: s.seq, Name: s.name, Source: s.src, Attempt: s.attempt, Duration: took}
+	started := s.x.now().Add(-took)
+	return &entry{Seq: s.seq, Name: s.name, Source: s.src, Attempt: s.attempt, Duration: took, Started: &started}
 }
 
 // failed records a failed attempt. When the step is out of attempts or err

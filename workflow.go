@@ -17,6 +17,8 @@ type workflowDef struct {
 	// signals and queries are those declared with DeclareSignal and
 	// DeclareQuery; nil when none.
 	signals, queries map[string]*declared
+	// input and result describe the types of the input and result.
+	input, result *declared
 	// stayOnBuild is set by BuildPolicy(StayOnBuild).
 	stayOnBuild bool
 }
@@ -42,7 +44,7 @@ func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Cont
 		panic("weft: RegisterWorkflow with an empty workflow name")
 	}
 	def := &workflowDef{
-		name: name,
+		name: name, input: declare[I]("input"), result: declare[O]("result"),
 		run: func(ctx context.Context, codec Codec, input []byte) ([]byte, error) {
 			var in I
 			if len(input) > 0 {

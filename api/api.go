@@ -183,6 +183,9 @@ type route struct {
 func (h *handler) routes() []route {
 	return append([]route{
 		{"GET", "/api/workflows", h.listWorkflows},
+		{"GET", "/api/workflows/{name}", h.getWorkflow},
+		{"GET", "/api/whoami", h.whoami},
+		{"GET", "/api/run-counts", h.countRuns},
 		{"GET", "/api/builds", h.listBuilds},
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},

@@ -4,12 +4,22 @@ package api
 // pathGroups).
 
 var (
-	pID        = param("id", "path", "The run ID, path-escaped (a child run's ID contains \"/\", sent as %2F).", idSchema, true)
-	pLimit     = param("limit", "query", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": DefaultLimit}, false)
-	pWorkflow  = param("workflow", "query", "Only runs of this workflow.", nameSchema, false)
-	pStatus    = param("status", "query", "Only runs with these statuses: repeated or comma-separated.", arrayOf(strSchema), false)
-	pAfterT    = param("created_after", "query", "Only runs created after this time (RFC 3339).", timeSchema, false)
-	pBeforeT   = param("created_before", "query", "Only runs created before this time (RFC 3339).", timeSchema, false)
+	pID       = param("id", "path", "The run ID, path-escaped (a child run's ID contains \"/\", sent as %2F).", idSchema, true)
+	pLimit    = param("limit", "query", "Page size.", obj{"type": "integer", "minimum": 1, "maximum": MaxLimit, "default": DefaultLimit}, false)
+	pWorkflow = param("workflow", "query", "Only runs of this workflow.", nameSchema, false)
+	pStatus   = param("status", "query", "Only runs with these statuses: repeated or comma-separated.", arrayOf(strSchema), false)
+	pAfterT   = param("created_after", "query", "Only runs created after this time (RFC 3339).", timeSchema, false)
+	pBeforeT  = param("created_before", "query", "Only runs created before this time (RFC 3339).", timeSchema, false)
+	// runFilter are the filters of the runs list and its counts.
+	runFilter = []obj{pWorkflow, pStatus, pAfterT, pBeforeT,
+		param("started_after", "query", "created_after by the name the UI uses (a run starts when it is created); created_after wins when both are given.", timeSchema, false),
+		param("started_before", "query", "created_before by the name the UI uses; created_before wins when both are given.", timeSchema, false),
+		param("ended_after", "query", "Only ended runs (completed, failed, cancelled, terminated) that ended after this time.", timeSchema, false),
+		param("ended_before", "query", "Only ended runs that ended before this time.", timeSchema, false),
+		param("id_prefix", "query", "Only runs whose ID starts with this.", idSchema, false),
+		param("exclude_prefix", "query", "Not the runs whose ID starts with this (repeatable): \"<schedule>@\" leaves out a schedule's runs.", arrayOf(idSchema), false),
+		param("parent", "query", "Only the children of this run.", idSchema, false),
+		param("input_contains", "query", "Only runs whose encoded input contains this text (case-sensitive).", nameSchema, false)}
 	pAfter     = param("after", "query", "Only events after this log position.", posSchema, false)
 	pType      = param("type", "query", "Only events of these types (repeatable).", arrayOf(strSchema), false)
 	pTag       = param("tag", "query", "Only events carrying one of these tags (repeatable).", arrayOf(strSchema), false)
@@ -31,19 +41,24 @@ func workflowPaths() obj {
 	return obj{
 		"/api/workflows": obj{"get": op(tagWorkflows, "listWorkflows", "Registered workflows, with their declared signals and queries", nil, nil,
 			map[string]obj{"200": okJSON("The names, sorted, and the definitions in the same order.", ref("WorkflowList"))}, "401")},
+		"/api/workflows/{name}": obj{"get": op(tagWorkflows, "getWorkflow", "A registered workflow: the JSON Schemas of its input, result, signals and queries", []obj{
+			param("name", "path", "The workflow's registered name.", nameSchema, true)}, nil,
+			map[string]obj{"200": okJSON("The workflow.", ref("WorkflowInfo"))}, read...)},
 	}
 }
 
 func runPaths() obj {
 	return obj{
 		"/api/runs": obj{
-			"get": op(tagRuns, "listRuns", "List runs, newest first", []obj{pWorkflow, pStatus, pAfterT, pBeforeT,
-				param("cursor", "query", "next_cursor of the previous page.", idSchema, false), pLimit}, nil,
+			"get": op(tagRuns, "listRuns", "List runs, newest first", append(runFilter,
+				param("cursor", "query", "next_cursor of the previous page.", idSchema, false), pLimit), nil,
 				map[string]obj{"200": okJSON("A page of runs.", ref("RunList"))}, "400", "401"),
 			"post": op(tagRuns, "startRun", "Start a run (idempotent by ID)", nil, jsonBody(ref("StartRequest")),
 				map[string]obj{"201": okJSON("Started.", ref("Run")), "200": okJSON("A run with this ID and workflow existed; nothing changed.", ref("Run"))},
 				with(mutating, "409", "422")...),
 		},
+		"/api/run-counts": obj{"get": op(tagRuns, "countRuns", "How many runs the filter of GET /api/runs selects, per status", runFilter, nil,
+			map[string]obj{"200": okJSON("The counts.", ref("RunCounts"))}, "400", "401")},
 		"/api/runs/{id}": obj{
 			"get": op(tagRuns, "getRun", "A run, with where it waits", []obj{pID}, nil,
 				map[string]obj{"200": okJSON("The run.", ref("Run"))}, read...),
@@ -146,6 +161,8 @@ func serverPaths() obj {
 			"responses": obj{"200": okJSON("The OpenAPI document.", obj{"type": "object"}), "421": problemResp(), "default": problemResp()}}},
 		"/healthz": obj{"get": obj{"tags": []string{tagServer}, "operationId": "health", "summary": "The store's health (a cheap read with a timeout); without the token of a server that has one, the status only", "security": []obj{},
 			"responses": obj{"200": okJSON("The store answers.", ref("Health")), "503": okJSON("The store does not answer.", ref("Health")), "421": problemResp(), "default": problemResp()}}},
+		"/api/whoami": obj{"get": op(tagServer, "whoami", "The caller: its token's name and role (admin or read), so that a client shows only the controls it may use", nil, nil,
+			map[string]obj{"200": okJSON("The caller.", ref("Whoami"))}, "401")},
 		"/api/clock/advance": obj{"post": op(tagServer, "advanceClock", "Move the engine's manual clock forward (only with Options.Clock, as `weft dev --clock=manual` sets; 404 on the wall clock)", nil, jsonBody(ref("ClockAdvanceRequest")),
 			map[string]obj{"200": okJSON("The clock's time after the move; runs whose timers fell due wake.", ref("ClockResponse"))}, with(mutating, "404")...)},
 		"/metrics": obj{"get": obj{"tags": []string{tagServer}, "operationId": "metrics", "summary": "Prometheus metrics (text exposition format)",

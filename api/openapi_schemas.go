@@ -23,10 +23,17 @@ func workflowSchemas() obj {
 	return obj{
 		"WorkflowList": object([]string{"workflows", "definitions"}, obj{
 			"workflows": arrayOf(strSchema), "definitions": arrayOf(ref("WorkflowInfo"))}),
-		"WorkflowInfo": object([]string{"name", "signals", "queries"}, obj{"name": strSchema,
+		"WorkflowInfo": object([]string{"name", "signals", "queries", "input", "result"}, obj{"name": strSchema,
 			"signals": described("Declared signals, with the type of their payload.", arrayOf(ref("Declaration"))),
-			"queries": described("Declared queries, with the type of their result.", arrayOf(ref("Declaration")))}),
-		"Declaration": object([]string{"name", "type"}, obj{"name": strSchema, "type": ref("TypeInfo")}),
+			"queries": described("Declared queries, with the type of their result.", arrayOf(ref("Declaration"))),
+			"input":   described("The workflow's input type (named \"input\").", ref("Declaration")),
+			"result":  described("The workflow's result type (named \"result\").", ref("Declaration"))}),
+		"Declaration": object([]string{"name", "type", "schema"}, obj{"name": strSchema, "type": ref("TypeInfo"), "schema": ref("JSONSchema")}),
+		"JSONSchema": obj{"type": "object", "description": "A JSON Schema (draft 2020-12) of the Go type's JSON values, derived from the type by reflection: " +
+			"struct fields in order as properties (required unless omitempty or omitzero), time.Time as a date-time string, []byte as base64, " +
+			"pointers, slices and maps nullable, recursive types in $defs; x-go-type names each Go type. Forms are built from it.",
+			"properties": obj{"type": obj{"oneOf": []obj{strSchema, arrayOf(strSchema)}}, "properties": obj{"type": "object"},
+				"required": arrayOf(strSchema), "items": obj{"type": "object"}, "x-go-type": strSchema}},
 		"TypeInfo": described("A Go type as its JSON encoding looks.", object([]string{"go", "kind"}, obj{
 			"go":       optStr("The Go type, as package.Name."),
 			"kind":     obj{"type": "string", "enum": []string{"object", "array", "string", "integer", "number", "boolean", "any"}},
@@ -50,6 +57,8 @@ func runSchemas() obj {
 			"journal_entries": obj{"type": "integer", "description": "GET /api/runs/{id} only: the entries of the run's current journal segment."},
 			"long_history":    obj{"type": "boolean", "description": "GET /api/runs/{id} only: journal_entries is past the engine's threshold (weft.Config.LongHistory); continue the run as new."},
 			"reset_from":      optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
+			"build":    optStr("The build the run executes on."),
+			"ended_at": obj{"type": "string", "format": "date-time", "description": "When an ended run ended (completed, failed, cancelled, terminated)."},
 		}),
 		"Divergence": obj{"type": "object", "description": "Why a blocked run is blocked: at position (of journal segment segment) the journal recorded expected, the code asked for actual.",
 			"properties": obj{"run_id": strSchema, "workflow": strSchema, "segment": intSchema, "position": intSchema,
@@ -62,6 +71,9 @@ func runSchemas() obj {
 		"RunError": object([]string{"message"}, obj{"type": optStr("Stable error type name."), "message": strSchema}),
 		"Waiting": object([]string{"type"}, obj{"type": optStr("The journal entry the run waits at."), "name": strSchema, "source": optStr("file:line"),
 			"file": strSchema, "line": intSchema, "until": timeSchema}),
+		"RunCounts": object([]string{"counts", "total"}, obj{
+			"counts": obj{"type": "object", "description": "Runs per status; a status without runs is absent.", "additionalProperties": intSchema},
+			"total":  intSchema}),
 		"RunList": object([]string{"runs", "head_position"}, obj{
 			"runs": arrayOf(ref("Run")), "next_cursor": strSchema, "head_position": posSchema}),
 		"JournalEntry": object([]string{"position", "version", "type", "time", "seq"}, obj{
@@ -69,7 +81,8 @@ func runSchemas() obj {
 			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": intSchema,
 			"attempt": intSchema, "result": anyJSON, "error": strSchema, "error_type": strSchema,
 			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
-			"reason": optStr("Why an operator's operation was done."), "actor": optStr("Who did it (the name of the API token)."),
+			"started": obj{"type": "string", "format": "date-time", "description": "When a step attempt started (absent in older journals)."},
+			"reason":  optStr("Why an operator's operation was done."), "actor": optStr("Who did it (the name of the API token)."),
 			"run": optStr("The other run of a reset."),
 		}),
 		"Journal":        object([]string{"run_id", "entries"}, obj{"run_id": strSchema, "entries": arrayOf(ref("JournalEntry"))}),
@@ -149,8 +162,10 @@ var reasonSchema = obj{"type": "string", "maxLength": MaxReasonLength, "descript
 func serverSchemas() obj {
 	return obj{
 		"ClockAdvanceRequest": request(nil, obj{"by": obj{"type": "string", "description": "A Go duration such as \"720h\"; exactly one of by and to."}, "to": timeSchema}),
-		"ClockResponse":       object([]string{"now"}, obj{"now": timeSchema}),
-		"Health":              object([]string{"status"}, obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}),
+		"Whoami": object([]string{"name", "role"}, obj{"name": optStr("The token's name; \"local\" on a server without tokens."),
+			"role": obj{"type": "string", "enum": []string{RoleAdmin, RoleRead}}}),
+		"ClockResponse": object([]string{"now"}, obj{"now": timeSchema}),
+		"Health":        object([]string{"status"}, obj{"status": obj{"type": "string", "enum": []string{"ok", "unavailable"}}, "head_position": posSchema, "error": strSchema}),
 		"Problem": object([]string{"type", "title", "status"}, obj{
 			"type": optStr("Stable URI of the problem type, " + ProblemBase + "…"), "title": strSchema, "status": intSchema,
 			"detail": strSchema, "instance": strSchema, "run_id": strSchema, "field": optStr("The invalid parameter or field."),

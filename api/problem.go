@@ -26,7 +26,8 @@ const (
 	// ProblemRunIDTaken (409): a run with the ID exists and belongs to
 	// another workflow or has another input (weft.ErrRunIDTaken).
 	ProblemRunIDTaken = ProblemBase + "run-id-taken"
-	// ProblemUnknownWorkflow (422): no workflow of that name is registered on
+	// ProblemUnknownWorkflow (422 to start a run, 404 for GET
+	// /api/workflows/{name}): no workflow of that name is registered on
 	// the engine behind the API.
 	ProblemUnknownWorkflow = ProblemBase + "unknown-workflow"
 	// ProblemUnknownQuery (404): the run registered no query of that name.

@@ -60,6 +60,19 @@ func runID(r *http.Request) (string, error) {
 // contain "/").
 func RunPath(id string) string { return "/api/runs/" + url.PathEscape(id) }
 
+func (h *handler) getWorkflow(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if p := checkText("name", name, MaxNameLength); p != nil {
+		return p
+	}
+	def, ok := h.eng.DescribeWorkflow(name)
+	if !ok {
+		return problem(http.StatusNotFound, ProblemUnknownWorkflow, "no workflow %q is registered with this server", name)
+	}
+	writeJSON(w, http.StatusOK, def)
+	return nil
+}
+
 func (h *handler) listWorkflows(w http.ResponseWriter, _ *http.Request) error {
 	defs := h.eng.DescribeWorkflows()
 	out := WorkflowList{Workflows: make([]string, len(defs)), Definitions: defs}
@@ -122,13 +135,72 @@ func parseRunFilter(q url.Values) (*weft.RunFilter, error) {
 	if p.Statuses, err = parseStatuses(q); err != nil {
 		return nil, err
 	}
-	if p.CreatedAfter, err = parseTime(q, "created_after"); err != nil {
-		return nil, err
+	// started_after and started_before are the names the UI uses; a run
+	// is started when it is created.
+	for _, t := range []struct {
+		dst            *time.Time
+		field, synonym string
+	}{
+		{&p.CreatedAfter, "created_after", "started_after"},
+		{&p.CreatedBefore, "created_before", "started_before"},
+		{&p.EndedAfter, "ended_after", ""},
+		{&p.EndedBefore, "ended_before", ""},
+	} {
+		field := t.field
+		if q.Get(field) == "" && t.synonym != "" {
+			field = t.synonym
+		}
+		if *t.dst, err = parseTime(q, field); err != nil {
+			return nil, err
+		}
 	}
-	if p.CreatedBefore, err = parseTime(q, "created_before"); err != nil {
-		return nil, err
+	for _, t := range []struct {
+		dst   *string
+		field string
+		max   int
+	}{
+		{&p.IDPrefix, "id_prefix", MaxIDLength},
+		{&p.Parent, "parent", MaxIDLength},
+		{&p.InputContains, "input_contains", MaxNameLength},
+	} {
+		if v := q.Get(t.field); v != "" {
+			if pr := checkText(t.field, v, t.max); pr != nil {
+				return nil, pr
+			}
+			*t.dst = v
+		}
+	}
+	for _, v := range q["exclude_prefix"] {
+		if pr := checkText("exclude_prefix", v, MaxIDLength); pr != nil {
+			return nil, pr
+		}
+		p.ExcludeIDPrefixes = append(p.ExcludeIDPrefixes, v)
 	}
 	return p, nil
+}
+
+// RunCounts is the answer of GET /api/run-counts: how many runs the filter
+// selects in each status (a status without runs is absent), and in all.
+type RunCounts struct {
+	Counts map[weftype.RunStatus]int64 `json:"counts"`
+	Total  int64                       `json:"total"`
+}
+
+func (h *handler) countRuns(w http.ResponseWriter, r *http.Request) error {
+	p, err := parseRunFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	counts, err := h.eng.CountRuns(r.Context(), *p)
+	if err != nil {
+		return err
+	}
+	out := RunCounts{Counts: counts}
+	for _, n := range counts {
+		out.Total += n
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) error {

@@ -167,13 +167,13 @@ func TestServerMountsEverything(t *testing.T) {
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `<script src="app.js"`) {
+	if res.StatusCode != 200 || !strings.Contains(string(b), `<script type="module" src="js/main.js"`) {
 		t.Errorf("UI: %d %s", res.StatusCode, b)
 	}
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("UI CSP %q", csp)
 	}
-	for _, f := range []string{"/app.js", "/style.css"} {
+	for _, f := range []string{"/js/main.js", "/style.css"} {
 		res, err := srv.Client().Get(srv.URL + f)
 		if err != nil {
 			t.Fatal(err)

@@ -33,6 +33,9 @@ type Run struct {
 	LeaseExpires *time.Time `json:"lease_expires,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// EndedAt is when an ended run (completed, failed, cancelled,
+	// terminated) ended: its last change. A run starts when it is created.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// Waiting says where a waiting run waits; only GET /api/runs/{id} sets it.
 	Waiting *Waiting `json:"waiting,omitempty"`
 	// ResetFrom and ResetTo link a run reset and the run it was reset into.
@@ -212,6 +215,9 @@ func toRun(r *weftype.Run) Run {
 	}
 	if r.LeaseOwner != "" {
 		out.LeaseExpires = timePtr(r.LeaseExpires)
+	}
+	if r.Status.Terminal() {
+		out.EndedAt = timePtr(r.UpdatedAt)
 	}
 	if len(r.Error) > 0 {
 		var e RunError

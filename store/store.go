@@ -51,6 +51,9 @@ type Store interface {
 	GetRun(ctx context.Context, p *GetRunParams) (*weftype.Run, error)
 	// ListRuns lists runs, newest first, filtered by p.
 	ListRuns(ctx context.Context, p *ListRunsParams) ([]*weftype.Run, error)
+	// CountRuns counts the runs that p's filter selects, per status (its
+	// Before and Limit are ignored); a status without runs is absent.
+	CountRuns(ctx context.Context, p *CountRunsParams) (map[weftype.RunStatus]int64, error)
 	// ClaimRuns leases up to p.Limit runs that are due (not ended, WakeAt not
 	// after p.Now) and whose lease is free or expired, to p.Owner until
 	// p.Now+p.LeaseFor. Each claimed run gets a new, larger LeaseToken.
@@ -328,11 +331,28 @@ type ListRunsParams struct {
 	// CreatedAfter and CreatedBefore bound the creation time when not zero.
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// EndedAfter and EndedBefore, when not zero, keep only ended runs
+	// (completed, failed, cancelled, terminated) whose end, the time of
+	// their last change, is within the bounds (strict, like Created…).
+	EndedAfter  time.Time
+	EndedBefore time.Time
+	// InputContains keeps only runs whose encoded input contains these
+	// bytes (case-sensitive); empty keeps all.
+	InputContains string
+	// ExcludeIDPrefixes drops the runs whose ID starts with one of these,
+	// such as the "<schedule>@" runs of the schedules a list shows apart.
+	ExcludeIDPrefixes []string
 	// Before is a pagination cursor: only runs created before the run with this
 	// ID (in the list's order) are returned.
 	Before string
 	// Limit caps the number of runs; 0 means 100.
 	Limit int
+}
+
+// CountRunsParams filter Store.CountRuns: the filter of ListRuns, without
+// its cursor and limit.
+type CountRunsParams struct {
+	Filter ListRunsParams
 }
 
 // ClaimRunsParams are the arguments of Store.ClaimRuns.

@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"io"
+	"io/fs"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,7 +12,7 @@ import (
 
 // TestPagesServed checks, without a browser, that the UI's files are served
 // with the nav linking the runs, entities and consumers pages, and that the
-// script has those pages and puts no API value in the page as HTML.
+// scripts have those pages and puts no API value in the page as HTML.
 func TestPagesServed(t *testing.T) {
 	get := func(path string) string {
 		t.Helper()
@@ -35,15 +36,26 @@ func TestPagesServed(t *testing.T) {
 			t.Errorf("index.html lacks %s", want)
 		}
 	}
-	app := get("/app.js")
+	// The script is ES modules under js/: main.js, the shell, imports the rest.
+	if !strings.Contains(index, `<script type="module" src="js/main.js">`) {
+		t.Error("index.html does not load js/main.js as a module")
+	}
+	entries, err := fs.ReadDir(ui.FS(), "js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app string
+	for _, e := range entries {
+		app += get("/js/" + e.Name())
+	}
 	for _, want := range []string{"function showEntity(", "function showConsumers(", "/api/consumers", "/api/parked", "/commands", "/retry"} {
 		if !strings.Contains(app, want) {
-			t.Errorf("app.js lacks %q", want)
+			t.Errorf("the scripts lack %q", want)
 		}
 	}
 	for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
 		if strings.Contains(app, banned) {
-			t.Errorf("app.js uses %s", banned)
+			t.Errorf("the scripts use %s", banned)
 		}
 	}
 }

@@ -26,7 +26,8 @@ import (
 //go:embed static
 var static embed.FS
 
-// FS returns the UI's files: index.html, app.js, style.css.
+// FS returns the UI's files: index.html, style.css and the JavaScript
+// modules under js/ (main.js, the shell, imports the others).
 func FS() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

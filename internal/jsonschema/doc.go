@@ -1,8 +1,9 @@
-// Package jsonschema derives a JSON Schema from a Go type, so that the UI
-// can build a typed form for a value the engine decodes with encoding/json:
-// an entity's command, a workflow's signal or query. It follows
-// encoding/json's rules (json tags, omitempty, embedded structs,
-// json.Marshaler and time.Time as strings) and describes what a JSON decoder
-// accepts, not every constraint of the Go type. Recursive types refer back
-// to themselves with "$ref" to a "$defs" entry.
+// Package jsonschema derives a JSON Schema (draft 2020-12) from a Go type by
+// reflection, describing the values encoding/json writes for it and reads
+// into it: the schema a client builds a form from (the UI's signal, query
+// and start forms) and checks a value against.
+//
+// It also holds what every reflection over those types shares (the JSON
+// kind of a Go type, the JSON fields of a struct), so that weft's TypeInfo
+// and the schemas agree.
 package jsonschema

@@ -44,6 +44,10 @@ type Dialect interface {
 	// COMMIT included, took no effect. A Store wraps such errors in a
 	// *weftype.StoreUnavailableError.
 	Unavailable(err error) (unavailable, answered bool)
+	// BytesContain is the condition that the blob column col contains the
+	// bytes of one ? argument: "instr(col, ?) > 0" on SQLite,
+	// "position(?::bytea in col) > 0" on PostgreSQL. A NULL col fails it.
+	BytesContain(col string) string
 }
 
 // WriteLocker is implemented by a Dialect whose database lets several

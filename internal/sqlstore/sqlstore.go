@@ -447,8 +447,60 @@ func (s *Store) GetRun(ctx context.Context, p *store.GetRunParams) (*weftype.Run
 
 // ListRuns implements store.Store.
 func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*weftype.Run, error) {
+	where, args := s.runFilter(p)
+	q := runSelect + ` WHERE ` + where
+	if p.Before != "" {
+		q += ` AND (r.created_at, r.id) < (SELECT c.created_at, c.id FROM runs c WHERE c.id = ?)`
+		args = append(args, p.Before)
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += ` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	runs, err := scanRuns(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}
+
+// CountRuns implements store.Store.
+func (s *Store) CountRuns(ctx context.Context, p *store.CountRunsParams) (map[weftype.RunStatus]int64, error) {
+	if _, err := s.read(); err != nil {
+		return nil, err
+	}
+	where, args := s.runFilter(&p.Filter)
+	rows, err := s.query(ctx, `SELECT r.status, COUNT(*) FROM runs r WHERE `+where+` GROUP BY r.status`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	defer rows.Close()
+	out := map[weftype.RunStatus]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count runs: %w", err)
+		}
+		out[weftype.RunStatus(st)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count runs: %w", err)
+	}
+	return out, nil
+}
+
+// runFilter is the WHERE condition (on runs aliased r) and its arguments
+// for the filter that ListRuns and CountRuns share.
+func (s *Store) runFilter(p *store.ListRunsParams) (string, []any) {
 	var b strings.Builder
-	b.WriteString(runSelect + ` WHERE TRUE`)
+	b.WriteString(`TRUE`)
 	var args []any
 	if p.Workflow != "" {
 		b.WriteString(` AND r.workflow = ?`)
@@ -468,6 +520,10 @@ func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*wefty
 		b.WriteString(` AND substr(r.id, 1, ?) = ?`)
 		args = append(args, len(p.IDPrefix), p.IDPrefix)
 	}
+	for _, x := range p.ExcludeIDPrefixes {
+		b.WriteString(` AND substr(r.id, 1, ?) <> ?`)
+		args = append(args, len(x), x)
+	}
 	if !p.CreatedAfter.IsZero() {
 		b.WriteString(` AND r.created_at > ?`)
 		args = append(args, nanos(p.CreatedAfter))
@@ -476,25 +532,22 @@ func (s *Store) ListRuns(ctx context.Context, p *store.ListRunsParams) ([]*wefty
 		b.WriteString(` AND r.created_at < ?`)
 		args = append(args, nanos(p.CreatedBefore))
 	}
-	if p.Before != "" {
-		b.WriteString(` AND (r.created_at, r.id) < (SELECT c.created_at, c.id FROM runs c WHERE c.id = ?)`)
-		args = append(args, p.Before)
+	if !p.EndedAfter.IsZero() || !p.EndedBefore.IsZero() {
+		b.WriteString(` AND r.status IN (` + TerminalList + `)`)
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
+	if !p.EndedAfter.IsZero() {
+		b.WriteString(` AND r.updated_at > ?`)
+		args = append(args, nanos(p.EndedAfter))
 	}
-	b.WriteString(` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`)
-	args = append(args, limit)
-	rows, err := s.query(ctx, b.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+	if !p.EndedBefore.IsZero() {
+		b.WriteString(` AND r.updated_at < ?`)
+		args = append(args, nanos(p.EndedBefore))
 	}
-	runs, err := scanRuns(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list runs: %w", err)
+	if p.InputContains != "" {
+		b.WriteString(` AND ` + s.d.BytesContain("r.input"))
+		args = append(args, []byte(p.InputContains))
 	}
-	return runs, nil
+	return b.String(), args
 }
 
 // NextWakeAt implements store.Store.

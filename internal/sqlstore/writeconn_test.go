@@ -19,6 +19,7 @@ func (sqliteDialect) ClaimLock() string              { return "" }
 func (sqliteDialect) LastInsertID() bool             { return true }
 func (sqliteDialect) IsUniqueViolation(error) bool   { return false }
 func (sqliteDialect) Unavailable(error) (bool, bool) { return false, false }
+func (sqliteDialect) BytesContain(col string) string { return "instr(" + col + ", ?) > 0" }
 
 func must(t *testing.T, err error) {
 	t.Helper()

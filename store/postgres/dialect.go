@@ -132,3 +132,6 @@ func (dialect) Unavailable(err error) (unavailable, answered bool) {
 	}
 	return false, false
 }
+
+// BytesContain implements sqlstore.Dialect.
+func (dialect) BytesContain(col string) string { return "position(?::bytea in " + col + ") > 0" }

@@ -463,3 +463,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	return err
 }
+
+// BytesContain implements sqlstore.Dialect: instr searches a blob for the
+// bytes of a blob.
+func (dialect) BytesContain(col string) string { return "instr(" + col + ", ?) > 0" }

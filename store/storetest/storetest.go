@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GetRunNotFound", testGetRunNotFound},
 		{"ListRuns", testListRuns},
 		{"ListRunsPagination", testListRunsPagination},
+		{"ListRunsFilters", testListRunsFilters},
+		{"CountRuns", testCountRuns},
 		{"ClaimRuns", testClaimRuns},
 		{"ClaimRunsExpiredLease", testClaimRunsExpiredLease},
 		{"ClaimRunsExclude", testClaimRunsExclude},

@@ -1,0 +1,54 @@
+// DOM and formatting helpers shared by every page. Every value that comes
+// from the API is put in the page with textContent (through el()), never as
+// HTML.
+
+export const STATUSES = ['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
+
+// view is the element every page renders into.
+export const view = document.getElementById('view');
+
+// el builds an element; attrs are set with setAttribute (or as properties for
+// on* handlers given as functions); children are nodes or text.
+export function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (typeof v === 'function') e.addEventListener(k.replace(/^on/, ''), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+export function runHref(id) { return '#/runs/' + encodeURIComponent(id); }
+export function runAPI(id) { return '/api/runs/' + encodeURIComponent(id); }
+
+export function fmtTime(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  return isNaN(d) ? String(s) : d.toLocaleString();
+}
+
+export function fmtDuration(ms) {
+  if (ms === undefined || ms === null || isNaN(ms)) return '';
+  if (ms < 1) return (ms * 1000).toFixed(0) + ' µs';
+  if (ms < 1000) return ms.toFixed(ms < 10 ? 1 : 0) + ' ms';
+  const s = ms / 1000;
+  if (s < 60) return s.toFixed(1) + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+  if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
+  return Math.floor(s / 86400) + ' d ' + Math.round((s % 86400) / 3600) + ' h';
+}
+
+export function pretty(v) {
+  if (v === undefined) return '';
+  try { return JSON.stringify(v, null, 2); } catch (e) { return String(v); }
+}
+
+export function statusBadge(status, attrs) {
+  return el('span', Object.assign({class: 'status status-' + (STATUSES.includes(status) ? status : 'unknown')}, attrs || {}), status);
+}
+
