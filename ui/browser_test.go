@@ -239,9 +239,9 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 	do("signalling from the form",
-		chromedp.WaitVisible(css(`#signal-form`)),
-		chromedp.SendKeys(css(`#signal-name`), onboarding.SignalVerified),
-		chromedp.SendKeys(css(`#signal-payload`), `{"secret":"`+secret+`"}`),
+		// The form is generated from the declared Verification type.
+		chromedp.WaitVisible(css(`#signal-field-secret`)),
+		chromedp.SendKeys(css(`#signal-field-secret`), secret),
 		chromedp.Click(css(`#signal-send`)),
 		chromedp.WaitVisible(css(`#run-status[data-status="completed"]`)))
 	result := text(`#run-result`)

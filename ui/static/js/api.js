@@ -119,3 +119,13 @@ export function stopLive() {
 export function startLive(path, onEvent) {
   stream(path, onEvent, stopLive());
 }
+
+// whoami returns, once per token, the caller's name and role ("admin" or
+// "read"), which decide the controls a page shows; the server checks
+// every request anyway.
+let me = null;
+export function whoami() {
+  if (!me) me = api('/api/whoami').catch(() => ({name: '', role: 'read'}));
+  return me;
+}
+export function forgetWhoami() { me = null; }

@@ -2,7 +2,10 @@
 // from the API is put in the page with textContent (through el()), never as
 // HTML.
 
-export const STATUSES = ['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled'];
+export const STATUSES = ['pending', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'terminated', 'suspended', 'blocked'];
+
+// ENDED are the statuses of runs that will not change any more.
+export const ENDED = new Set(['completed', 'failed', 'cancelled', 'terminated']);
 
 // view is the element every page renders into.
 export const view = document.getElementById('view');
@@ -52,3 +55,16 @@ export function statusBadge(status, attrs) {
   return el('span', Object.assign({class: 'status status-' + (STATUSES.includes(status) ? status : 'unknown')}, attrs || {}), status);
 }
 
+
+// fmtSpan is the duration from one time to another (now when to is empty).
+export function fmtSpan(from, to) {
+  if (!from) return '';
+  return fmtDuration((to ? new Date(to) : new Date()) - new Date(from));
+}
+
+// splitSource splits "file:line" into [file, line].
+export function splitSource(src) {
+  const i = (src || '').lastIndexOf(':');
+  if (i < 0) return [src || '', 0];
+  return [src.slice(0, i), parseInt(src.slice(i + 1), 10) || 0];
+}

@@ -2,7 +2,7 @@
 // shows the page a location hash names. Each page lives in its own module
 // and registers here with one line in routes; the runs list is the default.
 
-import {clearMessage, tokenForm} from './api.js';
+import {clearMessage, forgetWhoami, tokenForm} from './api.js';
 import {showRuns} from './runs.js';
 import {showRun} from './run.js';
 import {showEntities, showEntity} from './entities.js';
@@ -20,7 +20,7 @@ const routes = [
   {exact: '#/consumers', show: () => showConsumers()},
   {exact: '#/entities', show: () => showEntities()},
   {prefix: '#/entities/', show: (parts) => (parts.length === 2 ? showEntity(parts[0], parts[1]) : showEntities())},
-  {prefix: '#/runs/', show: (parts) => showRun(parts.join('/'))},
+  {prefix: '#/runs/', show: (parts, params) => showRun(parts.join('/'), params)},
 ];
 
 export function route() {
@@ -44,6 +44,7 @@ tokenForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   sessionStorage.setItem('weft-token', document.getElementById('token-input').value.trim());
   tokenForm.hidden = true;
+  forgetWhoami();
   clearMessage();
   route();
 });

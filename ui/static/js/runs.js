@@ -1,120 +1,200 @@
-// The runs list page (#/ and #/?filters) and the form that starts a run.
+// The runs list page (#/ and #/?filters): filters the server applies
+// (workflow, status, started and ended time ranges, ID prefix, text in the
+// input) kept in the URL, counts per status, pages by cursor, and the runs
+// of each schedule grouped under one row per schedule (last and next run,
+// expandable) instead of flooding the list. Also the form that starts a run.
 
-import {STATUSES, view, el, runHref, runAPI, fmtTime, statusBadge} from './dom.js';
-import {api, showMessage, startLive} from './api.js';
+import {STATUSES, ENDED, view, el, runHref, fmtTime, fmtSpan, statusBadge} from './dom.js';
+import {api, showMessage, startLive, whoami} from './api.js';
+import {schemaForm} from './schemaform.js';
 
-const listState = {status: '', workflow: '', search: '', runs: [], cursor: '', head: 0};
+// FILTERS are the URL's filter parameters, passed to the API as they are.
+const FILTERS = ['workflow', 'status', 'started_after', 'started_before', 'ended_after', 'ended_before', 'id_prefix', 'input_contains'];
+const TIMES = new Set(['started_after', 'started_before', 'ended_after', 'ended_before']);
 
 function runRow(r) {
+  const ended = ENDED.has(r.status);
   return el('tr', {'data-run': r.id},
     el('td', {}, el('a', {href: runHref(r.id), class: 'run-link'}, r.id)),
     el('td', {}, r.workflow),
     el('td', {}, statusBadge(r.status)),
-    el('td', {}, fmtTime(r.created_at)),
-    el('td', {}, fmtTime(r.updated_at)));
+    el('td', {class: 'started'}, fmtTime(r.created_at)),
+    el('td', {class: 'ended'}, ended ? fmtTime(r.ended_at || r.updated_at) : ''),
+    el('td', {class: 'duration'}, fmtSpan(r.created_at, ended ? (r.ended_at || r.updated_at) : '') + (ended ? '' : ' so far')),
+    el('td', {class: 'build'}, r.build || ''));
 }
 
-function matchesSearch(r) {
-  const q = listState.search.toLowerCase();
-  return !q || r.id.toLowerCase().includes(q) || r.workflow.toLowerCase().includes(q);
+const HEAD = ['ID', 'Workflow', 'Status', 'Started', 'Ended', 'Duration', 'Build'];
+
+function runsTable(id, rows, empty) {
+  const tbody = el('tbody', {id}, rows.length ? rows : el('tr', {}, el('td', {colspan: HEAD.length, class: 'empty'}, empty)));
+  return el('table', {class: 'runs'}, el('thead', {}, el('tr', {}, HEAD.map((h) => el('th', {}, h)))), tbody);
 }
 
-function renderRunRows(tbody) {
-  tbody.replaceChildren(...listState.runs.filter(matchesSearch).map(runRow));
-  if (!tbody.children.length) {
-    tbody.append(el('tr', {}, el('td', {colspan: 5, class: 'empty'}, listState.search ? 'No run on this page matches the search.' : 'No runs.')));
-  }
+// toLocalInput and fromLocalInput convert between RFC 3339 and the value
+// of an <input type=datetime-local> (the browser's time zone).
+function toLocalInput(s) {
+  const d = new Date(s);
+  if (!s || isNaN(d)) return '';
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }
+function fromLocalInput(v) { return v ? new Date(v).toISOString() : ''; }
 
-export async function showRuns(params) {
-  listState.status = params.get('status') || '';
-  listState.workflow = params.get('workflow') || '';
-  listState.search = params.get('q') || '';
-  const tbody = el('tbody', {id: 'runs-body'});
-  const more = el('button', {type: 'button', id: 'more', hidden: true}, 'Load more');
-  const statusSel = el('select', {id: 'filter-status', 'aria-label': 'Status'},
-    el('option', {value: ''}, 'all statuses'),
-    STATUSES.map((s) => el('option', {value: s, selected: s === listState.status}, s)));
-  const wfSel = el('select', {id: 'filter-workflow', 'aria-label': 'Workflow'}, el('option', {value: ''}, 'all workflows'));
-  const search = el('input', {id: 'search', type: 'search', placeholder: 'Search by run ID or workflow; Enter opens an exact ID', value: listState.search});
-  const setParams = () => {
+function filterForm(params, workflows) {
+  const inputs = {};
+  inputs.workflow = el('select', {id: 'filter-workflow', name: 'workflow', 'aria-label': 'Workflow'}, el('option', {value: ''}, 'all workflows'),
+    workflows.map((w) => el('option', {value: w, selected: w === params.get('workflow')}, w)));
+  inputs.status = el('select', {id: 'filter-status', name: 'status', 'aria-label': 'Status'}, el('option', {value: ''}, 'all statuses'),
+    STATUSES.map((s) => el('option', {value: s, selected: s === params.get('status')}, s)));
+  inputs.id_prefix = el('input', {id: 'filter-id', type: 'search', placeholder: 'ID starts with', value: params.get('id_prefix') || '', 'aria-label': 'ID prefix'});
+  inputs.input_contains = el('input', {id: 'filter-input', type: 'search', placeholder: 'text in input', value: params.get('input_contains') || '', 'aria-label': 'Text in input'});
+  for (const f of TIMES) inputs[f] = el('input', {id: 'filter-' + f.replace('_', '-'), type: 'datetime-local', value: toLocalInput(params.get(f)), 'aria-label': f.replace('_', ' ')});
+  const form = el('form', {class: 'filters', id: 'run-filters'},
+    inputs.workflow, inputs.status, inputs.id_prefix, inputs.input_contains,
+    el('label', {class: 'range'}, 'started ', inputs.started_after, ' – ', inputs.started_before),
+    el('label', {class: 'range'}, 'ended ', inputs.ended_after, ' – ', inputs.ended_before),
+    el('button', {type: 'submit', id: 'filter-apply'}, 'Filter'),
+    el('a', {href: '#/', class: 'clear'}, 'clear'));
+  const apply = () => {
     const p = new URLSearchParams();
-    if (statusSel.value) p.set('status', statusSel.value);
-    if (wfSel.value) p.set('workflow', wfSel.value);
-    if (search.value) p.set('q', search.value);
+    for (const f of FILTERS) {
+      const v = TIMES.has(f) ? fromLocalInput(inputs[f].value) : inputs[f].value.trim();
+      if (v) p.set(f, v);
+    }
     const s = p.toString();
     location.hash = '#/' + (s ? '?' + s : '');
   };
-  statusSel.addEventListener('change', setParams);
-  wfSel.addEventListener('change', setParams);
-  search.addEventListener('input', () => { listState.search = search.value; renderRunRows(tbody); });
-  search.addEventListener('keydown', async (ev) => {
-    if (ev.key !== 'Enter' || !search.value) return;
-    try { await api(runAPI(search.value)); location.hash = runHref(search.value); } catch (e) { setParams(); }
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); apply(); });
+  inputs.workflow.addEventListener('change', apply);
+  inputs.status.addEventListener('change', apply);
+  return form;
+}
+
+// apiQuery is the API query of the page's filters, with more parameters.
+function apiQuery(params, extra) {
+  const p = new URLSearchParams();
+  for (const f of FILTERS) if (params.get(f)) p.set(f, params.get(f));
+  for (const [k, v] of Object.entries(extra || {})) {
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, x)); else if (v !== '' && v !== undefined) p.set(k, v);
+  }
+  return p;
+}
+
+function countsBar(counts, params) {
+  const link = (status, label, n) => {
+    const p = new URLSearchParams(params);
+    if (status) p.set('status', status); else p.delete('status');
+    return el('a', {href: '#/?' + p, class: 'count' + ((params.get('status') || '') === status ? ' on' : ''), 'data-status': status || 'all'},
+      status ? statusBadge(status) : el('span', {class: 'status'}, label), ' ', el('strong', {}, String(n)));
+  };
+  return el('div', {class: 'counts', id: 'run-counts'}, link('', 'all', counts.total),
+    STATUSES.filter((s) => counts.counts[s]).map((s) => link(s, s, counts.counts[s])));
+}
+
+function scheduleRows(schedules, params) {
+  if (!schedules.length) return '';
+  const rows = schedules.map((s) => {
+    const inner = el('tr', {class: 'schedule-runs', hidden: true}, el('td', {colspan: 5}, el('p', {class: 'hint'}, 'Loading…')));
+    const toggle = el('button', {type: 'button', class: 'link-button', 'aria-expanded': 'false', 'data-schedule': s.name}, '▸ ' + s.name);
+    toggle.addEventListener('click', async () => {
+      const open = inner.hidden;
+      inner.hidden = !open;
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.textContent = (open ? '▾ ' : '▸ ') + s.name;
+      if (!open) return;
+      try {
+        const page = await api('/api/runs?' + apiQuery(params, {id_prefix: s.name + '@', limit: 20}));
+        inner.firstChild.replaceChildren(runsTable('schedule-' + s.name, page.runs.map(runRow), 'No runs of this schedule match the filters.'));
+      } catch (e) { showMessage(e.message); }
+    });
+    return [el('tr', {class: 'schedule', 'data-schedule': s.name},
+      el('td', {}, toggle), el('td', {}, s.workflow || '(function)'),
+      el('td', {}, s.interval ? 'every ' + s.interval : s.cron ? 'cron ' + s.cron : '', s.paused ? [' ', el('span', {class: 'status status-suspended'}, 'paused')] : ''),
+      el('td', {}, s.last_at ? fmtTime(s.last_at) : '—'), el('td', {}, s.next_at ? fmtTime(s.next_at) : '—')), inner];
   });
+  return el('section', {class: 'panel'}, el('h2', {}, 'Schedules'),
+    el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the list below. Expand one to see its runs.'),
+    el('table', {class: 'schedules', id: 'schedules'},
+      el('thead', {}, el('tr', {}, ['Schedule', 'Workflow', 'Every', 'Last run', 'Next run'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, rows)));
+}
 
+export async function showRuns(params) {
+  let workflows = [], defs = [], schedules = [];
+  try {
+    const [w, s] = await Promise.all([api('/api/workflows'), api('/api/schedules').catch(() => ({schedules: []}))]);
+    workflows = w.workflows; defs = w.definitions || []; schedules = s.schedules || [];
+  } catch (e) { showMessage(e.message); }
+  const exclude = schedules.map((s) => s.name + '@');
+  const more = el('button', {type: 'button', id: 'more', hidden: true}, 'Load more');
+  const countsBox = el('div', {id: 'counts-box'});
+  const table = runsTable('runs-body', [], 'Loading…');
+  const tbody = table.querySelector('tbody');
+  const me = await whoami();
   view.replaceChildren(
-    el('section', {class: 'panel'},
-      el('h1', {}, 'Runs'),
-      el('div', {class: 'filters'}, statusSel, wfSel, search),
-      el('table', {class: 'runs'},
-        el('thead', {}, el('tr', {}, ['ID', 'Workflow', 'Status', 'Created', 'Updated'].map((h) => el('th', {}, h)))),
-        tbody),
-      more),
-    startForm());
+    el('section', {class: 'panel'}, el('h1', {}, 'Runs'), filterForm(params, workflows), countsBox, table, more),
+    scheduleRows(schedules, params),
+    me.role === 'admin' ? startForm(defs) : '');
 
-  api('/api/workflows').then((r) => {
-    for (const w of r.workflows) wfSel.append(el('option', {value: w, selected: w === listState.workflow}, w));
-  }).catch(() => {});
+  const cq = apiQuery(params, {exclude_prefix: exclude});
+  cq.delete('status');
+  api('/api/run-counts?' + cq).then((c) => countsBox.replaceChildren(countsBar(c, params))).catch((e) => showMessage(e.message));
 
-  const query = (cursor) => {
-    const p = new URLSearchParams({limit: '50'});
-    if (listState.status) p.set('status', listState.status);
-    if (listState.workflow) p.set('workflow', listState.workflow);
-    if (cursor) p.set('cursor', cursor);
-    return '/api/runs?' + p;
+  const runs = [];
+  let cursor = '', head = 0;
+  const load = async (c) => {
+    const page = await api('/api/runs?' + apiQuery(params, {exclude_prefix: exclude, limit: 50, cursor: c}));
+    if (!c) head = page.head_position;
+    runs.push(...page.runs);
+    cursor = page.next_cursor || '';
+    more.hidden = !cursor;
+    tbody.replaceChildren(...runs.map(runRow));
+    if (!runs.length) tbody.append(el('tr', {}, el('td', {colspan: HEAD.length, class: 'empty'}, 'No runs match.')));
   };
-  const load = async (cursor) => {
-    const page = await api(query(cursor));
-    if (!cursor) { listState.runs = []; listState.head = page.head_position; }
-    listState.runs.push(...page.runs);
-    listState.cursor = page.next_cursor || '';
-    more.hidden = !listState.cursor;
-    renderRunRows(tbody);
-  };
-  more.addEventListener('click', () => load(listState.cursor).catch((e) => showMessage(e.message)));
+  more.addEventListener('click', () => load(cursor).catch((e) => showMessage(e.message)));
   try { await load(''); } catch (e) { showMessage(e.message); return; }
 
-  const lp = new URLSearchParams({after: String(listState.head)});
-  if (listState.workflow) lp.set('workflow', listState.workflow);
+  // Live: rows on the page change in place; a new run shows at the top
+  // when the filters are only the workflow and status the stream applies.
+  const lp = new URLSearchParams({after: String(head)});
+  if (params.get('workflow')) lp.set('workflow', params.get('workflow'));
+  const simple = FILTERS.every((f) => f === 'workflow' || f === 'status' || !params.get(f));
   startLive('/api/live/runs?' + lp, (type, r) => {
     if (type !== 'run') return;
-    const i = listState.runs.findIndex((x) => x.id === r.id);
-    const keep = !listState.status || r.status === listState.status;
-    if (i >= 0) { if (keep) listState.runs[i] = r; else listState.runs.splice(i, 1); }
-    else if (keep) listState.runs.unshift(r);
-    renderRunRows(tbody);
+    const i = runs.findIndex((x) => x.id === r.id);
+    const keep = !params.get('status') || r.status === params.get('status');
+    if (i >= 0) { if (keep) runs[i] = r; else runs.splice(i, 1); } else if (keep && simple && !exclude.some((p) => r.id.startsWith(p))) runs.unshift(r);
+    else return;
+    tbody.replaceChildren(...runs.map(runRow));
   });
 }
 
-function startForm() {
-  const wf = el('input', {id: 'start-workflow', placeholder: 'workflow', required: true});
+// startForm starts a run of a chosen workflow, with a form generated from
+// the workflow's input schema.
+function startForm(defs) {
+  const wf = el('select', {id: 'start-workflow', 'aria-label': 'Workflow', required: true}, defs.map((d) => el('option', {value: d.name}, d.name)));
   const id = el('input', {id: 'start-id', placeholder: 'run ID', required: true});
-  const input = el('textarea', {id: 'start-input', rows: 3, placeholder: 'input (JSON)'}, '{}');
-  const form = el('form', {class: 'panel', id: 'start-form'},
-    el('h2', {}, 'Start a run'),
-    el('div', {class: 'row'}, wf, id),
-    input,
+  const box = el('div', {class: 'sf-box'});
+  let form = null;
+  const show = () => {
+    const d = defs.find((x) => x.name === wf.value);
+    form = schemaForm(d && d.input ? d.input.schema : {}, 'start-field');
+    box.replaceChildren(form.node);
+  };
+  wf.addEventListener('change', show);
+  show();
+  const f = el('form', {class: 'panel', id: 'start-form'},
+    el('h2', {}, 'Start a run'), el('div', {class: 'row'}, wf, id), box,
     el('button', {type: 'submit'}, 'Start'));
-  form.addEventListener('submit', async (ev) => {
+  f.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    let body;
-    try { body = input.value.trim() ? JSON.parse(input.value) : null; } catch (e) { showMessage('The input is not valid JSON: ' + e.message); return; }
+    let input;
+    try { input = form.value(); } catch (e) { showMessage(e.message); return; }
     try {
-      const r = await api('/api/runs', {method: 'POST', body: {workflow: wf.value, id: id.value, input: body}});
-      clearMessage();
+      const r = await api('/api/runs', {method: 'POST', body: {workflow: wf.value, id: id.value, input: input === undefined ? null : input}});
       location.hash = runHref(r.id);
     } catch (e) { showMessage(e.message); }
   });
-  return form;
+  if (!defs.length) return '';
+  return f;
 }
