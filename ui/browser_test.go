@@ -288,7 +288,8 @@ func TestBrowser(t *testing.T) {
 	do("sending a command from the entity page",
 		chromedp.Navigate(base+"/#/entities/counter/c-1"),
 		chromedp.WaitVisible(css(`#entity-version`)),
-		chromedp.SendKeys(css(`#command-body`), `{"add":5}`),
+		chromedp.WaitVisible(css(`#cmd-add`)),
+		chromedp.SendKeys(css(`#cmd-add`), "5"),
 		chromedp.Click(css(`#command-send`)),
 		chromedp.WaitVisible(css(`#entity-events tr[data-position]`)))
 	state, version := text(`#entity-state`), text(`#entity-version`)

@@ -5,8 +5,11 @@
 import {clearMessage, forgetWhoami, tokenForm} from './api.js';
 import {showRuns} from './runs.js';
 import {showRun} from './run.js';
-import {showEntities, showEntity} from './entities.js';
+import {showEntities, showEntity, showEntityType} from './entities.js';
 import {showConsumers} from './consumers.js';
+import {showOverview} from './overview.js';
+import {showEvents} from './events.js';
+import {installKeys} from './keys.js';
 
 // decode is decodeURIComponent that gives s back when it is malformed.
 function decode(s) {
@@ -19,7 +22,9 @@ function decode(s) {
 const routes = [
   {exact: '#/consumers', show: () => showConsumers()},
   {exact: '#/entities', show: () => showEntities()},
-  {prefix: '#/entities/', show: (parts) => (parts.length === 2 ? showEntity(parts[0], parts[1]) : showEntities())},
+  {exact: '#/overview', show: () => showOverview()},
+  {exact: '#/events', show: (_, params) => showEvents(params)},
+  {prefix: '#/entities/', show: (parts, params) => (parts.length === 2 ? showEntity(parts[0], parts[1]) : showEntityType(parts[0], params))},
   {prefix: '#/runs/', show: (parts, params) => showRun(parts.join('/'), params)},
 ];
 
@@ -49,4 +54,5 @@ tokenForm.addEventListener('submit', (ev) => {
   route();
 });
 window.addEventListener('hashchange', () => { clearMessage(); route(); });
+installKeys();
 route();
