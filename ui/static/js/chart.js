@@ -14,7 +14,7 @@ function svgEl(tag, attrs, ...kids) {
 // barChart draws one stacked bar per bucket: buckets are {label, values:
 // {series: n}}, series are [{key, name, cls}] from the bottom up.
 export function barChart(buckets, series, opts) {
-  const o = Object.assign({width: 720, height: 160, id: ''}, opts || {});
+  const o = Object.assign({width: 1100, height: 180, id: ''}, opts || {});
   const pad = {l: 34, r: 8, t: 8, b: 20};
   const max = Math.max(1, ...buckets.map((b) => series.reduce((s, x) => s + (b.values[x.key] || 0), 0)));
   const w = (o.width - pad.l - pad.r) / Math.max(buckets.length, 1);

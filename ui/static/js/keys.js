@@ -20,9 +20,10 @@ function typing(t) {
   return t instanceof HTMLElement && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
 }
 
+// rows are the rows of the page's first table or list that has links.
 function rows() {
-  const table = document.querySelector('#view table tbody');
-  return table ? [...table.querySelectorAll('tr')].filter((tr) => !tr.querySelector('td.empty')) : [];
+  const box = [...document.querySelectorAll('#view tbody, #view ul.plain')].find((b) => b.querySelector('a'));
+  return box ? [...box.children].filter((r) => !r.querySelector('td.empty')) : [];
 }
 
 function move(by) {
@@ -65,7 +66,7 @@ export function installKeys() {
       case 'j': move(1); break;
       case 'k': move(-1); break;
       case 'Enter': {
-        const a = document.querySelector('#view tr.kb-sel a');
+        const a = document.querySelector('#view .kb-sel a');
         if (a) { ev.preventDefault(); a.click(); }
         break;
       }
