@@ -223,6 +223,13 @@ func TestBrowserWorld(t *testing.T) {
 		t.Errorf("message after the rebuild %q", got)
 	}
 
+	// The runs pages, for the screenshots of docs/ui.md (their own test is
+	// TestBrowser).
+	b.do("the runs list", chromedp.Navigate(srv.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS(`#runs-body a.run-link`)))
+	b.shot("runs.png")
+	b.do("a waiting run", chromedp.Navigate(srv.URL+"/#/runs/user-0"), chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="waiting"]`)))
+	b.shot("run.png")
+
 	// ? shows the keyboard help.
 	b.do("the keyboard help", chromedp.KeyEvent("?"), chromedp.WaitVisible(chromedp.CSS(`#kb-help`)))
 	b.shot("keyboard.png")
