@@ -31,7 +31,7 @@ func TestPagesServed(t *testing.T) {
 		return string(b)
 	}
 	index := get("/")
-	for _, want := range []string{`href="#/"`, `href="#/entities"`, `href="#/consumers"`} {
+	for _, want := range []string{`href="#/"`, `href="#/overview"`, `href="#/entities"`, `href="#/events"`, `href="#/consumers"`} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %s", want)
 		}
@@ -48,7 +48,8 @@ func TestPagesServed(t *testing.T) {
 	for _, e := range entries {
 		app += get("/js/" + e.Name())
 	}
-	for _, want := range []string{"function showEntity(", "function showConsumers(", "/api/consumers", "/api/parked", "/commands", "/retry"} {
+	for _, want := range []string{"function showEntity(", "function showEntityType(", "function showConsumers(", "function showOverview(", "function showEvents(",
+		"function installKeys(", "/api/consumers", "/api/consumers/history", "/api/overview", "/api/live/events", "/api/parked", "/commands", "/retry", "/skip", "/rebuild", "/reset"} {
 		if !strings.Contains(app, want) {
 			t.Errorf("the scripts lack %q", want)
 		}

@@ -60,7 +60,7 @@ func registerTotals(e *weft.Engine) {
 func TestBrowserWorld(t *testing.T) {
 	exe := chromium(t)
 	shots := shotsDir(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), nil)
 	if err != nil {
@@ -113,6 +113,7 @@ func TestBrowserWorld(t *testing.T) {
 			}
 		}
 	}
+	cure.Store(false) // TestBrowser cures the audit consumer at its end
 	pos := parkPoison(t, ctx, eng)
 
 	b := newBrowser(t, ctx, exe, shots)
