@@ -146,4 +146,3 @@ func (r *Run[O]) Signal(ctx context.Context, name string, payload any) error {
 
 // Cancel cancels the run; see Engine.Cancel.
 func (r *Run[O]) Cancel(ctx context.Context) error { return r.eng.Cancel(ctx, r.ID) }
-
