@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftrun/weft"
@@ -230,6 +232,24 @@ func TestBrowserWorld(t *testing.T) {
 	b.shot("runs.png")
 	b.do("a waiting run", chromedp.Navigate(srv.URL+"/#/runs/user-0"), chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="waiting"]`)))
 	b.shot("run.png")
+
+	// Dark mode follows the system's setting.
+	b.do("the overview in dark mode",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+			return err
+		}),
+		chromedp.Navigate(srv.URL+"/#/overview"),
+		chromedp.WaitVisible(chromedp.CSS(`#ov-chart g[data-bucket] rect`)))
+	bg, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.shot("overview-dark.png")
+	if bg != "rgb(18, 21, 27)" {
+		t.Errorf("body background in dark mode %s, want the dark --bg rgb(18, 21, 27)", bg)
+	}
 
 	// ? shows the keyboard help.
 	b.do("the keyboard help", chromedp.KeyEvent("?"), chromedp.WaitVisible(chromedp.CSS(`#kb-help`)))
