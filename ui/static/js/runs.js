@@ -113,7 +113,7 @@ function scheduleRows(schedules, params) {
       el('td', {}, s.last_at ? fmtTime(s.last_at) : '—'), el('td', {}, s.next_at ? fmtTime(s.next_at) : '—')), inner];
   });
   return el('section', {class: 'panel'}, el('h2', {}, 'Schedules'),
-    el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the list below. Expand one to see its runs.'),
+    el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the runs list. Expand one to see its runs.'),
     el('table', {class: 'schedules', id: 'schedules'},
       el('thead', {}, el('tr', {}, ['Schedule', 'Workflow', 'Every', 'Last run', 'Next run'].map((h) => el('th', {}, h)))),
       el('tbody', {}, rows)));
