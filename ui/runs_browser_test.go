@@ -271,7 +271,7 @@ func (b *runsBrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 // eval evaluates a JavaScript expression that gives a string.
 func (b *runsBrowser) eval(js string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { try { return String(` + js + `); } catch (e) { return 'error: ' + e; } })()`))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { try { return String(`+js+`); } catch (e) { return 'error: ' + e; } })()`))
 	if err != nil {
 		b.t.Fatalf("evaluating %s: %v", js, err)
 	}
