@@ -59,6 +59,11 @@ func layerOf(p string) (layer, bool) {
 		// ("module/path/file.go:42"). The root writes those names and the
 		// API resolves them to files, so both sides must share the helper.
 		return helperL, true
+	case p == "internal/jsonschema":
+		// jsonschema imports nothing of weft: it reflects over the user's Go
+		// types for the root's declarations (TypeInfo and the schemas the
+		// API serves), so it sits with the helpers below the root.
+		return helperL, true
 	case p == "":
 		return rootL, true
 	case p == "api", p == "ui", p == "weftotel", p == "wefttest":
