@@ -221,7 +221,7 @@ func TestBrowserRunPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#runs-body tr[data-run="pay-declined"]`)),
 		chromedp.Click(chromedp.CSS(`#schedules button[data-schedule="tick"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#schedule-tick tr[data-run]`)))
-	if n := b.eval(`String(document.querySelectorAll('#runs-body tr[data-run^="tick@"]').length)`); n != "0" {
+	if n := b.eval(`String(document.querySelectorAll('#runs-body tr[data-run^="tick@"], #runs-body tr[data-run^="every:tick:"]').length)`); n != "0" {
 		t.Errorf("%s schedule runs flood the list", n)
 	}
 	if started, ended := b.text(`#runs-body tr[data-run="pay-declined"] td.started`), b.text(`#runs-body tr[data-run="pay-declined"] td.ended`); started == "" || ended == "" || started == ended && b.text(`#runs-body tr[data-run="pay-declined"] td.duration`) == "" {

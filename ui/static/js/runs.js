@@ -125,7 +125,9 @@ export async function showRuns(params) {
     const [w, s] = await Promise.all([api('/api/workflows'), api('/api/schedules').catch(() => ({schedules: []}))]);
     workflows = w.workflows; defs = w.definitions || []; schedules = s.schedules || [];
   } catch (e) { showMessage(e.message); }
-  const exclude = schedules.map((s) => s.name + '@');
+  // A schedule's runs are "<name>@<tick>", and the runs of its internal
+  // chain, which creates them, "every:<name>:<n>" or "schedule:<name>:<tick>".
+  const exclude = schedules.flatMap((s) => [s.name + '@', 'every:' + s.name + ':', 'schedule:' + s.name + ':']);
   const more = el('button', {type: 'button', id: 'more', hidden: true}, 'Load more');
   const countsBox = el('div', {id: 'counts-box'});
   const table = runsTable('runs-body', [], 'Loading…');
