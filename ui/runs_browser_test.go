@@ -25,7 +25,9 @@ import (
 )
 
 // docShots makes the run pages' browser test write its screenshots to
-// docs/ui, for docs/ui.md: go test ./ui -run TestBrowserRunPages -ui.docshots
+// docs/ui, for docs/ui.md:
+//
+//	go test ./ui -run 'TestBrowserRun(Pages|History)' -ui.docshots
 var docShots = flag.Bool("ui.docshots", false, "write the run pages' screenshots to docs/ui")
 
 // payment is the input of the "payment" workflow.
