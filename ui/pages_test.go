@@ -44,11 +44,12 @@ func TestPagesServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var app string
+	app := get("/style.css") // the dark mode is there
 	for _, e := range entries {
 		app += get("/js/" + e.Name())
 	}
-	for _, want := range []string{"function showEntity(", "function showConsumers(", "/api/consumers", "/api/parked", "/commands", "/retry"} {
+	for _, want := range []string{"function showEntity(", "function showConsumers(", "/api/consumers", "/api/parked", "/commands", "/retry",
+		"function showRuns(", "function showRun(", "/api/whoami", "/api/run-counts", "/api/workflows/", "function schemaForm(", "prefers-color-scheme"} {
 		if !strings.Contains(app, want) {
 			t.Errorf("the scripts lack %q", want)
 		}
