@@ -44,12 +44,13 @@ func TestPagesServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var app string
+	app := get("/style.css") // the dark mode is there
 	for _, e := range entries {
 		app += get("/js/" + e.Name())
 	}
 	for _, want := range []string{"function showEntity(", "function showEntityType(", "function showConsumers(", "function showOverview(", "function showEvents(",
-		"function installKeys(", "/api/consumers", "/api/consumers/history", "/api/overview", "/api/live/events", "/api/parked", "/commands", "/retry", "/skip", "/rebuild", "/reset"} {
+		"function installKeys(", "/api/consumers", "/api/consumers/history", "/api/overview", "/api/live/events", "/api/parked", "/commands", "/retry", "/skip", "/rebuild", "/reset",
+		"function showRuns(", "function showRun(", "/api/whoami", "/api/run-counts", "/api/workflows/", "function schemaForm(", "prefers-color-scheme"} {
 		if !strings.Contains(app, want) {
 			t.Errorf("the scripts lack %q", want)
 		}

@@ -226,13 +226,6 @@ func TestBrowserWorld(t *testing.T) {
 		t.Errorf("message after the rebuild %q", got)
 	}
 
-	// The runs pages, for the screenshots of docs/ui.md (their own test is
-	// TestBrowser).
-	b.do("the runs list", chromedp.Navigate(srv.URL+"/#/"), chromedp.WaitVisible(chromedp.CSS(`#runs-body a.run-link`)))
-	b.shot("runs.png")
-	b.do("a waiting run", chromedp.Navigate(srv.URL+"/#/runs/user-0"), chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="waiting"]`)))
-	b.shot("run.png")
-
 	// Dark mode follows the system's setting.
 	b.do("the overview in dark mode",
 		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

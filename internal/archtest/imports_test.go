@@ -60,9 +60,9 @@ func layerOf(p string) (layer, bool) {
 		// API resolves them to files, so both sides must share the helper.
 		return helperL, true
 	case p == "internal/jsonschema":
-		// jsonschema imports nothing of weft: it turns the Go types that
-		// the root holds (commands, signals, queries) into the JSON
-		// Schemas that the API serves.
+		// jsonschema imports nothing of weft: it reflects over the user's Go
+		// types for the root's declarations (TypeInfo and the schemas the
+		// API serves), so it sits with the helpers below the root.
 		return helperL, true
 	case p == "":
 		return rootL, true

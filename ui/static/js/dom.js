@@ -19,7 +19,7 @@ export function el(tag, attrs, ...children) {
     if (typeof v === 'function') e.addEventListener(k.replace(/^on/, ''), v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -41,9 +41,11 @@ export function fmtDuration(ms) {
   if (ms < 1000) return ms.toFixed(ms < 10 ? 1 : 0) + ' ms';
   const s = ms / 1000;
   if (s < 60) return s.toFixed(1) + ' s';
-  if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
-  if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.round((s % 3600) / 60) + ' min';
-  return Math.floor(s / 86400) + ' d ' + Math.round((s % 86400) / 3600) + ' h';
+  // Round to the smaller unit first, so that 6.9999 days reads "7 d 0 h".
+  const two = (n, big, small) => Math.floor(n / big) + ' ' + small[0] + ' ' + (n % big) + ' ' + small[1];
+  if (s < 3600) return two(Math.round(s), 60, ['min', 's']);
+  if (s < 86400) return two(Math.round(s / 60), 60, ['h', 'min']);
+  return two(Math.round(s / 3600), 24, ['d', 'h']);
 }
 
 export function pretty(v) {

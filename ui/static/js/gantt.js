@@ -83,7 +83,7 @@ export function gantt(run, journal, live, onPick) {
       'aria-label': op.kind + ' ' + (op.name || '') + ', ' + fmtDuration(took)},
     el('span', {class: 'g-label'}, el('span', {class: 'g-kind'}, op.kind), ' ', op.name || ''),
     el('span', {class: 'g-track'}, bars),
-    el('span', {class: 'g-took'}, fmtDuration(took) + (op.state === 'waiting' ? ' so far' : '') + tries));
+    el('span', {class: 'g-took'}, op.kind === 'record' ? 'instant' : fmtDuration(took) + (op.state === 'waiting' ? ' so far' : '') + tries));
     const pick = () => onPick(op.last);
     row.addEventListener('click', pick);
     row.addEventListener('keydown', (ev) => { if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); pick(); } });

@@ -65,7 +65,7 @@ function render(run, journal, me, wf) {
   const select = (e, fromKeys) => {
     st.selected = e.position;
     st.picked = true;
-    journalBox.replaceChildren(journalPane(journal, st));
+    journalBox.replaceChildren(journalPane(journal, st, focus));
     renderSource(sourceBox, run, journal, st, focus);
     const list = document.getElementById('journal-list');
     const li = list && list.querySelector('li.on');
@@ -73,7 +73,7 @@ function render(run, journal, me, wf) {
     if (fromKeys && list) list.focus();
   };
   st.select = select;
-  journalBox.replaceChildren(journalPane(journal, st));
+  journalBox.replaceChildren(journalPane(journal, st, focus));
   view.replaceChildren(
     el('section', {class: 'panel'},
       el('h1', {}, 'Run ', el('code', {id: 'run-id'}, run.id), ' ', badges),

@@ -113,7 +113,7 @@ function scheduleRows(schedules, params) {
       el('td', {}, s.last_at ? fmtTime(s.last_at) : '—'), el('td', {}, s.next_at ? fmtTime(s.next_at) : '—')), inner];
   });
   return el('section', {class: 'panel'}, el('h2', {}, 'Schedules'),
-    el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the list below. Expand one to see its runs.'),
+    el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the runs list. Expand one to see its runs.'),
     el('table', {class: 'schedules', id: 'schedules'},
       el('thead', {}, el('tr', {}, ['Schedule', 'Workflow', 'Every', 'Last run', 'Next run'].map((h) => el('th', {}, h)))),
       el('tbody', {}, rows)));
@@ -125,7 +125,9 @@ export async function showRuns(params) {
     const [w, s] = await Promise.all([api('/api/workflows'), api('/api/schedules').catch(() => ({schedules: []}))]);
     workflows = w.workflows; defs = w.definitions || []; schedules = s.schedules || [];
   } catch (e) { showMessage(e.message); }
-  const exclude = schedules.map((s) => s.name + '@');
+  // A schedule's runs are "<name>@<tick>", and the runs of its internal
+  // chain, which creates them, "every:<name>:<n>" or "schedule:<name>:<tick>".
+  const exclude = schedules.flatMap((s) => [s.name + '@', 'every:' + s.name + ':', 'schedule:' + s.name + ':']);
   const more = el('button', {type: 'button', id: 'more', hidden: true}, 'Load more');
   const countsBox = el('div', {id: 'counts-box'});
   const table = runsTable('runs-body', [], 'Loading…');

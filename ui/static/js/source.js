@@ -54,7 +54,7 @@ function entryLabel(e) {
 
 // journalPane renders the journal list and the selected entry's detail.
 // st is the page state: st.selected (a position), st.select(entry).
-export function journalPane(journal, st) {
+export function journalPane(journal, st, focus) {
   const items = journal.map((e) => {
     const li = el('li', {'data-position': e.position, role: 'option', 'aria-selected': String(e.position === st.selected),
       class: 'j-entry' + (FAILED.has(e.type) || e.error ? ' j-failed' : DONE.has(e.type) ? ' j-done' : '') + (e.position === st.selected ? ' on' : '')},
@@ -76,24 +76,27 @@ export function journalPane(journal, st) {
     st.select(journal[j], true);
   });
   const sel = journal.find((e) => e.position === st.selected);
-  return el('div', {class: 'journal-pane'}, el('h2', {}, 'Journal ', el('span', {class: 'hint'}, journal.length + ' entries')), list, entryDetail(sel));
+  return el('div', {class: 'journal-pane'}, el('h2', {}, 'Journal ', el('span', {class: 'hint'}, journal.length + ' entries')), list, entryDetail(sel, focus));
 }
 
-function entryDetail(e) {
+function entryDetail(e, focus) {
+  // The failing entry's error is shown at its line in the source: once.
+  const shownAtLine = focus && focus.note && focus.entry === e;
   if (!e) return el('div', {id: 'entry-detail', class: 'hint'}, 'Select an entry to see its source line, input, output or error.');
   const facts = el('dl', {class: 'facts'},
     el('dt', {}, 'Entry'), el('dd', {}, e.type + ' at version ' + e.version + (e.seq ? ', operation ' + e.seq : '')),
     e.source ? [el('dt', {}, 'Source'), el('dd', {}, e.source)] : [],
     el('dt', {}, 'Written'), el('dd', {}, fmtTime(e.time)),
     e.started ? [el('dt', {}, 'Started'), el('dd', {}, fmtTime(e.started))] : [],
-    e.duration_ns ? [el('dt', {}, 'Ran'), el('dd', {}, fmtDuration(e.duration_ns / 1e6))] : [],
+    e.duration_ns && e.attempt ? [el('dt', {}, 'Ran'), el('dd', {id: 'entry-ran'}, fmtDuration(e.duration_ns / 1e6))] : [],
     e.until ? [el('dt', {}, 'Until'), el('dd', {}, fmtTime(e.until))] : [],
     e.child ? [el('dt', {}, 'Child'), el('dd', {}, el('a', {href: '#/runs/' + encodeURIComponent(e.child)}, e.child))] : [],
     e.actor ? [el('dt', {}, 'By'), el('dd', {}, e.actor + (e.reason ? ': ' + e.reason : ''))] : []);
   const label = e.type === 'Started' ? 'Input' : e.type === 'SignalReceived' ? 'Payload' : 'Output';
   return el('div', {id: 'entry-detail', class: 'entry-detail'}, facts,
     e.result !== undefined ? [el('h3', {}, label), el('pre', {id: 'entry-result'}, pretty(e.result))] : '',
-    e.error ? [el('h3', {}, 'Error'), el('pre', {class: 'err', id: 'entry-error'}, (e.error_type ? e.error_type + ': ' : '') + e.error)] : '');
+    e.error && shownAtLine ? el('p', {class: 'hint'}, 'Its error is shown at line ' + e.line + ' of the source.') : '',
+    e.error && !shownAtLine ? [el('h3', {}, 'Error'), el('pre', {class: 'err', id: 'entry-error'}, (e.error_type ? e.error_type + ': ' : '') + e.error)] : '');
 }
 
 function sourceFiles(journal) {
