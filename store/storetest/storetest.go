@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RequestCancel", testRequestCancel},
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
+		{"CountRuns", testCountRuns},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},

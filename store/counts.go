@@ -1,0 +1,25 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/weftrun/weft/weftype"
+)
+
+// RunCounter counts runs for metrics. Part of Store.
+type RunCounter interface {
+	// CountRuns counts every run by workflow and status, and the runs due
+	// at p.Now that no lease holds (wake-up at or before p.Now, lease
+	// free or expired at p.Now, status one a claim takes). It reads the
+	// runs table with grouped counts, never run by run, so that it costs
+	// the same whether a hundred or millions of runs are stored; callers
+	// still cache it (a scrape every few seconds, not per request).
+	CountRuns(ctx context.Context, p *CountRunsParams) (*weftype.RunCounts, error)
+}
+
+// CountRunsParams are the arguments of Store.CountRuns.
+type CountRunsParams struct {
+	// Now is the time due runs and leases are measured against.
+	Now time.Time
+}
