@@ -49,6 +49,11 @@ type Engine struct {
 	background sync.WaitGroup
 	ev         eventSide      // entities, consumers, projections, periodic processes
 	errors     *errorRegistry // weft's errors and the application's (RegisterError)
+	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
+	// has none), traces its TracePropagator side (nil when none): both
+	// fixed at New, so that the runtime calls them without assertions.
+	obs    RuntimeObserver
+	traces TracePropagator
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -65,6 +70,7 @@ func New(cfg Config) (*Engine, error) {
 		hooks:  c.TestHooks,
 		errors: newErrorRegistry(),
 	}
+	e.observe()
 	e.ev.consumers = consumer.NewSet(e.consumerEnv())
 	e.sched = scheduler.New(scheduler.Config{
 		Store: c.Store, Clock: c.Clock, Logger: c.Logger, WorkerID: c.WorkerID,
@@ -73,6 +79,7 @@ func New(cfg Config) (*Engine, error) {
 		Workflows: e.workflows.Names,
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
+		Observer:  e.obs,
 	})
 	return e, nil
 }
@@ -295,8 +302,9 @@ func (e *Engine) Signal(ctx context.Context, runID, name string, payload any) er
 }
 
 // signalEncoded is Signal with a payload already encoded by the engine's
-// codec (Untyped.Signal).
-func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload []byte) error {
+// codec (Untyped.Signal); the Observer hears its outcome.
+func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload []byte) (err error) {
+	defer func() { e.obs.SignalSent(ctx, runID, name, err) }()
 	if name == "" {
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
 	}

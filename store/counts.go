@@ -23,3 +23,16 @@ type CountRunsParams struct {
 	// Now is the time due runs and leases are measured against.
 	Now time.Time
 }
+
+// CommitObservable is a Store that group-commits its writes and reports
+// each transaction: the engine whose Observer hears the runtime (see
+// weft.RuntimeObserver) calls ObserveCommits at New. The stores of
+// store/sqlite and store/postgres implement it.
+type CommitObservable interface {
+	// ObserveCommits has fn called after each group-committed
+	// transaction, on the committing goroutine, with the number of writes
+	// it carried, the time its COMMIT took (the fsync) and the commit's
+	// error. It replaces the fn of an earlier call (one engine observes a
+	// store); nil stops the reports. fn must return quickly.
+	ObserveCommits(fn func(writes int, took time.Duration, err error))
+}

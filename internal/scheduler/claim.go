@@ -44,6 +44,11 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		return false
 	}
 	for _, r := range runs {
+		if r.Status == weftype.StatusRunning {
+			// A run passivates or ends with its lease released; one still
+			// running was left in the middle by its last execution.
+			s.cfg.Observer.RunTakenOver(r)
+		}
 		xctx, stop := context.WithCancel(ctx)
 		h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
 		s.mu.Lock()

@@ -53,6 +53,22 @@ type Config struct {
 	Build            string
 	CompatibleBuilds []string
 	StayOnBuild      func() []string
+	// Observer hears the leases' renewals, losses and takeovers. Required
+	// (the engine passes one that observes nothing by default).
+	Observer Observer
+}
+
+// Observer hears what the scheduler does with leases, for metrics. Its
+// methods are called from the scheduler's goroutines and must return
+// quickly.
+type Observer interface {
+	// LeasesRenewed is called after a heartbeat renewed n leases.
+	LeasesRenewed(n int)
+	// LeaseLost is called when a heartbeat found a run's lease taken over.
+	LeaseLost(runID string)
+	// RunTakenOver is called for a claimed run whose earlier execution
+	// stopped in the middle (status running with no end recorded).
+	RunTakenOver(run *weftype.Run)
 }
 
 // Scheduler claims and launches the runs of one engine.

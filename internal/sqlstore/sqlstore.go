@@ -71,6 +71,9 @@ func New(cfg Config) *Store {
 // Stats returns group-commit statistics.
 func (s *Store) Stats() groupcommit.Stats { return s.gc.Stats() }
 
+// ObserveCommits implements store.CommitObservable.
+func (s *Store) ObserveCommits(fn func(writes int, took time.Duration, err error)) { s.gc.Observe(fn) }
+
 // GroupCommitStats returns the number of write transactions and of writes
 // they carried; store/storetest uses it to check that writes are batched.
 func (s *Store) GroupCommitStats() (batches, writes int64) {
