@@ -244,6 +244,7 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	}
 	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
+		TraceContext: e.traceContext(ctx),
 		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
 	}
 	// Creating a run is idempotent by its ID, so a create whose commit was

@@ -154,7 +154,7 @@ func (x *execution) execute() {
 	// whichever way it ends.
 	defer func() { _ = x.settle() }()
 	obs := e.cfg.Observer
-	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
+	x.ctx = obs.ExecutionStarted(e.continueTrace(x.ctx, x.run), x.run)
 	x.warnLongHistory(log)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	var result []byte

@@ -126,3 +126,20 @@ func (e *Engine) observe() {
 		co.ObserveCommits(e.obs.CommitBatch)
 	}
 }
+
+// traceContext is the trace context of ctx to store with a run it starts.
+func (e *Engine) traceContext(ctx context.Context) string {
+	if e.traces == nil {
+		return ""
+	}
+	return e.traces.Inject(ctx)
+}
+
+// continueTrace returns ctx carrying the trace context stored with run, so
+// that the run's execution continues the trace of its starter.
+func (e *Engine) continueTrace(ctx context.Context, run *weftype.Run) context.Context {
+	if e.traces == nil || run.TraceContext == "" {
+		return ctx
+	}
+	return e.traces.Extract(ctx, run.TraceContext)
+}

@@ -305,6 +305,9 @@ type CreateRunParams struct {
 	WakeAt time.Time
 	// Build is the build the run starts on (Run.Build); empty for none.
 	Build string
+	// TraceContext is the trace context of the caller that started the
+	// run (Run.TraceContext); empty for none.
+	TraceContext string
 }
 
 // CreateRunResult is what Store.CreateRun returns.

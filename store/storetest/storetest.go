@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
 		{"CountRuns", testCountRuns},
+		{"RunTraceContext", testRunTraceContext},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
