@@ -57,7 +57,7 @@ func Child[I, O any](ctx context.Context, wf *Workflow[I, O], id string, in I) (
 			StartChildren: []store.CreateRunParams{{
 				ID: id, Workflow: wf.name, Parent: x.run.ID, Input: input, Time: x.now(), Build: x.eng.cfg.BuildID,
 				TraceContext: x.eng.traceContext(x.ctx),
-				Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: wf.name, Result: jsonOrNil(input)})},
+				Events:       []weftype.NewEvent{newEvent(EventStarted, &entry{Name: wf.name, Result: jsonOrNil(input)})},
 			}},
 		})
 	}

@@ -79,7 +79,7 @@ func New(cfg Config) (*Engine, error) {
 		Workflows: e.workflows.Names,
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
-		Observer:  e.obs,
+		Observer: e.obs,
 	})
 	return e, nil
 }
@@ -245,7 +245,7 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
 		TraceContext: e.traceContext(ctx),
-		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
+		Events:       []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
 	}
 	// Creating a run is idempotent by its ID, so a create whose commit was
 	// lost is sent again; if it had committed, the run is found existing.

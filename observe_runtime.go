@@ -75,7 +75,8 @@ func (NopObserver) HandleStarted(ctx context.Context, _, _ string, _ weftype.Eve
 }
 
 // HandleEnded does nothing.
-func (NopObserver) HandleEnded(context.Context, string, string, weftype.Event, time.Duration, error) {}
+func (NopObserver) HandleEnded(context.Context, string, string, weftype.Event, time.Duration, error) {
+}
 
 // EventParked does nothing.
 func (NopObserver) EventParked(string, weftype.Event) {}
