@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -53,6 +54,8 @@ type execution struct {
 	// refused there, since a TxStep's function runs on the store's writer,
 	// which unwinding would stop.
 	inStep atomic.Bool
+	// logger is the workflow's Logger, made at its first call.
+	logger *slog.Logger
 }
 
 // behindCommit is the outcome of a commit written behind the function.
@@ -154,7 +157,7 @@ func (x *execution) execute() {
 	// whichever way it ends.
 	defer func() { _ = x.settle() }()
 	obs := e.cfg.Observer
-	x.ctx = obs.ExecutionStarted(e.continueTrace(x.ctx, x.run), x.run)
+	x.ctx = x.withLogger(obs.ExecutionStarted(e.continueTrace(x.ctx, x.run), x.run))
 	x.warnLongHistory(log)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	var result []byte
