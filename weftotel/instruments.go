@@ -1,6 +1,7 @@
 package weftotel
 
 import (
+	"context"
 	"errors"
 
 	"go.opentelemetry.io/otel/metric"
@@ -75,6 +76,13 @@ func (in *instruments) make(m metric.Meter) error {
 	in.leasesLost = counter("weft.leases.lost", "{lease}", "Run leases this worker found taken over by another worker (it abandoned the run).")
 	in.takeovers = counter("weft.leases.takeovers", "{run}", "Runs this worker claimed that an earlier execution left in the middle (a worker died, lost its lease or stopped).")
 
+	// The lease counters have no attributes: they start at 0, so that a
+	// rule on their increase sees the first loss.
+	for _, c := range []metric.Int64Counter{in.renewals, in.leasesLost, in.takeovers} {
+		if c != nil {
+			c.Add(context.Background(), 0)
+		}
+	}
 	var err error
 	in.commitSize, err = m.Int64Histogram("weft.store.commit.batch_size", metric.WithUnit("{write}"),
 		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),

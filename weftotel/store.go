@@ -49,7 +49,7 @@ func (g *gauges) make(m metric.Meter, groupCommit bool) ([]metric.Observable, er
 	g.due = intGauge("weft.runs.due", "{run}", "Queue depth: runs due now whose lease is free or expired, not yet claimed by a worker.")
 	g.timersDue = intGauge("weft.timers.due", "{run}", "Waiting runs due now and not yet resumed by a worker: a timer fired, a deadline passed or a signal arrived.")
 	g.timerLag = secGauge("weft.timers.lag", "How late the oldest due work is: now minus the earliest wake-up of the runs due and not claimed; 0 when none is due.")
-	g.wakeDelay = secGauge("weft.wakeup.delay", "Now minus the earliest wake-up of the runs not ended: above zero, work is late by that much; below zero, the next wake-up is that far ahead.")
+	g.wakeDelay = secGauge("weft.wakeup.delay", "Now minus the earliest wake-up of the runs not ended: above zero, work is late by that much; below zero, the next wake-up is that far ahead; 0 when no run waits for a time.")
 	g.scanErr = intGauge("weft.store.scan.errors", "{error}", "1 when the last read of the store for these gauges failed, else 0.")
 	g.consumerLag = intGauge("weft.consumer.lag", "{event}", "Log positions a consumer is behind the head (its furthest-behind partition with an event waiting), by consumer; 0 when caught up.")
 	g.projectionLag = intGauge("weft.projection.lag", "{event}", "Log positions a projection is behind the head, by projection; 0 when caught up.")
@@ -129,9 +129,11 @@ func (o *Observer) observeStore(obs metric.Observer, g *gauges, s storeScan) {
 		lag = max(0, s.now.Sub(s.counts.OldestDue).Seconds())
 	}
 	obs.ObserveFloat64(g.timerLag, lag)
+	delay := 0.0 // no wake-up pending: nothing is late
 	if !s.nextWake.IsZero() {
-		obs.ObserveFloat64(g.wakeDelay, s.now.Sub(s.nextWake).Seconds())
+		delay = s.now.Sub(s.nextWake).Seconds()
 	}
+	obs.ObserveFloat64(g.wakeDelay, delay)
 	for _, c := range s.consumers {
 		name := metric.WithAttributes(AttrConsumer.String(c.Name))
 		if c.Kind == "projection" {

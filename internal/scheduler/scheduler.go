@@ -80,6 +80,9 @@ type Scheduler struct {
 	// due launches no execution, whose end would tell it.
 	claimEnded Changes
 
+	// claimOK is whether the last claim succeeded (see Claiming).
+	claimOK atomic.Bool
+
 	mu       sync.Mutex // guards active, claiming and claims
 	active   map[string]*held
 	claiming int    // claims in flight, whose runs are not in active yet
