@@ -253,3 +253,37 @@ func dashboardMetrics(t *testing.T) []string {
 	}
 	return out
 }
+
+// TestServeIsReadyAndServesMetrics checks `shop serve`: /readyz turns
+// ready once it claims work, and /metrics (beside the API) carries the
+// engine's metrics with the service name.
+func TestServeIsReadyAndServesMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := filepath.Join(t.TempDir(), "shop.db")
+	app := weftapp.App{Name: "shop", Register: func(eng *weft.Engine, _ *slog.Logger) error { registerShop(eng); return nil }}
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- app.Execute(ctx, []string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--drain-timeout", "1s", "--service-name", "shop-api"}, &out, &errb)
+	}()
+	var base string
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		base = urlRe.FindString(out.String())
+		return base != "" && strings.Contains(out.String(), "ready:"), "the server's address and ready line in: " + out.String() + errb.String()
+	})
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		code, body := get(t, base+"/readyz")
+		return code == http.StatusOK && strings.Contains(body, `"ready"`), "/readyz: " + body
+	})
+	_, text := get(t, base+"/metrics")
+	for _, want := range []string{`service_name="shop-api"`, `weft_runs_active{weft_status="pending"} 0`, `weft_leases_lost_total 0`, `weft_consumer_lag{weft_consumer="audit"}`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("serve's /metrics lacks %s", want)
+		}
+	}
+	cancel()
+	if code := <-done; code != weftapp.ExitOK {
+		t.Fatalf("serve exited %d: %s", code, errb.String())
+	}
+}
