@@ -170,6 +170,7 @@ func (e *Engine) consumerEnv() consumer.Env {
 		Changed:   e.broadcast,
 		Permanent: func(err error) bool { return IsNonRetryable(err) || errors.Is(err, ErrInvalidInput) },
 		Panicked:  func(v any, stack []byte) error { return &PanicError{Value: fmt.Sprint(v), Stack: string(stack)} },
+		Observer:  e.obs,
 	}
 }
 

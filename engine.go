@@ -51,6 +51,11 @@ type Engine struct {
 	background sync.WaitGroup
 	ev         eventSide      // entities, consumers, projections, periodic processes
 	errors     *errorRegistry // weft's errors and the application's (RegisterError)
+	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
+	// has none), traces its TracePropagator side (nil when none): both
+	// fixed at New, so that the runtime calls them without assertions.
+	obs    RuntimeObserver
+	traces TracePropagator
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -67,6 +72,7 @@ func New(cfg Config) (*Engine, error) {
 		hooks:  c.TestHooks,
 		errors: newErrorRegistry(),
 	}
+	e.observe()
 	e.ev.consumers = consumer.NewSet(e.consumerEnv())
 	e.sched = scheduler.New(scheduler.Config{
 		Store: c.Store, Clock: c.Clock, Logger: c.Logger, WorkerID: c.WorkerID,
@@ -75,6 +81,7 @@ func New(cfg Config) (*Engine, error) {
 		Workflows: e.workflows.Names,
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
+		Observer: e.obs,
 	})
 	e.exec = e.execEnv()
 	return e, nil
@@ -229,7 +236,8 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	}
 	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
+		TraceContext: e.traceContext(ctx),
+		Events:       []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}
 	// Creating a run is idempotent by its ID, so a create whose commit was
 	// lost is sent again; if it had committed, the run is found existing.
@@ -280,8 +288,9 @@ func (e *Engine) Signal(ctx context.Context, runID, name string, payload any) er
 }
 
 // signalEncoded is Signal with a payload already encoded by the engine's
-// codec (Untyped.Signal).
-func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload []byte) error {
+// codec (Untyped.Signal); the Observer hears its outcome.
+func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload []byte) (err error) {
+	defer func() { e.obs.SignalSent(ctx, runID, name, err) }()
 	if name == "" {
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
 	}

@@ -117,6 +117,7 @@ type Entity[S, C, E any] struct {
 	versions  eventVersions
 	eIface    bool
 	cIface    bool
+	cmdName   string // the name of C, for metrics, when C is not an interface
 	mu        sync.Mutex
 	cells     map[string]*entityCell[S]
 	lastSweep time.Time
@@ -206,6 +207,7 @@ func RegisterEntity[S, C, E any](e *Engine, def EntityDef[S, C, E]) *Entity[S, C
 	en := &Entity[S, C, E]{eng: e, def: def, cells: map[string]*entityCell[S]{}}
 	en.eIface = reflect.TypeFor[E]().Kind() == reflect.Interface
 	en.cIface = reflect.TypeFor[C]().Kind() == reflect.Interface
+	en.cmdName = reflect.TypeFor[C]().Name()
 	if en.eIface {
 		if len(def.EventTypes) == 0 {
 			panic(fmt.Sprintf("weft: entity %q: E is an interface, so EventTypes must list its concrete types", def.Name))

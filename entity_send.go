@@ -26,7 +26,31 @@ import (
 // whose commit was lost is not sent again (it may have been applied): the
 // error's Unknown is set. With one, it is sent again, and a command that
 // had committed is answered as a duplicate with its events.
-func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...CommandOption) (*CommandResult[S, E], error) {
+func (en *Entity[S, C, E]) Send(ctx context.Context, id string, cmd C, opts ...CommandOption) (res *CommandResult[S, E], err error) {
+	obs, name := en.eng.obs, en.cmdName
+	if en.cIface {
+		name = commandName(cmd) // C is an interface: no allocation
+	}
+	ctx = obs.CommandStarted(ctx, en.def.Name, name)
+	start := time.Now()
+	defer func() { obs.CommandEnded(ctx, en.def.Name, name, time.Since(start), err) }()
+	return en.send(ctx, id, cmd, opts)
+}
+
+// commandName names a command for metrics: its dynamic Go type's name.
+func commandName(cmd any) string {
+	t := reflect.TypeOf(cmd)
+	if t == nil {
+		return ""
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// send is Send without the observing.
+func (en *Entity[S, C, E]) send(ctx context.Context, id string, cmd C, opts []CommandOption) (*CommandResult[S, E], error) {
 	if id == "" {
 		return nil, &InputError{What: fmt.Sprintf("ID of entity %q", en.def.Name), Err: errors.New("must not be empty")}
 	}

@@ -19,7 +19,7 @@ func (e *Engine) execEnv() *executor.Env {
 	c := e.cfg
 	return &executor.Env{
 		Store: e.store, Clock: e.clock, Codec: e.codec, Logger: c.Logger,
-		Observer: execObserver{c.Observer}, Errors: e.errors,
+		Observer: execObserver{e}, Errors: e.errors,
 		Hooks:   (*executor.Hooks)(c.TestHooks),
 		BuildID: c.BuildID, DefaultRetry: retryOf(c.DefaultRetry), LongHistory: e.LongHistoryThreshold(),
 		Workflow: func(name string) (*executor.Workflow, error) {
@@ -75,28 +75,38 @@ func retryOf(p RetryPolicy) executor.Retry {
 }
 
 // execObserver is the engine's Observer as the executor calls it.
-type execObserver struct{ o Observer }
+type execObserver struct{ e *Engine }
 
 func (a execObserver) ExecutionStarted(ctx context.Context, run *weftype.Run) context.Context {
-	return a.o.ExecutionStarted(ctx, run)
+	return a.e.cfg.Observer.ExecutionStarted(ctx, run)
 }
 
 func (a execObserver) ExecutionEnded(ctx context.Context, run *weftype.Run, outcome string, err error) {
-	a.o.ExecutionEnded(ctx, run, outcome, err)
+	a.e.cfg.Observer.ExecutionEnded(ctx, run, outcome, err)
 }
 
 func (a execObserver) StepAttemptStarted(ctx context.Context, info executor.StepInfo) context.Context {
-	return a.o.StepAttemptStarted(ctx, StepInfo(info))
+	return a.e.cfg.Observer.StepAttemptStarted(ctx, StepInfo(info))
 }
 
 func (a execObserver) StepAttemptEnded(ctx context.Context, info executor.StepInfo, took time.Duration, err error) {
-	a.o.StepAttemptEnded(ctx, StepInfo(info), took, err)
+	a.e.cfg.Observer.StepAttemptEnded(ctx, StepInfo(info), took, err)
 }
 
 func (a execObserver) LongHistory(ctx context.Context, run *weftype.Run, entries int) {
-	if o, ok := a.o.(LongHistoryObserver); ok {
+	if o, ok := a.e.cfg.Observer.(LongHistoryObserver); ok {
 		o.LongHistory(ctx, run, entries)
 	}
+}
+
+func (a execObserver) StepFailed(ctx context.Context, info executor.StepInfo, err error) {
+	a.e.obs.StepFailed(ctx, StepInfo(info), err)
+}
+
+func (a execObserver) TraceContext(ctx context.Context) string { return a.e.traceContext(ctx) }
+
+func (a execObserver) ContinueTrace(ctx context.Context, run *weftype.Run) context.Context {
+	return a.e.continueTrace(ctx, run)
 }
 
 // mustExecution returns the execution whose workflow function got ctx. It

@@ -123,3 +123,12 @@ func (e *Engine) GroupCommitStats() (batches, writes int64, ok bool) {
 	batches, writes = gc.GroupCommitStats()
 	return batches, writes, true
 }
+
+// RunStats counts every run in the store by workflow and status, without
+// a cap, and the runs due now that no worker holds, by the engine's clock
+// (see weftype.RunCounts). It reads grouped counts, not the runs, yet
+// scans the runs table: call it every few seconds, not per request
+// (weftotel caches it per scrape).
+func (e *Engine) RunStats(ctx context.Context) (*weftype.RunCounts, error) {
+	return e.store.RunStats(ctx, &store.RunStatsParams{Now: e.clock.Now()})
+}

@@ -233,7 +233,7 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 		Events: []weftype.NewEvent{term.audit(EventRunResetTo, "reset", int(toSeq), newID)},
 		Error:  e.errors.Marshal(ErrTerminated),
 		New: store.CreateRunParams{ID: newID, Workflow: old.Workflow, Input: old.Input, Events: kept, Time: e.clock.Now(),
-			Build: e.cfg.BuildID},
+			Build: e.cfg.BuildID, TraceContext: old.TraceContext},
 	})
 	if err != nil {
 		return "", err

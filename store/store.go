@@ -211,6 +211,8 @@ type Store interface {
 	Eraser
 	// Insights: see store/insights.go.
 	Insights
+	// RunStats: see store/counts.go.
+	RunCounter
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,
@@ -312,6 +314,9 @@ type CreateRunParams struct {
 	WakeAt time.Time
 	// Build is the build the run starts on (Run.Build); empty for none.
 	Build string
+	// TraceContext is the trace context of the caller that started the
+	// run (Run.TraceContext); empty for none.
+	TraceContext string
 }
 
 // CreateRunResult is what Store.CreateRun returns.

@@ -23,7 +23,10 @@ package weftotel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -32,14 +35,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/weftype"
 )
 
 // ScopeName is the instrumentation scope of weft's spans and metrics.
@@ -53,6 +56,14 @@ const (
 	AttrAttempt  = attribute.Key("weft.step.attempt")
 	AttrOutcome  = attribute.Key("weft.outcome")
 	AttrStatus   = attribute.Key("weft.status")
+	AttrSignal   = attribute.Key("weft.signal")
+	AttrEntity   = attribute.Key("weft.entity")
+	AttrCommand  = attribute.Key("weft.command")
+	AttrConsumer = attribute.Key("weft.consumer")
+	AttrKind     = attribute.Key("weft.consumer.kind")
+	AttrPosition = attribute.Key("weft.event.position")
+	AttrStream   = attribute.Key("weft.event.stream")
+	AttrType     = attribute.Key("weft.event.type")
 )
 
 // Options configure New.
@@ -68,36 +79,34 @@ type Options struct {
 	// Defaults to a new registry with the Go runtime and process collectors.
 	// Ignored when MeterProvider is set.
 	Registry *prometheus.Registry
-	// StoreScanLimit caps the runs read per collection for the store
-	// gauges; past it the gauges count the first StoreScanLimit runs only.
-	// Defaults to 10000.
-	StoreScanLimit int
-	// StoreMinInterval is the least time between two store scans; a
-	// collection within it reuses the last one. Defaults to 5s.
+	// StoreMinInterval is the least time between two store reads for the
+	// store gauges; a collection within it reuses the last one. Defaults
+	// to 5s.
 	StoreMinInterval time.Duration
+	// ServiceName is the service.name resource attribute of the metrics of
+	// the default MeterProvider (Prometheus shows it in target_info).
+	// Defaults to the environment's OTEL_SERVICE_NAME, else the program's
+	// name.
+	ServiceName string
+	// ResourceAttributes are more resource attributes of those metrics
+	// (service.version, deployment.environment, …); OTEL_RESOURCE_ATTRIBUTES
+	// adds to them. Resource returns the whole, to give a TracerProvider.
+	ResourceAttributes []attribute.KeyValue
 }
 
-// Observer is a weft.Observer that records traces and metrics with
-// OpenTelemetry. It is safe for concurrent use.
+// Observer is a weft.Observer, weft.RuntimeObserver and
+// weft.TracePropagator that records traces and metrics with OpenTelemetry.
+// It is safe for concurrent use.
 type Observer struct {
 	tracer   trace.Tracer
 	registry *prometheus.Registry
 	sdk      *sdkmetric.MeterProvider
+	res      *resource.Resource
 	reg      metric.Registration
-
-	runsStarted   metric.Int64Counter
-	runsCompleted metric.Int64Counter
-	runsFailed    metric.Int64Counter
-	runsCancelled metric.Int64Counter
-	runsBlocked   metric.Int64Counter
-	longHistory   metric.Int64Counter
-	executions    metric.Int64Counter
-	execDuration  metric.Float64Histogram
-	stepDuration  metric.Float64Histogram
+	m        instruments
 
 	meter    metric.Meter
 	eng      *weft.Engine
-	scanMax  int
 	minEvery time.Duration
 	scanMu   sync.Mutex
 	scanAt   time.Time
@@ -107,17 +116,21 @@ type Observer struct {
 var (
 	_ weft.Observer            = (*Observer)(nil)
 	_ weft.LongHistoryObserver = (*Observer)(nil)
+	_ weft.RuntimeObserver     = (*Observer)(nil)
+	_ weft.TracePropagator     = (*Observer)(nil)
 )
 
 // New returns an Observer.
 func New(opts Options) (*Observer, error) {
-	o := &Observer{scanMax: opts.StoreScanLimit, minEvery: opts.StoreMinInterval}
-	if o.scanMax <= 0 {
-		o.scanMax = 10000
-	}
+	o := &Observer{minEvery: opts.StoreMinInterval}
 	if o.minEvery <= 0 {
 		o.minEvery = 5 * time.Second
 	}
+	res, err := newResource(opts)
+	if err != nil {
+		return nil, err
+	}
+	o.res = res
 	tp := opts.TracerProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
@@ -134,42 +147,48 @@ func New(opts Options) (*Observer, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.sdk = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+		o.sdk = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
 		mp = o.sdk
 	}
 	o.meter = mp.Meter(ScopeName)
-	if err := o.instruments(o.meter); err != nil {
+	if err := o.m.make(o.meter); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func (o *Observer) instruments(m metric.Meter) error {
-	var errs []error
-	counter := func(name, desc string) metric.Int64Counter {
-		c, err := m.Int64Counter(name, metric.WithDescription(desc), metric.WithUnit("{run}"))
-		errs = append(errs, err)
-		return c
+// newResource is the resource of the default MeterProvider: the
+// environment's (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) over
+// Options.ResourceAttributes, and Options.ServiceName over all; the
+// program's name when nothing names the service.
+func newResource(opts Options) (*resource.Resource, error) {
+	attrs := append([]attribute.KeyValue{semconv.ServiceName(filepath.Base(os.Args[0]))}, opts.ResourceAttributes...)
+	base, err := resource.New(context.Background(), resource.WithTelemetrySDK(), resource.WithAttributes(attrs...))
+	if err != nil {
+		return nil, fmt.Errorf("weftotel: resource: %w", err)
 	}
-	o.runsStarted = counter("weft.runs.started", "Runs created by a start (not children).")
-	o.runsCompleted = counter("weft.runs.completed", "Runs that ended completed.")
-	o.runsFailed = counter("weft.runs.failed", "Runs that ended failed.")
-	o.runsCancelled = counter("weft.runs.cancelled", "Runs that ended cancelled.")
-	o.runsBlocked = counter("weft.runs.blocked", "Runs blocked because their code no longer matches their journal (non-determinism).")
-	o.longHistory = counter("weft.runs.long_history", "Executions of runs whose current journal segment is longer than weft.Config.LongHistory: each wake-up replays it all; continue them as new.")
-	var err error
-	o.executions, err = m.Int64Counter("weft.executions", metric.WithUnit("{execution}"),
-		metric.WithDescription("Executions of runs (a start, a resume after a wake-up or a restart), by outcome: completed, failed, cancelled, waiting (passivated), blocked (non-determinism), continued (continue-as-new), aborted."))
-	errs = append(errs, err)
-	buckets := metric.WithExplicitBucketBoundaries(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-	o.execDuration, err = m.Float64Histogram("weft.execution.duration", metric.WithUnit("s"), buckets,
-		metric.WithDescription("Time an execution held the run, from claim to passivation or end."))
-	errs = append(errs, err)
-	o.stepDuration, err = m.Float64Histogram("weft.step.duration", metric.WithUnit("s"), buckets,
-		metric.WithDescription("Latency of step attempts (the step function's run time), by outcome ok or error."))
-	errs = append(errs, err)
-	return errors.Join(errs...)
+	env, err := resource.New(context.Background(), resource.WithFromEnv())
+	if err != nil {
+		return nil, fmt.Errorf("weftotel: resource from the environment: %w", err)
+	}
+	var named []attribute.KeyValue
+	if opts.ServiceName != "" {
+		named = append(named, semconv.ServiceName(opts.ServiceName))
+	}
+	res, err := resource.Merge(base, env)
+	if err == nil {
+		res, err = resource.Merge(res, resource.NewSchemaless(named...))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("weftotel: resource: %w", err)
+	}
+	return res, nil
 }
+
+// Resource returns the resource of the metrics (service.name and the other
+// attributes of Options): give it to the TracerProvider too
+// (sdktrace.WithResource), so that traces and metrics name the same service.
+func (o *Observer) Resource() *resource.Resource { return o.res }
 
 // Handler serves the metrics in the Prometheus text format. With
 // Options.MeterProvider set, the metrics go where that provider sends them
@@ -192,82 +211,4 @@ func (o *Observer) Shutdown(ctx context.Context) error {
 		errs = append(errs, o.sdk.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-// RunCreated counts a started run.
-func (o *Observer) RunCreated(ctx context.Context, workflow string) {
-	o.runsStarted.Add(ctx, 1, metric.WithAttributes(AttrWorkflow.String(workflow)))
-}
-
-type startKey struct{}
-
-// ExecutionStarted starts the span of the execution; it is the parent of
-// the spans of the execution's step attempts.
-func (o *Observer) ExecutionStarted(ctx context.Context, run *weftype.Run) context.Context {
-	ctx, _ = o.tracer.Start(ctx, "weft.run "+run.Workflow,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(AttrWorkflow.String(run.Workflow), AttrRunID.String(run.ID)))
-	return context.WithValue(ctx, startKey{}, time.Now())
-}
-
-// ExecutionEnded ends the execution's span and counts the execution and,
-// when the run ended, the run.
-func (o *Observer) ExecutionEnded(ctx context.Context, run *weftype.Run, outcome string, err error) {
-	wf := AttrWorkflow.String(run.Workflow)
-	attrs := metric.WithAttributes(wf, AttrOutcome.String(outcome))
-	o.executions.Add(ctx, 1, attrs)
-	if start, ok := ctx.Value(startKey{}).(time.Time); ok {
-		o.execDuration.Record(ctx, time.Since(start).Seconds(), attrs)
-	}
-	switch weftype.RunStatus(outcome) {
-	case weftype.StatusCompleted:
-		o.runsCompleted.Add(ctx, 1, metric.WithAttributes(wf))
-	case weftype.StatusFailed:
-		o.runsFailed.Add(ctx, 1, metric.WithAttributes(wf))
-	case weftype.StatusCancelled:
-		o.runsCancelled.Add(ctx, 1, metric.WithAttributes(wf))
-	case weftype.StatusBlocked:
-		o.runsBlocked.Add(ctx, 1, metric.WithAttributes(wf))
-	}
-	span := trace.SpanFromContext(ctx)
-	span.SetAttributes(AttrOutcome.String(outcome))
-	if outcome == string(weftype.StatusFailed) || outcome == string(weftype.StatusBlocked) || outcome == "aborted" {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		} else {
-			span.SetStatus(codes.Error, outcome)
-		}
-	}
-	span.End()
-}
-
-// LongHistory counts an execution of a run with a long history, as
-// weft.runs.long_history by workflow (weft.LongHistoryObserver).
-func (o *Observer) LongHistory(ctx context.Context, run *weftype.Run, _ int) {
-	o.longHistory.Add(ctx, 1, metric.WithAttributes(AttrWorkflow.String(run.Workflow)))
-}
-
-// StepAttemptStarted starts the span of a step attempt and returns the
-// context that carries it: the step function gets it.
-func (o *Observer) StepAttemptStarted(ctx context.Context, info weft.StepInfo) context.Context {
-	ctx, _ = o.tracer.Start(ctx, "weft.step "+info.Step,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(AttrWorkflow.String(info.Workflow), AttrRunID.String(info.RunID),
-			AttrStep.String(info.Step), AttrAttempt.Int(info.Attempt)))
-	return ctx
-}
-
-// StepAttemptEnded ends the attempt's span and records its latency.
-func (o *Observer) StepAttemptEnded(ctx context.Context, info weft.StepInfo, took time.Duration, err error) {
-	outcome := "ok"
-	span := trace.SpanFromContext(ctx)
-	if err != nil {
-		outcome = "error"
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	o.stepDuration.Record(ctx, took.Seconds(), metric.WithAttributes(
-		AttrWorkflow.String(info.Workflow), AttrStep.String(info.Step), AttrOutcome.String(outcome)))
-	span.End()
 }

@@ -120,6 +120,11 @@ type Run struct {
 	// of the worker that claimed it last. Empty for runs stored before
 	// builds were recorded; any worker may claim those.
 	Build string
+	// TraceContext is the trace context of the caller that started the
+	// run, as the engine's weft.TracePropagator wrote it (a W3C
+	// traceparent): each execution of the run continues that trace.
+	// Empty when there was none.
+	TraceContext string
 }
 
 // Signal is a message sent to a run, kept until the run consumes it.

@@ -19,6 +19,7 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/store"
+	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftotel"
 	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
@@ -57,6 +58,7 @@ type serverFlags struct {
 	fast           bool   // dev: SQLite without power-loss safety
 	clock          string // wall, or manual: time moves only by POST /api/clock/advance
 	manual         *wefttest.Clock
+	serviceName    string // service.name of the metrics
 }
 
 func (f *serverFlags) register(cmd *cobra.Command, listen string, withAPI bool) {
@@ -65,6 +67,7 @@ func (f *serverFlags) register(cmd *cobra.Command, listen string, withAPI bool) 
 	fl.StringArrayVar(&f.tokens.admin, "admin-token", envList(EnvAdminTokens), "an admin token NAME=SECRET: reads and changes (repeatable; env "+EnvAdminTokens+", comma-separated)")
 	fl.StringArrayVar(&f.tokens.read, "read-token", envList(EnvReadTokens), "a read-only token NAME=SECRET (repeatable; env "+EnvReadTokens+", comma-separated)")
 	fl.DurationVar(&f.poll, "poll", 0, "how often to look for due work when no wake-up was pushed (default: the engine's, 500ms)")
+	fl.StringVar(&f.serviceName, "service-name", os.Getenv("OTEL_SERVICE_NAME"), "the service.name of the metrics (env OTEL_SERVICE_NAME; OTEL_RESOURCE_ATTRIBUTES adds attributes; default: the program's name)")
 	if withAPI {
 		fl.StringArrayVar(&f.allowedHosts, "allowed-host", nil, "a host name to serve besides loopback addresses and localhost, such as the name a reverse proxy forwards (repeatable)")
 		fl.StringArrayVar(&f.allowedOrigins, "allowed-origin", nil, "an origin (https://admin.example.com) whose browser pages may call the API, with CORS (repeatable)")
@@ -154,7 +157,7 @@ func (s *server) run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
-	obs, err := weftotel.New(weftotel.Options{})
+	obs, err := weftotel.New(weftotel.Options{ServiceName: f.serviceName})
 	if err != nil {
 		return err
 	}
@@ -180,7 +183,7 @@ func (s *server) run(ctx context.Context) error {
 		return fmt.Errorf("registering the app: %w", err)
 	}
 	var ready atomic.Bool
-	handler, err := s.handler(eng, obs, toks, logger, &ready)
+	handler, err := s.handler(eng, st, obs, toks, logger, &ready)
 	if err != nil {
 		return err
 	}
@@ -266,9 +269,9 @@ func (s *server) shutDown(eng *weft.Engine) error {
 
 // handler is what the server serves: the API, the UI, /metrics, /healthz
 // and /readyz (serve, dev), or /metrics, /healthz and /readyz (worker).
-func (s *server) handler(eng *weft.Engine, obs *weftotel.Observer, toks []api.Token, logger *slog.Logger, ready *atomic.Bool) (http.Handler, error) {
+func (s *server) handler(eng *weft.Engine, st store.Store, obs *weftotel.Observer, toks []api.Token, logger *slog.Logger, ready *atomic.Bool) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /readyz", readyz(eng, ready))
+	mux.Handle("GET /readyz", readyz(eng, st, ready))
 	if s.withAPI {
 		opts := api.ServerOptions{MaxConnections: s.flags.maxConns, Metrics: obs.Handler(), Options: api.Options{
 			AllowedHosts: s.flags.allowedHosts, AllowedOrigins: s.flags.allowedOrigins,
@@ -299,15 +302,36 @@ func (s *server) handler(eng *weft.Engine, obs *weftotel.Observer, toks []api.To
 	return mux, nil
 }
 
-// readyz answers 200 once the engine started and while the store answers,
-// 503 while starting, draining or when the store does not answer.
-func readyz(eng *weft.Engine, ready *atomic.Bool) http.Handler {
+// readyz answers 200 once the store's migrations are applied and the
+// engine claims work (weft.Engine.Ready) and while the store answers; 503
+// while starting, migrating or draining, when claims fail, or when the
+// store does not answer.
+func readyz(eng *weft.Engine, st store.Store, ready *atomic.Bool) http.Handler {
 	return probe(eng, func() (bool, string) {
-		if !ready.Load() {
+		switch {
+		case !ready.Load():
 			return false, "not ready: starting or draining"
+		case !schemaCurrent(st):
+			return false, "not ready: the store's schema migrations are not all applied"
+		case !eng.Ready():
+			return false, "not ready: the engine does not claim work"
 		}
 		return true, "ready"
 	})
+}
+
+// schemaCurrent reports whether a PostgreSQL store is at the newest schema
+// version this binary knows (another process may migrate it meanwhile). A
+// SQLite store is migrated as it opens, before anything is served.
+func schemaCurrent(st store.Store) bool {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	v, err := pg.SchemaVersion(ctx)
+	return err == nil && v >= postgres.KnownSchemaVersion()
 }
 
 // probe answers a health probe: 503 when state says no or the store does

@@ -45,6 +45,22 @@ type Env struct {
 	Permanent func(error) bool
 	// Panicked turns a handler's panic into its error.
 	Panicked func(value any, stack []byte) error
+	// Observer hears each handling and parking, for traces and metrics.
+	// Required (the engine passes one that observes nothing by default).
+	Observer Observer
+}
+
+// Observer hears what consumers do. Its methods are called from the
+// partitions' goroutines and must return quickly.
+type Observer interface {
+	// HandleStarted is called before a handler gets ev (each attempt); the
+	// handler gets the context it returns. kind is KindConsumer or
+	// KindProjection.
+	HandleStarted(ctx context.Context, consumer, kind string, ev weftype.Event) context.Context
+	// HandleEnded is called when the handler returned.
+	HandleEnded(ctx context.Context, consumer, kind string, ev weftype.Event, took time.Duration, err error)
+	// EventParked is called when ev is parked.
+	EventParked(consumer string, ev weftype.Event)
 }
 
 // Kinds of consumers, as stored in their Settings.
@@ -164,13 +180,26 @@ func (r *Runner) Apply(ctx context.Context, tx store.Tx, ev weftype.Event) error
 }
 
 func (r *Runner) handle(ctx context.Context, ev weftype.Event) (err error) {
+	ctx, end := r.observe(ctx, ev)
+	defer end(&err)
 	defer r.catch(&err)
 	return r.def.Handle(ctx, ev)
 }
 
 func (r *Runner) apply(ctx context.Context, tx store.Tx, ev weftype.Event) (err error) {
+	ctx, end := r.observe(ctx, ev)
+	defer end(&err)
 	defer r.catch(&err)
 	return r.def.Project(ctx, tx, ev)
+}
+
+// observe tells the Observer that a handler gets ev; end tells it the
+// handler returned *err.
+func (r *Runner) observe(ctx context.Context, ev weftype.Event) (_ context.Context, end func(err *error)) {
+	obs, kind := r.set.env.Observer, r.def.Settings.Kind
+	ctx = obs.HandleStarted(ctx, r.def.Name, kind, ev)
+	start := time.Now()
+	return ctx, func(err *error) { obs.HandleEnded(ctx, r.def.Name, kind, ev, time.Since(start), *err) }
 }
 
 // catch turns a panic of the user's handler into its error.

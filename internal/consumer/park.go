@@ -11,6 +11,7 @@ import (
 func (p *partition) parked(ev weftype.Event, attempts int, err error) *weftype.ParkedEvent {
 	r := p.r
 	r.warn("weft: event parked", "position", ev.Position, "stream", ev.Stream, "type", ev.Type, "attempts", attempts, "error", err)
+	r.set.env.Observer.EventParked(r.def.Name, ev)
 	return &weftype.ParkedEvent{
 		Consumer: r.def.Name, Position: ev.Position, Stream: ev.Stream, Type: ev.Type,
 		Error: err.Error(), Attempts: attempts, ParkedAt: r.set.env.Clock.Now(),

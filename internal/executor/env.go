@@ -99,6 +99,14 @@ type Observer interface {
 	// LongHistory is called once per execution of a run whose current
 	// journal segment holds more than Env.LongHistory entries.
 	LongHistory(ctx context.Context, run *weftype.Run, entries int)
+	// StepFailed is called when a step failed for good; err is the error
+	// its workflow gets.
+	StepFailed(ctx context.Context, info StepInfo, err error)
+	// TraceContext is the trace context of ctx to store with a child run
+	// it starts ("" for none); ContinueTrace returns ctx carrying the one
+	// stored with run, before ExecutionStarted.
+	TraceContext(ctx context.Context) string
+	ContinueTrace(ctx context.Context, run *weftype.Run) context.Context
 }
 
 // Hooks are points of a step where a test makes the engine act as if its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"sync/atomic"
@@ -58,6 +59,8 @@ type Execution struct {
 	// refused there, since a TxStep's function runs on the store's writer,
 	// which unwinding would stop.
 	inStep atomic.Bool
+	// logger is the workflow's Logger, made at its first call.
+	logger *slog.Logger
 }
 
 // New returns the execution of a run the scheduler claimed: ctx is
@@ -172,7 +175,7 @@ func (x *Execution) Execute() {
 	// whichever way it ends.
 	defer func() { _ = x.settle() }()
 	obs := env.Observer
-	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
+	x.ctx = x.withLogger(obs.ExecutionStarted(obs.ContinueTrace(x.ctx, x.run), x.run))
 	x.warnLongHistory(log)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	var result []byte

@@ -118,6 +118,12 @@ func (s *stepRun) nextAttempt() StepInfo {
 		x.passivate(s.retryAt, nil, func([]weftype.Signal) bool { return x.now().Before(s.retryAt) })
 	}
 	s.attempt++
+	return s.info()
+}
+
+// info is the StepInfo of the current attempt.
+func (s *stepRun) info() StepInfo {
+	x := s.x
 	return StepInfo{
 		RunID: x.run.ID, Workflow: x.run.Workflow, Step: s.name, Seq: s.seq, Attempt: s.attempt,
 		IdempotencyKey: x.opKey(s.seq),
@@ -172,7 +178,9 @@ func (s *stepRun) failed(err error, took time.Duration) error {
 		x.commit(&store.CommitRunParams{Events: []weftype.NewEvent{NewEvent(weftype.EventStepFailed, en)}})
 		// What a replay rebuilds from the journal, so that the workflow
 		// sees the same error live and after a restart.
-		return env.Errors.Decode(en.Error)
+		serr := env.Errors.Decode(en.Error)
+		env.Observer.StepFailed(x.ctx, s.info(), serr)
+		return serr
 	}
 	at := x.now().Add(s.retry.Backoff(s.attempt))
 	s.retryAt = at

@@ -138,6 +138,32 @@ type Committer[T Tx] struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+
+	// observe, when set, hears each commit (see Observe).
+	observe atomic.Pointer[func(writes int, took time.Duration, err error)]
+}
+
+// Observe has fn called after each COMMIT, on the committing goroutine,
+// with the batch's writes, the time the COMMIT took and its error; nil
+// stops it. It replaces an earlier fn.
+func (c *Committer[T]) Observe(fn func(writes int, took time.Duration, err error)) {
+	if fn == nil {
+		c.observe.Store(nil)
+		return
+	}
+	c.observe.Store(&fn)
+}
+
+// commit commits tx, which carried n writes, and tells the observer.
+func (c *Committer[T]) commit(tx T, n int) error {
+	fn := c.observe.Load()
+	if fn == nil {
+		return tx.Commit()
+	}
+	start := time.Now()
+	err := tx.Commit()
+	(*fn)(n, time.Since(start), err)
+	return err
 }
 
 // New starts a Committer whose batches run in transactions that begin
@@ -367,7 +393,7 @@ func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
 			_ = tx.Rollback()
 			return nil
 		}
-		if err := tx.Commit(); err != nil {
+		if err := c.commit(tx, 1); err != nil {
 			return &CommitError{Err: err}
 		}
 		return nil
@@ -389,7 +415,7 @@ func (c *Committer[T]) runTx(live []*request[T], errs []error) (err error) {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := c.commit(tx, len(live)); err != nil {
 		return &CommitError{Err: err}
 	}
 	return nil

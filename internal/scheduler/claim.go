@@ -16,6 +16,9 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	free := s.cfg.MaxConcurrentRuns - len(s.active)
 	if free <= 0 || len(workflows) == 0 || s.draining.Load() {
 		s.mu.Unlock()
+		if len(workflows) == 0 {
+			s.claimOK.Store(true) // nothing to claim is not a failure
+		}
 		return false
 	}
 	exclude := make([]string, 0, len(s.active))
@@ -37,6 +40,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		Limit: limit, Exclude: exclude, Workflows: workflows,
 		Build: s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
 	})
+	s.claimOK.Store(err == nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.cfg.Logger.Error("weft: claiming runs failed", "error", err)
@@ -44,6 +48,11 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		return false
 	}
 	for _, r := range runs {
+		if r.Status == weftype.StatusRunning {
+			// A run passivates or ends with its lease released; one still
+			// running was left in the middle by its last execution.
+			s.cfg.Observer.RunTakenOver(r)
+		}
 		xctx, stop := context.WithCancel(ctx)
 		h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
 		s.mu.Lock()
@@ -74,3 +83,7 @@ func (s *Scheduler) onBuild() func(r *weftype.Run) bool {
 			r.Build == s.cfg.Build || slices.Contains(s.cfg.CompatibleBuilds, r.Build)
 	}
 }
+
+// Claiming reports whether the scheduler's last claim of due runs
+// succeeded (false before the first): the worker takes work.
+func (s *Scheduler) Claiming() bool { return s.claimOK.Load() }

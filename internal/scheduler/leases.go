@@ -47,6 +47,7 @@ func (s *Scheduler) RenewLeases(ctx context.Context) {
 		}
 		return
 	}
+	s.cfg.Observer.LeasesRenewed(len(leases) - len(res.Lost))
 	for _, l := range res.Lost {
 		h := renewing[l.RunID]
 		if h == nil || h.x.Released() {
@@ -56,6 +57,7 @@ func (s *Scheduler) RenewLeases(ctx context.Context) {
 		// off too long): stop executing it at once. Its step's context is
 		// cancelled, and the store refuses its writes anyway.
 		s.cfg.Logger.Warn("weft: lease lost; abandoning the run", "run", l.RunID, "token", l.Token)
+		s.cfg.Observer.LeaseLost(l.RunID)
 		h.stop()
 	}
 }

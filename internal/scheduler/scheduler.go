@@ -53,6 +53,22 @@ type Config struct {
 	Build            string
 	CompatibleBuilds []string
 	StayOnBuild      func() []string
+	// Observer hears the leases' renewals, losses and takeovers. Required
+	// (the engine passes one that observes nothing by default).
+	Observer Observer
+}
+
+// Observer hears what the scheduler does with leases, for metrics. Its
+// methods are called from the scheduler's goroutines and must return
+// quickly.
+type Observer interface {
+	// LeasesRenewed is called after a heartbeat renewed n leases.
+	LeasesRenewed(n int)
+	// LeaseLost is called when a heartbeat found a run's lease taken over.
+	LeaseLost(runID string)
+	// RunTakenOver is called for a claimed run whose earlier execution
+	// stopped in the middle (status running with no end recorded).
+	RunTakenOver(run *weftype.Run)
 }
 
 // Scheduler claims and launches the runs of one engine.
@@ -63,6 +79,9 @@ type Scheduler struct {
 	// claimEnded tells WaitIdle that a claim ended: one that found nothing
 	// due launches no execution, whose end would tell it.
 	claimEnded Changes
+
+	// claimOK is whether the last claim succeeded (see Claiming).
+	claimOK atomic.Bool
 
 	mu       sync.Mutex // guards active, claiming and claims
 	active   map[string]*held

@@ -71,6 +71,9 @@ func New(cfg Config) *Store {
 // Stats returns group-commit statistics.
 func (s *Store) Stats() groupcommit.Stats { return s.gc.Stats() }
 
+// ObserveCommits implements store.CommitObservable.
+func (s *Store) ObserveCommits(fn func(writes int, took time.Duration, err error)) { s.gc.Observe(fn) }
+
 // GroupCommitStats returns the number of write transactions and of writes
 // they carried; store/storetest uses it to check that writes are batched.
 func (s *Store) GroupCommitStats() (batches, writes int64) {
@@ -382,7 +385,7 @@ func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
 // runSelect selects runs r with their journal version.
 var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
 	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
-	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build
+	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build, r.trace_context
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
 // selectRunsFrom is runSelect reading the runs of table (a WITH query's
@@ -405,7 +408,7 @@ func scanRun(sc scanner) (*weftype.Run, error) {
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
 		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes,
-		&r.ResetFrom, &r.ResetTo, &r.Build); err != nil {
+		&r.ResetFrom, &r.ResetTo, &r.Build, &r.TraceContext); err != nil {
 		return nil, err
 	}
 	r.Status = weftype.RunStatus(status)

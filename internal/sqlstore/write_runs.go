@@ -103,7 +103,7 @@ func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t 
 	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
 		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
 		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
-		Build: p.Build,
+		Build: p.Build, TraceContext: p.TraceContext,
 	}}, nil
 }
 
@@ -111,9 +111,9 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at, build) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?)
+		lease_owner, lease_token, created_at, updated_at, build, trace_context) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build)
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build, p.TraceContext)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
@@ -131,16 +131,17 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
 	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
-		ID:        p.ID,
-		Workflow:  p.Workflow,
-		Parent:    parent,
-		Status:    weftype.StatusPending,
-		Input:     p.Input,
-		WakeAt:    fromNanos(wake),
-		Version:   version,
-		CreatedAt: fromNanos(tn),
-		UpdatedAt: fromNanos(tn),
-		Build:     p.Build,
+		ID:           p.ID,
+		Workflow:     p.Workflow,
+		Parent:       parent,
+		Status:       weftype.StatusPending,
+		Input:        p.Input,
+		WakeAt:       fromNanos(wake),
+		Version:      version,
+		CreatedAt:    fromNanos(tn),
+		UpdatedAt:    fromNanos(tn),
+		Build:        p.Build,
+		TraceContext: p.TraceContext,
 	}}, nil
 }
 

@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RequestCancel", testRequestCancel},
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
+		{"RunStats", testRunStats},
+		{"RunTraceContext", testRunTraceContext},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
