@@ -206,6 +206,8 @@ type Store interface {
 	// Pauses and Eraser: see store/pause.go.
 	Pauses
 	Eraser
+	// Outbox: see store/outbox.go.
+	Outbox
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,
