@@ -48,6 +48,7 @@ type Engine struct {
 	// the event side (retention), so Stop waits for them too.
 	background sync.WaitGroup
 	ev         eventSide      // entities, consumers, projections, periodic processes
+	conn       connectors     // the outbox's publishers and the source consumers (outbox.go, source.go)
 	errors     *errorRegistry // weft's errors and the application's (RegisterError)
 }
 
@@ -135,6 +136,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.startRetention(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
+	e.startConnectors(runCtx)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", e.workflows.Len())
 	return nil
 }

@@ -18,7 +18,12 @@ import (
 // (calling the engine or the store from fn deadlocks), and do no outside I/O
 // (use Step for that).
 func TxStep[T any](ctx context.Context, name string, fn func(ctx context.Context, tx store.Tx) (T, error), opts ...StepOption) (T, error) {
-	s, out, done, err := beginStep[T](ctx, "TxStep", name, caller(1), opts)
+	return txStep(ctx, "TxStep", name, caller(1), fn, opts)
+}
+
+// txStep is TxStep as operation op, journaled at the call site src.
+func txStep[T any](ctx context.Context, op, name, src string, fn func(ctx context.Context, tx store.Tx) (T, error), opts []StepOption) (T, error) {
+	s, out, done, err := beginStep[T](ctx, op, name, src, opts)
 	if done {
 		return out, err
 	}

@@ -16,7 +16,8 @@ type Outbox interface {
 	// EnqueueOutbox writes p.Messages into the outbox inside tx, a write
 	// transaction of this store (the store.Tx of an Apply function, of Exec
 	// or of a projection's handler): they commit or roll back with it. It
-	// returns their IDs, in order; IDs increase and are never reused. A tx
+	// returns their IDs, in order; the IDs of committed messages increase
+	// and are never reused (a rolled back ID may be). A tx
 	// that is not a write transaction of this store fails, as does a
 	// message without a publisher or topic; nothing is written then.
 	EnqueueOutbox(ctx context.Context, tx Tx, p *EnqueueOutboxParams) ([]int64, error)
