@@ -248,8 +248,9 @@ func TestKillNine(t *testing.T) {
 			return false, err.Error()
 		}
 		msgs, _ := streamMessages(t, js, out)
-		return info.NumPending == 0 && info.NumAckPending == 0 && len(msgs) >= len(sent),
-			fmt.Sprintf("in: %d pending, %d unacked; out: %d of %d", info.NumPending, info.NumAckPending, len(msgs), len(sent))
+		drained, state := connecttest.OutboxDrained(h.Dir)
+		return info.NumPending == 0 && info.NumAckPending == 0 && len(msgs) >= len(sent) && drained,
+			fmt.Sprintf("in: %d pending, %d unacked; out: %d of %d, %s", info.NumPending, info.NumAckPending, len(msgs), len(sent), state)
 	})
 	h.Kill()
 	events := connecttest.Check(t, h.Dir, sent)

@@ -105,7 +105,9 @@ func Register(eng *weft.Engine, c crashtest.Child, src weft.Source, pub weft.Pub
 
 type publishFunc func(ctx context.Context, msgs []weft.OutboxMessage) error
 
-func (f publishFunc) Publish(ctx context.Context, msgs []weft.OutboxMessage) error { return f(ctx, msgs) }
+func (f publishFunc) Publish(ctx context.Context, msgs []weft.OutboxMessage) error {
+	return f(ctx, msgs)
+}
 
 func accountOf(stream string) string { return stream[len("account:"):] }
 
@@ -175,4 +177,20 @@ func Check(t *testing.T, dir string, sent []Deposit) int {
 		t.Errorf("projection = %v, want the rebuild %v", view, rebuilt)
 	}
 	return total
+}
+
+// OutboxDrained reports whether the outbox of the children's store in dir
+// is empty: every message published and acked.
+func OutboxDrained(dir string) (bool, string) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, crashtest.DBFile), &sqlite.Options{Client: true})
+	if err != nil {
+		return false, err.Error()
+	}
+	defer st.Close()
+	b, err := st.OutboxBacklog(ctx, &store.OutboxBacklogParams{})
+	if err != nil {
+		return false, err.Error()
+	}
+	return b.Messages == 0, fmt.Sprintf("%d messages in the outbox", b.Messages)
 }
