@@ -25,7 +25,7 @@ import (
 
 // childConfig is what the parent of a kill -9 test tells its children.
 type childConfig struct {
-	Brokers       []string
+	Brokers        []string
 	In, Out, Group string
 }
 

@@ -44,7 +44,7 @@ type Publisher struct {
 	cl  *kgo.Client
 
 	mu     sync.Mutex
-	synced map[string]bool            // topics read back since the last failure
+	synced map[string]bool           // topics read back since the last failure
 	seen   map[string]map[string]int // by topic: IDs found in the tail, with their copies
 }
 
@@ -71,7 +71,9 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 func (p *Publisher) Close() { p.cl.Close() }
 
 // ID is the IDHeader value of an outbox message.
-func (p *Publisher) ID(m weft.OutboxMessage) string { return p.cfg.IDPrefix + strconv.FormatInt(m.ID, 10) }
+func (p *Publisher) ID(m weft.OutboxMessage) string {
+	return p.cfg.IDPrefix + strconv.FormatInt(m.ID, 10)
+}
 
 // Publish produces msgs, skipping those already in their topic's tail,
 // and waits until Kafka stored every one.
