@@ -176,9 +176,24 @@ func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([
 // called from a workflow function.
 func Publish(ctx context.Context, name string, msgs ...Message) ([]int64, error) {
 	x := mustExecution(ctx, "Publish")
-	return txStep(ctx, "Publish", name, caller(1), func(ctx context.Context, tx store.Tx) ([]int64, error) {
+	ids, err := txStep(ctx, "Publish", name, caller(1), func(ctx context.Context, tx store.Tx) ([]int64, error) {
 		return x.eng.PublishTx(ctx, tx, msgs...)
 	}, nil)
+	if err == nil {
+		x.eng.wakePublishers(msgs) // committed now: no need to wait for a poll
+	}
+	return ids, err
+}
+
+// wakePublishers wakes the dispatchers of the publishers msgs name.
+func (e *Engine) wakePublishers(msgs []Message) {
+	e.conn.mu.Lock()
+	defer e.conn.mu.Unlock()
+	for _, m := range msgs {
+		if p := e.conn.publishers[m.Publisher]; p != nil && p.d != nil {
+			p.d.Wake()
+		}
+	}
 }
 
 // PublishEventsDef defines the publication of events of the log (entity
