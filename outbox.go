@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/internal/outbox"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -176,14 +177,21 @@ func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([
 // called from a workflow function.
 func Publish(ctx context.Context, name string, msgs ...Message) ([]int64, error) {
 	x := mustExecution(ctx, "Publish")
-	ids, err := txStep(ctx, "Publish", name, caller(1), func(ctx context.Context, tx store.Tx) ([]int64, error) {
-		return x.eng.PublishTx(ctx, tx, msgs...)
-	}, nil)
+	e, _ := ctx.Value(engineKey{}).(*Engine)
+	if e == nil {
+		panic(fmt.Sprintf("weft: Publish called outside a workflow function: %v", ErrNotInWorkflow))
+	}
+	ids, err := executor.TxStep(x, name, caller(1), func(ctx context.Context, tx store.Tx) ([]int64, error) {
+		return e.PublishTx(ctx, tx, msgs...)
+	}, stepOptionsOf(nil))
 	if err == nil {
-		x.eng.wakePublishers(msgs) // committed now: no need to wait for a poll
+		e.wakePublishers(msgs) // committed now: no need to wait for a poll
 	}
 	return ids, err
 }
+
+// engineKey is the context key of the engine that runs a workflow function.
+type engineKey struct{}
 
 // wakePublishers wakes the dispatchers of the publishers msgs name.
 func (e *Engine) wakePublishers(msgs []Message) {
