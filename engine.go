@@ -50,6 +50,7 @@ type Engine struct {
 	// the event side (retention), so Stop waits for them too.
 	background sync.WaitGroup
 	ev         eventSide      // entities, consumers, projections, periodic processes
+	conn       connectors     // the outbox's publishers and the source consumers (outbox.go, source.go)
 	errors     *errorRegistry // weft's errors and the application's (RegisterError)
 	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
 	// has none), traces its TracePropagator side (nil when none): both
@@ -117,8 +118,9 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		return err
 	}
-	// Everything the engine runs gets its clock, for Now.
-	runCtx, cancel := context.WithCancel(context.WithValue(context.Background(), clockKey{}, e.clock))
+	// Everything the engine runs gets its clock, for Now, and the engine,
+	// for Publish.
+	runCtx, cancel := context.WithCancel(context.WithValue(context.WithValue(context.Background(), clockKey{}, e.clock), engineKey{}, e))
 	e.started, e.cancel, e.release = true, cancel, release
 	var listen <-chan struct{}
 	if n, ok := e.store.(store.Notifier); ok {
@@ -134,6 +136,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.startRetention(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
+	e.startConnectors(runCtx)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", e.workflows.Len())
 	return nil
 }

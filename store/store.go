@@ -213,6 +213,8 @@ type Store interface {
 	Insights
 	// RunStats: see store/counts.go.
 	RunCounter
+	// Outbox: see store/outbox.go.
+	Outbox
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,

@@ -51,7 +51,8 @@ func layerOf(p string) (layer, bool) {
 	case p == "internal/sqlstore":
 		return sqlL, true
 	case p == "internal/groupcommit", p == "internal/scheduler", p == "internal/consumer",
-		p == "internal/periodic", p == "internal/registry", p == "internal/executor":
+		p == "internal/periodic", p == "internal/registry", p == "internal/executor",
+		p == "internal/outbox", p == "internal/source":
 		return runtimeL, true
 	case p == "internal/callsite":
 		// callsite imports nothing of weft and holds no state of an engine:
@@ -70,7 +71,7 @@ func layerOf(p string) (layer, bool) {
 		return surfaceL, true
 	case p == "internal/bench", p == "internal/clustertest", p == "internal/crashtest",
 		p == "internal/pgtest", p == "internal/torture", p == "internal/torture/cmd",
-		p == "internal/testwait", p == "internal/doctest", p == "internal/e2e":
+		p == "internal/testwait", p == "internal/doctest", p == "internal/e2e", p == "internal/connecttest":
 		return supportL, true
 	case p == "examples", strings.HasPrefix(p, "examples/"):
 		return examplesL, true
