@@ -206,6 +206,10 @@ type Store interface {
 	// Pauses and Eraser: see store/pause.go.
 	Pauses
 	Eraser
+	// Compactor: see store/keyvalue.go.
+	Compactor
+	// NamedTimers: see store/namedtimer.go.
+	NamedTimers
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,
