@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft/internal/consumer"
+	"github.com/weftrun/weft/internal/namedtimer"
 	"github.com/weftrun/weft/internal/registry"
 	"github.com/weftrun/weft/internal/scheduler"
 	"github.com/weftrun/weft/store"
@@ -47,8 +48,9 @@ type Engine struct {
 	// background counts the engine's own loops outside the scheduler and
 	// the event side (retention), so Stop waits for them too.
 	background sync.WaitGroup
-	ev         eventSide      // entities, consumers, projections, periodic processes
-	errors     *errorRegistry // weft's errors and the application's (RegisterError)
+	ev         eventSide          // entities, consumers, projections, periodic processes
+	timers     *namedtimer.Runner // fires the named timers (timers.go)
+	errors     *errorRegistry     // weft's errors and the application's (RegisterError)
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -66,6 +68,7 @@ func New(cfg Config) (*Engine, error) {
 		errors: newErrorRegistry(),
 	}
 	e.ev.consumers = consumer.NewSet(e.consumerEnv())
+	e.timers = e.newTimerRunner()
 	e.sched = scheduler.New(scheduler.Config{
 		Store: c.Store, Clock: c.Clock, Logger: c.Logger, WorkerID: c.WorkerID,
 		MaxConcurrentRuns: c.MaxConcurrentRuns, LeaseDuration: c.LeaseDuration,
@@ -133,6 +136,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.startWorkerReport(runCtx)
 	e.sched.Start(runCtx, listen)
 	e.startRetention(runCtx)
+	e.startTimers(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
 	e.cfg.Logger.Info("weft: engine started", "worker", e.cfg.WorkerID, "workflows", e.workflows.Len())

@@ -58,6 +58,11 @@ func decodeCommand[C any](codec Codec, entity string, cIface bool, cmdTypes map[
 	return cmd, nil
 }
 
+func (en *Entity[S, C, E]) checkCommand(b []byte) error {
+	_, err := decodeCommand[C](en.eng.codec, en.def.Name, en.cIface, en.cmdTypes, b)
+	return err
+}
+
 func (en *Entity[S, C, E]) stateRaw(ctx context.Context, id string) ([]byte, int64, error) {
 	s, v, err := en.State(ctx, id)
 	if err != nil {

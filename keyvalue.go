@@ -331,6 +331,11 @@ func (kv *KeyValue[S, C]) sendRaw(ctx context.Context, id string, b []byte, opts
 	return state, res.Version, err
 }
 
+func (kv *KeyValue[S, C]) checkCommand(b []byte) error {
+	_, err := decodeCommand[C](kv.eng.codec, kv.def.Name, kv.cIface, kv.cmdTypes, b)
+	return err
+}
+
 func (kv *KeyValue[S, C]) stateRaw(ctx context.Context, id string) ([]byte, int64, error) {
 	s, v, err := kv.State(ctx, id)
 	if err != nil {
