@@ -39,7 +39,7 @@ func cartView(kv func() *weft.KeyValue[cart, cartCmd]) weft.ViewDef {
 			},
 		},
 		Queries: map[string]weft.ViewQuery{
-			"by_id": {SQL: `SELECT id, items, last FROM cart_rows WHERE id = ?`, Params: []string{"id"}, Description: "one cart"},
+			"by_id":    {SQL: `SELECT id, items, last FROM cart_rows WHERE id = ?`, Params: []string{"id"}, Description: "one cart"},
 			"at_least": {SQL: `SELECT id, items FROM cart_rows WHERE items >= ? ORDER BY id`, Params: []string{"min"}},
 		},
 	}
@@ -74,8 +74,7 @@ func TestViewQueriesOnBothStores(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var kv *weft.KeyValue[cart, cartCmd]
-			kv = weft.RegisterKeyValue(eng, cartDef())
+			kv := weft.RegisterKeyValue(eng, cartDef())
 			weft.RegisterView(eng, cartView(func() *weft.KeyValue[cart, cartCmd] { return kv }))
 			if err := eng.Start(ctx); err != nil {
 				t.Fatal(err)
