@@ -72,36 +72,37 @@ func (r *Runner) Wake() {
 // Run fires timers until ctx ends.
 func (r *Runner) Run(ctx context.Context) {
 	for ctx.Err() == nil {
-		r.fireDue(ctx)
+		wait := r.cfg.Poll
+		// A read first: claiming is a write, which only a due timer is worth.
+		next, err := r.cfg.Store.NextNamedTimer(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				r.cfg.Logger.Warn("weft: reading the next named timer failed", "error", err)
+			}
+		case next.IsZero():
+		case !next.After(r.cfg.Clock.Now()):
+			// Due: fire what is free, then look again at once. What stays
+			// due, none of it claimed, is held by another worker: the poll
+			// looks at it again.
+			if r.fireDue(ctx) > 0 {
+				continue
+			}
+		default:
+			wait = min(wait, next.Sub(r.cfg.Clock.Now()))
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
-		case <-r.cfg.Clock.After(r.sleep(ctx)):
+		case <-r.cfg.Clock.After(wait):
 		}
 	}
 }
 
-// sleep returns how long to wait for the next timer: until the earliest
-// due time, at most the poll interval. A due time already past belongs to
-// a timer another worker holds (fireDue took every free one): the poll
-// looks again.
-func (r *Runner) sleep(ctx context.Context) time.Duration {
-	next, err := r.cfg.Store.NextNamedTimer(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			r.cfg.Logger.Warn("weft: reading the next named timer failed", "error", err)
-		}
-		return r.cfg.Poll
-	}
-	if d := next.Sub(r.cfg.Clock.Now()); !next.IsZero() && d > 0 && d < r.cfg.Poll {
-		return d
-	}
-	return r.cfg.Poll
-}
-
-// fireDue claims and fires due timers until none is left to claim.
-func (r *Runner) fireDue(ctx context.Context) {
+// fireDue claims and fires due timers until none is left to claim, and
+// returns how many it fired.
+func (r *Runner) fireDue(ctx context.Context) (fired int) {
 	for ctx.Err() == nil {
 		ts, err := r.cfg.Store.ClaimNamedTimers(ctx, &store.ClaimNamedTimersParams{
 			Owner: r.cfg.Owner, Now: r.cfg.Clock.Now(), LeaseFor: r.cfg.LeaseFor, Limit: claimLimit,
@@ -110,15 +111,17 @@ func (r *Runner) fireDue(ctx context.Context) {
 			if ctx.Err() == nil {
 				r.cfg.Logger.Warn("weft: claiming named timers failed", "error", err)
 			}
-			return
+			return fired
 		}
 		for _, t := range ts {
 			r.fire(ctx, t)
 		}
+		fired += len(ts)
 		if len(ts) < claimLimit {
-			return
+			return fired
 		}
 	}
+	return fired
 }
 
 // fire fires one claimed timer and releases it.
