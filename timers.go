@@ -189,8 +189,17 @@ func (e *Engine) newTimerRunner() *namedtimer.Runner {
 	return namedtimer.New(namedtimer.Config{
 		Store: e.store, Clock: e.clock, Logger: e.cfg.Logger, Owner: e.cfg.WorkerID,
 		LeaseFor: e.cfg.LeaseDuration, Poll: e.cfg.PollInterval,
-		Fire: e.fireTimer, Permanent: timerErrorPermanent,
+		Fire: e.fireTimer, Permanent: timerErrorPermanent, AfterFire: e.timerFiredHook(),
 	})
+}
+
+// timerFiredHook is the test hook called between a timer's effect and its
+// deletion, nil without one.
+func (e *Engine) timerFiredHook() func(string) {
+	if e.hooks == nil {
+		return nil
+	}
+	return e.hooks.TimerFired
 }
 
 // startTimers runs the timer runner until the engine stops.

@@ -47,6 +47,9 @@ type Config struct {
 	// Permanent reports that a firing's error will not pass by retrying:
 	// the timer then stays listed with its error and is not due again.
 	Permanent func(err error) bool
+	// AfterFire, when not nil, is called after a firing took effect and
+	// before the timer is deleted (a test hook of crash tests).
+	AfterFire func(name string)
 }
 
 // Runner fires the named timers of one engine.
@@ -129,6 +132,9 @@ func (r *Runner) fire(ctx context.Context, t *weftype.NamedTimer) {
 	err := r.cfg.Fire(ctx, t)
 	if ctx.Err() != nil {
 		return // stopping: the lease runs out and another worker fires it
+	}
+	if err == nil && r.cfg.AfterFire != nil {
+		r.cfg.AfterFire(t.Name)
 	}
 	p := &store.ReleaseNamedTimerParams{Name: t.Name, ID: t.ID, Done: err == nil}
 	if err != nil {
