@@ -127,10 +127,9 @@ func (e *Engine) setTimer(ctx context.Context, spec TimerSpec, payload []byte) (
 	if _, err := e.store.SetNamedTimer(ctx, &store.SetNamedTimerParams{Timer: t}); err != nil {
 		return nil, err
 	}
+	// This engine looks at once; other processes find it at their next
+	// poll (Config.PollInterval), which is soon enough for a timer.
 	e.timers.Wake()
-	if n, ok := e.store.(store.Notifier); ok {
-		_ = n.Notify(ctx) // other workers' polls find it anyway
-	}
 	return &t, nil
 }
 

@@ -2,7 +2,6 @@ package weft
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,8 +220,6 @@ func viewValue(v any) any {
 		return x
 	case time.Time:
 		return x.UTC()
-	case sql.RawBytes:
-		return string(x)
 	}
 	return v
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/weftype"
 )
 
 // Timer is a named timer as the API returns it.
@@ -56,7 +57,7 @@ func TimerPath(name string) string { return "/api/timers/" + url.PathEscape(name
 func toTimer(t *weft.NamedTimer) Timer {
 	out := Timer{Name: t.Name, ID: t.ID, Kind: t.Kind, Payload: rawOrNull(t.Payload), CreatedAt: t.CreatedAt,
 		Attempts: t.Attempts, Error: t.Error, LeaseOwner: t.LeaseOwner}
-	if t.Kind == "start" {
+	if t.Kind == weftype.TimerStart {
 		out.Workflow, out.RunID = t.Target, t.TargetID
 	} else {
 		out.Entity, out.EntityID = t.Target, t.TargetID
