@@ -104,6 +104,10 @@ type TestHooks struct {
 	BeforeJournal func(runID, step string, seq int) bool
 	// AfterJournal is called after a step's result was journaled.
 	AfterJournal func(runID, step string, seq int) bool
+	// TimerFired is called after a named timer's command or start took
+	// effect and before the timer is deleted, so that a crash test can
+	// kill the process between the two.
+	TimerFired func(name string)
 }
 
 // DefaultRetryPolicy is used by steps without a Retry option.

@@ -118,6 +118,7 @@ type eventSide struct {
 	consumers *consumer.Set
 	periodics periodic.Boots
 	schedules registry.Registry[*scheduleEntry] // by name; RegisterSchedule's
+	views     registry.Registry[*viewDef]       // by name; RegisterView's
 }
 
 // wait waits for the consumers to stop after Stop, or until ctx ends.

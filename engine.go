@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/internal/executor"
+	"github.com/weftrun/weft/internal/namedtimer"
 	"github.com/weftrun/weft/internal/registry"
 	"github.com/weftrun/weft/internal/scheduler"
 	"github.com/weftrun/weft/store"
@@ -55,6 +56,7 @@ type Engine struct {
 	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
 	// has none), traces its TracePropagator side (nil when none): both
 	// fixed at New, so that the runtime calls them without assertions.
+	timers *namedtimer.Runner // fires the named timers (timers.go)
 	obs    RuntimeObserver
 	traces TracePropagator
 }
@@ -75,6 +77,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e.observe()
 	e.ev.consumers = consumer.NewSet(e.consumerEnv())
+	e.timers = e.newTimerRunner()
 	e.sched = scheduler.New(scheduler.Config{
 		Store: c.Store, Clock: c.Clock, Logger: c.Logger, WorkerID: c.WorkerID,
 		MaxConcurrentRuns: c.MaxConcurrentRuns, LeaseDuration: c.LeaseDuration,
@@ -134,6 +137,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.startWorkerReport(runCtx)
 	e.sched.Start(runCtx, listen)
 	e.startRetention(runCtx)
+	e.startTimers(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
 	e.startConnectors(runCtx)

@@ -177,6 +177,8 @@ func CommandID(id string) CommandOption { return func(o *commandOptions) { o.id 
 type entityRuntime interface {
 	sendRaw(ctx context.Context, id string, cmd []byte, opts []CommandOption) ([]byte, int64, error)
 	stateRaw(ctx context.Context, id string) ([]byte, int64, error)
+	// checkCommand reports an encoded command that does not decode.
+	checkCommand(cmd []byte) error
 	stream(id string) string
 	commandSchema() any
 }

@@ -12,18 +12,30 @@ import (
 // {"type": name, "data": …} per declared command type, as rawCommand reads
 // them.
 func (en *Entity[S, C, E]) commandSchema() any {
-	if !en.cIface {
-		return jsonschema.For(reflect.TypeFor[C]())
+	return commandSchemaOf(reflect.TypeFor[C](), en.cIface, en.cmdTypes)
+}
+
+// commandSchema is the JSON Schema of the key-value entity's commands, as
+// for an event-sourced entity's.
+func (kv *KeyValue[S, C]) commandSchema() any {
+	return commandSchemaOf(reflect.TypeFor[C](), kv.cIface, kv.cmdTypes)
+}
+
+// commandSchemaOf is the schema of command type c, or for an interface c
+// one alternative per declared command type (cmdTypes, by name).
+func commandSchemaOf(c reflect.Type, iface bool, cmdTypes map[string]reflect.Type) any {
+	if !iface {
+		return jsonschema.For(c)
 	}
-	names := make([]string, 0, len(en.cmdTypes))
-	for name := range en.cmdTypes {
+	names := make([]string, 0, len(cmdTypes))
+	for name := range cmdTypes {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	alts := make([]any, len(names))
 	defs := map[string]*jsonschema.Schema{}
 	for i, name := range names {
-		data := jsonschema.For(en.cmdTypes[name])
+		data := jsonschema.For(cmdTypes[name])
 		// Each alternative's "$ref"s point at the root's "$defs".
 		for k, v := range data.Defs {
 			defs[k] = v

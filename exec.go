@@ -20,7 +20,7 @@ func (e *Engine) execEnv() *executor.Env {
 	return &executor.Env{
 		Store: e.store, Clock: e.clock, Codec: e.codec, Logger: c.Logger,
 		Observer: execObserver{e}, Errors: e.errors,
-		Hooks:   (*executor.Hooks)(c.TestHooks),
+		Hooks:   execHooks(c.TestHooks),
 		BuildID: c.BuildID, DefaultRetry: retryOf(c.DefaultRetry), LongHistory: e.LongHistoryThreshold(),
 		Workflow: func(name string) (*executor.Workflow, error) {
 			def, err := e.workflow(name)
@@ -137,4 +137,12 @@ func signalTypes(m map[string]*declared) map[string]reflect.Type {
 		out[name] = d.typ
 	}
 	return out
+}
+
+// execHooks are the executor's part of the test hooks, nil without hooks.
+func execHooks(h *TestHooks) *executor.Hooks {
+	if h == nil {
+		return nil
+	}
+	return &executor.Hooks{BeforeJournal: h.BeforeJournal, AfterJournal: h.AfterJournal}
 }

@@ -39,6 +39,9 @@
 //	GET  /api/schedules                 periodic processes and cron schedules
 //	POST /api/schedules/{name}/pause    pause a schedule (…/resume {"catch_up"}, …/trigger)
 //	POST /api/entities/{type}/{id}/erase      erase an entity's data, leaving a tombstone
+//	GET  /api/views                     views with their queries and parameters
+//	GET  /api/views/{view}/{query}      a view query's rows (?PARAM=…); SSE "rows" events with Accept: text/event-stream
+//	GET  /api/timers                    named timers (?prefix=); GET/PUT/DELETE /api/timers/{name}: one, set, cancel
 //
 // A run ID or an entity ID is one path segment: escape it (a child run's ID
 // holds "/"), as RunPath and EntityPath do.

@@ -77,6 +77,8 @@ const (
 	tagConsumers = "consumers"
 	tagSchedules = "schedules"
 	tagServer    = "server"
+	tagViews     = "views"
+	tagTimers    = "timers"
 )
 
 var tagDocs = []obj{
@@ -88,6 +90,8 @@ var tagDocs = []obj{
 	{"name": tagConsumers, "description": "Consumers and projections: lag, checkpoints, pause, parked events."},
 	{"name": tagSchedules, "description": "Periodic processes and cron schedules: pause, resume, trigger."},
 	{"name": tagServer, "description": "The server itself: this document, health and metrics."},
+	{"name": tagViews, "description": "Views: named queries over projections' tables, answered as JSON or as live streams."},
+	{"name": tagTimers, "description": "Named timers: commands to entities and workflow starts at a time."},
 }
 
 func jsonBody(schema obj) obj {
@@ -157,7 +161,7 @@ func with(errs []string, more ...string) []string {
 // pathGroups lists the builders of the document's paths, one per group of
 // routes.
 func pathGroups() []func() obj {
-	return []func() obj{workflowPaths, runPaths, runOpPaths, exportPaths, buildPaths, eventPaths, livePaths, entityPaths, consumerPaths, schedulePaths, serverPaths, insightPaths}
+	return []func() obj{workflowPaths, runPaths, runOpPaths, exportPaths, buildPaths, eventPaths, livePaths, entityPaths, consumerPaths, schedulePaths, viewPaths, timerPaths, serverPaths, insightPaths}
 }
 
 // openAPIDoc builds the OpenAPI 3.1 document of the API. It panics when

@@ -8,7 +8,7 @@ func optStr(desc string) obj { return obj{"type": "string", "description": desc}
 
 func schemas() obj {
 	s := obj{}
-	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, serverSchemas, insightSchemas} {
+	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, viewTimerSchemas, serverSchemas, insightSchemas} {
 		for name, schema := range group() {
 			if _, dup := s[name]; dup {
 				panic("api: OpenAPI schema " + name + " defined twice")

@@ -123,6 +123,11 @@ const (
 	// ProblemScheduleNotFound (404): no schedule (weft.RegisterSchedule)
 	// of that name is registered on the engine behind the API.
 	ProblemScheduleNotFound = ProblemBase + "schedule-not-found"
+	// ProblemViewNotFound (404): no view (weft.RegisterView), or no query
+	// of that name in the view, is registered on the engine behind the API.
+	ProblemViewNotFound = ProblemBase + "view-not-found"
+	// ProblemTimerNotFound (404): no named timer of that name.
+	ProblemTimerNotFound = ProblemBase + "timer-not-found"
 	// ProblemInternal (500): anything else; the detail says what.
 	ProblemInternal = ProblemBase + "internal"
 )
@@ -191,6 +196,8 @@ var problemTitles = map[string]string{
 	ProblemSegmentNotFound:       "Journal segment not found",
 	ProblemStoreUnavailable:      "Store unavailable",
 	ProblemScheduleNotFound:      "Schedule not found",
+	ProblemViewNotFound:          "View or view query not found",
+	ProblemTimerNotFound:         "Timer not found",
 	ProblemInternal:              "Internal error",
 }
 
@@ -246,6 +253,10 @@ func problemFor(err error) *Problem {
 		return problem(http.StatusNotFound, ProblemEntityTypeNotFound, "no entity type %q is registered on this server", ue.Name)
 	case errors.Is(err, weftype.ErrConsumerNotFound):
 		return problem(http.StatusNotFound, ProblemConsumerNotFound, "%v", err)
+	case errors.Is(err, weft.ErrViewNotFound):
+		return problem(http.StatusNotFound, ProblemViewNotFound, "%v", err)
+	case errors.Is(err, weft.ErrTimerNotFound):
+		return problem(http.StatusNotFound, ProblemTimerNotFound, "%v", err)
 	case errors.Is(err, weft.ErrScheduleNotFound):
 		return problem(http.StatusNotFound, ProblemScheduleNotFound, "%v", err)
 	case errors.Is(err, weftype.ErrParkedNotFound):

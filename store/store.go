@@ -215,6 +215,10 @@ type Store interface {
 	RunCounter
 	// Outbox: see store/outbox.go.
 	Outbox
+	// Compactor: see store/keyvalue.go.
+	Compactor
+	// NamedTimers: see store/namedtimer.go.
+	NamedTimers
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,

@@ -52,7 +52,7 @@ func layerOf(p string) (layer, bool) {
 		return sqlL, true
 	case p == "internal/groupcommit", p == "internal/scheduler", p == "internal/consumer",
 		p == "internal/periodic", p == "internal/registry", p == "internal/executor",
-		p == "internal/outbox", p == "internal/source":
+		p == "internal/outbox", p == "internal/source", p == "internal/namedtimer":
 		return runtimeL, true
 	case p == "internal/callsite":
 		// callsite imports nothing of weft and holds no state of an engine:

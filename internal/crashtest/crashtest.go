@@ -84,8 +84,15 @@ func MaybeRunChild(register func(eng *weft.Engine, c Child)) {
 		os.Exit(2)
 	}
 	lease, _ := time.ParseDuration(os.Getenv(envLease))
+	c := Child{EffectsPath: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))}
+	var hooks *weft.TestHooks
+	if c.After != nil {
+		// A named timer's firing is the effect "timer:<name>".
+		hooks = &weft.TestHooks{TimerFired: func(name string) { c.After("timer:" + name) }}
+	}
 	eng, err := weft.New(weft.Config{
-		Store: st, Clock: &offsetClock{path: filepath.Join(dir, OffsetFile)},
+		TestHooks: hooks,
+		Store:     st, Clock: &offsetClock{path: filepath.Join(dir, OffsetFile)},
 		PollInterval: 20 * time.Millisecond, LeaseDuration: lease,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -93,7 +100,6 @@ func MaybeRunChild(register func(eng *weft.Engine, c Child)) {
 		fmt.Fprintln(os.Stderr, "child: engine:", err)
 		os.Exit(2)
 	}
-	c := Child{EffectsPath: filepath.Join(dir, EffectsFile), After: hangAfter(os.Getenv(envHangAt))}
 	if os.Getenv(envAtMost) == "1" {
 		c.Delivery = weft.AtMostOnce
 	}

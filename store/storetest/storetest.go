@@ -73,6 +73,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, buildTests...)
 	tests = append(tests, insightTests...)
 	tests = append(tests, outboxTests...)
+	tests = append(tests, keyValueTests...)
+	tests = append(tests, namedTimerTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
