@@ -19,6 +19,8 @@ type workflowDef struct {
 	signals, queries map[string]*declared
 	// stayOnBuild is set by BuildPolicy(StayOnBuild).
 	stayOnBuild bool
+	// queue is the queue its runs wait in (OnQueue); empty for none.
+	queue string
 }
 
 // Workflow is a registered workflow with input I and result O. It starts runs
@@ -79,13 +81,15 @@ func (w *Workflow[I, O]) Name() string { return w.name }
 // Start starts a run with the caller-chosen id. If a run with that id exists
 // with the same input, Start returns it with Existing set instead of
 // starting twice; with another input or workflow, it fails with a
-// *RunIDTakenError.
-func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], error) {
+// *RunIDTakenError. opts delay the start, place the run in its queue, or
+// deduplicate or debounce starts by key (see StartOption); a start answered
+// by another run under its key returns that run, with Existing set.
+func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I, opts ...StartOption) (*Run[O], error) {
 	b, err := w.eng.codec.Marshal(in)
 	if err != nil {
 		return nil, &InputError{What: fmt.Sprintf("input of workflow %q", w.name), Err: err}
 	}
-	r, created, err := w.eng.startRun(ctx, startRunParams{Workflow: w.name, ID: id, Input: b})
+	r, created, err := w.eng.startRun(ctx, startRunParams{Workflow: w.name, ID: id, Input: b, Options: opts})
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +103,8 @@ func (w *Workflow[I, O]) Run(id string) *Run[O] { return &Run[O]{ID: id, eng: w.
 type Run[O any] struct {
 	// ID is the run's ID.
 	ID string
-	// Existing is true when Start found a run with this ID already.
+	// Existing is true when Start found a run with this ID already, or
+	// answered with the run of its Dedup or Debounce key.
 	Existing bool
 	eng      *Engine
 }
