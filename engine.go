@@ -106,6 +106,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.started {
 		return errors.New("weft: engine already started")
 	}
+	if err := e.checkQueues(); err != nil {
+		return err
+	}
 	var release func()
 	if l, ok := e.store.(store.ExecutorLocker); ok {
 		r, err := l.AcquireExecutor(ctx)

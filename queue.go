@@ -89,9 +89,8 @@ func (e *Engine) Queues(ctx context.Context) ([]*weftype.Queue, error) {
 	return e.store.ListQueues(ctx, &store.ListQueuesParams{Now: e.clock.Now()})
 }
 
-// saveQueues saves the limits of the registered queues in the store, at
-// Start, after checking that every workflow's queue is registered.
-func (e *Engine) saveQueues(ctx context.Context) error {
+// checkQueues checks, at Start, that every workflow's queue is registered.
+func (e *Engine) checkQueues() error {
 	for name, def := range e.workflows.All() {
 		if def.queue != "" {
 			if _, ok := e.queues.Get(def.queue); !ok {
@@ -99,6 +98,12 @@ func (e *Engine) saveQueues(ctx context.Context) error {
 			}
 		}
 	}
+	return nil
+}
+
+// saveQueues saves the limits of the registered queues in the store, at
+// Start.
+func (e *Engine) saveQueues(ctx context.Context) error {
 	for _, q := range e.queues.All() {
 		aging := max(q.Aging, 0)
 		err := e.store.SaveQueue(ctx, &store.SaveQueueParams{
