@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/weftype"
 	"github.com/weftrun/weft/wefttest"
+	"github.com/weftrun/weft/weftype"
 )
 
 // napper sleeps an hour between two steps, so that a run admitted by its
