@@ -24,6 +24,9 @@ type queueLimits struct {
 	ratePer, aging                                int64
 }
 
+// queueCounts are what a queue holds at a claim (see claimQueue).
+type queueCounts struct{ running, mine, rateUsed int }
+
 // SaveQueue implements store.Store.
 func (s *Store) SaveQueue(ctx context.Context, p *store.SaveQueueParams) error {
 	if p.Name == "" {
@@ -102,6 +105,10 @@ func (s *Store) claimQueues(ctx context.Context, p *store.ClaimRunsParams, t tim
 	var runs []*weftype.Run
 	err := s.write(ctx, func(w *wtx) error {
 		runs = nil
+		queues, err := w.claimableQueues(p, queues, nanos(t))
+		if err != nil {
+			return fmt.Errorf("claim runs: %w", err)
+		}
 		var ids []any
 		for _, q := range queues {
 			if len(ids) >= p.Limit {
@@ -129,6 +136,28 @@ func (s *Store) claimQueues(ctx context.Context, p *store.ClaimRunsParams, t tim
 	return runs, nil
 }
 
+// claimableQueues returns those of queues (sorted) that have runs this claim
+// may take if their limits admit them: due, or waiting for a place.
+func (w *wtx) claimableQueues(p *store.ClaimRunsParams, queues []string, tn int64) ([]string, error) {
+	cond, args := claimable(p, tn)
+	rows, err := w.query(`SELECT DISTINCT r.queue FROM runs r WHERE r.queue IN (`+placeholders(len(queues))+`) AND `+cond+`
+		AND (r.wake_at <= ? OR (r.wake_at IS NULL AND r.admitted_at IS NULL)) ORDER BY r.queue`,
+		append(append(appendArgs(nil, queues), args...), tn)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var q string
+		if err := rows.Scan(&q); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
 // claimQueue claims up to budget runs of queue name and returns their IDs.
 // lock is the dialect's ClaimLock: on PostgreSQL the queue's record is
 // locked, and a queue another worker admits from at the moment is skipped
@@ -145,13 +174,20 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 	if err != nil {
 		return nil, err
 	}
+	// What the queue holds now, in one statement: the runs admitted and
+	// not ended, those the claimer holds, those admitted within the rate's
+	// period.
+	var c queueCounts
+	err = w.queryRow(`SELECT
+		(SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at IS NOT NULL AND status NOT IN (`+TerminalList+`)),
+		(SELECT COUNT(*) FROM runs WHERE queue = ? AND lease_owner = ? AND lease_expires > ? AND status NOT IN (`+TerminalList+`)),
+		(SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at > ?)`,
+		name, name, p.Owner, tn, name, tn-lim.ratePer).Scan(&c.running, &c.mine, &c.rateUsed)
+	if err != nil {
+		return nil, err
+	}
 	if lim.perWorker > 0 {
-		mine, err := w.count(`SELECT COUNT(*) FROM runs WHERE queue = ? AND lease_owner = ? AND lease_expires > ?
-			AND status NOT IN (`+TerminalList+`)`, name, p.Owner, tn)
-		if err != nil {
-			return nil, err
-		}
-		budget = min(budget, lim.perWorker-mine)
+		budget = min(budget, lim.perWorker-c.mine)
 	}
 	if budget <= 0 {
 		return nil, nil
@@ -173,7 +209,7 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 	}
 	waiting := cond + ` AND r.admitted_at IS NULL AND NOT r.cancel_requested AND (r.wake_at IS NULL OR r.wake_at <= ?)`
 	waitingArgs := append(slices.Clone(condArgs), tn)
-	admitted, held, err := w.admit(name, lim, waiting, waitingArgs, tn, budget-len(due))
+	admitted, held, err := w.admit(name, lim, c, waiting, waitingArgs, tn, budget-len(due))
 	if err != nil {
 		return nil, err
 	}
@@ -199,26 +235,13 @@ const (
 // admit picks up to budget waiting runs (the condition waiting) that the
 // queue's limits admit now, by priority (aged) and then age, and says what
 // held back those it left (heldNot, heldByLimit, heldByRate).
-func (w *wtx) admit(name string, lim queueLimits, waiting string, waitingArgs []any, tn int64, budget int) ([]any, int, error) {
+func (w *wtx) admit(name string, lim queueLimits, c queueCounts, waiting string, waitingArgs []any, tn int64, budget int) ([]any, int, error) {
 	slots, held := budget, heldNot
-	if lim.concurrency > 0 {
-		running, err := w.count(`SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at IS NOT NULL
-			AND status NOT IN (`+TerminalList+`)`, name)
-		if err != nil {
-			return nil, held, err
-		}
-		if left := lim.concurrency - running; left < slots {
-			slots, held = left, heldByLimit
-		}
+	if left := lim.concurrency - c.running; lim.concurrency > 0 && left < slots {
+		slots, held = left, heldByLimit
 	}
-	if lim.rateN > 0 {
-		used, err := w.count(`SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at > ?`, name, tn-lim.ratePer)
-		if err != nil {
-			return nil, held, err
-		}
-		if left := lim.rateN - used; left < slots {
-			slots, held = left, heldByRate
-		}
+	if left := lim.rateN - c.rateUsed; lim.rateN > 0 && left < slots {
+		slots, held = left, heldByRate
 	}
 	if slots <= 0 {
 		return nil, held, nil
