@@ -183,6 +183,7 @@ func (h *handler) routes() []route {
 	return append([]route{
 		{"GET", "/api/workflows", h.listWorkflows},
 		{"GET", "/api/builds", h.listBuilds},
+		{"GET", "/api/queues", h.listQueues},
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},

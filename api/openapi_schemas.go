@@ -8,7 +8,7 @@ func optStr(desc string) obj { return obj{"type": "string", "description": desc}
 
 func schemas() obj {
 	s := obj{}
-	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, serverSchemas} {
+	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, queueSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, serverSchemas} {
 		for name, schema := range group() {
 			if _, dup := s[name]; dup {
 				panic("api: OpenAPI schema " + name + " defined twice")
@@ -50,6 +50,11 @@ func runSchemas() obj {
 			"journal_entries": obj{"type": "integer", "description": "GET /api/runs/{id} only: the entries of the run's current journal segment."},
 			"long_history":    obj{"type": "boolean", "description": "GET /api/runs/{id} only: journal_entries is past the engine's threshold (weft.Config.LongHistory); continue the run as new."},
 			"reset_from":      optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
+			"queue":           optStr("The queue the run waits in or was admitted through (weft.OnQueue)."),
+			"priority":        obj{"type": "integer", "description": "The run's priority in its queue."},
+			"concurrency_key": optStr("The run's concurrency key in its queue."),
+			"admitted_at":     timeSchema,
+			"queued":          obj{"type": "boolean", "description": "The run waits in its queue: not admitted yet."},
 		}),
 		"Divergence": obj{"type": "object", "description": "Why a blocked run is blocked: at position (of journal segment segment) the journal recorded expected, the code asked for actual.",
 			"properties": obj{"run_id": strSchema, "workflow": strSchema, "segment": intSchema, "position": intSchema,

@@ -50,6 +50,14 @@ type Run struct {
 	// /api/runs/{id} sets them.
 	JournalEntries int  `json:"journal_entries,omitempty"`
 	LongHistory    bool `json:"long_history,omitempty"`
+	// Queue is the queue of a run on one (weft.OnQueue), with its place
+	// there; AdmittedAt is when the queue admitted it, and Queued says it
+	// still waits.
+	Queue          string     `json:"queue,omitempty"`
+	Priority       int        `json:"priority,omitempty"`
+	ConcurrencyKey string     `json:"concurrency_key,omitempty"`
+	AdmittedAt     *time.Time `json:"admitted_at,omitempty"`
+	Queued         bool       `json:"queued,omitempty"`
 }
 
 // JournalSegments lists the segments of a run's journal (see
@@ -209,6 +217,7 @@ func toRun(r *weftype.Run) Run {
 		WakeAt: timePtr(r.WakeAt), CancelRequested: r.CancelRequested, Version: r.Version,
 		LeaseOwner: r.LeaseOwner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		ResetFrom: r.ResetFrom, ResetTo: r.ResetTo, Build: r.Build,
+		Queue: r.Queue, Priority: r.Priority, ConcurrencyKey: r.ConcurrencyKey, AdmittedAt: timePtr(r.AdmittedAt), Queued: r.Queued(),
 	}
 	if r.LeaseOwner != "" {
 		out.LeaseExpires = timePtr(r.LeaseExpires)
