@@ -10,7 +10,7 @@ function limit(n) { return n > 0 ? String(n) : '–'; }
 function queueRow(q) {
   const full = q.limit > 0 && q.running >= q.limit;
   return el('tr', {'data-queue': q.name},
-    el('td', {}, el('a', {href: '#/?q=' + encodeURIComponent(q.name)}, q.name)),
+    el('td', {}, q.name),
     el('td', {class: q.queued > 0 ? 'lagging' : ''}, String(q.queued)),
     el('td', {class: full ? 'lagging' : ''}, String(q.running)),
     el('td', {}, limit(q.limit)),
