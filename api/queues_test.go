@@ -55,3 +55,32 @@ func TestQueues(t *testing.T) {
 		t.Errorf("GET /api/queues without a token: %+v", p)
 	}
 }
+
+// TestStartOptions checks that POST /api/runs takes a queue place, a start
+// time and a dedup key, and answers bad ones with a problem.
+func TestStartOptions(t *testing.T) {
+	t.Parallel()
+	a := newTestAPIWith(t, api.Options{Token: testToken}, func(e *weft.Engine) {
+		weft.RegisterQueue(e, weft.QueueDef{Name: "q"})
+		weft.RegisterWorkflow(e, "echo", func(ctx context.Context, in string) (string, error) { return in, nil }, weft.OnQueue("q"))
+	})
+	at := a.env.Clock.Now().Add(time.Hour)
+	var run api.Run
+	r := a.do("POST", "/api/runs", map[string]any{"workflow": "echo", "id": "e1", "input": "x", "priority": 2,
+		"concurrency_key": "k", "start_at": at, "dedup": map[string]any{"key": "d", "window_ms": 60000}})
+	a.mustStatus(r, http.StatusCreated)
+	r.decode(t, &run)
+	if run.Priority != 2 || run.ConcurrencyKey != "k" || run.WakeAt == nil || !run.WakeAt.Equal(at) || !run.Queued {
+		t.Errorf("started run = %+v, want priority 2, key k, due at %v, queued", run, at)
+	}
+	var again api.Run
+	r = a.do("POST", "/api/runs", map[string]any{"workflow": "echo", "id": "e2", "input": "y", "dedup": map[string]any{"key": "d", "window_ms": 60000}})
+	a.mustStatus(r, http.StatusOK)
+	if r.decode(t, &again); again.ID != "e1" {
+		t.Errorf("deduplicated start answered %q, want e1", again.ID)
+	}
+	p := a.do("POST", "/api/runs", map[string]any{"workflow": "echo", "id": "e3", "debounce": map[string]any{"key": "d", "window_ms": 0}}).problem(t)
+	if p.Status != http.StatusBadRequest {
+		t.Errorf("debounce without a window: %+v, want 400", p)
+	}
+}

@@ -148,6 +148,46 @@ type StartRequest struct {
 	ID       string `json:"id"`
 	// Input is the workflow's input as JSON; absent or null for none.
 	Input json.RawMessage `json:"input,omitempty"`
+	// Priority and ConcurrencyKey place the run in its workflow's queue
+	// (weft.Priority, weft.ConcurrencyKey); StartAt and StartAfterMS delay
+	// it (weft.StartAt, weft.StartAfter); Dedup and Debounce key the start
+	// (weft.Dedup, weft.Debounce).
+	Priority       int        `json:"priority,omitempty"`
+	ConcurrencyKey string     `json:"concurrency_key,omitempty"`
+	StartAt        *time.Time `json:"start_at,omitempty"`
+	StartAfterMS   int64      `json:"start_after_ms,omitempty"`
+	Dedup          *StartKey  `json:"dedup,omitempty"`
+	Debounce       *StartKey  `json:"debounce,omitempty"`
+}
+
+// StartKey is the key and window of a deduplicated or debounced start.
+type StartKey struct {
+	Key      string `json:"key"`
+	WindowMS int64  `json:"window_ms"`
+}
+
+// options are the weft.StartOptions of a start request.
+func (req *StartRequest) options() []weft.StartOption {
+	var opts []weft.StartOption
+	if req.Priority != 0 {
+		opts = append(opts, weft.Priority(req.Priority))
+	}
+	if req.ConcurrencyKey != "" {
+		opts = append(opts, weft.ConcurrencyKey(req.ConcurrencyKey))
+	}
+	if req.StartAt != nil {
+		opts = append(opts, weft.StartAt(*req.StartAt))
+	}
+	if req.StartAfterMS != 0 {
+		opts = append(opts, weft.StartAfter(time.Duration(req.StartAfterMS)*time.Millisecond))
+	}
+	if k := req.Dedup; k != nil {
+		opts = append(opts, weft.Dedup(k.Key, time.Duration(k.WindowMS)*time.Millisecond))
+	}
+	if k := req.Debounce; k != nil {
+		opts = append(opts, weft.Debounce(k.Key, time.Duration(k.WindowMS)*time.Millisecond))
+	}
+	return opts
 }
 
 // SignalRequest is the body of POST /api/runs/{id}/signals.

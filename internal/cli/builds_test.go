@@ -72,3 +72,21 @@ func TestQueuesCommand(t *testing.T) {
 		t.Errorf("weft queues ls --db:\n%s", off)
 	}
 }
+
+// TestRunsStartOptions checks that "weft runs start" passes a queue
+// priority and key, a delay and a dedup key to the app.
+func TestRunsStartOptions(t *testing.T) {
+	app := startUserAppWith(t, func(e *weft.Engine) {
+		weft.RegisterQueue(e, weft.QueueDef{Name: "mail"})
+		weft.RegisterWorkflow(e, "later", func(ctx context.Context, in string) (string, error) { return in, nil }, weft.OnQueue("mail"))
+	})
+	ok(t, "runs", "start", "later", "--id", "l-1", "--input", `"x"`, "--after", "1h", "--priority", "4", "--key", "c-9",
+		"--dedup", "once", "--window", "1m", "--addr", app.url)
+	r, err := app.eng.GetRun(ctx, "l-1")
+	if err != nil || r.Priority != 4 || r.ConcurrencyKey != "c-9" || r.WakeAt.Sub(r.CreatedAt) != time.Hour {
+		t.Fatalf("run l-1 = %+v, %v; want priority 4, key c-9, due an hour after its start", r, err)
+	}
+	if out := ok(t, "runs", "start", "later", "--id", "l-2", "--input", `"y"`, "--dedup", "once", "--window", "1m", "--addr", app.url); !strings.Contains(out, "l-1") {
+		t.Errorf("a deduplicated start printed %q, want run l-1", out)
+	}
+}
