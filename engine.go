@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftrun/weft/internal/consumer"
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/internal/registry"
 	"github.com/weftrun/weft/internal/scheduler"
 	"github.com/weftrun/weft/store"
@@ -34,6 +35,7 @@ type Engine struct {
 
 	workflows registry.Registry[*workflowDef]
 	queues    registry.Registry[*QueueDef]
+	exec      *executor.Env        // what the run executor needs, filled at New
 	sched     *scheduler.Scheduler // claims, leases, wake-ups and waiters
 
 	// The lifecycle. stopped is read by every step, so it is atomic; the
@@ -76,19 +78,9 @@ func New(cfg Config) (*Engine, error) {
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
 	})
+	e.exec = e.execEnv()
 	return e, nil
 }
-
-// launch makes the execution of a run the scheduler claimed.
-func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run) scheduler.Execution {
-	return scheduled{&execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop}}
-}
-
-// scheduled is an execution as the scheduler sees it.
-type scheduled struct{ x *execution }
-
-func (s scheduled) Execute()       { s.x.execute() }
-func (s scheduled) Released() bool { return s.x.released.Load() }
 
 // Clock returns the engine's clock.
 func (e *Engine) Clock() weftype.Clock { return e.clock }
@@ -253,7 +245,7 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	}
 	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
+		Events: []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}
 	opts.apply(def, create)
 	// Creating a run is idempotent by its ID, so a create whose commit was
@@ -271,13 +263,6 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 		e.notify(ctx)
 	}
 	return res.Run, res.Created, nil
-}
-
-func jsonOrNil(b []byte) []byte {
-	if len(b) > 0 && jsonValid(b) {
-		return b
-	}
-	return nil
 }
 
 func (e *Engine) checkSize(what string, b []byte) error {
