@@ -31,8 +31,8 @@ type Queues interface {
 	// SaveQueue creates or replaces the limits of queue p.Name.
 	SaveQueue(ctx context.Context, p *SaveQueueParams) error
 	// ListQueues returns every queue with its limits and counts, by name,
-	// measured at p.Now. A queue that has runs and no saved limits is there
-	// with zero limits.
+	// measured at p.Now. A queue that has waiting runs and no saved limits
+	// is there with zero limits.
 	ListQueues(ctx context.Context, p *ListQueuesParams) ([]*weftype.Queue, error)
 }
 

@@ -62,12 +62,12 @@ func (s *Store) ListQueues(ctx context.Context, p *store.ListQueuesParams) ([]*w
 	hourAgo := tn - int64(time.Hour)
 	rows, err := s.query(ctx, `SELECT n.name, COALESCE(q.concurrency, 0), COALESCE(q.per_worker, 0), COALESCE(q.rate_n, 0),
 		COALESCE(q.rate_per, 0), COALESCE(q.key_concurrency, 0), COALESCE(q.aging, 0),
-		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.admitted_at IS NULL AND r.status NOT IN (`+TerminalList+`)),
+		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.queue <> '' AND r.admitted_at IS NULL AND r.status NOT IN (`+TerminalList+`)),
 		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.admitted_at IS NOT NULL AND r.status NOT IN (`+TerminalList+`)),
-		(SELECT MIN(r.queued_at) FROM runs r WHERE r.queue = n.name AND r.admitted_at IS NULL AND r.status NOT IN (`+TerminalList+`) AND r.queued_at <= ?),
+		(SELECT MIN(r.queued_at) FROM runs r WHERE r.queue = n.name AND r.queue <> '' AND r.admitted_at IS NULL AND r.status NOT IN (`+TerminalList+`) AND r.queued_at <= ?),
 		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.admitted_at >= ?),
 		(SELECT AVG(r.admitted_at - r.queued_at) FROM runs r WHERE r.queue = n.name AND r.admitted_at >= ?)
-		FROM (SELECT name FROM queues UNION SELECT DISTINCT queue FROM runs WHERE queue <> '') n
+		FROM (SELECT name FROM queues UNION SELECT DISTINCT queue FROM runs WHERE queue <> '' AND admitted_at IS NULL) n
 		LEFT JOIN queues q ON q.name = n.name ORDER BY n.name`, tn, hourAgo, hourAgo)
 	if err != nil {
 		return nil, fmt.Errorf("list queues: %w", err)
@@ -140,7 +140,7 @@ func (s *Store) claimQueues(ctx context.Context, p *store.ClaimRunsParams, t tim
 // may take if their limits admit them: due, or waiting for a place.
 func (w *wtx) claimableQueues(p *store.ClaimRunsParams, queues []string, tn int64) ([]string, error) {
 	cond, args := claimable(p, tn)
-	rows, err := w.query(`SELECT DISTINCT r.queue FROM runs r WHERE r.queue IN (`+placeholders(len(queues))+`) AND `+cond+`
+	rows, err := w.query(`SELECT DISTINCT r.queue FROM runs r WHERE r.queue IN (`+placeholders(len(queues))+`) AND r.queue <> '' AND `+cond+`
 		AND (r.wake_at <= ? OR (r.wake_at IS NULL AND r.admitted_at IS NULL)) ORDER BY r.queue`,
 		append(append(appendArgs(nil, queues), args...), tn)...)
 	if err != nil {
@@ -180,7 +180,8 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 	var c queueCounts
 	err = w.queryRow(`SELECT
 		(SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at IS NOT NULL AND status NOT IN (`+TerminalList+`)),
-		(SELECT COUNT(*) FROM runs WHERE queue = ? AND lease_owner = ? AND lease_expires > ? AND status NOT IN (`+TerminalList+`)),
+		(SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at IS NOT NULL AND status NOT IN (`+TerminalList+`)
+			AND lease_owner = ? AND lease_expires > ?),
 		(SELECT COUNT(*) FROM runs WHERE queue = ? AND admitted_at > ?)`,
 		name, name, p.Owner, tn, name, tn-lim.ratePer).Scan(&c.running, &c.mine, &c.rateUsed)
 	if err != nil {
@@ -193,7 +194,8 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 		return nil, nil
 	}
 	cond, condArgs := claimable(p, tn)
-	cond = `r.queue = ? AND ` + cond
+	// r.queue <> '' lets the planner use the partial index of waiting runs.
+	cond = `r.queue = ? AND r.queue <> '' AND ` + cond
 	condArgs = append([]any{name}, condArgs...)
 	// Runs admitted before (woken from a wait), and waiting runs whose
 	// cancel was requested, which end at once, need no admission.

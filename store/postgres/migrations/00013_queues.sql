@@ -14,6 +14,9 @@ ALTER TABLE runs ADD COLUMN queued_at BIGINT;
 ALTER TABLE runs ADD COLUMN admitted_at BIGINT;
 CREATE INDEX runs_queue_waiting ON runs (queue, priority, queued_at) WHERE queue <> '' AND admitted_at IS NULL;
 CREATE INDEX runs_queue_admitted ON runs (queue, admitted_at) WHERE admitted_at IS NOT NULL;
+-- The runs holding a place in their queue: what a claim counts.
+CREATE INDEX runs_queue_live ON runs (queue, concurrency_key)
+    WHERE admitted_at IS NOT NULL AND status NOT IN ('completed', 'failed', 'cancelled', 'terminated');
 CREATE TABLE queues (
     name            TEXT    PRIMARY KEY,
     concurrency     INTEGER NOT NULL,
@@ -35,6 +38,7 @@ CREATE TABLE start_keys (
 -- +goose Down
 DROP TABLE start_keys;
 DROP TABLE queues;
+DROP INDEX runs_queue_live;
 DROP INDEX runs_queue_admitted;
 DROP INDEX runs_queue_waiting;
 ALTER TABLE runs DROP COLUMN admitted_at;
