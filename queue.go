@@ -77,7 +77,7 @@ func RegisterQueue(e *Engine, def QueueDef) {
 
 // OnQueue puts the runs of the workflow it is given to at registration on
 // the queue called name, registered with RegisterQueue before the engine
-// starts. Children started by Child do not join the queue of their workflow.
+// starts. Children started by Child wait in it too.
 func OnQueue(name string) WorkflowOption {
 	return func(def *workflowDef) { def.queue = name }
 }

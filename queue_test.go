@@ -224,3 +224,26 @@ func TestStartOptionErrors(t *testing.T) {
 		t.Fatalf("Start with a workflow on an unregistered queue: %v", err)
 	}
 }
+
+func TestChildWaitsInItsWorkflowsQueue(t *testing.T) {
+	var nap *weft.Workflow[string, string]
+	env := wefttest.NewEnv(t, func(e *weft.Engine) {
+		weft.RegisterQueue(e, weft.QueueDef{Name: "naps", Concurrency: 1})
+		nap = weft.RegisterWorkflow(e, "napper", napper, weft.OnQueue("naps"))
+		weft.RegisterWorkflow(e, "parent", func(ctx context.Context, in string) (string, error) {
+			return weft.Child(ctx, nap, "child-of-"+in, in)
+		})
+	})
+	if _, err := nap.Start(ctx, "first", "x"); err != nil {
+		t.Fatal(err)
+	}
+	env.Settle()
+	env.Start("parent", "p", "p")
+	env.Settle()
+	if c := env.Run("child-of-p"); c.Queue != "naps" || !c.Queued() {
+		t.Fatalf("child = %+v, want queued in naps behind the first run", c)
+	}
+	if r := env.RunToEnd("p"); r.Status != weftype.StatusCompleted || !env.Run("child-of-p").AdmittedAt.Equal(env.Run("first").UpdatedAt) {
+		t.Fatalf("parent = %s; child admitted %v, want when the first run ended (%v)", r.Status, env.Run("child-of-p").AdmittedAt, env.Run("first").UpdatedAt)
+	}
+}

@@ -75,6 +75,7 @@ func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Cont
 		Name:    name,
 		Run:     func(ctx context.Context, input []byte) ([]byte, error) { return def.run(ctx, e.codec, input) },
 		Signals: signalTypes(def.signals),
+		Queue:   def.queue,
 	}
 	if !e.workflows.Add(name, def) {
 		panic(fmt.Sprintf("weft: workflow %q registered twice", name))
