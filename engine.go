@@ -35,6 +35,7 @@ type Engine struct {
 	hooks *TestHooks
 
 	workflows registry.Registry[*workflowDef]
+	queues    registry.Registry[*QueueDef]
 	exec      *executor.Env        // what the run executor needs, filled at New
 	sched     *scheduler.Scheduler // claims, leases, wake-ups and waiters
 
@@ -83,6 +84,7 @@ func New(cfg Config) (*Engine, error) {
 		MaxConcurrentRuns: c.MaxConcurrentRuns, LeaseDuration: c.LeaseDuration,
 		HeartbeatInterval: c.HeartbeatInterval, PollInterval: c.PollInterval,
 		Workflows: e.workflows.Names,
+		Queues:    e.queueNames,
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
 		Observer: e.obs,
@@ -107,6 +109,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.started {
 		return errors.New("weft: engine already started")
 	}
+	if err := e.checkQueues(); err != nil {
+		return err
+	}
 	var release func()
 	if l, ok := e.store.(store.ExecutorLocker); ok {
 		r, err := l.AcquireExecutor(ctx)
@@ -116,6 +121,12 @@ func (e *Engine) Start(ctx context.Context) error {
 		release = r
 	}
 	if err := e.ev.consumers.Register(ctx); err != nil {
+		if release != nil {
+			release()
+		}
+		return err
+	}
+	if err := e.saveQueues(ctx); err != nil {
 		if release != nil {
 			release()
 		}
@@ -223,6 +234,7 @@ func (e *Engine) WaitIdle(ctx context.Context) error {
 type startRunParams struct {
 	Workflow, ID string
 	Input        []byte // encoded by the engine's codec
+	Options      []StartOption
 }
 
 // startRun starts a run of a registered workflow from an encoded input; see
@@ -241,18 +253,23 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	if err := def.checkInput(e.codec, p.Input); err != nil {
 		return nil, false, &InputError{What: fmt.Sprintf("input of workflow %q", p.Workflow), Err: err}
 	}
+	opts, err := startOpts(def, p.Options)
+	if err != nil {
+		return nil, false, err
+	}
 	create := &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
 		TraceContext: e.traceContext(ctx),
 		Events:       []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}
+	opts.apply(def, create)
 	// Creating a run is idempotent by its ID, so a create whose commit was
 	// lost is sent again; if it had committed, the run is found existing.
 	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
 	if err != nil {
 		return nil, false, err
 	}
-	if !res.Created && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
+	if !res.Created && !res.Keyed && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
 		return nil, false, &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
 	}
 	if res.Created {

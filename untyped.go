@@ -25,9 +25,10 @@ func (e *Engine) Untyped() Untyped { return Untyped{e: e} }
 // so that bad input fails at once with an *InputError. A store found
 // unavailable is retried for Config.StoreRetryTimeout, then the error matches
 // ErrStoreUnavailable; a start whose commit was lost in an outage and sent
-// again may report the run as existing (created false).
-func (u Untyped) Start(ctx context.Context, workflow, id string, input []byte) (*weftype.Run, bool, error) {
-	return u.e.startRun(ctx, startRunParams{Workflow: workflow, ID: id, Input: input})
+// again may report the run as existing (created false). opts are those of
+// Workflow.Start.
+func (u Untyped) Start(ctx context.Context, workflow, id string, input []byte, opts ...StartOption) (*weftype.Run, bool, error) {
+	return u.e.startRun(ctx, startRunParams{Workflow: workflow, ID: id, Input: input, Options: opts})
 }
 
 // Signal is Engine.Signal with a payload already encoded.

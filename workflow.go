@@ -21,6 +21,8 @@ type workflowDef struct {
 	input, result *declared
 	// stayOnBuild is set by BuildPolicy(StayOnBuild).
 	stayOnBuild bool
+	// queue is the queue its runs wait in (OnQueue); empty for none.
+	queue string
 	// exec is the workflow as the executor runs it.
 	exec *executor.Workflow
 }
@@ -75,6 +77,7 @@ func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Cont
 		Name:    name,
 		Run:     func(ctx context.Context, input []byte) ([]byte, error) { return def.run(ctx, e.codec, input) },
 		Signals: signalTypes(def.signals),
+		Queue:   def.queue,
 	}
 	if !e.workflows.Add(name, def) {
 		panic(fmt.Sprintf("weft: workflow %q registered twice", name))
@@ -88,13 +91,15 @@ func (w *Workflow[I, O]) Name() string { return w.name }
 // Start starts a run with the caller-chosen id. If a run with that id exists
 // with the same input, Start returns it with Existing set instead of
 // starting twice; with another input or workflow, it fails with a
-// *RunIDTakenError.
-func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I) (*Run[O], error) {
+// *RunIDTakenError. opts delay the start, place the run in its queue, or
+// deduplicate or debounce starts by key (see StartOption); a start answered
+// by another run under its key returns that run, with Existing set.
+func (w *Workflow[I, O]) Start(ctx context.Context, id string, in I, opts ...StartOption) (*Run[O], error) {
 	b, err := w.eng.codec.Marshal(in)
 	if err != nil {
 		return nil, &InputError{What: fmt.Sprintf("input of workflow %q", w.name), Err: err}
 	}
-	r, created, err := w.eng.startRun(ctx, startRunParams{Workflow: w.name, ID: id, Input: b})
+	r, created, err := w.eng.startRun(ctx, startRunParams{Workflow: w.name, ID: id, Input: b, Options: opts})
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +113,8 @@ func (w *Workflow[I, O]) Run(id string) *Run[O] { return &Run[O]{ID: id, eng: w.
 type Run[O any] struct {
 	// ID is the run's ID.
 	ID string
-	// Existing is true when Start found a run with this ID already.
+	// Existing is true when Start found a run with this ID already, or
+	// answered with the run of its Dedup or Debounce key.
 	Existing bool
 	eng      *Engine
 }

@@ -187,6 +187,7 @@ func (h *handler) routes() []route {
 		{"GET", "/api/whoami", h.whoami},
 		{"GET", "/api/run-counts", h.countRuns},
 		{"GET", "/api/builds", h.listBuilds},
+		{"GET", "/api/queues", h.listQueues},
 		{"GET", "/api/runs", h.listRuns},
 		{"POST", "/api/runs", h.startRun},
 		{"GET", "/api/runs/{id}", h.getRun},

@@ -161,7 +161,7 @@ func with(errs []string, more ...string) []string {
 // pathGroups lists the builders of the document's paths, one per group of
 // routes.
 func pathGroups() []func() obj {
-	return []func() obj{workflowPaths, runPaths, runOpPaths, exportPaths, buildPaths, eventPaths, livePaths, entityPaths, consumerPaths, schedulePaths, viewPaths, timerPaths, serverPaths, insightPaths}
+	return []func() obj{workflowPaths, runPaths, runOpPaths, exportPaths, buildPaths, queuePaths, eventPaths, livePaths, entityPaths, consumerPaths, schedulePaths, viewPaths, timerPaths, serverPaths, insightPaths}
 }
 
 // openAPIDoc builds the OpenAPI 3.1 document of the API. It panics when

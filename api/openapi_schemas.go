@@ -8,7 +8,7 @@ func optStr(desc string) obj { return obj{"type": "string", "description": desc}
 
 func schemas() obj {
 	s := obj{}
-	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, viewTimerSchemas, serverSchemas, insightSchemas} {
+	for _, group := range []func() obj{workflowSchemas, runSchemas, runOpSchemas, buildSchemas, queueSchemas, eventSchemas, entitySchemas, consumerSchemas, scheduleSchemas, viewTimerSchemas, serverSchemas, insightSchemas} {
 		for name, schema := range group() {
 			if _, dup := s[name]; dup {
 				panic("api: OpenAPI schema " + name + " defined twice")
@@ -57,8 +57,13 @@ func runSchemas() obj {
 			"journal_entries": obj{"type": "integer", "description": "GET /api/runs/{id} only: the entries of the run's current journal segment."},
 			"long_history":    obj{"type": "boolean", "description": "GET /api/runs/{id} only: journal_entries is past the engine's threshold (weft.Config.LongHistory); continue the run as new."},
 			"reset_from":      optStr("The run this one was reset from."), "reset_to": optStr("The run this one was reset into."),
-			"build":    optStr("The build the run executes on."),
-			"ended_at": obj{"type": "string", "format": "date-time", "description": "When an ended run ended (completed, failed, cancelled, terminated)."},
+			"build":           optStr("The build the run executes on."),
+			"ended_at":        obj{"type": "string", "format": "date-time", "description": "When an ended run ended (completed, failed, cancelled, terminated)."},
+			"queue":           optStr("The queue the run waits in or was admitted through (weft.OnQueue)."),
+			"priority":        obj{"type": "integer", "description": "The run's priority in its queue."},
+			"concurrency_key": optStr("The run's concurrency key in its queue."),
+			"admitted_at":     timeSchema,
+			"queued":          obj{"type": "boolean", "description": "The run waits in its queue: not admitted yet."},
 		}),
 		"Divergence": obj{"type": "object", "description": "Why a blocked run is blocked: at position (of journal segment segment) the journal recorded expected, the code asked for actual.",
 			"properties": obj{"run_id": strSchema, "workflow": strSchema, "segment": intSchema, "position": intSchema,
@@ -85,9 +90,15 @@ func runSchemas() obj {
 			"reason":  optStr("Why an operator's operation was done."), "actor": optStr("Who did it (the name of the API token)."),
 			"run": optStr("The other run of a reset."),
 		}),
-		"Journal":        object([]string{"run_id", "entries"}, obj{"run_id": strSchema, "entries": arrayOf(ref("JournalEntry"))}),
-		"Source":         object([]string{"file", "name", "lines"}, obj{"file": strSchema, "name": strSchema, "lines": arrayOf(strSchema)}),
-		"StartRequest":   request([]string{"workflow", "id"}, obj{"workflow": nameSchema, "id": idSchema, "input": anyJSON}),
+		"Journal": object([]string{"run_id", "entries"}, obj{"run_id": strSchema, "entries": arrayOf(ref("JournalEntry"))}),
+		"Source":  object([]string{"file", "name", "lines"}, obj{"file": strSchema, "name": strSchema, "lines": arrayOf(strSchema)}),
+		"StartRequest": request([]string{"workflow", "id"}, obj{"workflow": nameSchema, "id": idSchema, "input": anyJSON,
+			"priority":        obj{"type": "integer", "description": "The run's priority in its workflow's queue (higher first)."},
+			"concurrency_key": optStr("The run's concurrency key in its workflow's queue."),
+			"start_at":        timeSchema,
+			"start_after_ms":  obj{"type": "integer", "format": "int64", "description": "Start this long after now on the engine's clock."},
+			"dedup":           ref("StartKey"), "debounce": ref("StartKey")}),
+		"StartKey":       request([]string{"key", "window_ms"}, obj{"key": strSchema, "window_ms": obj{"type": "integer", "format": "int64", "minimum": 1}}),
 		"SignalRequest":  request([]string{"name"}, obj{"name": nameSchema, "payload": anyJSON}),
 		"SignalResponse": object([]string{"run_id", "name"}, obj{"run_id": strSchema, "name": strSchema}),
 		"QueryResponse":  object([]string{"run_id", "name", "result"}, obj{"run_id": strSchema, "name": strSchema, "result": anyJSON}),

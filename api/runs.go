@@ -261,7 +261,7 @@ func (h *handler) startRun(w http.ResponseWriter, r *http.Request) error {
 	if string(input) == "null" {
 		input = nil
 	}
-	run, created, err := h.eng.Untyped().Start(r.Context(), req.Workflow, req.ID, input)
+	run, created, err := h.eng.Untyped().Start(r.Context(), req.Workflow, req.ID, input, req.options()...)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,14 @@ type Run struct {
 	// /api/runs/{id} sets them.
 	JournalEntries int  `json:"journal_entries,omitempty"`
 	LongHistory    bool `json:"long_history,omitempty"`
+	// Queue is the queue of a run on one (weft.OnQueue), with its place
+	// there; AdmittedAt is when the queue admitted it, and Queued says it
+	// still waits.
+	Queue          string     `json:"queue,omitempty"`
+	Priority       int        `json:"priority,omitempty"`
+	ConcurrencyKey string     `json:"concurrency_key,omitempty"`
+	AdmittedAt     *time.Time `json:"admitted_at,omitempty"`
+	Queued         bool       `json:"queued,omitempty"`
 }
 
 // JournalSegments lists the segments of a run's journal (see
@@ -143,6 +151,46 @@ type StartRequest struct {
 	ID       string `json:"id"`
 	// Input is the workflow's input as JSON; absent or null for none.
 	Input json.RawMessage `json:"input,omitempty"`
+	// Priority and ConcurrencyKey place the run in its workflow's queue
+	// (weft.Priority, weft.ConcurrencyKey); StartAt and StartAfterMS delay
+	// it (weft.StartAt, weft.StartAfter); Dedup and Debounce key the start
+	// (weft.Dedup, weft.Debounce).
+	Priority       int        `json:"priority,omitempty"`
+	ConcurrencyKey string     `json:"concurrency_key,omitempty"`
+	StartAt        *time.Time `json:"start_at,omitempty"`
+	StartAfterMS   int64      `json:"start_after_ms,omitempty"`
+	Dedup          *StartKey  `json:"dedup,omitempty"`
+	Debounce       *StartKey  `json:"debounce,omitempty"`
+}
+
+// StartKey is the key and window of a deduplicated or debounced start.
+type StartKey struct {
+	Key      string `json:"key"`
+	WindowMS int64  `json:"window_ms"`
+}
+
+// options are the weft.StartOptions of a start request.
+func (req *StartRequest) options() []weft.StartOption {
+	var opts []weft.StartOption
+	if req.Priority != 0 {
+		opts = append(opts, weft.Priority(req.Priority))
+	}
+	if req.ConcurrencyKey != "" {
+		opts = append(opts, weft.ConcurrencyKey(req.ConcurrencyKey))
+	}
+	if req.StartAt != nil {
+		opts = append(opts, weft.StartAt(*req.StartAt))
+	}
+	if req.StartAfterMS != 0 {
+		opts = append(opts, weft.StartAfter(time.Duration(req.StartAfterMS)*time.Millisecond))
+	}
+	if k := req.Dedup; k != nil {
+		opts = append(opts, weft.Dedup(k.Key, time.Duration(k.WindowMS)*time.Millisecond))
+	}
+	if k := req.Debounce; k != nil {
+		opts = append(opts, weft.Debounce(k.Key, time.Duration(k.WindowMS)*time.Millisecond))
+	}
+	return opts
 }
 
 // SignalRequest is the body of POST /api/runs/{id}/signals.
@@ -212,6 +260,7 @@ func toRun(r *weftype.Run) Run {
 		WakeAt: timePtr(r.WakeAt), CancelRequested: r.CancelRequested, Version: r.Version,
 		LeaseOwner: r.LeaseOwner, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		ResetFrom: r.ResetFrom, ResetTo: r.ResetTo, Build: r.Build,
+		Queue: r.Queue, Priority: r.Priority, ConcurrencyKey: r.ConcurrencyKey, AdmittedAt: timePtr(r.AdmittedAt), Queued: r.Queued(),
 	}
 	if r.LeaseOwner != "" {
 		out.LeaseExpires = timePtr(r.LeaseExpires)

@@ -208,6 +208,8 @@ type Store interface {
 	UnblockRun(ctx context.Context, p *UnblockRunParams) (bool, error)
 	// Pauses and Eraser: see store/pause.go.
 	Pauses
+	// Queues: see store/queues.go.
+	Queues
 	Eraser
 	// Insights: see store/insights.go.
 	Insights
@@ -323,6 +325,29 @@ type CreateRunParams struct {
 	// TraceContext is the trace context of the caller that started the
 	// run (Run.TraceContext); empty for none.
 	TraceContext string
+	// Queue, when not empty, puts the run on that queue: it waits there,
+	// queued, until a claim admits it (see ClaimRunsParams.Queues), with
+	// Priority and ConcurrencyKey deciding its turn.
+	Queue          string
+	Priority       int
+	ConcurrencyKey string
+	// StartKey, when not nil, makes the start one of those under the key
+	// (see StartKey).
+	StartKey *StartKey
+}
+
+// StartKey deduplicates or debounces the starts of a workflow under a key
+// within a window (CreateRunParams.StartKey). The first start under the key
+// opens the window (Time+Window) and creates the run. A later start within
+// the window creates nothing and answers with the window's run (Created
+// false, Keyed true): with Debounce, the run, while no claim has taken it
+// yet, takes the later start's Input and first event's Data, so it starts
+// with the last input of the window. A start after the window, or after the
+// window's run was claimed (Debounce), opens a new window.
+type StartKey struct {
+	Key      string
+	Window   time.Duration
+	Debounce bool
 }
 
 // CreateRunResult is what Store.CreateRun returns.
@@ -330,6 +355,9 @@ type CreateRunResult struct {
 	Run *weftype.Run
 	// Created is false when a run with the ID already existed.
 	Created bool
+	// Keyed is true when the start was answered by the run of its
+	// StartKey's window (Run), which may have another ID.
+	Keyed bool
 }
 
 // ListRunsParams filter Store.ListRuns.
@@ -387,6 +415,11 @@ type ClaimRunsParams struct {
 	// CompatibleBuilds are claimed. Runs of other workflows move to Build.
 	StayOnBuild      []string
 	CompatibleBuilds []string
+	// Queues are the queues whose runs the claim may take: their runs are
+	// admitted under the queues' limits as the store keeps them
+	// (SaveQueue), in the claim's transaction. Runs of other queues are
+	// never claimed.
+	Queues []string
 }
 
 // RenewLeaseParams are the arguments of Store.RenewLease.

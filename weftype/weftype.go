@@ -125,6 +125,21 @@ type Run struct {
 	// traceparent): each execution of the run continues that trace.
 	// Empty when there was none.
 	TraceContext string
+	// Queue is the queue the run waits in and is admitted through (see
+	// Queue), empty for a run on no queue. Priority and ConcurrencyKey
+	// are its place in the queue.
+	Queue          string
+	Priority       int
+	ConcurrencyKey string
+	// AdmittedAt is when the run's queue admitted it; zero while it waits
+	// (queued) and for runs on no queue.
+	AdmittedAt time.Time
+}
+
+// Queued reports whether the run waits in its queue: it is on a queue,
+// has not been admitted and has not ended.
+func (r *Run) Queued() bool {
+	return r.Queue != "" && r.AdmittedAt.IsZero() && !r.Status.Terminal()
 }
 
 // Signal is a message sent to a run, kept until the run consumes it.

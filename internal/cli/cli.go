@@ -179,7 +179,7 @@ func (a *app) rootCommand() *cobra.Command {
 	if a.Bench {
 		root.AddCommand(a.withEventsBench(a.benchCommand()))
 	}
-	root.AddCommand(a.runsCommand(), a.eventsCommand(), a.consumersCommand(), a.schedulesCommand(), a.parkedCommand(), a.entityCommand(), a.vetCommand(), a.buildsCommand(), a.timersCommand(), a.viewsCommand())
+	root.AddCommand(a.runsCommand(), a.eventsCommand(), a.consumersCommand(), a.schedulesCommand(), a.parkedCommand(), a.entityCommand(), a.vetCommand(), a.buildsCommand(), a.timersCommand(), a.viewsCommand(), a.queuesCommand())
 	return root
 }
 

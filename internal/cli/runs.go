@@ -325,20 +325,27 @@ func (a *app) printResult(r api.Run) error {
 
 func (a *app) runsStartCommand() *cobra.Command {
 	var id, input string
+	var so startFlags
 	cmd := &cobra.Command{
-		Use:   "start WORKFLOW --id ID [--input JSON|@file.json]",
+		Use:   "start WORKFLOW --id ID [--input JSON|@file.json] [--priority N] [--key K] [--at TIME|--after DUR] [--dedup K|--debounce K --window DUR]",
 		Short: "Start a run of any workflow the app registered",
 		Long: `Start a run of WORKFLOW with the run ID chosen by you and a JSON input (the
 app decodes it into the workflow's input type). Starting an ID that exists
 with the same workflow and input changes nothing and says so.`,
 		Example: `  weft runs start onboarding --id user-1 --input '{"email":"ann@example.com"}'
-  weft runs start import --id import-42 --input @batch.json`,
+  weft runs start import --id import-42 --input @batch.json
+  weft runs start pay --id order-7 --input '"7"' --priority 5 --key customer-3
+  weft runs start report --id r-9 --after 1h
+  weft runs start digest --id d-1 --input '"user-3"' --debounce user-3 --window 10m`,
 		Args: args(1, 1, "WORKFLOW"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if id == "" {
 				return usagef("--id is required: the run's ID, chosen by you")
 			}
-			req := api.StartRequest{Workflow: args[0], ID: id}
+			req := api.StartRequest{Workflow: args[0], ID: id, Priority: so.priority, ConcurrencyKey: so.key}
+			if err := so.apply(&req); err != nil {
+				return err
+			}
 			if input != "" {
 				b, err := jsonValue(input, "--input")
 				if err != nil {
@@ -369,6 +376,7 @@ with the same workflow and input changes nothing and says so.`,
 	}
 	cmd.Flags().StringVar(&id, "id", "", "the run's ID (required)")
 	cmd.Flags().StringVar(&input, "input", "", "the input as JSON, or @file.json")
+	so.flags(cmd)
 	return cmd
 }
 

@@ -52,12 +52,16 @@ func Child[O any](x *Execution, workflow, id string, input func() ([]byte, error
 		if err := env.CheckSize("child input", in); err != nil {
 			return zero, err
 		}
+		var queue string // a child waits in its workflow's queue, when this worker knows it
+		if wf, err := env.Workflow(workflow); err == nil {
+			queue = wf.Queue
+		}
 		x.commit(&store.CommitRunParams{
 			Events: []weftype.NewEvent{NewEvent(weftype.EventChildStarted, &Entry{Seq: seq, Name: workflow, Source: src, Child: id})},
 			StartChildren: []store.CreateRunParams{{
 				ID: id, Workflow: workflow, Parent: x.run.ID, Input: in, Time: x.now(), Build: env.BuildID,
 				TraceContext: env.Observer.TraceContext(x.ctx),
-				Events:       []weftype.NewEvent{StartedEvent(workflow, in)},
+				Events:       []weftype.NewEvent{StartedEvent(workflow, in)}, Queue: queue,
 			}},
 		})
 	}

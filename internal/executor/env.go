@@ -72,6 +72,9 @@ type Workflow struct {
 	// Signals are the types of the signals the workflow declared, by name;
 	// an Await of another type panics.
 	Signals map[string]reflect.Type
+	// Queue is the queue its runs wait in (weft.OnQueue), children too;
+	// empty for none.
+	Queue string
 }
 
 // Codec encodes inputs, results and payloads (the engine's Config.Codec).

@@ -12,7 +12,12 @@ import (
 // its own goroutine. It reports whether it filled the capacity it asked for.
 func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	workflows := s.cfg.Workflows()
+	var queues []string
+	if s.cfg.Queues != nil {
+		queues = s.cfg.Queues()
+	}
 	s.mu.Lock()
+	s.reclaim = false
 	free := s.cfg.MaxConcurrentRuns - len(s.active)
 	if free <= 0 || len(workflows) == 0 || s.draining.Load() {
 		s.mu.Unlock()
@@ -39,6 +44,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
 		Limit: limit, Exclude: exclude, Workflows: workflows,
 		Build: s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
+		Queues: queues,
 	})
 	s.claimOK.Store(err == nil)
 	if err != nil {
@@ -65,6 +71,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 			h.x.Execute()
 			s.mu.Lock()
 			delete(s.active, r.ID)
+			s.reclaim = true
 			s.mu.Unlock()
 			s.Broadcast()
 			s.Wake()

@@ -45,7 +45,11 @@ func (s *Scheduler) WaitIdle(ctx context.Context, othersIdle func() bool, notify
 func (s *Scheduler) busy() (int, uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.active) + s.claiming, s.claims
+	n := len(s.active) + s.claiming
+	if s.reclaim {
+		n++
+	}
+	return n, s.claims
 }
 
 // hasDue reports whether a due run of this engine's workflows is claimable

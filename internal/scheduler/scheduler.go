@@ -44,6 +44,9 @@ type Config struct {
 	// Workflows returns the names of the workflows this engine executes;
 	// only their runs are claimed.
 	Workflows func() []string
+	// Queues returns the queues whose runs this engine claims (see
+	// store.ClaimRunsParams.Queues); nil for none.
+	Queues func() []string
 	// Launch returns the execution of a claimed run. ctx is cancelled by
 	// stop, which the scheduler calls when the run's lease is lost.
 	Launch func(ctx context.Context, stop context.CancelFunc, r *weftype.Run) Execution
@@ -87,6 +90,10 @@ type Scheduler struct {
 	active   map[string]*held
 	claiming int    // claims in flight, whose runs are not in active yet
 	claims   uint64 // claims started, so that WaitIdle can tell one happened meanwhile
+	// reclaim is set when an execution ended, until the claim it wakes
+	// starts: a run it held a queue's place for may be admitted by that
+	// claim, so WaitIdle must not find the engine idle in between.
+	reclaim bool
 
 	wg   sync.WaitGroup // executions
 	done chan struct{}  // closed when the claim loop ended
@@ -138,6 +145,11 @@ func (s *Scheduler) Wake() {
 
 func (s *Scheduler) loop(ctx context.Context, listen <-chan struct{}) {
 	defer close(s.done)
+	defer func() {
+		s.mu.Lock()
+		s.reclaim = false
+		s.mu.Unlock()
+	}()
 	for {
 		full := s.claimAndLaunch(ctx)
 		if ctx.Err() != nil {

@@ -385,7 +385,8 @@ func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
 // runSelect selects runs r with their journal version.
 var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
 	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
-	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build, r.trace_context
+	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build, r.trace_context,
+	r.queue, r.priority, r.concurrency_key, r.admitted_at
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
 // selectRunsFrom is runSelect reading the runs of table (a WITH query's
@@ -404,13 +405,14 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 func scanRun(sc scanner) (*weftype.Run, error) {
 	var r weftype.Run
 	var status string
-	var wake, leaseExp sql.NullInt64
+	var wake, leaseExp, admitted sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
 		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes,
-		&r.ResetFrom, &r.ResetTo, &r.Build, &r.TraceContext); err != nil {
+		&r.ResetFrom, &r.ResetTo, &r.Build, &r.TraceContext, &r.Queue, &r.Priority, &r.ConcurrencyKey, &admitted); err != nil {
 		return nil, err
 	}
+	r.AdmittedAt = fromNullNanos(admitted)
 	r.Status = weftype.RunStatus(status)
 	r.WakeAt = fromNullNanos(wake)
 	r.LeaseExpires = fromNullNanos(leaseExp)

@@ -19,12 +19,17 @@ func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store
 		return nil, err
 	}
 	t := now(p.Time)
-	if s.one != nil && len(p.Events) > 0 && untagged(p.Events) {
+	if s.one != nil && len(p.Events) > 0 && untagged(p.Events) && p.Queue == "" && p.StartKey == nil {
 		return s.createRunPiped(ctx, p, t)
 	}
 	var res *store.CreateRunResult
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
+		if p.StartKey != nil {
+			if res, err = w.startKeyed(p, t); err != nil || res != nil {
+				return err
+			}
+		}
 		res, err = w.createRun(p, p.Parent, t)
 		return err
 	})
@@ -40,6 +45,12 @@ func checkCreate(p *store.CreateRunParams) error {
 	}
 	if p.Workflow == "" {
 		return fmt.Errorf("weft: create run %q: empty workflow name", p.ID)
+	}
+	if k := p.StartKey; k != nil && (k.Key == "" || k.Window <= 0) {
+		return fmt.Errorf("weft: create run %q: start key %q with window %v: want a key and a positive window", p.ID, k.Key, k.Window)
+	}
+	if p.Queue == "" && p.ConcurrencyKey != "" {
+		return fmt.Errorf("weft: create run %q: concurrency key %q without a queue", p.ID, p.ConcurrencyKey)
 	}
 	return checkAppend(weftype.StreamName(weftype.RunKind, p.ID), 0, p.Events)
 }
@@ -110,10 +121,16 @@ func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
+	var queuedAt any
+	if p.Queue != "" {
+		queuedAt = wake
+	}
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at, build, trace_context) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?, ?)
+		lease_owner, lease_token, created_at, updated_at, build, trace_context, queue, priority, concurrency_key, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build, p.TraceContext)
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build, p.TraceContext,
+		p.Queue, p.Priority, p.ConcurrencyKey, queuedAt)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
@@ -142,6 +159,7 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 		UpdatedAt:    fromNanos(tn),
 		Build:        p.Build,
 		TraceContext: p.TraceContext,
+		Queue:        p.Queue, Priority: p.Priority, ConcurrencyKey: p.ConcurrencyKey,
 	}}, nil
 }
 
@@ -158,22 +176,24 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	}
 	t := now(p.Now)
 	tn := nanos(t)
-	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ?
-		AND r.status NOT IN (` + unclaimableList + `)
-		AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
-	args := []any{tn, tn}
-	if len(p.Exclude) > 0 {
-		q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
-		args = appendArgs(args, p.Exclude)
+	var queued []*weftype.Run
+	limit := p.Limit
+	if len(p.Queues) > 0 {
+		var err error
+		if queued, err = s.claimQueues(ctx, p, t); err != nil {
+			return nil, err
+		}
+		if limit -= len(queued); limit <= 0 {
+			return queued, nil
+		}
 	}
-	if len(p.Workflows) > 0 {
-		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
-		args = appendArgs(args, p.Workflows)
-	}
-	q, args = claimBuildFilter(q, args, p)
+	// Runs on a queue are claimed through it only (claimQueues).
+	cond, args := claimable(p, tn)
+	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ? AND r.queue = '' AND ` + cond
+	args = append([]any{tn}, args...)
 	set, setArgs := claimSet(p, nanos(t.Add(p.LeaseFor)), tn)
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
-	args = append(args, p.Limit)
+	args = append(args, limit)
 	var runs []*weftype.Run
 	if s.one != nil {
 		// One statement, queued: picks, leases and returns the runs.
@@ -193,7 +213,7 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 		if err != nil {
 			return nil, err
 		}
-		return runs, nil
+		return append(queued, runs...), nil
 	}
 	err := s.write(ctx, func(w *wtx) error {
 		runs = nil
@@ -235,7 +255,25 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	if err != nil {
 		return nil, err
 	}
-	return runs, nil
+	return append(queued, runs...), nil
+}
+
+// claimable is the condition on runs r that this claim may take when due:
+// not ended or held, its lease free or expired, not executing here already,
+// of a workflow and on a build the claimer executes.
+func claimable(p *store.ClaimRunsParams, tn int64) (string, []any) {
+	q := `r.status NOT IN (` + unclaimableList + `)
+		AND (r.lease_owner = '' OR r.lease_expires IS NULL OR r.lease_expires <= ?)`
+	args := []any{tn}
+	if len(p.Exclude) > 0 {
+		q += ` AND r.id NOT IN (` + placeholders(len(p.Exclude)) + `)`
+		args = appendArgs(args, p.Exclude)
+	}
+	if len(p.Workflows) > 0 {
+		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+		args = appendArgs(args, p.Workflows)
+	}
+	return claimBuildFilter(q, args, p)
 }
 
 // wakeNanos is when a new run is due: p.WakeAt, or its creation time tn.

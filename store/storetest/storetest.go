@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, outboxTests...)
 	tests = append(tests, keyValueTests...)
 	tests = append(tests, namedTimerTests...)
+	tests = append(tests, queueTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

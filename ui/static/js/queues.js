@@ -1,0 +1,57 @@
+// The queues page (#/queues): each queue of runs with what waits and runs
+// in it against its limits, and how long runs wait (GET /api/queues).
+
+import {view, el, fmtTime, fmtDuration} from './dom.js';
+import {api, showMessage, stopLive} from './api.js';
+
+// limit shows a limit, '–' for none (0).
+function limit(n) { return n > 0 ? String(n) : '–'; }
+
+function queueRow(q) {
+  const full = q.limit > 0 && q.running >= q.limit;
+  return el('tr', {'data-queue': q.name},
+    el('td', {}, q.name),
+    el('td', {class: q.queued > 0 ? 'lagging' : ''}, String(q.queued)),
+    el('td', {class: full ? 'lagging' : ''}, String(q.running)),
+    el('td', {}, limit(q.limit)),
+    el('td', {}, limit(q.per_worker)),
+    el('td', {}, q.rate_n > 0 ? q.rate_n + ' / ' + fmtDuration(q.rate_per_ms) : '–'),
+    el('td', {}, limit(q.key_concurrency)),
+    el('td', {title: q.oldest_queued_at ? 'waiting since ' + fmtTime(q.oldest_queued_at) : ''}, q.oldest_queued_at ? fmtDuration(q.wait_ms) : '–'),
+    el('td', {}, q.admitted_last_hour > 0 ? fmtDuration(q.mean_wait_ms) : '–'),
+    el('td', {}, String(q.admitted_last_hour)));
+}
+
+export async function showQueues() {
+  const body = el('tbody', {id: 'queues-body'});
+  view.replaceChildren(
+    el('section', {class: 'panel'},
+      el('h1', {}, 'Queues'),
+      el('p', {class: 'hint'}, 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.'),
+      el('table', {class: 'queues'},
+        el('thead', {}, el('tr', {}, ['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)'].map((h) => el('th', {}, h)))),
+        body)));
+  let busy = false;
+  const refresh = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const qs = await api('/api/queues');
+      if (!document.body.contains(body)) return;
+      body.replaceChildren(...qs.queues.map(queueRow));
+      if (!qs.queues.length) body.append(el('tr', {}, el('td', {colspan: 10, class: 'empty'}, 'No queues in this store yet: they are recorded when an app that registers them starts.')));
+    } catch (e) { showMessage(e.message); } finally { busy = false; }
+  };
+  // Counts move with every admission: poll every second while the page is
+  // open (the abort of the next page's live stream stops it).
+  const signal = stopLive();
+  let timer = null;
+  await refresh();
+  (async () => {
+    while (!signal.aborted) {
+      await new Promise((r) => { timer = setTimeout(r, 1000); });
+      if (!signal.aborted && document.body.contains(body)) await refresh();
+    }
+  })();
+  signal.addEventListener('abort', () => clearTimeout(timer));
+}
