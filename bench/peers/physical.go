@@ -56,7 +56,7 @@ func openPhysical(ctx context.Context, o *options) (func(ctx context.Context, i 
 			return nil, nil, err
 		}
 		return func(ctx context.Context, i int, payload string) error {
-			_, err := conn.Exec(ctx, `INSERT INTO t (id, wf, seq, data) VALUES ($1, 'wf', $1, $2)`, i, payload)
+			_, err := conn.Exec(ctx, `INSERT INTO t (id, wf, seq, data) VALUES ($1, 'wf', $2, $3)`, i, i, payload)
 			return err
 		}, func() { conn.Close(context.Background()) }, nil
 	}
