@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/internal/registry"
@@ -49,6 +48,7 @@ type Engine struct {
 	background sync.WaitGroup
 	ev         eventSide      // entities, consumers, projections, periodic processes
 	errors     *errorRegistry // weft's errors and the application's (RegisterError)
+	ends       runEnds        // the waiters on each run (run_ends.go)
 }
 
 // New returns an engine over cfg.Store. It does not execute runs until Start.
@@ -85,7 +85,14 @@ func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype
 // scheduled is an execution as the scheduler sees it.
 type scheduled struct{ x *execution }
 
-func (s scheduled) Execute()       { s.x.execute() }
+// Execute runs the execution, then wakes the waiters on its run if it ended.
+func (s scheduled) Execute() {
+	s.x.execute()
+	if s.x.status.Terminal() || s.x.status == weftype.StatusBlocked {
+		s.x.eng.runEnded(s.x.ctx, s.x.run.ID)
+	}
+}
+
 func (s scheduled) Released() bool { return s.x.released.Load() }
 
 // Clock returns the engine's clock.
@@ -132,6 +139,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.startWorkerReport(runCtx)
 	e.sched.Start(runCtx, listen)
+	e.listenRunEnds(runCtx)
 	e.startRetention(runCtx)
 	e.ev.consumers.Launch(runCtx)
 	e.ev.periodics.Launch(runCtx, e.cfg.Logger)
@@ -201,8 +209,6 @@ func (e *Engine) wakeSelf() { e.sched.Wake() }
 // broadcast tells waiters (Result, WaitIdle) that something changed.
 func (e *Engine) broadcast() { e.sched.Broadcast() }
 
-func (e *Engine) changedCh() <-chan struct{} { return e.sched.Changed() }
-
 // eventsAppended wakes this engine's consumers after an append.
 func (e *Engine) eventsAppended() { e.ev.consumers.Appended() }
 
@@ -241,7 +247,9 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	}
 	// Creating a run is idempotent by its ID, so a create whose commit was
 	// lost is sent again; if it had committed, the run is found existing.
+	claimed := e.claimOnStart(create)
 	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
+	e.startClaimed(claimed, res, err)
 	if err != nil {
 		return nil, false, err
 	}
@@ -251,9 +259,40 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	if res.Created {
 		e.cfg.Observer.RunCreated(ctx, p.Workflow)
 		e.eventsAppended()
-		e.notify(ctx)
+		if !claimed {
+			e.notify(ctx) // due, for whichever worker claims it first
+		}
 	}
 	return res.Run, res.Created, nil
+}
+
+// claimOnStart makes a run that this engine starts be created leased to
+// itself, when this engine executes runs and has a free slot: starting it
+// is then one commit, and it executes at once, with no claim and no
+// wake-up. Otherwise the run is created due, for any worker to claim. It
+// reports whether it reserved the slot, which startClaimed settles.
+func (e *Engine) claimOnStart(create *store.CreateRunParams) bool {
+	if e.isStopped() || !e.sched.Reserve() {
+		return false
+	}
+	create.LeaseOwner, create.LeaseUntil = e.cfg.WorkerID, e.clock.Now().Add(e.cfg.LeaseDuration)
+	return true
+}
+
+// startClaimed settles the slot claimOnStart reserved: the run created
+// leased executes in it; a run that existed (created by an earlier call,
+// unleased or leased as that call left it) gives it back. A create whose
+// commit was lost and found the run on retry leaves it leased to this
+// engine without executing it: it resumes once the lease expires, as after
+// a crash.
+func (e *Engine) startClaimed(claimed bool, res *store.CreateRunResult, err error) {
+	switch {
+	case !claimed:
+	case err == nil && res.Created:
+		e.sched.Adopt(res.Run)
+	default:
+		e.sched.Unreserve()
+	}
 }
 
 func jsonOrNil(b []byte) []byte {
@@ -327,26 +366,6 @@ func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 // is all of it unless the run continued as new (see JournalSegments).
 func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, error) {
 	return e.JournalSegment(ctx, runID, -1)
-}
-
-// Wait blocks until the run has ended (or ctx ends) and returns its record.
-func (e *Engine) Wait(ctx context.Context, runID string) (*weftype.Run, error) {
-	for {
-		ch := e.changedCh()
-		r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
-		if err != nil {
-			return nil, err
-		}
-		if r.Status.Terminal() {
-			return r, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // RunError returns the decoded error of an ended run: nil when it completed,

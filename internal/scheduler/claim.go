@@ -13,7 +13,7 @@ import (
 func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	workflows := s.cfg.Workflows()
 	s.mu.Lock()
-	free := s.cfg.MaxConcurrentRuns - len(s.active)
+	free := s.cfg.MaxConcurrentRuns - len(s.active) - s.claiming // claiming: runs reserved (the loop claims alone)
 	if free <= 0 || len(workflows) == 0 || s.draining.Load() {
 		s.mu.Unlock()
 		return false
@@ -44,24 +44,30 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		return false
 	}
 	for _, r := range runs {
-		xctx, stop := context.WithCancel(ctx)
-		h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
-		s.mu.Lock()
-		s.active[r.ID] = h
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer stop()
-			h.x.Execute()
-			s.mu.Lock()
-			delete(s.active, r.ID)
-			s.mu.Unlock()
-			s.Broadcast()
-			s.Wake()
-		}()
+		s.launch(ctx, r)
 	}
 	return len(runs) == limit
+}
+
+// launch executes a run this engine holds the lease of, in its own
+// goroutine, counted in active until it ends.
+func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
+	xctx, stop := context.WithCancel(ctx)
+	h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
+	s.mu.Lock()
+	s.active[r.ID] = h
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer stop()
+		h.x.Execute()
+		s.mu.Lock()
+		delete(s.active, r.ID)
+		s.mu.Unlock()
+		s.Broadcast()
+		s.Wake()
+	}()
 }
 
 // onBuild returns whether this engine's build may execute a run, as

@@ -64,10 +64,12 @@ type Scheduler struct {
 	// due launches no execution, whose end would tell it.
 	claimEnded Changes
 
-	mu       sync.Mutex // guards active, claiming and claims
+	mu       sync.Mutex // guards active, claiming, claims and ctx
 	active   map[string]*held
-	claiming int    // claims in flight, whose runs are not in active yet
+	claiming int    // claims in flight (and runs reserved, see Reserve), whose runs are not in active yet
 	claims   uint64 // claims started, so that WaitIdle can tell one happened meanwhile
+	ctx      context.Context // of Start: executions run under it; nil before Start
+	waiting  bool            // Wait is waiting for the executions: no more Reserve
 
 	wg   sync.WaitGroup // executions
 	done chan struct{}  // closed when the claim loop ended
@@ -91,6 +93,9 @@ func New(cfg Config) *Scheduler {
 // nil, wakes the loop when another process made a run due.
 func (s *Scheduler) Start(ctx context.Context, listen <-chan struct{}) {
 	s.done = make(chan struct{})
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
 	go s.loop(ctx, listen)
 	go s.heartbeat(ctx)
 }
@@ -99,6 +104,9 @@ func (s *Scheduler) Start(ctx context.Context, listen <-chan struct{}) {
 // and for the executions to unwind, or until ctx ends.
 func (s *Scheduler) Wait(ctx context.Context) error {
 	<-s.done
+	s.mu.Lock()
+	s.waiting = true // a Reserve after this fails, so wg gains nothing during wg.Wait
+	s.mu.Unlock()
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
 	select {

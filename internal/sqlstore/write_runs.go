@@ -100,20 +100,17 @@ func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t 
 	case !inserted:
 		return nil, fmt.Errorf("create run %q: %w", p.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: version})
 	}
-	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
-		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
-		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
-		Build: p.Build,
-	}}, nil
+	return &store.CreateRunResult{Created: true, Run: createdRun(p, p.Parent, wake, tn, int64(len(p.Events)))}, nil
 }
 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
 	tn := nanos(t)
 	wake := wakeNanos(p, tn)
+	owner, token, expires := createLease(p)
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at, build) VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?)
+		lease_owner, lease_token, lease_expires, created_at, updated_at, build) VALUES (?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build)
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
@@ -130,18 +127,30 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
-	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
-		ID:        p.ID,
-		Workflow:  p.Workflow,
-		Parent:    parent,
-		Status:    weftype.StatusPending,
-		Input:     p.Input,
-		WakeAt:    fromNanos(wake),
-		Version:   version,
-		CreatedAt: fromNanos(tn),
-		UpdatedAt: fromNanos(tn),
-		Build:     p.Build,
-	}}, nil
+	return &store.CreateRunResult{Created: true, Run: createdRun(p, parent, wake, tn, version)}, nil
+}
+
+// createLease is the lease a new run is created with: none, or the one
+// p asks for (store.CreateRunParams.LeaseOwner), with token 1 as the first
+// claim would give.
+func createLease(p *store.CreateRunParams) (owner string, token int64, expires any) {
+	if p.LeaseOwner == "" {
+		return "", 0, nil
+	}
+	return p.LeaseOwner, 1, nanos(p.LeaseUntil)
+}
+
+// createdRun is the record of a run just created from p.
+func createdRun(p *store.CreateRunParams, parent string, wake, tn, version int64) *weftype.Run {
+	r := &weftype.Run{
+		ID: p.ID, Workflow: p.Workflow, Parent: parent, Status: weftype.StatusPending, Input: p.Input,
+		WakeAt: fromNanos(wake), Version: version, CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
+		Build: p.Build,
+	}
+	if p.LeaseOwner != "" {
+		r.LeaseOwner, r.LeaseToken, r.LeaseExpires = p.LeaseOwner, 1, fromNanos(nanos(p.LeaseUntil))
+	}
+	return r
 }
 
 // ClaimRuns implements store.Store.

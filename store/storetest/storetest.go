@@ -67,6 +67,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, opsTests...)
 	tests = append(tests, pauseTests...)
 	tests = append(tests, buildTests...)
+	tests = append(tests, startTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
