@@ -228,42 +228,61 @@ type startRunParams struct {
 // startRun starts a run of a registered workflow from an encoded input; see
 // Untyped.Start, which documents it.
 func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, bool, error) {
-	def, err := e.workflow(p.Workflow)
+	create, err := e.newRunParams(p)
 	if err != nil {
 		return nil, false, err
 	}
-	if p.ID == "" {
-		return nil, false, &InputError{What: "run ID", Err: errors.New("must not be empty")}
-	}
-	if err := e.checkSize("input", p.Input); err != nil {
-		return nil, false, err
-	}
-	if err := def.checkInput(e.codec, p.Input); err != nil {
-		return nil, false, &InputError{What: fmt.Sprintf("input of workflow %q", p.Workflow), Err: err}
-	}
-	create := &store.CreateRunParams{
-		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
-	}
+	claimed := e.claimOnStart(create)
 	// Creating a run is idempotent by its ID, so a create whose commit was
 	// lost is sent again; if it had committed, the run is found existing.
-	claimed := e.claimOnStart(create)
 	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
 	e.startClaimed(claimed, res, err)
 	if err != nil {
 		return nil, false, err
 	}
-	if !res.Created && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
-		return nil, false, &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
-	}
-	if res.Created {
-		e.cfg.Observer.RunCreated(ctx, p.Workflow)
-		e.eventsAppended()
-		if !claimed {
-			e.notify(ctx) // due, for whichever worker claims it first
-		}
+	if err := e.runStarted(ctx, p, res, claimed); err != nil {
+		return nil, false, err
 	}
 	return res.Run, res.Created, nil
+}
+
+// newRunParams checks the start of a run and returns the create that
+// starts it.
+func (e *Engine) newRunParams(p startRunParams) (*store.CreateRunParams, error) {
+	def, err := e.workflow(p.Workflow)
+	if err != nil {
+		return nil, err
+	}
+	if p.ID == "" {
+		return nil, &InputError{What: "run ID", Err: errors.New("must not be empty")}
+	}
+	if err := e.checkSize("input", p.Input); err != nil {
+		return nil, err
+	}
+	if err := def.checkInput(e.codec, p.Input); err != nil {
+		return nil, &InputError{What: fmt.Sprintf("input of workflow %q", p.Workflow), Err: err}
+	}
+	return &store.CreateRunParams{
+		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
+		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
+	}, nil
+}
+
+// runStarted reports a run that a start created, or refuses a start that
+// found its ID taken by another workflow or input.
+func (e *Engine) runStarted(ctx context.Context, p startRunParams, res *store.CreateRunResult, claimed bool) error {
+	if !res.Created {
+		if res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input) {
+			return &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
+		}
+		return nil
+	}
+	e.cfg.Observer.RunCreated(ctx, p.Workflow)
+	e.eventsAppended()
+	if !claimed {
+		e.notify(ctx) // due, for whichever worker claims it first
+	}
+	return nil
 }
 
 // claimOnStart makes a run that this engine starts be created leased to

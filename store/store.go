@@ -48,6 +48,11 @@ type Store interface {
 	// A new run is due at once: its WakeAt is p.Time and its status pending.
 	// With p.LeaseOwner it is created leased (see CreateRunParams).
 	CreateRun(ctx context.Context, p *CreateRunParams) (*CreateRunResult, error)
+	// CreateRuns is CreateRun for many runs in one write (one transaction,
+	// shared with other writers'): each run is created, or found existing,
+	// as CreateRun would, and Runs of the result are in the order of p.Runs.
+	// A bad run in p fails the whole call, creating nothing.
+	CreateRuns(ctx context.Context, p *CreateRunsParams) (*CreateRunsResult, error)
 	// GetRun returns a run or weftype.ErrRunNotFound.
 	GetRun(ctx context.Context, p *GetRunParams) (*weftype.Run, error)
 	// ListRuns lists runs, newest first, filtered by p.
@@ -312,6 +317,17 @@ type CreateRunParams struct {
 	// lease is only taken with the creation.
 	LeaseOwner string
 	LeaseUntil time.Time
+}
+
+// CreateRunsParams are the arguments of Store.CreateRuns.
+type CreateRunsParams struct {
+	Runs []CreateRunParams
+}
+
+// CreateRunsResult is what Store.CreateRuns returns: one result per run,
+// in the order of CreateRunsParams.Runs.
+type CreateRunsResult struct {
+	Runs []CreateRunResult
 }
 
 // CreateRunResult is what Store.CreateRun returns.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type options struct {
 	label      string
 	timeout    time.Duration
 	child      string
+	cpuprofile string // directory
 }
 
 // result is what a child reports on its RESULT line.
@@ -72,6 +74,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.write, "write", "", "append the table, with machine, date and command, to this Markdown file (e.g. ../../docs/benchmarks.md)")
 	fs.StringVar(&o.label, "label", "", "heading of the section -write appends (default: store, starter and date)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "limit for each system")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each system and mode to this directory (SYSTEM-MODE.pprof)")
 	fs.StringVar(&o.child, "child", "", "internal: run this one system and print its RESULT line")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -170,7 +173,7 @@ func runInChild(self string, o *options, sys, mode, dir string) (*result, error)
 	args := []string{"-child", sys, "-mode", mode, "-store", o.store, "-durability", o.durability,
 		"-starter", o.starter, "-starters", fmt.Sprint(o.starters), "-n", fmt.Sprint(o.n),
 		"-steps", fmt.Sprint(o.steps), "-latn", fmt.Sprint(o.latn), "-pg", o.pg,
-		"-dir", filepath.Join(dir, sys+"-"+mode), "-timeout", o.timeout.String()}
+		"-dir", filepath.Join(dir, sys+"-"+mode), "-timeout", o.timeout.String(), "-cpuprofile", o.cpuprofile}
 	cmd := exec.CommandContext(ctx, self, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -197,6 +200,13 @@ func runChild(o *options) error {
 	defer cancel()
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
+	}
+	if o.cpuprofile != "" {
+		stop, err := profileCPU(filepath.Join(o.cpuprofile, o.child+"-"+o.mode+".pprof"))
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var r *result
 	var err error
@@ -266,3 +276,19 @@ func command() string {
 	return "go run . " + strings.Join(os.Args[1:], " ")
 }
 
+
+// profileCPU starts a CPU profile into path; the function stops it.
+func profileCPU(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -13,25 +13,47 @@ import (
 
 // --- runs
 
-// CreateRun implements store.Store.
+// CreateRun implements store.Store: CreateRuns of one run.
 func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store.CreateRunResult, error) {
-	if err := checkCreate(p); err != nil {
+	res, err := s.CreateRuns(ctx, &store.CreateRunsParams{Runs: []store.CreateRunParams{*p}})
+	if err != nil {
 		return nil, err
 	}
-	t := now(p.Time)
-	if s.one != nil && len(p.Events) > 0 && untagged(p.Events) {
-		return s.createRunPiped(ctx, p, t)
+	return &res.Runs[0], nil
+}
+
+// CreateRuns implements store.Store: every run in one write, as the
+// dialect's one statement each (queued, one round trip) when it has it.
+func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
+	piped := s.one != nil
+	for i := range p.Runs {
+		if err := checkCreate(&p.Runs[i]); err != nil {
+			return nil, err
+		}
+		piped = piped && len(p.Runs[i].Events) > 0 && untagged(p.Runs[i].Events)
 	}
-	var res *store.CreateRunResult
+	if len(p.Runs) == 0 {
+		return &store.CreateRunsResult{}, nil
+	}
+	if piped {
+		return s.createRunsPiped(ctx, p)
+	}
+	out := make([]store.CreateRunResult, len(p.Runs))
 	err := s.write(ctx, func(w *wtx) error {
-		var err error
-		res, err = w.createRun(p, p.Parent, t)
-		return err
+		for i := range p.Runs {
+			c := &p.Runs[i]
+			res, err := w.createRun(c, c.Parent, now(c.Time))
+			if err != nil {
+				return err
+			}
+			out[i] = *res
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return &store.CreateRunsResult{Runs: out}, nil
 }
 
 func checkCreate(p *store.CreateRunParams) error {
@@ -65,42 +87,56 @@ func untagged(evs []weftype.NewEvent) bool {
 	return true
 }
 
-// createRunPiped runs CreateRun as the dialect's one statement
-// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint.
-// An existing run is read after the write.
-func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
-	tn := nanos(t)
-	wake := wakeNanos(p, tn)
-	stream := weftype.StreamName(weftype.RunKind, p.ID)
-	q, args := s.one.CreateRun(p, stream, wake, tn)
-	var inserted, existed bool
-	var version int64
+// createRunsPiped runs CreateRuns as the dialect's one statement per run
+// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint:
+// a batch is one round trip. Existing runs are read after the write.
+func (s *Store) createRunsPiped(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
+	type outcome struct {
+		inserted, existed bool
+		version           int64
+	}
+	got := make([]outcome, len(p.Runs))
 	err := s.writeAtomic(ctx, func(w *wtx) error {
-		w.c.queue(q, args, func(scan func(dest ...any) error) error {
-			var events int64
-			if err := scan(&inserted, &existed, &version, &events); err != nil {
-				return fmt.Errorf("create run %q: %w", p.ID, err)
-			}
-			if inserted && events != int64(len(p.Events)) {
-				return fmt.Errorf("create run %q: %d of %d events inserted", p.ID, events, len(p.Events))
-			}
-			return nil
-		})
+		for i := range p.Runs {
+			c := &p.Runs[i]
+			tn := nanos(now(c.Time))
+			q, args := s.one.CreateRun(c, weftype.StreamName(weftype.RunKind, c.ID), wakeNanos(c, tn), tn)
+			w.c.queue(q, args, func(scan func(dest ...any) error) error {
+				var events int64
+				o := &got[i]
+				if err := scan(&o.inserted, &o.existed, &o.version, &events); err != nil {
+					return fmt.Errorf("create run %q: %w", c.ID, err)
+				}
+				if o.inserted && events != int64(len(c.Events)) {
+					return fmt.Errorf("create run %q: %d of %d events inserted", c.ID, events, len(c.Events))
+				}
+				return nil
+			})
+		}
 		return nil
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case existed:
-		r, err := s.GetRun(ctx, &store.GetRunParams{ID: p.ID})
-		if err != nil {
-			return nil, err
-		}
-		return &store.CreateRunResult{Run: r}, nil
-	case !inserted:
-		return nil, fmt.Errorf("create run %q: %w", p.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: version})
 	}
-	return &store.CreateRunResult{Created: true, Run: createdRun(p, p.Parent, wake, tn, int64(len(p.Events)))}, nil
+	out := make([]store.CreateRunResult, len(p.Runs))
+	for i, o := range got {
+		c := &p.Runs[i]
+		switch {
+		case o.existed && !o.inserted:
+			r, err := s.GetRun(ctx, &store.GetRunParams{ID: c.ID})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = store.CreateRunResult{Run: r}
+		case !o.inserted:
+			stream := weftype.StreamName(weftype.RunKind, c.ID)
+			return nil, fmt.Errorf("create run %q: %w", c.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: o.version})
+		default:
+			tn := nanos(now(c.Time))
+			out[i] = store.CreateRunResult{Created: true, Run: createdRun(c, c.Parent, wakeNanos(c, tn), tn, int64(len(c.Events)))}
+		}
+	}
+	return &store.CreateRunsResult{Runs: out}, nil
 }
 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {

@@ -10,11 +10,12 @@ import (
 )
 
 // The tests of starting runs: a run created already leased to the engine
-// that starts it (one commit, no claim).
+// that starts it (one commit, no claim), and many runs created in one write.
 
 var startTests = []test{
 	{"CreateRunLeased", testCreateRunLeased},
 	{"CreateRunLeasedIdempotent", testCreateRunLeasedIdempotent},
+	{"CreateRuns", testCreateRuns},
 }
 
 // createLeased creates run id leased to owner for a minute from at.
@@ -82,5 +83,66 @@ func testCreateRunLeasedIdempotent(t *testing.T, h *harness) {
 	}
 	if got := ids(h.claim("C", t0.Add(30*time.Second), 10)); !slices.Equal(got, []string{"plain"}) {
 		t.Errorf("claim = %v, want [plain]: the leased run is held", got)
+	}
+}
+
+func testCreateRuns(t *testing.T, h *harness) {
+	h.create("old", "w", "", t0)
+	batch := func(ids ...string) *store.CreateRunsParams {
+		p := &store.CreateRunsParams{}
+		for _, id := range ids {
+			p.Runs = append(p.Runs, store.CreateRunParams{ID: id, Workflow: "w", Input: []byte(`{"in":"` + id + `"}`),
+				Events: []weftype.NewEvent{ev("Started", id)}, Time: t0.Add(time.Second)})
+		}
+		return p
+	}
+	var before int64
+	gc, counts := h.st.(GroupCommitter)
+	if counts {
+		before, _ = gc.GroupCommitStats()
+	}
+	p := batch("a", "old", "b", "c")
+	p.Runs[2].LeaseOwner, p.Runs[2].LeaseUntil = "A", t0.Add(time.Minute)
+	res, err := h.st.CreateRuns(h.ctx, p)
+	h.ok(err)
+	if counts {
+		if after, _ := gc.GroupCommitStats(); after-before != 1 {
+			t.Errorf("CreateRuns of 4 runs took %d write transactions, want 1", after-before)
+		}
+	}
+	if len(res.Runs) != 4 {
+		t.Fatalf("CreateRuns returned %d results, want 4", len(res.Runs))
+	}
+	for i, want := range []struct {
+		id      string
+		created bool
+	}{{"a", true}, {"old", false}, {"b", true}, {"c", true}} {
+		r := res.Runs[i]
+		if r.Created != want.created || r.Run == nil || r.Run.ID != want.id {
+			t.Errorf("result %d = created %v, %+v; want %s created %v", i, r.Created, r.Run, want.id, want.created)
+		}
+	}
+	wantTime(t, "existing run's CreatedAt", res.Runs[1].Run.CreatedAt, t0)
+	if r := h.run("b"); r.LeaseOwner != "A" || r.LeaseToken != 1 {
+		t.Errorf("run b created leased = %+v, want leased to A", r)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if n := len(h.stream(weftype.StreamName(weftype.RunKind, id))); n != 1 {
+			t.Errorf("journal of %s has %d events, want 1", id, n)
+		}
+	}
+	if got := ids(h.claim("B", t0.Add(time.Second), 10)); !slices.Equal(got, []string{"old", "a", "c"}) {
+		t.Errorf("claim = %v, want [old a c] (b is leased)", got)
+	}
+	// A bad run fails the batch, creating none of it.
+	bad := batch("d", "")
+	if _, err := h.st.CreateRuns(h.ctx, bad); err == nil {
+		t.Error("CreateRuns with an empty ID: no error")
+	}
+	if _, err := h.st.GetRun(h.ctx, &store.GetRunParams{ID: "d"}); err == nil {
+		t.Error("a batch that failed created run d")
+	}
+	if res, err := h.st.CreateRuns(h.ctx, &store.CreateRunsParams{}); err != nil || len(res.Runs) != 0 {
+		t.Errorf("CreateRuns of nothing = %+v, %v", res, err)
 	}
 }
