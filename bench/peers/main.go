@@ -276,7 +276,6 @@ func command() string {
 	return "go run . " + strings.Join(os.Args[1:], " ")
 }
 
-
 // profileCPU starts a CPU profile into path; the function stops it.
 func profileCPU(path string) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

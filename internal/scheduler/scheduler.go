@@ -66,8 +66,8 @@ type Scheduler struct {
 
 	mu       sync.Mutex // guards active, claiming, claims and ctx
 	active   map[string]*held
-	claiming int    // claims in flight (and runs reserved, see Reserve), whose runs are not in active yet
-	claims   uint64 // claims started, so that WaitIdle can tell one happened meanwhile
+	claiming int             // claims in flight (and runs reserved, see Reserve), whose runs are not in active yet
+	claims   uint64          // claims started, so that WaitIdle can tell one happened meanwhile
 	ctx      context.Context // of Start: executions run under it; nil before Start
 	waiting  bool            // Wait is waiting for the executions: no more Reserve
 
