@@ -211,7 +211,11 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 		args = appendArgs(args, p.Exclude)
 	}
 	if len(p.Workflows) > 0 {
-		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+		// workflow || '' keeps the planner off runs_workflow: a claim must
+		// walk runs_due in (wake_at, id) order and stop at its limit, not
+		// read every run of the workflow and sort them (a scan that grows
+		// with the store; SQLite chose it without statistics).
+		q += ` AND (r.workflow || '') IN (` + placeholders(len(p.Workflows)) + `)`
 		args = appendArgs(args, p.Workflows)
 	}
 	q, args = claimBuildFilter(q, args, p)
