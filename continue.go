@@ -2,23 +2,13 @@ package weft
 
 import (
 	"context"
-	"errors"
-	"fmt"
-
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
 )
-
-// outcomeContinued is the Observer outcome of an execution that ended its
-// journal segment with ContinueAsNew.
-const outcomeContinued = "continued"
 
 // ContinueAsNewError is returned by ContinueAsNew; a workflow function
 // returns it (possibly wrapped) to continue its run with a fresh journal.
 type ContinueAsNewError struct {
 	// Input is the encoded input of the next journal segment.
 	Input []byte
-	x     *execution
 }
 
 func (e *ContinueAsNewError) Error() string {
@@ -45,52 +35,14 @@ func (e *ContinueAsNewError) Error() string {
 // workflow that returns that error fails as usual.
 func ContinueAsNew(ctx context.Context, input any) error {
 	x := mustExecution(ctx, "ContinueAsNew")
-	b, err := x.eng.codec.Marshal(input)
+	b, err := x.Codec().Marshal(input)
 	if err != nil {
 		return &InputError{What: "input of ContinueAsNew", Err: err}
 	}
-	if err := x.eng.checkSize("input of ContinueAsNew", b); err != nil {
+	if err := x.CheckSize("input of ContinueAsNew", b); err != nil {
 		return err
 	}
-	return &ContinueAsNewError{Input: b, x: x}
-}
-
-// continuing returns the *ContinueAsNewError in err made by this execution.
-func (x *execution) continuing(err error) *ContinueAsNewError {
-	var can *ContinueAsNewError
-	if errors.As(err, &can) && can.x == x {
-		return can
-	}
-	return nil
-}
-
-// continueAsNew ends the journal segment: it journals the next segment's
-// input and makes the run due at once with its lease given back, so that
-// it is claimed again and replayed from the new segment. Signals are not
-// touched: the pending ones stay pending for the next segment.
-func (x *execution) continueAsNew(can *ContinueAsNewError) {
-	if x.query {
-		x.unwindTo(unwindQuery)
-	}
-	en := &entry{Name: x.run.Workflow}
-	en.setPayload(can.Input)
-	x.released.Store(true)
-	x.commit(&store.CommitRunParams{
-		Events: []weftype.NewEvent{newEvent(EventContinuedAsNew, en)},
-		Status: weftype.StatusRunning, SetWakeAt: true, WakeAt: x.now(), ReleaseLease: true,
-	})
-	x.eng.notify(x.ctx)
-	x.eng.cfg.Logger.Info("weft: run continued as new", "run", x.run.ID, "segment", x.segment+1)
-}
-
-// opKey names the operation at position seq of the current journal segment
-// across the whole run: "<run>/<seq>" in the first segment, and
-// "<run>/<segment>.<seq>" after a ContinueAsNew, so that a step's
-// idempotency key and a child's default ID are never those of an operation
-// of an earlier segment at the same position.
-func (x *execution) opKey(seq int) string {
-	if x.segment == 0 {
-		return fmt.Sprintf("%s/%d", x.run.ID, seq)
-	}
-	return fmt.Sprintf("%s/%d.%d", x.run.ID, x.segment, seq)
+	can := &ContinueAsNewError{Input: b}
+	x.ContinueAsNew(can, b)
+	return can
 }

@@ -188,18 +188,6 @@ func (e *Engine) checkSignal(ctx context.Context, runID, name string, payload []
 	return nil
 }
 
-// checkAwait panics when the workflow declared the signal with a type other
-// than T: the payloads accepted for it would not decode.
-func checkAwait[T any](x *execution, name string) {
-	def, err := x.eng.workflow(x.run.Workflow)
-	if err != nil {
-		return
-	}
-	if d := def.signals[name]; d != nil && d.typ != reflect.TypeFor[T]() {
-		panic(fmt.Sprintf("weft: Await[%s] of signal %q, which workflow %q declares as %s (DeclareSignal)", reflect.TypeFor[T](), name, def.name, d.typ))
-	}
-}
-
 // checkQueryResult reports a query result whose type is not the one the
 // workflow declared for the query.
 func (e *Engine) checkQueryResult(workflow, name string, v any) error {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/weftrun/weft/internal/consumer"
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/internal/registry"
 	"github.com/weftrun/weft/internal/scheduler"
 	"github.com/weftrun/weft/store"
@@ -32,6 +33,7 @@ type Engine struct {
 	hooks *TestHooks
 
 	workflows registry.Registry[*workflowDef]
+	exec      *executor.Env        // what the run executor needs, filled at New
 	sched     *scheduler.Scheduler // claims, leases, wake-ups and waiters
 
 	// The lifecycle. stopped is read by every step, so it is atomic; the
@@ -74,26 +76,9 @@ func New(cfg Config) (*Engine, error) {
 		Launch:    e.launch,
 		Build:     c.BuildID, CompatibleBuilds: c.CompatibleBuilds, StayOnBuild: e.stayOnBuild,
 	})
+	e.exec = e.execEnv()
 	return e, nil
 }
-
-// launch makes the execution of a run the scheduler claimed.
-func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run) scheduler.Execution {
-	return scheduled{&execution{eng: e, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop}}
-}
-
-// scheduled is an execution as the scheduler sees it.
-type scheduled struct{ x *execution }
-
-// Execute runs the execution, then wakes the waiters on its run if it ended.
-func (s scheduled) Execute() {
-	s.x.execute()
-	if s.x.status.Terminal() || s.x.status == weftype.StatusBlocked {
-		s.x.eng.runEnded(s.x.ctx, s.x.run.ID)
-	}
-}
-
-func (s scheduled) Released() bool { return s.x.released.Load() }
 
 // Clock returns the engine's clock.
 func (e *Engine) Clock() weftype.Clock { return e.clock }
@@ -264,7 +249,7 @@ func (e *Engine) newRunParams(p startRunParams) (*store.CreateRunParams, error) 
 	}
 	return &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: p.Workflow, Result: jsonOrNil(p.Input)})},
+		Events: []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}, nil
 }
 
@@ -312,13 +297,6 @@ func (e *Engine) startClaimed(claimed bool, res *store.CreateRunResult, err erro
 	default:
 		e.sched.Unreserve()
 	}
-}
-
-func jsonOrNil(b []byte) []byte {
-	if len(b) > 0 && jsonValid(b) {
-		return b
-	}
-	return nil
 }
 
 func (e *Engine) checkSize(what string, b []byte) error {

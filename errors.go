@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -225,22 +226,6 @@ func IsNonRetryable(err error) bool {
 	return errors.As(err, &nr)
 }
 
-// errorInfo is the journaled form of an error. Type is a stable name that
-// survives a round trip through the store: a registered name, or the Go type
-// name of an error that is not registered. A StepError and the NonRetryable
-// mark are flattened into Step, Attempts and NonRetryable.
-type errorInfo struct {
-	Type         string          `json:"type"`
-	Message      string          `json:"message"`
-	Data         json.RawMessage `json:"data,omitempty"`
-	NonRetryable bool            `json:"non_retryable,omitempty"`
-	Step         string          `json:"step,omitempty"`
-	Attempts     int             `json:"attempts,omitempty"`
-	// Causes are the registered errors wrapped by an error that is not
-	// registered itself (or, for an InputError, its decoding error).
-	Causes []*errorInfo `json:"causes,omitempty"`
-}
-
 // errorRegistry maps stable names to error types and sentinel values. Each
 // engine has its own (see RegisterError), which starts with weft's errors.
 type errorRegistry struct {
@@ -257,8 +242,8 @@ type registeredError struct {
 	val  error        // for sentinels
 	// encode and decode replace the JSON of the fields, for weft's own
 	// types that hold an error (JSON cannot rebuild an interface).
-	encode func(g *errorRegistry, err error, info *errorInfo)
-	decode func(g *errorRegistry, info *errorInfo) error
+	encode func(g *errorRegistry, err error, info *executor.ErrorInfo)
+	decode func(g *errorRegistry, info *executor.ErrorInfo) error
 }
 
 // weftErrors holds weft's own errors only, for RunError, which has no
@@ -313,20 +298,20 @@ func newErrorRegistry() *errorRegistry {
 	}
 	g.register(registeredError{
 		name: "weft.InputError", typ: reflect.TypeFor[*InputError](),
-		encode: func(g *errorRegistry, err error, info *errorInfo) {
+		encode: func(g *errorRegistry, err error, info *executor.ErrorInfo) {
 			ie := err.(*InputError)
 			info.Data, _ = json.Marshal(ie.What)
 			if ie.Err != nil {
-				info.Causes = []*errorInfo{g.encode(ie.Err)}
+				info.Causes = []*executor.ErrorInfo{g.Encode(ie.Err)}
 			}
 		},
-		decode: func(g *errorRegistry, info *errorInfo) error {
+		decode: func(g *errorRegistry, info *executor.ErrorInfo) error {
 			ie := &InputError{}
 			if json.Unmarshal(info.Data, &ie.What) != nil {
 				return nil
 			}
 			if len(info.Causes) > 0 {
-				ie.Err = g.decode(info.Causes[0])
+				ie.Err = g.Decode(info.Causes[0])
 			}
 			return ie
 		},
@@ -401,21 +386,21 @@ func (g *errorRegistry) lookup(err error) (registeredError, bool) {
 	return registeredError{}, false
 }
 
-// encode turns err into its journaled form. An error of a registered type
+// Encode turns err into its journaled form. An error of a registered type
 // keeps its fields; any other keeps its message and Go type name, and the
 // registered errors it wraps are encoded as its causes.
-func (g *errorRegistry) encode(err error) *errorInfo {
+func (g *errorRegistry) Encode(err error) *executor.ErrorInfo {
 	switch e := err.(type) {
 	case *StepError:
-		info := g.encode(e.Err)
+		info := g.Encode(e.Err)
 		info.Step, info.Attempts = e.Step, e.Attempts
 		return info
 	case *nonRetryableError:
-		info := g.encode(e.err)
+		info := g.Encode(e.err)
 		info.NonRetryable = true
 		return info
 	}
-	info := &errorInfo{Message: err.Error()}
+	info := &executor.ErrorInfo{Message: err.Error()}
 	if r, ok := g.lookup(err); ok {
 		info.Type = r.name
 		switch {
@@ -433,7 +418,7 @@ func (g *errorRegistry) encode(err error) *errorInfo {
 		info.Type, causes = fmt.Sprintf("%T", err), g.knownCauses(err)
 	}
 	for _, c := range causes {
-		info.Causes = append(info.Causes, g.encode(c))
+		info.Causes = append(info.Causes, g.Encode(c))
 	}
 	return info
 }
@@ -480,8 +465,8 @@ func (g *errorRegistry) known(err error) bool {
 	return ok
 }
 
-// decode rebuilds an error from its journaled form.
-func (g *errorRegistry) decode(info *errorInfo) error {
+// Decode rebuilds an error from its journaled form.
+func (g *errorRegistry) Decode(info *executor.ErrorInfo) error {
 	err := g.decodeCause(info)
 	if info.NonRetryable {
 		err = NonRetryable(err)
@@ -492,11 +477,11 @@ func (g *errorRegistry) decode(info *errorInfo) error {
 	return err
 }
 
-func (g *errorRegistry) decodeCause(info *errorInfo) error {
+func (g *errorRegistry) decodeCause(info *executor.ErrorInfo) error {
 	var causes []error
 	for _, c := range info.Causes {
 		if c != nil {
-			causes = append(causes, g.decode(c))
+			causes = append(causes, g.Decode(c))
 		}
 	}
 	app := &ApplicationError{Type: info.Type, Message: info.Message, causes: causes}
@@ -544,8 +529,9 @@ func (g *errorRegistry) decodeCause(info *errorInfo) error {
 	return app
 }
 
-func (g *errorRegistry) marshal(err error) []byte {
-	b, _ := json.Marshal(g.encode(err))
+// Marshal is Encode as JSON, as a run's error is stored.
+func (g *errorRegistry) Marshal(err error) []byte {
+	b, _ := json.Marshal(g.Encode(err))
 	return b
 }
 
@@ -553,9 +539,9 @@ func (g *errorRegistry) unmarshal(b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
-	var info errorInfo
+	var info executor.ErrorInfo
 	if err := json.Unmarshal(b, &info); err != nil {
 		return &ApplicationError{Type: "unknown", Message: string(b)}
 	}
-	return g.decode(&info)
+	return g.Decode(&info)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -105,9 +106,9 @@ func (e *Engine) exportRun(ctx context.Context, r *weftype.Run) (*RunExport, err
 	} else {
 		x.InputBinary = r.Input
 	}
-	err := readJournal(ctx, e.store, r.ID, func(ev weftype.Event) error {
-		if x.Segment < 0 || ev.Type == EventContinuedAsNew {
-			x.Segment++
+	err := executor.ReadSegments(ctx, e.store, r.ID, func(seg int, ev weftype.Event) error {
+		if seg > x.Segment {
+			x.Segment = seg
 			x.Journal = x.Journal[:0]
 		}
 		x.Journal = append(x.Journal, ExportedEntry{Version: ev.Version, Type: ev.Type, Time: ev.Time, Data: ev.Data})
@@ -196,21 +197,17 @@ func ReplayCheck(ctx context.Context, e *Engine, runs []RunExport) ([]Divergence
 		if r.InputBinary != nil {
 			input = r.InputBinary
 		}
-		x := &execution{eng: e, ctx: ctx, query: true,
-			run: &weftype.Run{ID: r.ID, Workflow: r.Workflow, Parent: r.Parent, Status: r.Status, Input: input, CreatedAt: r.CreatedAt}}
-		x.reset()
-		for _, en := range r.Journal {
-			ev := weftype.Event{Stream: weftype.StreamName(weftype.RunKind, r.ID), Version: en.Version, Type: en.Type, Time: en.Time, Data: en.Data}
-			if err := x.addEvent(ev); err != nil {
-				return out, err
-			}
+		run := &weftype.Run{ID: r.ID, Workflow: r.Workflow, Parent: r.Parent, Status: r.Status, Input: input, CreatedAt: r.CreatedAt}
+		evs := make([]weftype.Event, len(r.Journal))
+		for i, en := range r.Journal {
+			evs[i] = weftype.Event{Stream: weftype.StreamName(weftype.RunKind, r.ID), Version: en.Version, Type: en.Type, Time: en.Time, Data: en.Data}
 		}
-		x.segment = r.Segment
-		if err := ctx.Err(); err != nil {
+		d, err := executor.ReplayEvents(ctx, e.exec, run, evs, r.Segment)
+		if err != nil {
 			return out, err
 		}
-		if err := x.replay(); err != nil {
-			out = append(out, Divergence{RunID: r.ID, Workflow: r.Workflow, Err: err})
+		if d != nil {
+			out = append(out, Divergence{RunID: r.ID, Workflow: r.Workflow, Err: d})
 		}
 	}
 	return out, nil

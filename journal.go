@@ -2,113 +2,39 @@ package weft
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/weftype"
 )
 
-// Journal event types. Each is one entry of a run's journal stream.
+// Journal event types: the Type of each entry of a run's journal stream,
+// re-exported from weftype so that callers need only weft.
 const (
-	EventStarted           = "Started"
-	EventStepCompleted     = "StepCompleted"
-	EventStepAttemptFailed = "StepAttemptFailed"
-	EventStepFailed        = "StepFailed"
-	EventRecorded          = "Recorded"
-	EventTimerScheduled    = "TimerScheduled"
-	EventTimerFired        = "TimerFired"
-	EventAwaitStarted      = "AwaitStarted"
-	EventSignalReceived    = "SignalReceived"
-	EventAwaitTimedOut     = "AwaitTimedOut"
-	EventChildStarted      = "ChildStarted"
-	EventChildCompleted    = "ChildCompleted"
-	EventCancelObserved    = "CancelObserved"
-	EventCompleted         = "Completed"
-	EventFailed            = "Failed"
-	EventCancelled         = "Cancelled"
+	EventStarted           = weftype.EventStarted
+	EventStepCompleted     = weftype.EventStepCompleted
+	EventStepAttemptFailed = weftype.EventStepAttemptFailed
+	EventStepFailed        = weftype.EventStepFailed
+	EventRecorded          = weftype.EventRecorded
+	EventTimerScheduled    = weftype.EventTimerScheduled
+	EventTimerFired        = weftype.EventTimerFired
+	EventAwaitStarted      = weftype.EventAwaitStarted
+	EventSignalReceived    = weftype.EventSignalReceived
+	EventAwaitTimedOut     = weftype.EventAwaitTimedOut
+	EventChildStarted      = weftype.EventChildStarted
+	EventChildCompleted    = weftype.EventChildCompleted
+	EventCancelObserved    = weftype.EventCancelObserved
+	EventCompleted         = weftype.EventCompleted
+	EventFailed            = weftype.EventFailed
+	EventCancelled         = weftype.EventCancelled
 	// EventPatched marks that the run reached a Patched or DeprecatePatch
 	// call with the new code; its Name is the change ID.
-	EventPatched = "Patched"
+	EventPatched = weftype.EventPatched
 	// EventContinuedAsNew ends a journal segment and starts the next one
 	// (see ContinueAsNew); it carries the next segment's input and is the
 	// first entry of that segment.
-	EventContinuedAsNew = "ContinuedAsNew"
+	EventContinuedAsNew = weftype.EventContinuedAsNew
 )
-
-// Operation kinds, compared on replay to detect non-determinism.
-const (
-	kindStep   = "step"
-	kindRecord = "record"
-	kindSleep  = "sleep"
-	kindAwait  = "await"
-	kindChild  = "child"
-	kindPatch  = "patch"
-)
-
-func kindOf(eventType string) string {
-	switch eventType {
-	case EventStepCompleted, EventStepAttemptFailed, EventStepFailed:
-		return kindStep
-	case EventRecorded:
-		return kindRecord
-	case EventTimerScheduled, EventTimerFired:
-		return kindSleep
-	case EventAwaitStarted, EventSignalReceived, EventAwaitTimedOut:
-		return kindAwait
-	case EventChildStarted, EventChildCompleted:
-		return kindChild
-	case EventPatched:
-		return kindPatch
-	}
-	return ""
-}
-
-// entry is the payload of a journal event. Seq is the position of the
-// operation in the workflow function: the n-th call of Step, Sleep, Await,
-// Record or Child. Several entries may share a Seq (attempts, then a result).
-type entry struct {
-	Seq      int             `json:"seq"`
-	Name     string          `json:"name,omitempty"`
-	Source   string          `json:"source,omitempty"`
-	Attempt  int             `json:"attempt,omitempty"`
-	Result   json.RawMessage `json:"result,omitempty"`
-	Binary   []byte          `json:"binary,omitempty"`
-	Error    *errorInfo      `json:"error,omitempty"`
-	Until    *time.Time      `json:"until,omitempty"`
-	RetryAt  *time.Time      `json:"retry_at,omitempty"`
-	Child    string          `json:"child,omitempty"`
-	Signal   int64           `json:"signal,omitempty"`
-	Duration time.Duration   `json:"duration_ns,omitempty"`
-	// Reason, Actor and Run are those of an operator's operation (see
-	// run_ops.go): its reason, who did it, and the run it links to.
-	Reason string `json:"reason,omitempty"`
-	Actor  string `json:"actor,omitempty"`
-	Run    string `json:"run,omitempty"`
-}
-
-// setPayload stores codec output: inline when it is JSON, as bytes otherwise.
-func (e *entry) setPayload(b []byte) {
-	if json.Valid(b) {
-		e.Result = b
-	} else {
-		e.Binary = b
-	}
-}
-
-func (e *entry) payload() []byte {
-	if e.Binary != nil {
-		return e.Binary
-	}
-	return e.Result
-}
-
-func newEvent(typ string, e *entry) weftype.NewEvent {
-	data, err := json.Marshal(e)
-	if err != nil {
-		panic(fmt.Sprintf("weft: encoding journal entry: %v", err)) // cannot happen: entry is plain data
-	}
-	return weftype.NewEvent{Type: typ, Data: data}
-}
 
 // JournalEntry is one decoded entry of a run's journal, for display.
 type JournalEntry struct {
@@ -148,15 +74,8 @@ type JournalEntry struct {
 	Run    string `json:"run,omitempty"`
 }
 
-func decodeEntry(ev weftype.Event) (*entry, error) {
-	var e entry
-	if err := json.Unmarshal(ev.Data, &e); err != nil {
-		return nil, fmt.Errorf("weft: journal event %d of %s is corrupt: %w", ev.Version, ev.Stream, err)
-	}
-	return &e, nil
-}
-
-func toJournalEntry(ev weftype.Event, e *entry) JournalEntry {
+// toJournalEntry is the JournalEntry of a journal event whose entry e is.
+func toJournalEntry(ev weftype.Event, e *executor.Entry) JournalEntry {
 	je := JournalEntry{
 		Position: ev.Position, Version: ev.Version, Type: ev.Type, Time: ev.Time,
 		Seq: e.Seq, Name: e.Name, Source: e.Source, Attempt: e.Attempt,

@@ -2,7 +2,6 @@ package weft
 
 import (
 	"context"
-	"log/slog"
 
 	"github.com/weftrun/weft/weftype"
 )
@@ -25,17 +24,3 @@ type LongHistoryObserver interface {
 // journal segment past which the engine warns (Config.LongHistory), or 0
 // when it never does.
 func (e *Engine) LongHistoryThreshold() int { return max(e.cfg.LongHistory, 0) }
-
-// warnLongHistory logs, and tells the Observer, that the run loaded has a
-// long history.
-func (x *execution) warnLongHistory(log *slog.Logger) {
-	limit := x.eng.LongHistoryThreshold()
-	if limit == 0 || x.entries <= limit {
-		return
-	}
-	log.Warn("weft: the run's journal is long: every wake-up replays it; continue the run as new (weft.ContinueAsNew) at a convenient point",
-		"entries", x.entries, "threshold", limit, "segment", x.segment)
-	if o, ok := x.eng.cfg.Observer.(LongHistoryObserver); ok {
-		o.LongHistory(x.ctx, x.run, x.entries)
-	}
-}

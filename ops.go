@@ -2,13 +2,12 @@ package weft
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"time"
 
 	"github.com/weftrun/weft/internal/callsite"
+	"github.com/weftrun/weft/internal/executor"
 )
 
 // RetryPolicy says how a failing step is retried: the n-th retry waits
@@ -43,19 +42,32 @@ func (p RetryPolicy) Backoff(attempt int) time.Duration {
 // StepOption changes how one Step runs.
 type StepOption func(*stepOptions)
 
-type stepOptions struct {
-	retry   RetryPolicy
-	timeout time.Duration
-}
+// stepOptions are a step's options as the executor takes them: a policy
+// set by Retry replaces Config.DefaultRetry, and MaxAttempts replaces the
+// number of attempts of the policy in force when it is given.
+type stepOptions struct{ executor.StepOptions }
 
 // Retry sets the step's retry policy.
-func Retry(p RetryPolicy) StepOption { return func(o *stepOptions) { o.retry = p } }
+func Retry(p RetryPolicy) StepOption {
+	return func(o *stepOptions) {
+		r := retryOf(p)
+		o.Retry, o.MaxAttempts = &r, nil
+	}
+}
 
 // MaxAttempts sets only the number of attempts of the default policy.
-func MaxAttempts(n int) StepOption { return func(o *stepOptions) { o.retry.MaxAttempts = n } }
+func MaxAttempts(n int) StepOption { return func(o *stepOptions) { o.MaxAttempts = &n } }
 
 // Timeout bounds each attempt: its context is cancelled after d.
-func Timeout(d time.Duration) StepOption { return func(o *stepOptions) { o.timeout = d } }
+func Timeout(d time.Duration) StepOption { return func(o *stepOptions) { o.Timeout = d } }
+
+func stepOptionsOf(opts []StepOption) executor.StepOptions {
+	var o stepOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o.StepOptions
+}
 
 // StepInfo describes the step attempt a step function runs in.
 type StepInfo struct {
@@ -71,12 +83,10 @@ type StepInfo struct {
 	IdempotencyKey string
 }
 
-type stepKey struct{}
-
 // StepInfoFrom returns the StepInfo of the step whose function got ctx.
 func StepInfoFrom(ctx context.Context) (StepInfo, bool) {
-	si, ok := ctx.Value(stepKey{}).(StepInfo)
-	return si, ok
+	si, ok := executor.StepInfoFrom(ctx)
+	return StepInfo(si), ok
 }
 
 // RunInfo describes the run a workflow function executes.
@@ -88,32 +98,15 @@ type RunInfo struct {
 
 // Info returns the RunInfo of the workflow that got ctx.
 func Info(ctx context.Context) (RunInfo, bool) {
-	x := executionFrom(ctx)
+	x := executor.From(ctx)
 	if x == nil {
 		return RunInfo{}, false
 	}
-	return RunInfo{RunID: x.run.ID, Workflow: x.run.Workflow, Parent: x.run.Parent}, true
+	r := x.Run()
+	return RunInfo{RunID: r.ID, Workflow: r.Workflow, Parent: r.Parent}, true
 }
 
 // caller returns the file:line skip frames above its caller, with the file
 // named by module path and path inside the module (as -trimpath names it),
 // so that a journal names the same file on every machine.
 func caller(skip int) string { return callsite.Caller(skip + 1) }
-
-func mustExecution(ctx context.Context, op string) *execution {
-	x := executionFrom(ctx)
-	if x == nil {
-		panic(fmt.Sprintf("weft: %s called outside a workflow function: %v", op, ErrNotInWorkflow))
-	}
-	if x.inStep.Load() {
-		// The step function captured the workflow's ctx.
-		panic(fmt.Sprintf("weft: %s called inside a step function: %v", op, ErrNotInWorkflow))
-	}
-	if x.unwinding != nil {
-		// A deferred function of the workflow, run while its goroutine
-		// unwinds: the run is waiting or stopped, so the operation must not
-		// journal anything. It goes on unwinding instead.
-		runtime.Goexit()
-	}
-	return x
-}

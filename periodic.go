@@ -9,6 +9,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/internal/periodic"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -266,7 +267,7 @@ func (e *Engine) createChained(ctx context.Context, wf, id string, input any, wa
 	}
 	res, err := e.store.CreateRun(ctx, &store.CreateRunParams{
 		ID: id, Workflow: wf, Input: b, Time: e.clock.Now(), WakeAt: wake, Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{newEvent(EventStarted, &entry{Name: wf, Result: jsonOrNil(b)})},
+		Events: []weftype.NewEvent{executor.StartedEvent(wf, b)},
 	})
 	if err != nil {
 		return err

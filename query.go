@@ -2,9 +2,9 @@ package weft
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/store"
 )
 
@@ -12,11 +12,7 @@ import (
 // the same name replays the run to where it is and calls fn, whose result is
 // encoded by the engine's codec. fn must only read workflow state.
 func SetQuery(ctx context.Context, name string, fn func() (any, error)) {
-	x := mustExecution(ctx, "SetQuery")
-	if x.queries == nil {
-		x.queries = map[string]func() (any, error){}
-	}
-	x.queries[name] = fn
+	mustExecution(ctx, "SetQuery").SetQuery(name, fn)
 }
 
 // query answers a query on a run with its result encoded by the engine's
@@ -26,23 +22,14 @@ func (e *Engine) query(ctx context.Context, runID, name string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	def, err := e.workflow(r.Workflow)
+	if _, err := e.workflow(r.Workflow); err != nil {
+		return nil, err
+	}
+	x, err := executor.Replay(ctx, e.exec, r, false)
 	if err != nil {
 		return nil, err
 	}
-	x := &execution{eng: e, run: r, ctx: ctx, query: true}
-	if err := x.load(ctx); err != nil {
-		return nil, err
-	}
-	wctx := context.WithValue(ctx, ctxKey{}, x)
-	outcome := x.safely(func() { _, _ = def.run(wctx, e.codec, x.input) })
-	if nd, ok := outcome.(*NonDeterminismError); ok {
-		return nil, nd
-	}
-	if pe, ok := outcome.(*PanicError); ok {
-		return nil, pe
-	}
-	fn, ok := x.queries[name]
+	fn, ok := x.Query(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q on run %q", ErrUnknownQuery, name, runID)
 	}
@@ -79,32 +66,6 @@ func (e *Engine) Replay(ctx context.Context, runID string) error {
 	if err != nil {
 		return err
 	}
-	x := &execution{eng: e, run: r, ctx: ctx, query: true}
-	if err := x.load(ctx); err != nil {
-		return err
-	}
-	return x.replay()
-}
-
-// replay runs the workflow function over the journal x holds, in query
-// mode, and returns the *NonDeterminismError or *PanicError it met.
-func (x *execution) replay() error {
-	def, err := x.eng.workflow(x.run.Workflow)
-	if err != nil {
-		return err
-	}
-	wctx := context.WithValue(x.ctx, ctxKey{}, x)
-	outcome := x.safely(func() {
-		_, err := def.run(wctx, x.eng.codec, x.input)
-		if err == nil || !errors.Is(err, ErrNonDeterminism) {
-			x.checkEnd()
-		}
-	})
-	switch o := outcome.(type) {
-	case *NonDeterminismError:
-		return o
-	case *PanicError:
-		return o
-	}
-	return nil
+	_, err = executor.Replay(ctx, e.exec, r, true)
+	return err
 }

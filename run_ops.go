@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -16,13 +15,13 @@ import (
 // Journal entries of operators' operations. Replay skips them, except
 // RunRetried, which drops the failed step and what followed it.
 const (
-	EventRunTerminated      = "RunTerminated"
-	EventRunCancelRequested = "RunCancelRequested"
-	EventRunSuspended       = "RunSuspended"
-	EventRunResumed         = "RunResumed"
-	EventRunRetried         = "RunRetried"
-	EventRunResetTo         = "RunResetTo"
-	EventRunResetFrom       = "RunResetFrom"
+	EventRunTerminated      = weftype.EventRunTerminated
+	EventRunCancelRequested = weftype.EventRunCancelRequested
+	EventRunSuspended       = weftype.EventRunSuspended
+	EventRunResumed         = weftype.EventRunResumed
+	EventRunRetried         = weftype.EventRunRetried
+	EventRunResetTo         = weftype.EventRunResetTo
+	EventRunResetFrom       = weftype.EventRunResetFrom
 )
 
 // ErrTerminated is the error of a run that an operator terminated.
@@ -60,7 +59,7 @@ func opConfigOf(opts []OpOption) opConfig {
 
 // audit is the journal entry of an operation.
 func (c opConfig) audit(typ, op string, seq int, run string) weftype.NewEvent {
-	return newEvent(typ, &entry{Seq: seq, Name: op, Reason: c.reason, Actor: c.actor, Run: run})
+	return executor.NewEvent(typ, &executor.Entry{Seq: seq, Name: op, Reason: c.reason, Actor: c.actor, Run: run})
 }
 
 // live are the statuses of runs that have not ended.
@@ -102,7 +101,7 @@ func (e *Engine) operate(ctx context.Context, p *store.OperateRunParams) (*wefty
 func (e *Engine) Terminate(ctx context.Context, runID string, opts ...OpOption) error {
 	c := opConfigOf(opts)
 	_, err := e.operate(ctx, &store.OperateRunParams{RunID: runID, Op: "terminate", From: live,
-		To: weftype.StatusTerminated, Error: e.errors.marshal(ErrTerminated),
+		To: weftype.StatusTerminated, Error: e.errors.Marshal(ErrTerminated),
 		Events: []weftype.NewEvent{c.audit(EventRunTerminated, "terminate", 0, "")}})
 	return err
 }
@@ -175,36 +174,15 @@ func (e *Engine) Retry(ctx context.Context, runID string, opts ...OpOption) erro
 // operation when that is a failed step, otherwise the seq after the last.
 func failedSeq(evs []weftype.Event) (int, error) {
 	last, failed := 0, false
-	err := replayOps(evs, func(seq int, op journalOp) {
+	err := executor.JournalOps(evs, func(seq int, typ string, _ *executor.Entry) {
 		if seq >= last {
-			last, failed = seq, op.typ == EventStepFailed
+			last, failed = seq, typ == EventStepFailed
 		}
 	})
 	if failed {
 		return last, err
 	}
 	return last + 1, err
-}
-
-// replayOps calls fn with the operations of a journal that replay sees, by
-// seq and in journal order within a seq: the current segment's, without
-// operators' entries, and without those a RunRetried entry dropped. It
-// reads the journal as an execution's replay does (execution.addEvent).
-func replayOps(evs []weftype.Event, fn func(seq int, op journalOp)) error {
-	x := &execution{run: &weftype.Run{}}
-	x.reset()
-	for _, ev := range evs {
-		if err := x.addEvent(ev); err != nil {
-			return err
-		}
-	}
-	seqs := slices.Sorted(maps.Keys(x.ops))
-	for _, seq := range seqs {
-		for _, op := range x.ops[seq] {
-			fn(seq, op)
-		}
-	}
-	return nil
 }
 
 // Reset starts a new run of the same workflow with the same input whose
@@ -233,10 +211,10 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 	if len(evs) > 0 && evs[0].Type == EventStarted {
 		kept = append(kept, weftype.NewEvent{Type: evs[0].Type, Data: evs[0].Data})
 	}
-	err = replayOps(evs, func(seq int, op journalOp) {
+	err = executor.JournalOps(evs, func(seq int, typ string, en *executor.Entry) {
 		last = max(last, seq)
 		if int64(seq) <= toSeq {
-			kept = append(kept, newEvent(op.typ, op.e))
+			kept = append(kept, executor.NewEvent(typ, en))
 		}
 	})
 	if err != nil {
@@ -254,7 +232,7 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 	}
 	res, err := e.store.ResetRun(ctx, &store.ResetRunParams{RunID: runID, Time: e.clock.Now(),
 		Events: []weftype.NewEvent{term.audit(EventRunResetTo, "reset", int(toSeq), newID)},
-		Error:  e.errors.marshal(ErrTerminated),
+		Error:  e.errors.Marshal(ErrTerminated),
 		New: store.CreateRunParams{ID: newID, Workflow: old.Workflow, Input: old.Input, Events: kept, Time: e.clock.Now(),
 			Build: e.cfg.BuildID},
 	})

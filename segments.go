@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -37,9 +38,9 @@ func (e *Engine) JournalSegments(ctx context.Context, runID string) ([]JournalSe
 		return nil, err
 	}
 	var out []JournalSegment
-	err := readJournal(ctx, e.store, runID, func(ev weftype.Event) error {
-		if len(out) == 0 || ev.Type == EventContinuedAsNew {
-			out = append(out, JournalSegment{Segment: len(out), FromVersion: ev.Version, StartedAt: ev.Time})
+	err := executor.ReadSegments(ctx, e.store, runID, func(seg int, ev weftype.Event) error {
+		if seg == len(out) {
+			out = append(out, JournalSegment{Segment: seg, FromVersion: ev.Version, StartedAt: ev.Time})
 		}
 		s := &out[len(out)-1]
 		s.ToVersion, s.EndedAt = ev.Version, ev.Time
@@ -57,11 +58,11 @@ func (e *Engine) JournalSegment(ctx context.Context, runID string, n int) ([]Jou
 	if _, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID}); err != nil {
 		return nil, err
 	}
-	seg := -1
+	last := -1
 	var out []JournalEntry
-	err := readJournal(ctx, e.store, runID, func(ev weftype.Event) error {
-		if seg < 0 || ev.Type == EventContinuedAsNew {
-			seg++
+	err := executor.ReadSegments(ctx, e.store, runID, func(seg int, ev weftype.Event) error {
+		if seg > last {
+			last = seg
 			if n < 0 {
 				out = out[:0] // only the current segment is kept
 			}
@@ -69,7 +70,7 @@ func (e *Engine) JournalSegment(ctx context.Context, runID string, n int) ([]Jou
 		if n >= 0 && seg != n {
 			return nil
 		}
-		en, err := decodeEntry(ev)
+		en, err := executor.DecodeEntry(ev)
 		if err != nil {
 			return err
 		}
@@ -79,91 +80,11 @@ func (e *Engine) JournalSegment(ctx context.Context, runID string, n int) ([]Jou
 	if err != nil {
 		return nil, err
 	}
-	if n > seg {
-		return nil, fmt.Errorf("%w: run %q has segments 0 to %d, not %d", ErrSegmentNotFound, runID, seg, n)
+	if n > last {
+		return nil, fmt.Errorf("%w: run %q has segments 0 to %d, not %d", ErrSegmentNotFound, runID, last, n)
 	}
 	if out == nil {
 		out = []JournalEntry{}
 	}
 	return out, nil
-}
-
-// journalPage is how many journal events a load reads at a time, so that a
-// long journal is not held whole in memory (only its current segment is).
-const journalPage = 1000
-
-// readJournal calls fn with each event of a run's journal, in order.
-func readJournal(ctx context.Context, st store.Store, runID string, fn func(weftype.Event) error) error {
-	after := int64(0)
-	for {
-		evs, err := st.ReadStream(ctx, &store.ReadStreamParams{Stream: weftype.StreamName(weftype.RunKind, runID), AfterVersion: after, Limit: journalPage})
-		if err != nil {
-			return err
-		}
-		for _, ev := range evs {
-			if err := fn(ev); err != nil {
-				return err
-			}
-			after = ev.Version
-		}
-		if len(evs) < journalPage {
-			return nil
-		}
-	}
-}
-
-// reset prepares x to take the journal's events from the start (addEvent).
-func (x *execution) reset() {
-	x.ops = map[int][]journalOp{}
-	x.consumed = map[int64]bool{}
-	x.seq, x.maxSeq, x.segment, x.entries = 1, 0, 0, 0
-	x.input = x.run.Input
-	x.status = x.run.Status
-	x.cancel = x.run.CancelRequested
-}
-
-// addEvent takes the next event of the run's journal. A ContinuedAsNew
-// entry starts a new segment: what the journal held before is dropped, so
-// that only the current segment stays in memory.
-func (x *execution) addEvent(ev weftype.Event) error {
-	x.version = ev.Version
-	x.entries++
-	if ev.Type == EventContinuedAsNew {
-		en, err := decodeEntry(ev)
-		if err != nil {
-			return err
-		}
-		x.ops, x.maxSeq, x.input = map[int][]journalOp{}, 0, en.payload()
-		x.segment, x.entries = x.segment+1, 1
-		return nil
-	}
-	if ev.Type == EventRunRetried {
-		// A retry replays the operations from its seq on again: drop them.
-		en, err := decodeEntry(ev)
-		if err != nil {
-			return err
-		}
-		if en.Seq > 0 {
-			x.maxSeq = 0
-			for seq := range x.ops {
-				if seq >= en.Seq {
-					delete(x.ops, seq)
-				} else {
-					x.maxSeq = max(x.maxSeq, seq)
-				}
-			}
-		}
-		return nil
-	}
-	if kindOf(ev.Type) == "" {
-		return nil // the start, and operators' entries (audit)
-	}
-	en, err := decodeEntry(ev)
-	if err != nil {
-		return err
-	}
-	ev.Data = nil
-	x.ops[en.Seq] = append(x.ops[en.Seq], journalOp{ev.Type, en, ev})
-	x.maxSeq = max(x.maxSeq, en.Seq)
-	return nil
 }

@@ -2,9 +2,9 @@ package weft
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
+	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
@@ -19,6 +19,8 @@ type workflowDef struct {
 	signals, queries map[string]*declared
 	// stayOnBuild is set by BuildPolicy(StayOnBuild).
 	stayOnBuild bool
+	// exec is the workflow as the executor runs it.
+	exec *executor.Workflow
 }
 
 // Workflow is a registered workflow with input I and result O. It starts runs
@@ -66,6 +68,11 @@ func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Cont
 	}
 	for _, opt := range opts {
 		opt(def)
+	}
+	def.exec = &executor.Workflow{
+		Name:    name,
+		Run:     func(ctx context.Context, input []byte) ([]byte, error) { return def.run(ctx, e.codec, input) },
+		Signals: signalTypes(def.signals),
 	}
 	if !e.workflows.Add(name, def) {
 		panic(fmt.Sprintf("weft: workflow %q registered twice", name))
@@ -139,5 +146,3 @@ func (r *Run[O]) Signal(ctx context.Context, name string, payload any) error {
 
 // Cancel cancels the run; see Engine.Cancel.
 func (r *Run[O]) Cancel(ctx context.Context) error { return r.eng.Cancel(ctx, r.ID) }
-
-func jsonValid(b []byte) bool { return json.Valid(b) }

@@ -158,6 +158,6 @@ func Register(e *weft.Engine, fx *Effects) {
 	onboarding.Register(e, fx)
 	mailflow.Register(e, fx)
 	office := booking.NewTicketOffice(e, map[string]booking.Money{FreeConcert: 0})
-	booking.Register(e, tickets{office, fx}, fx, &booking.Options{ConfirmationDelivery: fx.ConfirmationDelivery})
-	transfer.Register(e, nil)
+	booking.Register(e, tickets{office, fx}, fx, booking.Options{ConfirmationDelivery: fx.ConfirmationDelivery})
+	transfer.Register(e, transfer.Options{})
 }

@@ -443,11 +443,8 @@ type Options struct {
 	Partitions int
 }
 
-func (o *Options) withDefaults() Options {
-	var out Options
-	if o != nil {
-		out = *o
-	}
+func (o Options) withDefaults() Options {
+	out := o
 	if out.PaymentWindow == 0 {
 		out.PaymentWindow = 6 * time.Hour
 	}
@@ -488,8 +485,8 @@ func (b *Bookings) State(ctx context.Context, id string) (State, error) {
 
 // Register registers the booking entity, its processes (confirmation,
 // payment, release, reminders, expiration), the bookings view and the
-// reminder workflow on e. opts may be nil.
-func Register(e *weft.Engine, tickets Tickets, svc Services, opts *Options) *Bookings {
+// reminder workflow on e. The zero Options are the defaults.
+func Register(e *weft.Engine, tickets Tickets, svc Services, opts Options) *Bookings {
 	o := opts.withDefaults()
 	b := &Bookings{eng: e, opts: o}
 	weft.RegisterError[*Error](e, "booking.Error")

@@ -80,7 +80,7 @@ type fixture struct {
 	svc    *fakeServices
 }
 
-func setup(t *testing.T, opts *booking.Options) *fixture {
+func setup(t *testing.T, opts booking.Options) *fixture {
 	t.Helper()
 	f := &fixture{t: t, svc: &fakeServices{}}
 	f.env = wefttest.NewEnv(t, func(e *weft.Engine) {
@@ -172,7 +172,7 @@ func (f *fixture) pay(id, payment string) error {
 }
 
 func TestHappyPath(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	start := f.env.Clock.Now()
 	f.place("b1", rock, "A1", "A2")
 	f.settle()
@@ -225,7 +225,7 @@ func TestHappyPath(t *testing.T) {
 }
 
 func TestZeroTotalSettlesAtOnce(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("f1", free, "R1")
 	f.settle()
 	s := f.wantStatus("f1", booking.StatusSettled)
@@ -242,7 +242,7 @@ func TestZeroTotalSettlesAtOnce(t *testing.T) {
 }
 
 func TestPlaceValidatesSeats(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	eleven := make([]string, 11)
 	for i := range eleven {
 		eleven[i] = fmt.Sprintf("S%d", i)
@@ -281,7 +281,7 @@ func TestPlaceValidatesSeats(t *testing.T) {
 }
 
 func TestTakenSeatsAreDenied(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("b1", rock, "A1", "A2")
 	f.settle()
 	f.wantStatus("b1", booking.StatusConfirmed)
@@ -308,7 +308,7 @@ func TestTakenSeatsAreDenied(t *testing.T) {
 }
 
 func TestRepeatedCommandsAreHarmless(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("b1", rock, "A1")
 	f.place("b2", rock, "A1")
 	f.settle()
@@ -353,7 +353,7 @@ func TestRepeatedCommandsAreHarmless(t *testing.T) {
 }
 
 func TestCancelReleasesSeats(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("b1", rock, "A1", "A2")
 	f.settle()
 	f.wantStatus("b1", booking.StatusConfirmed)
@@ -377,7 +377,7 @@ func TestCancelReleasesSeats(t *testing.T) {
 }
 
 func TestExpiryAfterSixHoursReleasesSeats(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("b1", rock, "A1", "A2")
 	f.settle()
 	s := f.wantStatus("b1", booking.StatusConfirmed)
@@ -416,7 +416,7 @@ func TestExpiryAfterSixHoursReleasesSeats(t *testing.T) {
 func TestPaymentRacesExpiry(t *testing.T) {
 	// In order: the expiration process is kept out of the way (its next run is
 	// a day ahead), the test sends both commands.
-	quiet := &booking.Options{ExpireEvery: 24 * time.Hour}
+	quiet := booking.Options{ExpireEvery: 24 * time.Hour}
 	t.Run("expiry first", func(t *testing.T) {
 		f := setup(t, quiet)
 		f.place("b1", rock, "A1")
@@ -446,7 +446,7 @@ func TestPaymentRacesExpiry(t *testing.T) {
 	t.Run("concurrently", func(t *testing.T) {
 		// Many bookings past their deadline; for each, a payment races an
 		// expiry command and the expiration process, all at once.
-		f := setup(t, nil)
+		f := setup(t, booking.Options{})
 		const n = 12
 		for i := range n {
 			f.place(fmt.Sprintf("r%02d", i), rock, fmt.Sprintf("A%d", i))
@@ -512,7 +512,7 @@ func TestPaymentRacesExpiry(t *testing.T) {
 }
 
 func TestLargeBookingIsReminded(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	seats := []string{"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"} // 9 × 60.00 ≥ 500.00
 	f.place("big", rock, seats...)
 	f.place("small", rock, "D1")
@@ -541,7 +541,7 @@ func TestLargeBookingIsReminded(t *testing.T) {
 }
 
 func TestPaymentEndsTheReminder(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("big", rock, "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10")
 	f.settle()
 	f.jump(time.Hour)
@@ -573,7 +573,7 @@ func reminderResult(t *testing.T, f *fixture, id string) booking.ReminderResult 
 }
 
 func TestViewRebuildsToTheSameRows(t *testing.T) {
-	f := setup(t, nil)
+	f := setup(t, booking.Options{})
 	f.place("b1", rock, "A1")
 	f.place("b2", rock, "A1")
 	f.place("b3", free, "A1")

@@ -29,7 +29,7 @@ func crashClient(t *testing.T, h *crashtest.Harness) (*weft.Engine, *booking.Boo
 		t.Fatal(err)
 	}
 	office := booking.NewTicketOffice(eng, nil)
-	return eng, booking.Register(eng, office, &fakeServices{}, nil), office
+	return eng, booking.Register(eng, office, &fakeServices{}, booking.Options{}), office
 }
 
 func statusIs(b *booking.Bookings, id string, want booking.Status) func() bool {

@@ -15,7 +15,7 @@ func crashEveryStep(t *testing.T, amount transfer.Money, frozen bool, drive func
 	t.Helper()
 	var tr *transfer.Transfers
 	register := func(e *weft.Engine) *weft.Workflow[transfer.Input, transfer.Result] {
-		tr = transfer.Register(e, nil)
+		tr = transfer.Register(e, transfer.Options{})
 		return tr.Workflow
 	}
 	f := &fixture{t: t}

@@ -92,8 +92,9 @@ type Options struct {
 	// to 1,000.00.
 	Limit Money
 	// DepositRetry is the deposit step's retry policy. Defaults to three
-	// attempts (two retries), a minute apart and then two minutes.
-	DepositRetry *weft.RetryPolicy
+	// attempts (two retries), a minute apart and then two minutes (the zero
+	// RetryPolicy stands for it).
+	DepositRetry weft.RetryPolicy
 }
 
 // Transfers is the handle Register returns.
@@ -108,17 +109,14 @@ type Transfers struct {
 }
 
 // Register registers the wallet entity, the transfer workflow and the
-// balances view on e. opts may be nil.
-func Register(e *weft.Engine, opts *Options) *Transfers {
-	t := &Transfers{eng: e}
-	if opts != nil {
-		t.opts = *opts
-	}
+// balances view on e. The zero Options are the defaults.
+func Register(e *weft.Engine, opts Options) *Transfers {
+	t := &Transfers{eng: e, opts: opts}
 	if t.opts.Limit == 0 {
 		t.opts.Limit = 1000_00
 	}
-	if t.opts.DepositRetry == nil {
-		t.opts.DepositRetry = &weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Minute, Multiplier: 2}
+	if t.opts.DepositRetry == (weft.RetryPolicy{}) {
+		t.opts.DepositRetry = weft.RetryPolicy{MaxAttempts: 3, InitialInterval: time.Minute, Multiplier: 2}
 	}
 	weft.RegisterError[*WalletError](e, "transfer.WalletError")
 	weft.RegisterSentinel(e, "transfer.InvalidTransfer", ErrInvalidTransfer)
@@ -164,7 +162,7 @@ func (t *Transfers) run(ctx context.Context, in Input) (Result, error) {
 	status = "depositing"
 	_, depositErr := weft.Step(ctx, "deposit", func(ctx context.Context) (int64, error) {
 		return t.send(ctx, in.To, WalletCommand{Deposit: &Deposit{Amount: in.Amount, Transfer: id}})
-	}, weft.Retry(*t.opts.DepositRetry))
+	}, weft.Retry(t.opts.DepositRetry))
 	if depositErr != nil {
 		// Compensate: give A its money back. The refund retries for a long
 		// while; if it still fails, the run fails and an operator steps in.

@@ -27,7 +27,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{t: t}
-	f.env = wefttest.NewEnv(t, func(e *weft.Engine) { f.tr = transfer.Register(e, nil) })
+	f.env = wefttest.NewEnv(t, func(e *weft.Engine) { f.tr = transfer.Register(e, transfer.Options{}) })
 	return f
 }
 

@@ -51,7 +51,7 @@ func layerOf(p string) (layer, bool) {
 	case p == "internal/sqlstore":
 		return sqlL, true
 	case p == "internal/groupcommit", p == "internal/scheduler", p == "internal/consumer",
-		p == "internal/periodic", p == "internal/registry":
+		p == "internal/periodic", p == "internal/registry", p == "internal/executor":
 		return runtimeL, true
 	case p == "internal/callsite":
 		// callsite imports nothing of weft and holds no state of an engine:

@@ -151,6 +151,6 @@ func (l *loggingTickets) log(ctx context.Context, id, op string, start time.Time
 // creates the effects tables.
 func registerBooking(ctx context.Context, eng *weft.Engine, st store.Store, worker string) error {
 	office := &loggingTickets{Tickets: booking.NewTicketOffice(eng, nil), eng: eng, worker: worker}
-	booking.Register(eng, office, &services{eng: eng, worker: worker}, &bookingOptions)
+	booking.Register(eng, office, &services{eng: eng, worker: worker}, bookingOptions)
 	return setupEffects(ctx, st)
 }

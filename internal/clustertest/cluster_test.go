@@ -61,7 +61,7 @@ func TestCluster(t *testing.T) {
 	}
 	mixed := weft.RegisterWorkflow(eng, clustertest.MixedName, clustertest.Mixed)
 	hold := weft.RegisterWorkflow(eng, clustertest.HoldName, clustertest.Hold(h.Dir))
-	bookings := booking.Register(eng, booking.NewTicketOffice(eng, nil), noServices{}, &bookingOptions)
+	bookings := booking.Register(eng, booking.NewTicketOffice(eng, nil), noServices{}, bookingOptions)
 
 	workers := []string{"w0", "w1", "w2"}
 	for _, w := range workers {

@@ -84,7 +84,7 @@ func bookingEnv(t *testing.T) (*wefttest.Env, *booking.Bookings, *booking.Ticket
 	var office *booking.TicketOffice
 	env := wefttest.NewEnv(t, func(e *weft.Engine) {
 		office = booking.NewTicketOffice(e, nil)
-		b = booking.Register(e, office, noServices{}, nil)
+		b = booking.Register(e, office, noServices{}, booking.Options{})
 	})
 	return env, b, office
 }

@@ -1,4 +1,4 @@
-package weft
+package executor
 
 import (
 	"context"
@@ -13,12 +13,15 @@ import (
 	"github.com/weftrun/weft/weftype"
 )
 
-// execution is one pass of a workflow function over a run: it replays the
+// Execution is one pass of a workflow function over a run: it replays the
 // journal, runs new operations, and ends when the function returns or the run
 // passivates (gives up its goroutine to wait for a timer, signal or child).
-type execution struct {
-	eng        *Engine
+// The scheduler runs it (it is a scheduler.Execution); the public API's
+// functions find it in the workflow's ctx (From).
+type Execution struct {
+	env        *Env
 	run        *weftype.Run
+	def        *Workflow // set when the function runs
 	ctx        context.Context
 	stop       context.CancelFunc // cancels ctx: the lease was lost
 	leaseToken int64
@@ -43,6 +46,8 @@ type execution struct {
 	status   weftype.RunStatus
 	pending  []weftype.NewEvent
 	queries  map[string]func() (any, error)
+	// continues are the continuations ContinueAsNew made (see continuing).
+	continues []continuation
 	// behind is the outcome of a commit written behind the function
 	// (commitBehind), until settle takes it.
 	behind chan behindCommit
@@ -55,6 +60,12 @@ type execution struct {
 	inStep atomic.Bool
 }
 
+// New returns the execution of a run the scheduler claimed: ctx is
+// cancelled, through stop, when its lease is lost.
+func New(env *Env, ctx context.Context, stop context.CancelFunc, r *weftype.Run) *Execution {
+	return &Execution{env: env, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop}
+}
+
 // behindCommit is the outcome of a commit written behind the function.
 type behindCommit struct {
 	p   *store.CommitRunParams
@@ -64,7 +75,7 @@ type behindCommit struct {
 
 type journalOp struct {
 	typ string
-	e   *entry
+	e   *Entry
 	ev  weftype.Event // without its Data: e holds it decoded
 }
 
@@ -78,51 +89,61 @@ const (
 	unwindQuery                        // a query replay reached the end of the journal
 )
 
+// diverged is the unwind reason of a run whose code no longer matches its
+// journal: err is the engine's error for it (Env.Diverged).
+type diverged struct{ err error }
+
+// panicked is the outcome of workflow code that panicked: err is the
+// engine's error for it (Env.Panicked).
+type panicked struct {
+	value string
+	err   error
+}
+
+// Outcomes of an execution, for the Observer, besides the run's statuses.
+const (
+	outcomeAborted   = "aborted"
+	outcomeContinued = "continued"
+)
+
 type ctxKey struct{}
 
-func executionFrom(ctx context.Context) *execution {
-	x, _ := ctx.Value(ctxKey{}).(*execution)
+// From returns the execution whose workflow function got ctx, or nil (also
+// inside a step function, whose ctx carries none).
+func From(ctx context.Context) *Execution {
+	x, _ := ctx.Value(ctxKey{}).(*Execution)
 	return x
 }
 
-// load reads the journal, the pending signals and the cancel flag. The
-// journal and the signals are read side by side: both after the claim, which
-// is all their order needs (every signal counted in the claimed run's Wakes
-// is among them), and in the time of one read rather than two.
-func (x *execution) load(ctx context.Context) error {
-	st := x.eng.store
-	type signals struct {
-		sigs []weftype.Signal
-		err  error
+// Run returns the run the execution executes.
+func (x *Execution) Run() *weftype.Run { return x.run }
+
+// Codec returns the engine's codec.
+func (x *Execution) Codec() Codec { return x.env.Codec }
+
+// InStep reports that a step function of the execution runs: workflow
+// operations must not be called there.
+func (x *Execution) InStep() bool { return x.inStep.Load() }
+
+// Enter begins a workflow operation. Called from a deferred function of the
+// workflow while its goroutine unwinds (the run is waiting or stopped, so
+// the operation must not journal anything), it goes on unwinding instead.
+func (x *Execution) Enter() {
+	if x.unwinding != nil {
+		runtime.Goexit()
 	}
-	var pending chan signals
-	if !x.query {
-		pending = make(chan signals, 1)
-		go func() {
-			sigs, err := st.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})
-			pending <- signals{sigs, err}
-		}()
-	}
-	x.reset()
-	err := readJournal(ctx, st, x.run.ID, x.addEvent)
-	var sigs signals
-	if pending != nil {
-		sigs = <-pending
-	}
-	if err != nil {
-		return err
-	}
-	if x.query {
-		return nil
-	}
-	if sigs.err != nil {
-		return sigs.err
-	}
-	x.setSignals(sigs.sigs)
-	return nil
 }
 
-func (x *execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
+// Released reports that the execution gave its lease back (the heartbeat no
+// longer renews it).
+func (x *Execution) Released() bool { return x.released.Load() }
+
+// Status is the run's status as this execution last wrote it; read it
+// after Execute returned.
+func (x *Execution) Status() weftype.RunStatus { return x.status }
+
+// setSignals keeps the run's pending signals and returns those not seen before.
+func (x *Execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
 	x.signals = sigs
 	for _, s := range sigs {
 		if s.ID > x.seenSig {
@@ -135,16 +156,17 @@ func (x *execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
 	return fresh
 }
 
-// execute runs the workflow function over the run and records how it ended.
-func (x *execution) execute() {
-	e := x.eng
-	log := e.cfg.Logger.With("run", x.run.ID, "workflow", x.run.Workflow)
-	def, err := e.workflow(x.run.Workflow)
+// Execute runs the workflow function over the run and records how it ended.
+func (x *Execution) Execute() {
+	env := x.env
+	log := env.Logger.With("run", x.run.ID, "workflow", x.run.Workflow)
+	def, err := env.Workflow(x.run.Workflow)
 	if err != nil {
 		log.Error("weft: run of an unregistered workflow", "error", err)
 		x.releaseIfStopped(x.safely(func() { x.finish(nil, err) }))
 		return
 	}
+	x.def = def
 	if err := x.load(x.ctx); err != nil {
 		log.Error("weft: loading run failed", "error", err)
 		x.releaseLease()
@@ -153,25 +175,25 @@ func (x *execution) execute() {
 	// A commit written behind the function ends before the execution does,
 	// whichever way it ends.
 	defer func() { _ = x.settle() }()
-	obs := e.cfg.Observer
+	obs := env.Observer
 	x.ctx = obs.ExecutionStarted(x.ctx, x.run)
 	x.warnLongHistory(log)
 	wctx := context.WithValue(x.ctx, ctxKey{}, x)
 	var result []byte
 	var runErr error
-	ended := "aborted"
+	ended := outcomeAborted
 	var endErr error
 	defer func() { obs.ExecutionEnded(x.ctx, x.run, ended, endErr) }()
 	outcome := x.safely(func() {
-		result, runErr = def.run(wctx, e.codec, x.input)
-		if runErr == nil || !errors.Is(runErr, ErrNonDeterminism) {
+		result, runErr = def.Run(wctx, x.input)
+		if runErr == nil || !errors.Is(runErr, env.NonDeterminism) {
 			x.checkEnd()
 		}
 		// Recorded on the same goroutine, at once: a run whose function
 		// has returned is not left running for long should Stop come.
 		endErr = runErr
-		if can := x.continuing(runErr); can != nil {
-			x.continueAsNew(can)
+		if input, ok := x.continuing(runErr); ok {
+			x.continueAsNew(input)
 			ended = outcomeContinued
 			return
 		}
@@ -189,18 +211,18 @@ func (x *execution) execute() {
 		}
 		x.releaseIfStopped(o)
 		return
-	case *NonDeterminismError:
+	case diverged:
 		// Blocked, never failed: nothing recorded is lost, and a retry
 		// replays the run against the code running then (see block).
-		log.Error("weft: workflow code does not match the journal; the run is blocked", "error", o)
-		endErr = o
-		if x.block(o) {
+		log.Error("weft: workflow code does not match the journal; the run is blocked", "error", o.err)
+		endErr = o.err
+		if x.block(o.err) {
 			ended = string(weftype.StatusBlocked)
 		}
 		return
-	case *PanicError:
-		log.Error("weft: workflow panicked", "panic", o.Value)
-		result, endErr = nil, o
+	case panicked:
+		log.Error("weft: workflow panicked", "panic", o.value)
+		result, endErr = nil, o.err
 	}
 	o := x.safely(func() { x.finish(result, endErr) })
 	if o == nil {
@@ -213,8 +235,8 @@ func (x *execution) execute() {
 // execution (outcome unwindAbort), also while it recorded the run's end, so
 // that another worker resumes the run at once rather than once the lease
 // runs out.
-func (x *execution) releaseIfStopped(outcome any) {
-	if outcome == unwindAbort && (x.eng.isStopped() || x.eng.sched.Draining()) {
+func (x *Execution) releaseIfStopped(outcome any) {
+	if outcome == unwindAbort && (x.env.Stopped() || x.env.Draining()) {
 		x.releaseLease()
 	}
 }
@@ -222,7 +244,7 @@ func (x *execution) releaseIfStopped(outcome any) {
 // checkEnd fails with non-determinism when the function returned before
 // reaching operations the journal recorded (patch markers of removed
 // Patched calls aside).
-func (x *execution) checkEnd() {
+func (x *Execution) checkEnd() {
 	x.skipPatches("")
 	if x.maxSeq >= x.seq {
 		x.diverged(x.seq, "return", "", "")
@@ -232,13 +254,13 @@ func (x *execution) checkEnd() {
 // safely runs fn, the workflow function or the recording of its end, in a
 // goroutine of its own (the workflow goroutine) and waits for it to end. It
 // returns nil when fn returned, the reason given to unwindTo (an unwind value
-// or a *NonDeterminismError) when fn was stopped from the inside, and a
-// *PanicError when fn panicked or called runtime.Goexit itself.
+// or a diverged) when fn was stopped from the inside, and a panicked when fn
+// panicked or called runtime.Goexit itself.
 //
 // Whatever the workflow's own deferred functions do while it unwinds, the
 // reason given to unwindTo wins: a recover() there sees nil, and a panic
 // there is logged and dropped, since the run's state is already decided.
-func (x *execution) safely(fn func()) (outcome any) {
+func (x *Execution) safely(fn func()) (outcome any) {
 	x.unwinding = nil
 	done := make(chan any, 1)
 	go func() {
@@ -248,13 +270,13 @@ func (x *execution) safely(fn func()) (outcome any) {
 			switch {
 			case x.unwinding != nil:
 				if r != nil {
-					x.eng.cfg.Logger.Warn("weft: workflow code panicked while unwinding", "run", x.run.ID, "panic", fmt.Sprint(r))
+					x.env.Logger.Warn("weft: workflow code panicked while unwinding", "run", x.run.ID, "panic", fmt.Sprint(r))
 				}
 				done <- x.unwinding
 			case r != nil:
-				done <- &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+				done <- x.panicked(r)
 			case !returned:
-				done <- &PanicError{Value: "runtime.Goexit called by workflow code", Stack: string(debug.Stack())}
+				done <- x.panicked("runtime.Goexit called by workflow code")
 			default:
 				done <- nil
 			}
@@ -265,14 +287,18 @@ func (x *execution) safely(fn func()) (outcome any) {
 	return <-done
 }
 
+func (x *Execution) panicked(v any) panicked {
+	return panicked{value: fmt.Sprint(v), err: x.env.Panicked(v, debug.Stack())}
+}
+
 // unwindTo stops the workflow goroutine for reason, an unwind value or a
-// *NonDeterminismError, which safely then reports. It must be called on the
-// workflow goroutine. It ends that goroutine with runtime.Goexit rather than
-// a panic so that no recover() in workflow code can stop it: a swallowed
-// unwind would let the function go on as if a Sleep, Await or Child had
-// returned. The workflow's deferred functions still run on the way out;
-// workflow operations they call stop at once (see mustExecution).
-func (x *execution) unwindTo(reason any) {
+// diverged, which safely then reports. It must be called on the workflow
+// goroutine. It ends that goroutine with runtime.Goexit rather than a panic
+// so that no recover() in workflow code can stop it: a swallowed unwind
+// would let the function go on as if a Sleep, Await or Child had returned.
+// The workflow's deferred functions still run on the way out; workflow
+// operations they call stop at once (see Enter).
+func (x *Execution) unwindTo(reason any) {
 	if x.unwinding == nil {
 		x.unwinding = reason
 	}
@@ -280,9 +306,10 @@ func (x *execution) unwindTo(reason any) {
 }
 
 // finish records the end of the run.
-func (x *execution) finish(result []byte, runErr error) {
+func (x *Execution) finish(result []byte, runErr error) {
+	env := x.env
 	if runErr == nil {
-		if err := x.eng.checkSize("result", result); err != nil {
+		if err := env.CheckSize("result", result); err != nil {
 			runErr = err
 		}
 	}
@@ -291,22 +318,22 @@ func (x *execution) finish(result []byte, runErr error) {
 	switch {
 	case runErr == nil:
 		p.Status, p.Result = weftype.StatusCompleted, result
-		p.Events = []weftype.NewEvent{newEvent(EventCompleted, &entry{Result: jsonOrNil(result)})}
-	case x.cancel && errors.Is(runErr, ErrCancelled):
-		info := x.eng.errors.encode(runErr)
-		p.Status, p.Error = weftype.StatusCancelled, x.eng.errors.marshal(runErr)
-		p.Events = []weftype.NewEvent{newEvent(EventCancelled, &entry{Error: info})}
+		p.Events = []weftype.NewEvent{NewEvent(weftype.EventCompleted, &Entry{Result: JSONOrNil(result)})}
+	case x.cancel && errors.Is(runErr, env.Cancelled):
+		info := env.Errors.Encode(runErr)
+		p.Status, p.Error = weftype.StatusCancelled, env.Errors.Marshal(runErr)
+		p.Events = []weftype.NewEvent{NewEvent(weftype.EventCancelled, &Entry{Error: info})}
 	default:
-		info := x.eng.errors.encode(runErr)
-		p.Status, p.Error = weftype.StatusFailed, x.eng.errors.marshal(runErr)
-		p.Events = []weftype.NewEvent{newEvent(EventFailed, &entry{Error: info})}
+		info := env.Errors.Encode(runErr)
+		p.Status, p.Error = weftype.StatusFailed, env.Errors.Marshal(runErr)
+		p.Events = []weftype.NewEvent{NewEvent(weftype.EventFailed, &Entry{Error: info})}
 	}
 	x.commit(p)
-	x.eng.cfg.Logger.Info("weft: run ended", "run", x.run.ID, "status", p.Status)
+	env.Logger.Info("weft: run ended", "run", x.run.ID, "status", p.Status)
 }
 
 // commit writes p for the run under its lease, prefixed by pending events.
-func (x *execution) commit(p *store.CommitRunParams) {
+func (x *Execution) commit(p *store.CommitRunParams) {
 	if err := x.tryCommit(p); err != nil {
 		// Only p.Apply can fail without unwinding, and commit has none.
 		panic(fmt.Sprintf("weft: commit without Apply failed: %v", err))
@@ -316,9 +343,9 @@ func (x *execution) commit(p *store.CommitRunParams) {
 // tryCommit is commit that returns the error of the step function run by
 // p.Apply (a *txStepError, see TxStep), with nothing written and the pending
 // entries kept; any other failure unwinds like commit.
-func (x *execution) tryCommit(p *store.CommitRunParams) error {
+func (x *Execution) tryCommit(p *store.CommitRunParams) error {
 	x.prepareCommit(p)
-	res, err := x.eng.store.CommitRun(x.ctx, p)
+	res, err := x.env.Store.CommitRun(x.ctx, p)
 	if err != nil {
 		var te *txStepError
 		if errors.As(err, &te) {
@@ -338,14 +365,14 @@ func (x *execution) tryCommit(p *store.CommitRunParams) error {
 // made meanwhile is journaled after the signal, never without it). Should
 // the commit fail, the run resumes from the journal, before the Await, and
 // takes the same signal again.
-func (x *execution) commitBehind(p *store.CommitRunParams) {
+func (x *Execution) commitBehind(p *store.CommitRunParams) {
 	x.prepareCommit(p)
 	x.pending = nil // in p now
 	done := make(chan behindCommit, 1)
 	x.behind = done
 	ctx := x.ctx
 	go func() {
-		res, err := x.eng.store.CommitRun(ctx, p)
+		res, err := x.env.Store.CommitRun(ctx, p)
 		done <- behindCommit{p, res, err}
 	}()
 }
@@ -353,18 +380,17 @@ func (x *execution) commitBehind(p *store.CommitRunParams) {
 // prepareCommit waits for a commit written behind, then fills in what every
 // commit of the run carries: its lease token, the journal version it
 // expects, and the entries pending.
-func (x *execution) prepareCommit(p *store.CommitRunParams) {
-	e := x.eng
+func (x *Execution) prepareCommit(p *store.CommitRunParams) {
 	if x.query {
 		x.unwindTo(unwindQuery)
 	}
-	if e.isStopped() {
+	if x.env.Stopped() {
 		x.unwindTo(unwindAbort)
 	}
 	if err := x.settle(); err != nil {
 		x.commitFailed(err)
 	}
-	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, e.clock.Now()
+	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, x.now()
 	if len(x.pending) > 0 {
 		p.Events = append(append([]weftype.NewEvent(nil), x.pending...), p.Events...)
 	}
@@ -374,7 +400,7 @@ func (x *execution) prepareCommit(p *store.CommitRunParams) {
 }
 
 // settle waits for the commit written behind, if any, and returns its error.
-func (x *execution) settle() error {
+func (x *Execution) settle() error {
 	if x.behind == nil {
 		return nil
 	}
@@ -388,8 +414,7 @@ func (x *execution) settle() error {
 }
 
 // committed records that p was written.
-func (x *execution) committed(p *store.CommitRunParams, res *store.CommitRunResult) {
-	e := x.eng
+func (x *Execution) committed(p *store.CommitRunParams, res *store.CommitRunResult) {
 	x.version = res.Version
 	if p.ReleaseLease {
 		// The store may keep the lease of a run woken while it was saved as
@@ -400,24 +425,24 @@ func (x *execution) committed(p *store.CommitRunParams, res *store.CommitRunResu
 		x.status = p.Status
 	}
 	if len(p.Events) > 0 {
-		e.eventsAppended()
+		x.env.Appended()
 	}
 	if len(p.StartChildren) > 0 {
-		e.notify(x.ctx)
+		x.env.Notify(x.ctx)
 	}
 }
 
 // commitFailed logs why a commit failed and unwinds: the run resumes from
 // its journal, here once the lease expires or elsewhere.
-func (x *execution) commitFailed(err error) {
-	e := x.eng
+func (x *Execution) commitFailed(err error) {
+	log := x.env.Logger
 	switch {
 	case errors.Is(err, weftype.ErrLeaseLost):
 		// Fenced: another worker took the run over while this one was
 		// paused or cut off; it goes on there.
-		e.cfg.Logger.Warn("weft: lease lost; another worker resumes the run", "run", x.run.ID, "error", err)
+		log.Warn("weft: lease lost; another worker resumes the run", "run", x.run.ID, "error", err)
 	case x.ctx.Err() == nil:
-		e.cfg.Logger.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
+		log.Error("weft: journaling failed; the run resumes after its lease expires", "run", x.run.ID, "error", err)
 	}
 	x.unwindTo(unwindAbort)
 }
@@ -434,7 +459,7 @@ func (x *execution) commitFailed(err error) {
 // signals again and returns when something it waits for arrived meanwhile
 // (stillWaiting false), so that the caller looks again; otherwise it saves
 // the run as waiting once more.
-func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
+func (x *Execution) passivate(wake time.Time, p *store.CommitRunParams, stillWaiting func(fresh []weftype.Signal) bool) {
 	if x.query {
 		x.unwindTo(unwindQuery)
 	}
@@ -454,11 +479,11 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 		ctx := x.ctx
 		// The run first, then its signals: every signal counted in r.Wakes
 		// is among them.
-		r, err := x.eng.store.GetRun(ctx, &store.GetRunParams{ID: x.run.ID})
+		r, err := x.env.Store.GetRun(ctx, &store.GetRunParams{ID: x.run.ID})
 		if err != nil {
 			x.unwindTo(unwindAbort)
 		}
-		sigs, err := x.eng.store.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})
+		sigs, err := x.env.Store.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})
 		if err != nil {
 			x.unwindTo(unwindAbort)
 		}
@@ -474,74 +499,22 @@ func (x *execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 }
 
 // releaseLease gives the run back to the store without changing its wake-up.
-func (x *execution) releaseLease() {
+func (x *Execution) releaseLease() {
 	_ = x.settle() // the version to expect is that of the commit written behind
 	x.released.Store(true)
-	_, err := x.eng.store.CommitRun(context.Background(), &store.CommitRunParams{
+	_, err := x.env.Store.CommitRun(context.Background(), &store.CommitRunParams{
 		RunID: x.run.ID, LeaseToken: x.leaseToken, ExpectedVersion: x.version,
-		Time: x.eng.clock.Now(), ReleaseLease: true,
+		Time: x.now(), ReleaseLease: true,
 	})
 	if err != nil && !errors.Is(err, weftype.ErrLeaseLost) {
-		x.eng.cfg.Logger.Warn("weft: releasing lease failed", "run", x.run.ID, "error", err)
+		x.env.Logger.Warn("weft: releasing lease failed", "run", x.run.ID, "error", err)
 	}
 }
 
-// next advances to the next operation and checks that the journal, if it has
-// recorded this position, recorded the same kind and name. Patch markers
-// that the code no longer asks for (its Patched call was removed) are
-// passed over first.
-func (x *execution) next(kind, name, source string) (int, []journalOp) {
-	if kind != kindPatch {
-		x.skipPatches("")
-	}
-	seq := x.seq
-	x.seq++
-	ops := x.ops[seq]
-	if len(ops) > 0 {
-		rk, rn := kindOf(ops[0].typ), ops[0].e.Name
-		if rk != kind || rn != name {
-			x.diverged(seq, kind, name, source)
-		}
-	}
-	return seq, ops
-}
-
-// diverged unwinds with the *NonDeterminismError of the code asking for
-// the operation kind name (at source) at position seq.
-func (x *execution) diverged(seq int, kind, name, source string) {
-	nd := &NonDeterminismError{
-		RunID: x.run.ID, Workflow: x.run.Workflow, Segment: x.segment, Position: seq,
-		Recorded: "nothing", New: kind + " " + name, Source: source,
-		Actual: DivergenceStep{Kind: kind, Name: name, Source: source},
-	}
-	if kind == "return" {
-		nd.New = "return"
-	} else {
-		nd.Actual.Entry = &JournalEntry{Seq: seq, Name: name, Source: source}
-	}
-	if ops := x.ops[seq]; len(ops) > 0 {
-		op := ops[0]
-		rk := kindOf(op.typ)
-		nd.Recorded = rk + " " + op.e.Name
-		je := toJournalEntry(op.ev, op.e)
-		nd.Expected = DivergenceStep{Kind: rk, Name: op.e.Name, Source: op.e.Source, Entry: &je}
-	}
-	x.unwindTo(nd)
-}
-
-func find(ops []journalOp, typ string) *entry {
-	for _, op := range ops {
-		if op.typ == typ {
-			return op.e
-		}
-	}
-	return nil
-}
-
-func (x *execution) now() time.Time { return x.eng.clock.Now() }
+func (x *Execution) now() time.Time { return x.env.Clock.Now() }
 
 // takeSignal returns the oldest pending signal with the name, if any.
-func (x *execution) takeSignal(name string) *weftype.Signal {
+func (x *Execution) takeSignal(name string) *weftype.Signal {
 	for i := range x.signals {
 		s := &x.signals[i]
 		if s.Name == name && !x.consumed[s.ID] {
@@ -550,3 +523,6 @@ func (x *execution) takeSignal(name string) *weftype.Signal {
 	}
 	return nil
 }
+
+// CheckSize refuses a payload above the engine's limit (Env.CheckSize).
+func (x *Execution) CheckSize(what string, b []byte) error { return x.env.CheckSize(what, b) }
