@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/weftrun/weft/internal/consumer"
 	"github.com/weftrun/weft/internal/executor"
@@ -51,13 +50,14 @@ type Engine struct {
 	// background counts the engine's own loops outside the scheduler and
 	// the event side (retention), so Stop waits for them too.
 	background sync.WaitGroup
-	ev         eventSide      // entities, consumers, projections, periodic processes
-	conn       connectors     // the outbox's publishers and the source consumers (outbox.go, source.go)
-	errors     *errorRegistry // weft's errors and the application's (RegisterError)
+	ev         eventSide          // entities, consumers, projections, periodic processes
+	conn       connectors         // the outbox's publishers and the source consumers (outbox.go, source.go)
+	errors     *errorRegistry     // weft's errors and the application's (RegisterError)
+	ends       runEnds            // the waiters on each run (run_ends.go)
+	timers     *namedtimer.Runner // fires the named timers (timers.go)
 	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
 	// has none), traces its TracePropagator side (nil when none): both
 	// fixed at New, so that the runtime calls them without assertions.
-	timers *namedtimer.Runner // fires the named timers (timers.go)
 	obs    RuntimeObserver
 	traces TracePropagator
 }
@@ -147,6 +147,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.startWorkerReport(runCtx)
 	e.sched.Start(runCtx, listen)
+	e.listenRunEnds(runCtx)
 	e.startRetention(runCtx)
 	e.startTimers(runCtx)
 	e.ev.consumers.Launch(runCtx)
@@ -218,6 +219,7 @@ func (e *Engine) wakeSelf() { e.sched.Wake() }
 // broadcast tells waiters (Result, WaitIdle) that something changed.
 func (e *Engine) broadcast() { e.sched.Broadcast() }
 
+// changedCh returns a channel closed at the engine's next change.
 func (e *Engine) changedCh() <-chan struct{} { return e.sched.Changed() }
 
 // eventsAppended wakes this engine's consumers after an append.
@@ -240,6 +242,28 @@ type startRunParams struct {
 // startRun starts a run of a registered workflow from an encoded input; see
 // Untyped.Start, which documents it.
 func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, bool, error) {
+	create, now, err := e.newRunParams(ctx, p)
+	if err != nil {
+		return nil, false, err
+	}
+	claimed := now && e.claimOnStart(create)
+	// Creating a run is idempotent by its ID, so a create whose commit was
+	// lost is sent again; if it had committed, the run is found existing.
+	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
+	e.startClaimed(claimed, res, err)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := e.runStarted(ctx, p, res, claimed); err != nil {
+		return nil, false, err
+	}
+	return res.Run, res.Created, nil
+}
+
+// newRunParams checks the start of a run and returns the create that
+// starts it, and whether the run may begin now (no queue, delay or
+// debounce holds it back), so that this engine may claim it at once.
+func (e *Engine) newRunParams(ctx context.Context, p startRunParams) (create *store.CreateRunParams, now bool, err error) {
 	def, err := e.workflow(p.Workflow)
 	if err != nil {
 		return nil, false, err
@@ -257,27 +281,59 @@ func (e *Engine) startRun(ctx context.Context, p startRunParams) (*weftype.Run, 
 	if err != nil {
 		return nil, false, err
 	}
-	create := &store.CreateRunParams{
+	create = &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
 		TraceContext: e.traceContext(ctx),
 		Events:       []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}
 	opts.apply(def, create)
-	// Creating a run is idempotent by its ID, so a create whose commit was
-	// lost is sent again; if it had committed, the run is found existing.
-	res, err := retryStore(ctx, e, true, func() (*store.CreateRunResult, error) { return e.store.CreateRun(ctx, create) })
-	if err != nil {
-		return nil, false, err
+	return create, opts.mayStartNow(def, create.Time), nil
+}
+
+// runStarted reports a run that a start created, or refuses a start that
+// found its ID taken by another workflow or input.
+func (e *Engine) runStarted(ctx context.Context, p startRunParams, res *store.CreateRunResult, claimed bool) error {
+	if !res.Created {
+		if !res.Keyed && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
+			return &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
+		}
+		return nil
 	}
-	if !res.Created && !res.Keyed && (res.Run.Workflow != p.Workflow || !sameEncoded(res.Run.Input, p.Input)) {
-		return nil, false, &RunIDTakenError{ID: p.ID, Workflow: res.Run.Workflow, Requested: p.Workflow}
+	e.cfg.Observer.RunCreated(ctx, p.Workflow)
+	e.eventsAppended()
+	if !claimed {
+		e.notify(ctx) // due, for whichever worker claims it first
 	}
-	if res.Created {
-		e.cfg.Observer.RunCreated(ctx, p.Workflow)
-		e.eventsAppended()
-		e.notify(ctx)
+	return nil
+}
+
+// claimOnStart makes a run that this engine starts be created leased to
+// itself, when this engine executes runs and has a free slot: starting it
+// is then one commit, and it executes at once, with no claim and no
+// wake-up. Otherwise the run is created due, for any worker to claim. It
+// reports whether it reserved the slot, which startClaimed settles.
+func (e *Engine) claimOnStart(create *store.CreateRunParams) bool {
+	if e.isStopped() || !e.sched.Reserve() {
+		return false
 	}
-	return res.Run, res.Created, nil
+	create.LeaseOwner, create.LeaseUntil = e.cfg.WorkerID, e.clock.Now().Add(e.cfg.LeaseDuration)
+	return true
+}
+
+// startClaimed settles the slot claimOnStart reserved: the run created
+// leased executes in it; a run that existed (created by an earlier call,
+// unleased or leased as that call left it) gives it back. A create whose
+// commit was lost and found the run on retry leaves it leased to this
+// engine without executing it: it resumes once the lease expires, as after
+// a crash.
+func (e *Engine) startClaimed(claimed bool, res *store.CreateRunResult, err error) {
+	switch {
+	case !claimed:
+	case err == nil && res.Created:
+		e.sched.Adopt(res.Run)
+	default:
+		e.sched.Unreserve()
+	}
 }
 
 func (e *Engine) checkSize(what string, b []byte) error {
@@ -345,26 +401,6 @@ func (e *Engine) GetRun(ctx context.Context, id string) (*weftype.Run, error) {
 // is all of it unless the run continued as new (see JournalSegments).
 func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, error) {
 	return e.JournalSegment(ctx, runID, -1)
-}
-
-// Wait blocks until the run has ended (or ctx ends) and returns its record.
-func (e *Engine) Wait(ctx context.Context, runID string) (*weftype.Run, error) {
-	for {
-		ch := e.changedCh()
-		r, err := e.store.GetRun(ctx, &store.GetRunParams{ID: runID})
-		if err != nil {
-			return nil, err
-		}
-		if r.Status.Terminal() {
-			return r, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-ch:
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // RunError returns the decoded error of an ended run: nil when it completed,

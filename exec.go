@@ -46,10 +46,27 @@ func (e *Engine) execEnv() *executor.Env {
 	}
 }
 
-// launch makes the execution of a run the scheduler claimed.
+// launch makes the execution of a run the scheduler claimed (or adopted,
+// see claimOnStart).
 func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run) scheduler.Execution {
-	return executor.New(e.exec, ctx, stop, r)
+	return endsTold{x: executor.New(e.exec, ctx, stop, r), e: e}
 }
+
+// endsTold is an execution that, once it ended or blocked its run, wakes
+// the waiters on that run (run_ends.go).
+type endsTold struct {
+	x *executor.Execution
+	e *Engine
+}
+
+func (t endsTold) Execute() {
+	t.x.Execute()
+	if st := t.x.Status(); st.Terminal() || st == weftype.StatusBlocked {
+		t.e.runEnded(context.Background(), t.x.Run().ID)
+	}
+}
+
+func (t endsTold) Released() bool { return t.x.Released() }
 
 // nonDeterminism is the *NonDeterminismError of a divergence.
 func nonDeterminism(d *executor.Divergence) error {

@@ -87,6 +87,7 @@ func (e *Engine) operate(ctx context.Context, p *store.OperateRunParams) (*wefty
 			e.notify(ctx)
 		}
 		e.broadcast()
+		e.runEnded(ctx, p.RunID)
 		e.cfg.Logger.Info("weft: run operation", "run", p.RunID, "op", p.Op, "status", res.Run.Status)
 	}
 	return res.Run, nil
@@ -240,6 +241,7 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 	}
 	e.notify(ctx)
 	e.broadcast()
+	e.runEnded(ctx, runID)
 	e.cfg.Logger.Info("weft: run reset", "run", runID, "new_run", res.Run.ID, "to_seq", toSeq)
 	return res.Run.ID, nil
 }
@@ -268,5 +270,6 @@ func (e *Engine) DeleteRun(ctx context.Context, runID string, opts ...OpOption) 
 	e.cfg.Logger.Info("weft: run deleted", "run", runID, "workflow", r.Workflow, "status", r.Status,
 		"reason", c.reason, "actor", c.actor)
 	e.broadcast()
+	e.runEnded(ctx, runID)
 	return nil
 }

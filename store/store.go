@@ -46,7 +46,13 @@ type Store interface {
 	// CreateRun creates a run and appends its first journal events, unless a run
 	// with the same ID exists; then it returns the existing run with Created false.
 	// A new run is due at once: its WakeAt is p.Time and its status pending.
+	// With p.LeaseOwner it is created leased (see CreateRunParams).
 	CreateRun(ctx context.Context, p *CreateRunParams) (*CreateRunResult, error)
+	// CreateRuns is CreateRun for many runs in one write (one transaction,
+	// shared with other writers'): each run is created, or found existing,
+	// as CreateRun would, and Runs of the result are in the order of p.Runs.
+	// A bad run in p fails the whole call, creating nothing.
+	CreateRuns(ctx context.Context, p *CreateRunsParams) (*CreateRunsResult, error)
 	// GetRun returns a run or weftype.ErrRunNotFound.
 	GetRun(ctx context.Context, p *GetRunParams) (*weftype.Run, error)
 	// ListRuns lists runs, newest first, filtered by p.
@@ -334,6 +340,14 @@ type CreateRunParams struct {
 	// StartKey, when not nil, makes the start one of those under the key
 	// (see StartKey).
 	StartKey *StartKey
+	// LeaseOwner, when not empty, creates the run claimed in the same
+	// write: leased to LeaseOwner until LeaseUntil, with LeaseToken 1, as
+	// a ClaimRuns by LeaseOwner would leave it. The engine that starts a
+	// run it will execute at once does this, so that starting costs one
+	// commit and no claim. A run that existed is returned as it is: the
+	// lease is only taken with the creation.
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // StartKey deduplicates or debounces the starts of a workflow under a key
@@ -348,6 +362,17 @@ type StartKey struct {
 	Key      string
 	Window   time.Duration
 	Debounce bool
+}
+
+// CreateRunsParams are the arguments of Store.CreateRuns.
+type CreateRunsParams struct {
+	Runs []CreateRunParams
+}
+
+// CreateRunsResult is what Store.CreateRuns returns: one result per run,
+// in the order of CreateRunsParams.Runs.
+type CreateRunsResult struct {
+	Runs []CreateRunResult
 }
 
 // CreateRunResult is what Store.CreateRun returns.
@@ -547,6 +572,20 @@ type Notifier interface {
 type SignalNotifier interface {
 	Notifier
 	NotifiesSignals() bool
+}
+
+// RunEndNotifier is implemented by stores that tell the other processes on
+// the store which runs ended, so that a waiter on a run (weft's Engine.Wait)
+// wakes when that run ends, wherever it ran, and never for other runs.
+// NotifyRunEnded returns at once; the store may send the notifications of
+// several runs together. ListenRunEnds calls fn, from one goroutine at a
+// time, with the IDs of runs that any process reported ended, until ctx ends;
+// it calls fn with nil when notifications may have been missed (the
+// listening connection was lost), so the listener checks every run it waits
+// on. Notifications are a wake-up, not a record: a listener reads the run.
+type RunEndNotifier interface {
+	NotifyRunEnded(ctx context.Context, runID string) error
+	ListenRunEnds(ctx context.Context, fn func(runIDs []string)) error
 }
 
 // Tx is a transaction on the store's database, handed to projection handlers

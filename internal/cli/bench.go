@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,8 @@ import (
 func (a *app) benchCommand() *cobra.Command {
 	var cfg bench.Config
 	var workers []int
+	var cpuProfile, memProfile string
+	var timers bench.TimersParams
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure durable steps and passivation against a plain SQLite baseline",
@@ -28,6 +32,15 @@ with the store's default, power-loss-safe durability:
   - passivation: --sleepers runs that each sleep 30 days, and the goroutines
     and heap they hold once all of them wait.
 
+With --timers N, measure only timers instead: N runs that each sleep until a
+due time spread evenly over --timers-spread on the wall clock, started with
+StartMany; the start rate by tenth of the runs (into an empty store, then
+a fuller one), the process's RSS while they sleep, and each run's timer lag
+(resumption less due time).
+
+--cpuprofile and --memprofile write Go profiles of the whole measurement
+(go tool pprof -top FILE).
+
 With a PostgreSQL --db (postgres://…), measure on that database instead,
 each measurement in a fresh schema that is dropped afterwards:
 
@@ -39,13 +52,39 @@ each measurement in a fresh schema that is dropped afterwards:
     signal to resume p50 under 5ms).`,
 		Example: `  weft bench --db postgres://postgres@127.0.0.1:5432/test
   weft bench
-  weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000`,
+  weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000
+  weft bench --cpuprofile cpu.pprof --memprofile mem.pprof
+  weft bench --timers 1000000 --timers-spread 10m`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkLoad(cfg.Load, workers); err != nil {
 				return err
 			}
 			cfg.Progress = func(msg string) { fmt.Fprintln(a.stderr, "… "+msg) }
+			stop, err := bench.Profile(cpuProfile, memProfile)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := stop(); err != nil {
+					fmt.Fprintln(a.stderr, "weft bench: writing profiles:", err)
+				}
+			}()
+			if timers.Runs > 0 {
+				timers.Progress = cfg.Progress
+				dir, err := os.MkdirTemp(cfg.Dir, "weft-timers-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				res, err := bench.Timers(cmd.Context(), filepath.Join(dir, "timers.db"), timers)
+				if res != nil {
+					if werr := res.Write(a.stdout); werr != nil && err == nil {
+						err = werr
+					}
+				}
+				return err
+			}
 			if isPostgres(a.serverDB("")) {
 				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load})
 				if err != nil {
@@ -68,6 +107,10 @@ each measurement in a fresh schema that is dropped afterwards:
 	cmd.Flags().IntVar(&cfg.Sleepers, "sleepers", 100_000, "sleeping runs for the passivation measurement (0 skips it)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 2*time.Second, "how long each measurement runs at least")
 	cmd.Flags().IntSliceVar(&workers, "workers", []int{1, 3}, "with a PostgreSQL --db, the numbers of worker engines to measure at")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurement to this file")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile, taken at the end, to this file")
+	cmd.Flags().IntVar(&timers.Runs, "timers", 0, "measure only timers: this many sleeping runs, due over --timers-spread (0: the usual measurements)")
+	cmd.Flags().DurationVar(&timers.Spread, "timers-spread", 10*time.Minute, "with --timers, the window the due times are spread over")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "keep the database files in this directory (default: a temporary one, removed)")
 	return cmd
 }

@@ -141,6 +141,10 @@ func (x *Execution) Enter() {
 // longer renews it).
 func (x *Execution) Released() bool { return x.released.Load() }
 
+// Status is the run's status as this execution last wrote it; read it
+// after Execute returned.
+func (x *Execution) Status() weftype.RunStatus { return x.status }
+
 // setSignals keeps the run's pending signals and returns those not seen before.
 func (x *Execution) setSignals(sigs []weftype.Signal) (fresh []weftype.Signal) {
 	x.signals = sigs

@@ -18,7 +18,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 	}
 	s.mu.Lock()
 	s.reclaim = false
-	free := s.cfg.MaxConcurrentRuns - len(s.active)
+	free := s.cfg.MaxConcurrentRuns - len(s.active) - s.claiming // claiming: runs reserved (the loop claims alone)
 	if free <= 0 || len(workflows) == 0 || s.draining.Load() {
 		s.mu.Unlock()
 		if len(workflows) == 0 {
@@ -59,25 +59,31 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 			// running was left in the middle by its last execution.
 			s.cfg.Observer.RunTakenOver(r)
 		}
-		xctx, stop := context.WithCancel(ctx)
-		h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
-		s.mu.Lock()
-		s.active[r.ID] = h
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer stop()
-			h.x.Execute()
-			s.mu.Lock()
-			delete(s.active, r.ID)
-			s.reclaim = true
-			s.mu.Unlock()
-			s.Broadcast()
-			s.Wake()
-		}()
+		s.launch(ctx, r)
 	}
 	return len(runs) == limit
+}
+
+// launch executes a run this engine holds the lease of, in its own
+// goroutine, counted in active until it ends.
+func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
+	xctx, stop := context.WithCancel(ctx)
+	h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
+	s.mu.Lock()
+	s.active[r.ID] = h
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer stop()
+		h.x.Execute()
+		s.mu.Lock()
+		delete(s.active, r.ID)
+		s.reclaim = true
+		s.mu.Unlock()
+		s.Broadcast()
+		s.Wake()
+	}()
 }
 
 // onBuild returns whether this engine's build may execute a run, as

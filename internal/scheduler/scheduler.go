@@ -86,10 +86,12 @@ type Scheduler struct {
 	// claimOK is whether the last claim succeeded (see Claiming).
 	claimOK atomic.Bool
 
-	mu       sync.Mutex // guards active, claiming and claims
+	mu       sync.Mutex // guards active, claiming, claims, reclaim and ctx
 	active   map[string]*held
-	claiming int    // claims in flight, whose runs are not in active yet
-	claims   uint64 // claims started, so that WaitIdle can tell one happened meanwhile
+	claiming int             // claims in flight (and runs reserved, see Reserve), whose runs are not in active yet
+	claims   uint64          // claims started, so that WaitIdle can tell one happened meanwhile
+	ctx      context.Context // of Start: executions run under it; nil before Start
+	waiting  bool            // Wait is waiting for the executions: no more Reserve
 	// reclaim is set when an execution ended, until the claim it wakes
 	// starts: a run it held a queue's place for may be admitted by that
 	// claim, so WaitIdle must not find the engine idle in between.
@@ -117,6 +119,9 @@ func New(cfg Config) *Scheduler {
 // nil, wakes the loop when another process made a run due.
 func (s *Scheduler) Start(ctx context.Context, listen <-chan struct{}) {
 	s.done = make(chan struct{})
+	s.mu.Lock()
+	s.ctx = ctx
+	s.mu.Unlock()
 	go s.loop(ctx, listen)
 	go s.heartbeat(ctx)
 }
@@ -125,6 +130,9 @@ func (s *Scheduler) Start(ctx context.Context, listen <-chan struct{}) {
 // and for the executions to unwind, or until ctx ends.
 func (s *Scheduler) Wait(ctx context.Context) error {
 	<-s.done
+	s.mu.Lock()
+	s.waiting = true // a Reserve after this fails, so wg gains nothing during wg.Wait
+	s.mu.Unlock()
 	waited := make(chan struct{})
 	go func() { s.wg.Wait(); close(waited) }()
 	select {

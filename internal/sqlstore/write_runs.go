@@ -13,30 +13,59 @@ import (
 
 // --- runs
 
-// CreateRun implements store.Store.
+// CreateRun implements store.Store: CreateRuns of one run.
 func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store.CreateRunResult, error) {
-	if err := checkCreate(p); err != nil {
+	res, err := s.CreateRuns(ctx, &store.CreateRunsParams{Runs: []store.CreateRunParams{*p}})
+	if err != nil {
 		return nil, err
 	}
-	t := now(p.Time)
-	if s.one != nil && len(p.Events) > 0 && untagged(p.Events) && p.Queue == "" && p.StartKey == nil {
-		return s.createRunPiped(ctx, p, t)
+	return &res.Runs[0], nil
+}
+
+// CreateRuns implements store.Store: every run in one write, as the
+// dialect's one statement each (queued, one round trip) when it has it.
+func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
+	piped := s.one != nil
+	for i := range p.Runs {
+		if err := checkCreate(&p.Runs[i]); err != nil {
+			return nil, err
+		}
+		c := &p.Runs[i]
+		piped = piped && len(c.Events) > 0 && untagged(c.Events) && c.Queue == "" && c.StartKey == nil
 	}
-	var res *store.CreateRunResult
+	if len(p.Runs) == 0 {
+		return &store.CreateRunsResult{}, nil
+	}
+	if piped {
+		return s.createRunsPiped(ctx, p)
+	}
+	out := make([]store.CreateRunResult, len(p.Runs))
 	err := s.write(ctx, func(w *wtx) error {
-		var err error
-		if p.StartKey != nil {
-			if res, err = w.startKeyed(p, t); err != nil || res != nil {
+		for i := range p.Runs {
+			c := &p.Runs[i]
+			t := now(c.Time)
+			if c.StartKey != nil {
+				res, err := w.startKeyed(c, t)
+				if err != nil {
+					return err
+				}
+				if res != nil {
+					out[i] = *res
+					continue
+				}
+			}
+			res, err := w.createRun(c, c.Parent, t)
+			if err != nil {
 				return err
 			}
+			out[i] = *res
 		}
-		res, err = w.createRun(p, p.Parent, t)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return &store.CreateRunsResult{Runs: out}, nil
 }
 
 func checkCreate(p *store.CreateRunParams) error {
@@ -76,46 +105,56 @@ func untagged(evs []weftype.NewEvent) bool {
 	return true
 }
 
-// createRunPiped runs CreateRun as the dialect's one statement
-// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint.
-// An existing run is read after the write.
-func (s *Store) createRunPiped(ctx context.Context, p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
-	tn := nanos(t)
-	wake := wakeNanos(p, tn)
-	stream := weftype.StreamName(weftype.RunKind, p.ID)
-	q, args := s.one.CreateRun(p, stream, wake, tn)
-	var inserted, existed bool
-	var version int64
+// createRunsPiped runs CreateRuns as the dialect's one statement per run
+// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint:
+// a batch is one round trip. Existing runs are read after the write.
+func (s *Store) createRunsPiped(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
+	type outcome struct {
+		inserted, existed bool
+		version           int64
+	}
+	got := make([]outcome, len(p.Runs))
 	err := s.writeAtomic(ctx, func(w *wtx) error {
-		w.c.queue(q, args, func(scan func(dest ...any) error) error {
-			var events int64
-			if err := scan(&inserted, &existed, &version, &events); err != nil {
-				return fmt.Errorf("create run %q: %w", p.ID, err)
-			}
-			if inserted && events != int64(len(p.Events)) {
-				return fmt.Errorf("create run %q: %d of %d events inserted", p.ID, events, len(p.Events))
-			}
-			return nil
-		})
+		for i := range p.Runs {
+			c := &p.Runs[i]
+			tn := nanos(now(c.Time))
+			q, args := s.one.CreateRun(c, weftype.StreamName(weftype.RunKind, c.ID), wakeNanos(c, tn), tn)
+			w.c.queue(q, args, func(scan func(dest ...any) error) error {
+				var events int64
+				o := &got[i]
+				if err := scan(&o.inserted, &o.existed, &o.version, &events); err != nil {
+					return fmt.Errorf("create run %q: %w", c.ID, err)
+				}
+				if o.inserted && events != int64(len(c.Events)) {
+					return fmt.Errorf("create run %q: %d of %d events inserted", c.ID, events, len(c.Events))
+				}
+				return nil
+			})
+		}
 		return nil
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case existed:
-		r, err := s.GetRun(ctx, &store.GetRunParams{ID: p.ID})
-		if err != nil {
-			return nil, err
-		}
-		return &store.CreateRunResult{Run: r}, nil
-	case !inserted:
-		return nil, fmt.Errorf("create run %q: %w", p.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: version})
 	}
-	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
-		ID: p.ID, Workflow: p.Workflow, Parent: p.Parent, Status: weftype.StatusPending, Input: p.Input,
-		WakeAt: fromNanos(wake), Version: int64(len(p.Events)), CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
-		Build: p.Build, TraceContext: p.TraceContext,
-	}}, nil
+	out := make([]store.CreateRunResult, len(p.Runs))
+	for i, o := range got {
+		c := &p.Runs[i]
+		switch {
+		case o.existed && !o.inserted:
+			r, err := s.GetRun(ctx, &store.GetRunParams{ID: c.ID})
+			if err != nil {
+				return nil, err
+			}
+			out[i] = store.CreateRunResult{Run: r}
+		case !o.inserted:
+			stream := weftype.StreamName(weftype.RunKind, c.ID)
+			return nil, fmt.Errorf("create run %q: %w", c.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: o.version})
+		default:
+			tn := nanos(now(c.Time))
+			out[i] = store.CreateRunResult{Created: true, Run: createdRun(c, c.Parent, wakeNanos(c, tn), tn, int64(len(c.Events)))}
+		}
+	}
+	return &store.CreateRunsResult{Runs: out}, nil
 }
 
 func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
@@ -125,11 +164,13 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	if p.Queue != "" {
 		queuedAt = wake
 	}
+	owner, token, expires := createLease(p)
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, created_at, updated_at, build, trace_context, queue, priority, concurrency_key, queued_at)
-		VALUES (?, ?, ?, ?, ?, ?, FALSE, '', 0, ?, ?, ?, ?, ?, ?, ?, ?)
+		lease_owner, lease_token, lease_expires, created_at, updated_at, build, trace_context,
+		queue, priority, concurrency_key, queued_at)
+		VALUES (?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, tn, tn, p.Build, p.TraceContext,
+		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext,
 		p.Queue, p.Priority, p.ConcurrencyKey, queuedAt)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
@@ -147,20 +188,31 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
-	return &store.CreateRunResult{Created: true, Run: &weftype.Run{
-		ID:           p.ID,
-		Workflow:     p.Workflow,
-		Parent:       parent,
-		Status:       weftype.StatusPending,
-		Input:        p.Input,
-		WakeAt:       fromNanos(wake),
-		Version:      version,
-		CreatedAt:    fromNanos(tn),
-		UpdatedAt:    fromNanos(tn),
-		Build:        p.Build,
-		TraceContext: p.TraceContext,
-		Queue:        p.Queue, Priority: p.Priority, ConcurrencyKey: p.ConcurrencyKey,
-	}}, nil
+	return &store.CreateRunResult{Created: true, Run: createdRun(p, parent, wake, tn, version)}, nil
+}
+
+// createLease is the lease a new run is created with: none, or the one
+// p asks for (store.CreateRunParams.LeaseOwner), with token 1 as the first
+// claim would give.
+func createLease(p *store.CreateRunParams) (owner string, token int64, expires any) {
+	if p.LeaseOwner == "" {
+		return "", 0, nil
+	}
+	return p.LeaseOwner, 1, nanos(p.LeaseUntil)
+}
+
+// createdRun is the record of a run just created from p.
+func createdRun(p *store.CreateRunParams, parent string, wake, tn, version int64) *weftype.Run {
+	r := &weftype.Run{
+		ID: p.ID, Workflow: p.Workflow, Parent: parent, Status: weftype.StatusPending, Input: p.Input,
+		WakeAt: fromNanos(wake), Version: version, CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
+		Build: p.Build, TraceContext: p.TraceContext,
+		Queue: p.Queue, Priority: p.Priority, ConcurrencyKey: p.ConcurrencyKey,
+	}
+	if p.LeaseOwner != "" {
+		r.LeaseOwner, r.LeaseToken, r.LeaseExpires = p.LeaseOwner, 1, fromNanos(nanos(p.LeaseUntil))
+	}
+	return r
 }
 
 // ClaimRuns implements store.Store.
@@ -270,7 +322,11 @@ func claimable(p *store.ClaimRunsParams, tn int64) (string, []any) {
 		args = appendArgs(args, p.Exclude)
 	}
 	if len(p.Workflows) > 0 {
-		q += ` AND r.workflow IN (` + placeholders(len(p.Workflows)) + `)`
+		// workflow || '' keeps the planner off runs_workflow: a claim must
+		// walk runs_due in (wake_at, id) order and stop at its limit, not
+		// read every run of the workflow and sort them (a scan that grows
+		// with the store; SQLite chose it without statistics).
+		q += ` AND (r.workflow || '') IN (` + placeholders(len(p.Workflows)) + `)`
 		args = appendArgs(args, p.Workflows)
 	}
 	return claimBuildFilter(q, args, p)

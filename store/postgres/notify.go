@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +35,15 @@ type notifier struct {
 	closed    bool
 	listening bool
 	subs      map[chan struct{}]struct{}
+	// wantWake is whether the next NOTIFY wakes the schedulers, and ended
+	// the runs whose end it tells of (see NotifyRunEnded).
+	wantWake bool
+	ended    []string
+	endSubs  map[*endSub]struct{}
 }
+
+// endSub is one ListenRunEnds caller.
+type endSub struct{ fn func(runIDs []string) }
 
 func newNotifier(cfg *pgx.ConnConfig, db *sql.DB, channel string, log *slog.Logger) *notifier {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -41,7 +51,8 @@ func newNotifier(cfg *pgx.ConnConfig, db *sql.DB, channel string, log *slog.Logg
 		cfg: cfg, db: db, channel: channel, log: log,
 		pending: make(chan struct{}, 1),
 		ctx:     ctx, cancel: cancel,
-		subs: make(map[chan struct{}]struct{}),
+		subs:    make(map[chan struct{}]struct{}),
+		endSubs: make(map[*endSub]struct{}),
 	}
 	n.wg.Add(1)
 	go n.sendLoop()
@@ -57,15 +68,22 @@ func (s *Store) Notify(ctx context.Context) error {
 	n := s.notify
 	n.mu.Lock()
 	closed := n.closed
+	n.wantWake = true
 	n.mu.Unlock()
 	if closed {
 		return weftype.ErrStoreClosed
 	}
+	n.poke()
+	return nil
+}
+
+// poke asks the send loop for a NOTIFY; while one is pending, it adds
+// nothing.
+func (n *notifier) poke() {
 	select {
 	case n.pending <- struct{}{}:
 	default: // one is pending already and will cover this one
 	}
-	return nil
 }
 
 // NotifiesSignals implements store.SignalNotifier: SendSignal's transaction
@@ -136,15 +154,123 @@ func (n *notifier) sendLoop() {
 			return
 		case <-n.pending:
 		}
+		n.mu.Lock()
+		payloads := endPayloads(n.ended)
+		if n.wantWake {
+			payloads = append(payloads, "")
+		}
+		n.wantWake, n.ended = false, nil
+		n.mu.Unlock()
+		if len(payloads) == 0 {
+			continue
+		}
 		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 		// The NOTIFY commits on its own, without waiting for the disk: it
 		// carries nothing durable, and waiting would add a flush to every
-		// wake-up.
-		_, err := n.db.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, n.channel)
+		// wake-up. One statement sends the wake-up and the ends together.
+		_, err := n.db.ExecContext(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, p) FROM unnest($2::text[]) AS p`, n.channel, payloads)
 		cancel()
 		if err != nil && n.ctx.Err() == nil {
 			n.log.Warn("weft: postgres: NOTIFY failed", "error", err)
 		}
+	}
+}
+
+// endPrefix starts the payload of a notification of ended runs: a JSON
+// array of their IDs. A wake-up has an empty payload.
+const endPrefix = "e:"
+
+// maxPayload keeps each notification under PostgreSQL's 8000-byte limit.
+const maxPayload = 7000
+
+// endPayloads packs the IDs of ended runs into as few notifications as fit.
+func endPayloads(ids []string) []string {
+	var out []string
+	var batch []string
+	size := 0
+	flush := func() {
+		if len(batch) > 0 {
+			b, _ := json.Marshal(batch) // strings always marshal
+			out = append(out, endPrefix+string(b))
+			batch, size = nil, 0
+		}
+	}
+	for _, id := range ids {
+		if size+len(id)+8 > maxPayload {
+			flush()
+		}
+		batch, size = append(batch, id), size+len(id)+8
+	}
+	flush()
+	return out
+}
+
+// NotifyRunEnded implements store.RunEndNotifier: the run's ID goes out
+// with the next NOTIFY, together with those of other runs that end
+// meanwhile, and the call returns at once.
+func (s *Store) NotifyRunEnded(ctx context.Context, runID string) error {
+	n := s.notify
+	n.mu.Lock()
+	closed := n.closed
+	if !closed {
+		n.ended = append(n.ended, runID)
+	}
+	n.mu.Unlock()
+	if closed {
+		return weftype.ErrStoreClosed
+	}
+	n.poke()
+	return nil
+}
+
+// ListenRunEnds implements store.RunEndNotifier on the connection that
+// Listen uses (it starts it if Listen has not).
+func (s *Store) ListenRunEnds(ctx context.Context, fn func(runIDs []string)) error {
+	n := s.notify
+	sub := &endSub{fn: fn}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return weftype.ErrStoreClosed
+	}
+	n.endSubs[sub] = struct{}{}
+	n.mu.Unlock()
+	context.AfterFunc(ctx, func() {
+		n.mu.Lock()
+		delete(n.endSubs, sub)
+		n.mu.Unlock()
+	})
+	_, err := s.Listen(ctx)
+	return err
+}
+
+// deliver hands a notification to its listeners: the ended runs to the
+// ListenRunEnds callers, a wake-up to the Listen channels.
+func (n *notifier) deliver(payload string) {
+	rest, ok := strings.CutPrefix(payload, endPrefix)
+	if !ok {
+		n.wake()
+		return
+	}
+	var ids []string
+	if err := json.Unmarshal([]byte(rest), &ids); err != nil {
+		n.log.Warn("weft: postgres: bad run end notification", "error", err)
+		return
+	}
+	n.ends(ids)
+}
+
+// ends calls every ListenRunEnds callback with ids (nil: some may have
+// been missed).
+func (n *notifier) ends(ids []string) {
+	n.mu.Lock()
+	subs := make([]*endSub, 0, len(n.endSubs))
+	for s := range n.endSubs {
+		subs = append(subs, s)
+	}
+	n.mu.Unlock()
+	for _, s := range subs {
+		s.fn(ids)
 	}
 }
 
@@ -185,10 +311,11 @@ func (n *notifier) listenLoop(conn *pgx.Conn) {
 			backoff = 50 * time.Millisecond
 			n.log.Info("weft: postgres: listening again")
 			n.wake() // notifications may have been missed meanwhile
+			n.ends(nil)
 		}
-		_, err := conn.WaitForNotification(n.ctx)
+		note, err := conn.WaitForNotification(n.ctx)
 		if err == nil {
-			n.wake()
+			n.deliver(note.Payload)
 			continue
 		}
 		conn.Close(context.Background())
