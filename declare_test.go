@@ -96,9 +96,9 @@ func TestAwaitOfDeclaredSignalWithAnotherType(t *testing.T) {
 	env.Start("mistyped", "m1", struct{}{})
 	r := env.RunToEnd("m1")
 	var pe *weft.PanicError
-	if r.Status != weftype.StatusFailed || !errors.As(weft.RunError(r), &pe) ||
+	if r.Status != weftype.StatusFailed || !errors.As(env.Engine.RunError(r), &pe) ||
 		!strings.Contains(pe.Value, `Await[string] of signal "verified"`) || !strings.Contains(pe.Value, "weft_test.verification") {
-		t.Fatalf("run %s %v, want failed by a panic that names both types", r.Status, weft.RunError(r))
+		t.Fatalf("run %s %v, want failed by a panic that names both types", r.Status, env.Engine.RunError(r))
 	}
 }
 

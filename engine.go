@@ -405,14 +405,9 @@ func (e *Engine) Journal(ctx context.Context, runID string) ([]JournalEntry, err
 
 // RunError returns the decoded error of an ended run: nil when it completed,
 // an error matching ErrCancelled when cancelled, the workflow's error (rebuilt
-// as RegisterError describes) when failed. It knows weft's own errors only:
-// an error of a type the application registered comes back as an
-// *ApplicationError with the same message; Engine.RunError and Run.Result
-// rebuild it with its type.
-func RunError(r *weftype.Run) error { return weftErrors.runError(r) }
-
-// RunError is the package's RunError with the errors registered with the
-// engine (see RegisterError).
+// with its type as RegisterError describes, whether it is weft's own or one
+// the application registered with this engine) when failed or blocked.
+// The registry belongs to the engine: there is no package-level one.
 func (e *Engine) RunError(r *weftype.Run) error { return e.errors.runError(r) }
 
 func (g *errorRegistry) runError(r *weftype.Run) error {

@@ -409,8 +409,8 @@ func TestCancelPropagatesToChildrenAndRunsCleanup(t *testing.T) {
 	if r.Status != weftype.StatusCancelled {
 		t.Fatalf("parent status = %s (%s), want cancelled", r.Status, r.Error)
 	}
-	if !errors.Is(weft.RunError(r), weft.ErrCancelled) {
-		t.Fatalf("RunError = %v, want ErrCancelled", weft.RunError(r))
+	if !errors.Is(env.Engine.RunError(r), weft.ErrCancelled) {
+		t.Fatalf("RunError = %v, want ErrCancelled", env.Engine.RunError(r))
 	}
 	kid := env.RunToEnd("kid")
 	if kid.Status != weftype.StatusCancelled {

@@ -246,10 +246,6 @@ type registeredError struct {
 	decode func(g *errorRegistry, info *executor.ErrorInfo) error
 }
 
-// weftErrors holds weft's own errors only, for RunError, which has no
-// engine. It is never registered to after it is made.
-var weftErrors = newErrorRegistry()
-
 // newErrorRegistry returns a registry of weft's own errors: the sentinels
 // and types of package weft and weftype, and the context errors.
 func newErrorRegistry() *errorRegistry {

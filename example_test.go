@@ -196,7 +196,7 @@ func ExampleEngine_Cancel() {
 	_ = wefttest.Settle(ctx, eng)
 	_ = eng.Cancel(ctx, "sub-1")
 	r, _ := wefttest.RunToEnd(ctx, eng, clock, "sub-1")
-	fmt.Println(r.Status, errors.Is(weft.RunError(r), weft.ErrCancelled))
+	fmt.Println(r.Status, errors.Is(eng.RunError(r), weft.ErrCancelled))
 	// Output:
 	// refunding
 	// cancelled true

@@ -14,6 +14,7 @@ func FuzzErrorCodec(f *testing.F) {
 	f.Add([]byte(`{"type":"weft.NonDeterminism","message":"m","data":{"position":3}}`))
 	f.Add([]byte(`{"type":"weft.Panic","data":"oops","step":"s","attempts":2}`))
 	f.Add([]byte(`{}`))
+	weftErrors := newErrorRegistry() // a registry of weft's own errors, as a new engine has
 	f.Fuzz(func(t *testing.T, data []byte) {
 		err := weftErrors.unmarshal(data)
 		if len(data) > 0 && err == nil {

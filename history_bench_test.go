@@ -20,7 +20,7 @@ import (
 // journal is written straight through the store, so that building it takes
 // one append. It reports the wake time and the bytes allocated by the wake.
 func BenchmarkWakeLongHistory(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
+	for _, n := range []int{1000, 10000, 100000} {
 		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
 			var took time.Duration
 			var alloc uint64

@@ -74,7 +74,7 @@ func TestTxStepWritesAndJournalCommitTogether(t *testing.T) {
 		t.Fatalf("journal after the failed attempt: %+v", j)
 	}
 	r := env.RunToEnd("o1")
-	if err := weft.RunError(r); err != nil {
+	if err := env.Engine.RunError(r); err != nil {
 		t.Fatal(err)
 	}
 	if string(r.Result) != `"order o1"` || countOrders(t, env.Engine) != 1 || calls.Load() != 2 {
@@ -94,7 +94,7 @@ func TestTxStepFailsForGood(t *testing.T) {
 	env.Start("order", "o2", 1)
 	r := env.RunToEnd("o2")
 	var se *weft.StepError
-	if err := weft.RunError(r); !errors.As(err, &se) || se.Attempts != 3 {
+	if err := env.Engine.RunError(r); !errors.As(err, &se) || se.Attempts != 3 {
 		t.Fatalf("run error %v, want a StepError after 3 attempts", err)
 	}
 	if n := countOrders(t, env.Engine); n != 0 {
@@ -113,7 +113,7 @@ func TestTxStepExactlyOnceAcrossCrashes(t *testing.T) {
 		<-crash.Done()
 		env.Restart()
 		r := env.RunToEnd("o3")
-		if err := weft.RunError(r); err != nil {
+		if err := env.Engine.RunError(r); err != nil {
 			t.Fatal(err)
 		}
 		want := int64(1) // after the journal: never again

@@ -170,8 +170,8 @@ func TestWorkflowOperationInsideStepFunctionFails(t *testing.T) {
 	env.Start("nested", "x1", struct{}{})
 	r := env.RunToEnd("x1")
 	var pe *weft.PanicError
-	if r.Status != weftype.StatusFailed || !errors.As(weft.RunError(r), &pe) || !strings.Contains(pe.Value, "inside a step function") {
-		t.Fatalf("run = %s %v, want failed with a panic", r.Status, weft.RunError(r))
+	if r.Status != weftype.StatusFailed || !errors.As(env.Engine.RunError(r), &pe) || !strings.Contains(pe.Value, "inside a step function") {
+		t.Fatalf("run = %s %v, want failed with a panic", r.Status, env.Engine.RunError(r))
 	}
 	// The store's writer still works.
 	env.Start("plain", "p1", struct{}{})

@@ -113,7 +113,7 @@ func (h *handler) writeRun(w http.ResponseWriter, r *http.Request, id string) er
 	if err != nil {
 		return withRun(err, id)
 	}
-	writeJSON(w, http.StatusOK, toRun(run))
+	writeJSON(w, http.StatusOK, h.toRun(run))
 	return nil
 }
 

@@ -240,7 +240,7 @@ func (h *handler) listRuns(w http.ResponseWriter, r *http.Request) error {
 			out.NextCursor = runs[limit-1].ID
 			break
 		}
-		out.Runs = append(out.Runs, toRun(run))
+		out.Runs = append(out.Runs, h.toRun(run))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -270,7 +270,7 @@ func (h *handler) startRun(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Location", RunPath(run.ID))
-	writeJSON(w, status, toRun(run))
+	writeJSON(w, status, h.toRun(run))
 	return nil
 }
 
@@ -283,7 +283,7 @@ func (h *handler) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return withRun(err, id)
 	}
-	out := toRun(run)
+	out := h.toRun(run)
 	// One read of the journal tells where a waiting run waits and how long
 	// its current segment is.
 	if run.Status == weftype.StatusWaiting {

@@ -158,7 +158,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			last = run
-			return s.send("run", run.Version, toRun(run))
+			return s.send("run", run.Version, h.toRun(run))
 		})
 	}
 	pos, err := lastEventID(r, func() (int64, error) { return eng.HeadPosition(r.Context()) })
@@ -189,7 +189,7 @@ func (h *handler) liveRuns(w http.ResponseWriter, r *http.Request) error {
 					continue // not a run's journal after all
 				}
 				if matches(filter, run) {
-					if err := s.send("run", at[id], toRun(run)); err != nil {
+					if err := s.send("run", at[id], h.toRun(run)); err != nil {
 						return err
 					}
 				}

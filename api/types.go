@@ -253,7 +253,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func toRun(r *weftype.Run) Run {
+func (h *handler) toRun(r *weftype.Run) Run {
 	out := Run{
 		ID: r.ID, Workflow: r.Workflow, Parent: r.Parent, Status: r.Status,
 		Input: raw(r.Input), Result: raw(r.Result),
@@ -272,14 +272,14 @@ func toRun(r *weftype.Run) Run {
 		var e RunError
 		if json.Unmarshal(r.Error, &e) != nil || e.Message == "" {
 			e = RunError{Message: string(r.Error)}
-			if err := weft.RunError(r); err != nil {
+			if err := h.eng.RunError(r); err != nil {
 				e.Message = err.Error()
 			}
 		}
 		out.Error = &e
 	}
 	var nd *weft.NonDeterminismError
-	if r.Status == weftype.StatusBlocked && errors.As(weft.RunError(r), &nd) {
+	if r.Status == weftype.StatusBlocked && errors.As(h.eng.RunError(r), &nd) {
 		out.Divergence = nd
 	}
 	return out

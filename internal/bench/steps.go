@@ -161,7 +161,7 @@ func measureSteps(ctx context.Context, rec *stepRecorder, p StepsParams, client 
 				return false, nil
 			}
 			lastCheck = time.Now()
-			return false, checkNone(ctx, st, weftype.StatusFailed, weftype.StatusCancelled)
+			return false, checkNone(ctx, client, st, weftype.StatusFailed, weftype.StatusCancelled)
 		}); err != nil {
 			return nil, fmt.Errorf("batch %d: %w", batch, err)
 		}
@@ -176,7 +176,7 @@ func measureSteps(ctx context.Context, rec *stepRecorder, p StepsParams, client 
 	if n := rec.replayedStep.Load(); n > 0 {
 		return nil, fmt.Errorf("%d steps were replayed instead of executed; runs restarted", n)
 	}
-	if err := checkNone(ctx, st, weftype.StatusFailed, weftype.StatusCancelled, weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting); err != nil {
+	if err := checkNone(ctx, client, st, weftype.StatusFailed, weftype.StatusCancelled, weftype.StatusPending, weftype.StatusRunning, weftype.StatusWaiting); err != nil {
 		return nil, err
 	}
 	res.Steps = len(rec.lat)

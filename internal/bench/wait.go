@@ -42,15 +42,15 @@ func settle(ctx context.Context, eng *weft.Engine, st store.Store) error {
 	return eng.WaitIdle(ctx)
 }
 
-// checkNone fails if any run has one of the statuses.
-func checkNone(ctx context.Context, st store.Store, statuses ...weftype.RunStatus) error {
+// checkNone fails if any run has one of the statuses; eng decodes its error.
+func checkNone(ctx context.Context, eng *weft.Engine, st store.Store, statuses ...weftype.RunStatus) error {
 	runs, err := st.ListRuns(ctx, &store.ListRunsParams{Statuses: statuses, Limit: 1})
 	if err != nil {
 		return err
 	}
 	if len(runs) > 0 {
 		r := runs[0]
-		return fmt.Errorf("run %s is %s, want completed: %v", r.ID, r.Status, weft.RunError(r))
+		return fmt.Errorf("run %s is %s, want completed: %v", r.ID, r.Status, eng.RunError(r))
 	}
 	return nil
 }

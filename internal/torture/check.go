@@ -81,7 +81,7 @@ func (d *driver) waitRuns(ctx context.Context, p plan) []string {
 			progress = time.Now()
 			var got string
 			if r.Status != weftype.StatusCompleted {
-				d.violate("run %s ended %s: %v", id, r.Status, weft.RunError(r))
+				d.violate("run %s ended %s: %v", id, r.Status, d.eng.RunError(r))
 			} else if err := json.Unmarshal(r.Result, &got); err != nil || got != Expected(rp.in, rp.sig) {
 				d.violate("run %s completed with %s, want %q", id, r.Result, Expected(rp.in, rp.sig))
 			}
