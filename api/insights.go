@@ -162,7 +162,7 @@ func (h *handler) getOverview(w http.ResponseWriter, r *http.Request) error {
 		out.Activity[i] = RunActivity{Start: a.Start, Started: a.Started, Completed: a.Completed, Failed: a.Failed, Cancelled: a.Cancelled}
 	}
 	if o.OldestWaiting != nil {
-		run := toRun(o.OldestWaiting)
+		run := h.toRun(o.OldestWaiting)
 		out.OldestWaiting = &run
 	}
 	for i, c := range o.Consumers {
