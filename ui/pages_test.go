@@ -31,7 +31,7 @@ func TestPagesServed(t *testing.T) {
 		return string(b)
 	}
 	index := get("/")
-	for _, want := range []string{`href="#/"`, `href="#/overview"`, `href="#/entities"`, `href="#/events"`, `href="#/consumers"`} {
+	for _, want := range []string{`href="#/"`, `href="#/overview"`, `href="#/entities"`, `href="#/events"`, `href="#/consumers"`, `href="#/queues"`} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %s", want)
 		}

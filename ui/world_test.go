@@ -78,6 +78,7 @@ func TestBrowserWorld(t *testing.T) {
 	registerTotals(eng)
 	weft.RegisterWorkflow(eng, "greet", func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
 	weft.RegisterWorkflow(eng, "refuse", func(context.Context, string) (string, error) { return "", errors.New("refused") })
+	weft.RegisterQueue(eng, weft.QueueDef{Name: "payments", Concurrency: 3, PerWorker: 2})
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +225,15 @@ func TestBrowserWorld(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#message.ok`)))
 	if got := b.text(`#message`); !strings.Contains(got, "Rebuild totals: done") {
 		t.Errorf("message after the rebuild %q", got)
+	}
+
+	// Queues: each registered queue with its limits.
+	b.do("the queues page",
+		chromedp.Navigate(srv.URL+"/#/queues"),
+		chromedp.WaitVisible(chromedp.CSS(`#queues-body tr[data-queue="payments"]`)))
+	b.shot("queues.png")
+	if got := b.text(`#queues-body tr[data-queue="payments"]`); !strings.Contains(got, "payments") || !strings.Contains(got, "3") || !strings.Contains(got, "2") {
+		t.Errorf("queues row %q, want payments with its limits 3 and 2", got)
 	}
 
 	// Dark mode follows the system's setting.

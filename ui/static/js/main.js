@@ -9,6 +9,7 @@ import {showEntities, showEntity, showEntityType} from './entities.js';
 import {showConsumers} from './consumers.js';
 import {showOverview} from './overview.js';
 import {showEvents} from './events.js';
+import {showQueues} from './queues.js';
 import {installKeys} from './keys.js';
 
 // decode is decodeURIComponent that gives s back when it is malformed.
@@ -23,6 +24,7 @@ const routes = [
   {exact: '#/consumers', show: () => showConsumers()},
   {exact: '#/entities', show: () => showEntities()},
   {exact: '#/overview', show: () => showOverview()},
+  {exact: '#/queues', show: () => showQueues()},
   {exact: '#/events', show: (_, params) => showEvents(params)},
   {prefix: '#/entities/', show: (parts, params) => (parts.length === 2 ? showEntity(parts[0], parts[1]) : showEntityType(parts[0], params))},
   {prefix: '#/runs/', show: (parts, params) => showRun(parts.join('/'), params)},
