@@ -36,8 +36,9 @@ func (r BuildRule) String() string {
 
 // BuildPolicy says which builds may execute the runs of the workflow it is
 // given to at registration: MoveToNewest (the default) or StayOnBuild.
-// Every worker reads the policy of the workflows it registered when it
-// claims runs, so declare the same policy in every build.
+// The policy is recorded with each run when it starts, and every claim
+// honours it, whatever the claiming worker registered; runs started before
+// the policy was recorded follow the claiming worker's registration.
 func BuildPolicy(r BuildRule) WorkflowOption {
 	return func(def *workflowDef) { def.stayOnBuild = r == StayOnBuild }
 }
@@ -107,6 +108,19 @@ func (e *Engine) stayOnBuild() []string {
 		}
 	}
 	return out
+}
+
+// buildPolicyOf returns the build policy recorded with a new run of
+// workflow name, so that every claim honours it (even on a worker that
+// registered the workflow differently, or not at all): whether it stays
+// on its build, or nil when this engine does not know the workflow.
+func (e *Engine) buildPolicyOf(name string) *bool {
+	def, ok := e.workflows.Get(name)
+	if !ok {
+		return nil
+	}
+	stay := def.stayOnBuild
+	return &stay
 }
 
 // workerPrune is how long the report of a worker not seen is kept: a worker

@@ -283,8 +283,8 @@ func (e *Engine) newRunParams(ctx context.Context, p startRunParams) (create *st
 	}
 	create = &store.CreateRunParams{
 		ID: p.ID, Workflow: p.Workflow, Input: p.Input, Time: e.clock.Now(), Build: e.cfg.BuildID,
-		TraceContext: e.traceContext(ctx),
-		Events:       []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
+		TraceContext: e.traceContext(ctx), StayOnBuild: e.buildPolicyOf(p.Workflow),
+		Events: []weftype.NewEvent{executor.StartedEvent(p.Workflow, p.Input)},
 	}
 	opts.apply(def, create)
 	return create, opts.mayStartNow(def, create.Time), nil

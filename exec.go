@@ -21,7 +21,7 @@ func (e *Engine) execEnv() *executor.Env {
 		Store: e.store, Clock: e.clock, Codec: e.codec, Logger: c.Logger,
 		Observer: execObserver{e}, Errors: e.errors,
 		Hooks:   execHooks(c.TestHooks),
-		BuildID: c.BuildID, DefaultRetry: retryOf(c.DefaultRetry), LongHistory: e.LongHistoryThreshold(),
+		BuildID: c.BuildID, StayOnBuild: e.buildPolicyOf, DefaultRetry: retryOf(c.DefaultRetry), LongHistory: e.LongHistoryThreshold(),
 		Workflow: func(name string) (*executor.Workflow, error) {
 			def, err := e.workflow(name)
 			if err != nil {

@@ -267,7 +267,8 @@ func (e *Engine) createChained(ctx context.Context, wf, id string, input any, wa
 	}
 	res, err := e.store.CreateRun(ctx, &store.CreateRunParams{
 		ID: id, Workflow: wf, Input: b, Time: e.clock.Now(), WakeAt: wake, Build: e.cfg.BuildID,
-		Events: []weftype.NewEvent{executor.StartedEvent(wf, b)},
+		StayOnBuild: e.buildPolicyOf(wf),
+		Events:      []weftype.NewEvent{executor.StartedEvent(wf, b)},
 	})
 	if err != nil {
 		return err

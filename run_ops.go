@@ -234,7 +234,8 @@ func (e *Engine) Reset(ctx context.Context, runID string, toSeq int64, opts ...O
 		Events: []weftype.NewEvent{term.audit(EventRunResetTo, "reset", int(toSeq), newID)},
 		Error:  e.errors.Marshal(ErrTerminated),
 		New: store.CreateRunParams{ID: newID, Workflow: old.Workflow, Input: old.Input, Events: kept, Time: e.clock.Now(),
-			Build: e.cfg.BuildID, TraceContext: old.TraceContext},
+			Build: e.cfg.BuildID, TraceContext: old.TraceContext,
+			StayOnBuild: e.buildPolicyOf(old.Workflow)},
 	})
 	if err != nil {
 		return "", err

@@ -348,6 +348,13 @@ type CreateRunParams struct {
 	// lease is only taken with the creation.
 	LeaseOwner string
 	LeaseUntil time.Time
+	// StayOnBuild is the build policy of the run's workflow, stored with
+	// the run so that every claim honours it, whatever the claiming worker
+	// registered: true when the run stays on its build, false when it moves
+	// to the claimer's. Nil when the starter does not know the workflow:
+	// then, as for runs stored before the policy was, the claimer's
+	// ClaimRunsParams.StayOnBuild decides.
+	StayOnBuild *bool
 }
 
 // StartKey deduplicates or debounces the starts of a workflow under a key
@@ -438,6 +445,8 @@ type ClaimRunsParams struct {
 	// StayOnBuild lists workflows whose runs stay on their build: of
 	// those, only runs with an empty Build or a Build that is Build or in
 	// CompatibleBuilds are claimed. Runs of other workflows move to Build.
+	// A run's own policy (CreateRunParams.StayOnBuild), when it has one,
+	// comes before this list.
 	StayOnBuild      []string
 	CompatibleBuilds []string
 	// Queues are the queues whose runs the claim may take: their runs are

@@ -134,6 +134,12 @@ type Run struct {
 	// AdmittedAt is when the run's queue admitted it; zero while it waits
 	// (queued) and for runs on no queue.
 	AdmittedAt time.Time
+	// StayOnBuild is the build policy recorded with the run when it
+	// started (weft.BuildPolicy): true when it stays on Build, false when
+	// it moves to the newest. Nil for runs started before policies were
+	// recorded, or by an engine that did not know the workflow; the
+	// claiming worker's policy for the workflow applies to those.
+	StayOnBuild *bool
 }
 
 // Queued reports whether the run waits in its queue: it is on a queue,

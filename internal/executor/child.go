@@ -60,8 +60,8 @@ func Child[O any](x *Execution, workflow, id string, input func() ([]byte, error
 			Events: []weftype.NewEvent{NewEvent(weftype.EventChildStarted, &Entry{Seq: seq, Name: workflow, Source: src, Child: id})},
 			StartChildren: []store.CreateRunParams{{
 				ID: id, Workflow: workflow, Parent: x.run.ID, Input: in, Time: x.now(), Build: env.BuildID,
-				TraceContext: env.Observer.TraceContext(x.ctx),
-				Events:       []weftype.NewEvent{StartedEvent(workflow, in)}, Queue: queue,
+				TraceContext: env.Observer.TraceContext(x.ctx), StayOnBuild: env.StayOnBuild(workflow),
+				Events: []weftype.NewEvent{StartedEvent(workflow, in)}, Queue: queue,
 			}},
 		})
 	}

@@ -24,6 +24,9 @@ type Env struct {
 	Hooks *Hooks
 	// BuildID is recorded with the child runs an execution starts.
 	BuildID string
+	// StayOnBuild is the build policy recorded with a child run of the
+	// workflow (store.CreateRunParams.StayOnBuild).
+	StayOnBuild func(workflow string) *bool
 	// DefaultRetry is the retry policy of steps that set none.
 	DefaultRetry Retry
 	// LongHistory is the number of entries in a run's current journal

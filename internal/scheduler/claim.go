@@ -88,11 +88,16 @@ func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
 
 // onBuild returns whether this engine's build may execute a run, as
 // ClaimRuns decides it (see store.ClaimRunsParams.StayOnBuild): a run of
-// a workflow that stays on its build only on that build or a compatible one.
+// a run that stays on its build (by its recorded policy, else by this
+// engine's for its workflow) only on that build or a compatible one.
 func (s *Scheduler) onBuild() func(r *weftype.Run) bool {
 	stay := s.cfg.StayOnBuild()
 	return func(r *weftype.Run) bool {
-		return s.cfg.Build == "" || r.Build == "" || !slices.Contains(stay, r.Workflow) ||
+		stays := slices.Contains(stay, r.Workflow)
+		if r.StayOnBuild != nil {
+			stays = *r.StayOnBuild
+		}
+		return s.cfg.Build == "" || r.Build == "" || !stays ||
 			r.Build == s.cfg.Build || slices.Contains(s.cfg.CompatibleBuilds, r.Build)
 	}
 }

@@ -14,17 +14,28 @@ import (
 // --- builds: the build of each run, the builds workers report
 
 // claimBuildFilter adds to the claim query q the condition that keeps the
-// runs of workflows that stay on their build to the claimer's build, the
-// builds it declares compatible, and runs that have none.
+// runs that stay on their build to the claimer's build, the builds it
+// declares compatible, and runs that have none.
 func claimBuildFilter(q string, args []any, p *store.ClaimRunsParams) (string, []any) {
-	if p.Build == "" || len(p.StayOnBuild) == 0 {
+	if p.Build == "" {
 		return q, args
 	}
+	stay, args := staysOnBuild("r.", args, p)
 	builds := append([]string{p.Build}, p.CompatibleBuilds...)
-	q += ` AND (r.build = '' OR r.workflow NOT IN (` + placeholders(len(p.StayOnBuild)) + `)
-		OR r.build IN (` + placeholders(len(builds)) + `))`
-	args = appendArgs(args, p.StayOnBuild)
+	q += ` AND (r.build = '' OR NOT ` + stay + ` OR r.build IN (` + placeholders(len(builds)) + `))`
 	return q, appendArgs(args, builds)
+}
+
+// staysOnBuild returns the SQL condition, on the runs row whose columns
+// are prefixed with col, that the run stays on its build, with args and
+// its arguments: the policy stored with the run, or for a run without one
+// (stored before it was) whether the claimer lists its workflow.
+func staysOnBuild(col string, args []any, p *store.ClaimRunsParams) (string, []any) {
+	if len(p.StayOnBuild) == 0 {
+		return `COALESCE(` + col + `stay_on_build, FALSE)`, args
+	}
+	return `COALESCE(` + col + `stay_on_build, ` + col + `workflow IN (` + placeholders(len(p.StayOnBuild)) + `))`,
+		appendArgs(args, p.StayOnBuild)
 }
 
 // claimSet is the assignments the claim makes to each run it leases: the
@@ -37,11 +48,9 @@ func claimSet(p *store.ClaimRunsParams, expires, tn int64) (string, []any) {
 	if p.Build == "" {
 		return set, args
 	}
-	if len(p.StayOnBuild) == 0 {
-		return set + `, build = ?`, append(args, p.Build)
-	}
-	set += `, build = CASE WHEN build <> '' AND workflow IN (` + placeholders(len(p.StayOnBuild)) + `) THEN build ELSE ? END`
-	return set, append(appendArgs(args, p.StayOnBuild), p.Build)
+	stay, args := staysOnBuild("", args, p)
+	set += `, build = CASE WHEN build <> '' AND ` + stay + ` THEN build ELSE ? END`
+	return set, append(args, p.Build)
 }
 
 // ReportWorker implements store.Store.

@@ -386,7 +386,7 @@ func (s *Store) HeadPosition(ctx context.Context) (int64, error) {
 var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result, r.error, r.wake_at,
 	r.cancel_requested, COALESCE(s.version, 0), r.lease_owner, r.lease_token, r.lease_expires,
 	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build, r.trace_context,
-	r.queue, r.priority, r.concurrency_key, r.admitted_at
+	r.queue, r.priority, r.concurrency_key, r.admitted_at, r.stay_on_build
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
 // selectRunsFrom is runSelect reading the runs of table (a WITH query's
@@ -407,12 +407,16 @@ func scanRun(sc scanner) (*weftype.Run, error) {
 	var status string
 	var wake, leaseExp, admitted sql.NullInt64
 	var created, updated int64
+	var stay sql.NullBool
 	if err := sc.Scan(&r.ID, &r.Workflow, &r.Parent, &status, &r.Input, &r.Result, &r.Error, &wake,
 		&r.CancelRequested, &r.Version, &r.LeaseOwner, &r.LeaseToken, &leaseExp, &created, &updated, &r.Wakes,
-		&r.ResetFrom, &r.ResetTo, &r.Build, &r.TraceContext, &r.Queue, &r.Priority, &r.ConcurrencyKey, &admitted); err != nil {
+		&r.ResetFrom, &r.ResetTo, &r.Build, &r.TraceContext, &r.Queue, &r.Priority, &r.ConcurrencyKey, &admitted, &stay); err != nil {
 		return nil, err
 	}
 	r.AdmittedAt = fromNullNanos(admitted)
+	if stay.Valid {
+		r.StayOnBuild = &stay.Bool
+	}
 	r.Status = weftype.RunStatus(status)
 	r.WakeAt = fromNullNanos(wake)
 	r.LeaseExpires = fromNullNanos(leaseExp)

@@ -167,11 +167,11 @@ func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*
 	owner, token, expires := createLease(p)
 	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
 		lease_owner, lease_token, lease_expires, created_at, updated_at, build, trace_context,
-		queue, priority, concurrency_key, queued_at)
-		VALUES (?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		queue, priority, concurrency_key, queued_at, stay_on_build)
+		VALUES (?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
 		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext,
-		p.Queue, p.Priority, p.ConcurrencyKey, queuedAt)
+		p.Queue, p.Priority, p.ConcurrencyKey, queuedAt, p.StayOnBuild)
 	if err != nil {
 		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
 	}
@@ -206,7 +206,7 @@ func createdRun(p *store.CreateRunParams, parent string, wake, tn, version int64
 	r := &weftype.Run{
 		ID: p.ID, Workflow: p.Workflow, Parent: parent, Status: weftype.StatusPending, Input: p.Input,
 		WakeAt: fromNanos(wake), Version: version, CreatedAt: fromNanos(tn), UpdatedAt: fromNanos(tn),
-		Build: p.Build, TraceContext: p.TraceContext,
+		Build: p.Build, TraceContext: p.TraceContext, StayOnBuild: p.StayOnBuild,
 		Queue: p.Queue, Priority: p.Priority, ConcurrencyKey: p.ConcurrencyKey,
 	}
 	if p.LeaseOwner != "" {

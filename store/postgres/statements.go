@@ -22,8 +22,8 @@ var _ sqlstore.OneStatement = dialect{}
 // its stream exists. It returns whether it inserted, whether the run
 // existed, and the journal's version when it did not insert.
 var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-			lease_owner, lease_token, lease_expires, created_at, updated_at, build, trace_context)
-		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, ?, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?, ?
+			lease_owner, lease_token, lease_expires, created_at, updated_at, build, trace_context, stay_on_build)
+		SELECT ?, ?, ?, ?, ?::bytea, ?::bigint, FALSE, ?, ?::bigint, ?::bigint, ?::bigint, ?::bigint, ?, ?, ?::boolean
 		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
 		ON CONFLICT (id) DO NOTHING RETURNING id),
 	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
@@ -41,7 +41,7 @@ func (dialect) CreateRun(p *store.CreateRunParams, stream string, wake, tn int64
 	if p.LeaseOwner != "" {
 		owner, token, expires = p.LeaseOwner, 1, p.LeaseUntil.UnixNano()
 	}
-	return createRunSQL, []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext, stream,
+	return createRunSQL, []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext, p.StayOnBuild, stream,
 		stream, int64(len(p.Events)),
 		stream, tn, weftype.StreamHash(stream), types, data,
 		p.ID, stream}

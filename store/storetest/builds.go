@@ -16,6 +16,7 @@ var buildTests = []test{
 	{"ClaimRunsStayOnBuild", testClaimRunsStayOnBuild},
 	{"ClaimRunsMovesBuild", testClaimRunsMovesBuild},
 	{"ReportWorkerListBuilds", testReportWorkerListBuilds},
+	{"ClaimRunsStoredBuildPolicy", testClaimRunsStoredBuildPolicy},
 }
 
 // createOnBuild creates run id of workflow on build, due at t0.
@@ -158,5 +159,49 @@ func testReportWorkerListBuilds(t *testing.T, h *harness) {
 	}
 	if w := bs[0].Workers[0]; w.ID != "w2" || w.Build != "v1" || !w.LastSeen.Equal(later) {
 		t.Errorf("worker = %+v, want w2 on v1 last seen %v", w, later)
+	}
+}
+
+// testClaimRunsStoredBuildPolicy checks that a run's own build policy,
+// stored at its creation, decides its claim whatever the claimer lists: a
+// run that stays on v1 is not claimed by a worker on v2 that lists no
+// workflow as staying; a run that moves is claimed (and moved) by a worker
+// that lists its workflow as staying; a run without a stored policy
+// follows the claimer's list.
+func testClaimRunsStoredBuildPolicy(t *testing.T, h *harness) {
+	yes, no := true, false
+	create := func(id, workflow string, stay *bool) {
+		h.t.Helper()
+		res, err := h.st.CreateRun(h.ctx, &store.CreateRunParams{ID: id, Workflow: workflow, Build: "v1", StayOnBuild: stay,
+			Events: []weftype.NewEvent{ev("Started", id)}, Time: t0})
+		h.ok(err)
+		if got := res.Run.StayOnBuild; (got == nil) != (stay == nil) || (got != nil && *got != *stay) {
+			t.Errorf("CreateRun %s returned StayOnBuild %v, want %v", id, got, stay)
+		}
+	}
+	create("stays", "a", &yes)
+	create("moves", "b", &no)
+	create("unset", "b", nil)
+	if got := h.run("stays").StayOnBuild; got == nil || !*got {
+		t.Errorf("stored StayOnBuild of stays = %v, want true", got)
+	}
+	runs, err := h.st.ClaimRuns(h.ctx, &store.ClaimRunsParams{Owner: "B", Now: t0, LeaseFor: time.Minute, Limit: 10,
+		Build: "v2", StayOnBuild: []string{"b"}})
+	h.ok(err)
+	got := ids(runs)
+	slices.Sort(got)
+	if want := []string{"moves"}; !slices.Equal(got, want) {
+		t.Fatalf("ClaimRuns by v2 listing b as staying = %v, want %v (stays keeps v1 by its own policy, unset follows the list)", got, want)
+	}
+	if b := h.run("moves").Build; b != "v2" {
+		t.Errorf("moves claimed on v2 has Build %q, want v2", b)
+	}
+	runs, err = h.st.ClaimRuns(h.ctx, &store.ClaimRunsParams{Owner: "C", Now: t0, LeaseFor: time.Minute, Limit: 10,
+		Build: "v1"})
+	h.ok(err)
+	got = ids(runs)
+	slices.Sort(got)
+	if want := []string{"stays", "unset"}; !slices.Equal(got, want) {
+		t.Fatalf("ClaimRuns by v1 = %v, want %v", got, want)
 	}
 }
