@@ -41,6 +41,13 @@ type EntityDef[S, C, E any] struct {
 	// Decide must be pure: it may run several times for one command (on a
 	// version conflict). Required.
 	Decide func(state S, cmd C) ([]E, error)
+	// DecideAt is Decide for commands whose outcome depends on the time (a
+	// deadline, an expiry): it gets the engine clock's time when the
+	// command is decided (Config.Clock, so a test clock moves it), instead
+	// of reading the wall clock, which would make it untestable and
+	// inconsistent with the engine's timers. Set Decide or DecideAt, not
+	// both.
+	DecideAt func(now time.Time, state S, cmd C) ([]E, error)
 	// Evolve returns the state after an event. Required.
 	Evolve func(state S, event E) S
 	// EventTypes lists one value of each concrete event type when E is an
@@ -192,8 +199,8 @@ func RegisterEntity[S, C, E any](e *Engine, def EntityDef[S, C, E]) *Entity[S, C
 		panic("weft: RegisterEntity with an empty name")
 	case strings.Contains(def.Name, ":"):
 		panic(fmt.Sprintf("weft: entity name %q contains ':'", def.Name))
-	case def.Decide == nil || def.Evolve == nil:
-		panic(fmt.Sprintf("weft: entity %q needs Decide and Evolve", def.Name))
+	case (def.Decide == nil) == (def.DecideAt == nil) || def.Evolve == nil:
+		panic(fmt.Sprintf("weft: entity %q needs Evolve and one of Decide and DecideAt", def.Name))
 	case def.SnapshotEvery < 0:
 		panic(fmt.Sprintf("weft: entity %q: negative SnapshotEvery", def.Name))
 	case def.StateVersion < 0:

@@ -172,13 +172,17 @@ func (en *Entity[S, C, E]) duplicate(ctx context.Context, id string, c *entityCe
 	return out, nil
 }
 
-// decide runs Decide, turning a panic into a *PanicError.
+// decide runs Decide (or DecideAt at the engine clock's time), turning a
+// panic into a *PanicError.
 func (en *Entity[S, C, E]) decide(state S, cmd C) (evs []E, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			evs, err = nil, &PanicError{Value: fmt.Sprint(r), Stack: string(debug.Stack())}
 		}
 	}()
+	if en.def.DecideAt != nil {
+		return en.def.DecideAt(en.eng.clock.Now(), state, cmd)
+	}
 	return en.def.Decide(state, cmd)
 }
 
