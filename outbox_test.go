@@ -118,7 +118,10 @@ func TestOutboxPublishesStepsAndEventsOnce(t *testing.T) {
 			testwait.Until(t, 10*time.Second, func() (bool, string) {
 				got, _ := pub.distinct()
 				s, err := eng.OutboxStatus(ctx)
-				return len(got) == 2 && err == nil && len(s) == 1 && s[0].Waiting == 0, fmt.Sprintf("received %v, status %+v", got, s)
+				// Delivered and Failures move with the ack, after the
+				// publisher has the messages: wait for them too.
+				return len(got) == 2 && err == nil && len(s) == 1 && s[0].Waiting == 0 && s[0].Delivered == 2 && s[0].Failures == 0,
+					fmt.Sprintf("received %v, status %+v", got, s)
 			})
 			got, deliveries := pub.distinct()
 			slices.Sort(got)
