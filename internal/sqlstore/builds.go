@@ -103,14 +103,7 @@ func (s *Store) ListBuilds(ctx context.Context) ([]*weftype.Build, error) {
 	for _, c := range counts {
 		get(c.ID).RunsInFlight = c.RunsInFlight
 	}
-	workers, err := listOf(ctx, s, "list builds", `SELECT worker, build, last_seen FROM worker_builds ORDER BY worker`, nil,
-		func(rows *sql.Rows) (weftype.Worker, error) {
-			var w weftype.Worker
-			var seen int64
-			err := rows.Scan(&w.ID, &w.Build, &seen)
-			w.LastSeen = fromNanos(seen)
-			return w, err
-		})
+	workers, err := s.workerReports(ctx, "list builds")
 	if err != nil {
 		return nil, err
 	}
@@ -124,4 +117,17 @@ func (s *Store) ListBuilds(ctx context.Context) ([]*weftype.Build, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// workerReports reads the builds the workers reported (ReportWorker), by
+// worker ID; what names the caller in errors.
+func (s *Store) workerReports(ctx context.Context, what string) ([]weftype.Worker, error) {
+	return listOf(ctx, s, what, `SELECT worker, build, last_seen FROM worker_builds ORDER BY worker`, nil,
+		func(rows *sql.Rows) (weftype.Worker, error) {
+			var w weftype.Worker
+			var seen int64
+			err := rows.Scan(&w.ID, &w.Build, &seen)
+			w.LastSeen = fromNanos(seen)
+			return w, err
+		})
 }

@@ -151,14 +151,7 @@ func (s *Store) Workload(ctx context.Context, p *store.WorkloadParams) (*weftype
 		}
 		return w
 	}
-	reports, err := listOf(ctx, s, "workload: workers", `SELECT worker, build, last_seen FROM worker_builds`, nil,
-		func(rows *sql.Rows) (weftype.WorkerLoad, error) {
-			var w weftype.WorkerLoad
-			var seen int64
-			err := rows.Scan(&w.ID, &w.Build, &seen)
-			w.LastSeen = fromNanos(seen)
-			return w, err
-		})
+	reports, err := s.workerReports(ctx, "workload: workers")
 	if err != nil {
 		return nil, err
 	}
