@@ -89,6 +89,8 @@ func TestServeAndWorkerOfAUsersBinary(t *testing.T) {
 	if s.url == "" || !strings.Contains(s.stdout.String(), "workflows:   visit") {
 		t.Fatalf("serve banner:\n%s", s.stdout)
 	}
+	// Ready once the engine's first claim has run, just after the banner.
+	testwait.For(t, "serve to be ready", func() bool { code, _ := httpGet(t, s.url+"/readyz"); return code == 200 })
 	for _, p := range []string{"/readyz", "/healthz", "/metrics", "/api/runs", "/"} {
 		if code, body := httpGet(t, s.url+p); code != 200 {
 			t.Fatalf("GET %s: %d %s", p, code, body)
