@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ type payment struct {
 
 // chargeLine is the line of the failing step call in payment, set by
 // registerPayment (the test reads the source line the UI points at).
-var chargeLine int
+// Several runs of payment set it at once, hence atomic.
+var chargeLine atomic.Int64
 
 // registerPayment registers "payment": a step that takes a while, then
 // "charge", which fails its two attempts for a customer named "declined";
@@ -54,7 +56,7 @@ func registerPayment(e *weft.Engine) {
 			return "", err
 		}
 		_, _, line, _ := runtime.Caller(0)
-		chargeLine = line + 2
+		chargeLine.Store(int64(line + 2))
 		_, err = weft.Step(ctx, "charge", func(context.Context) (int, error) {
 			if in.Customer == "declined" {
 				return 0, errors.New("card declined")
@@ -131,8 +133,8 @@ func TestBrowserRunPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="failed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#source .line.failed`)),
 		chromedp.WaitVisible(chromedp.CSS(`#failure`)))
-	if got := b.eval(`document.querySelector('#source .line.failed.selected, #source .line.failed').dataset.line`); got != strconv.Itoa(chargeLine) {
-		t.Errorf("failing line %s, want %d (the charge step)", got, chargeLine)
+	if got := b.eval(`document.querySelector('#source .line.failed.selected, #source .line.failed').dataset.line`); got != strconv.FormatInt(chargeLine.Load(), 10) {
+		t.Errorf("failing line %s, want %d (the charge step)", got, chargeLine.Load())
 	}
 	if n := b.eval(`String(document.querySelectorAll('#view pre.err').length)`); n != "1" {
 		t.Errorf("the error is shown %s times, want once", n)
