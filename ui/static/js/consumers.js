@@ -6,7 +6,7 @@
 // or skip a parked event, each confirmed first.
 
 import {view, el, fmtTime, fmtDuration, pretty} from './dom.js';
-import {api, showMessage, stopLive, whoami} from './api.js';
+import {api, poll, serial, showMessage, whoami} from './api.js';
 import {lineChart} from './chart.js';
 import {ask} from './dialog.js';
 
@@ -124,36 +124,22 @@ export async function showConsumers() {
       el('table', {class: 'parked'},
         el('thead', {}, el('tr', {}, ['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', 'Payload', ''].map((h) => el('th', {}, h)))),
         pbody)));
-  let busy = false;
   let first = true;
   const me = await whoami();
   const admin = me.role === 'admin';
-  const refresh = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const [cs, hist, ps] = await Promise.all([api('/api/consumers'), api('/api/consumers/history'), api('/api/parked')]);
-      if (!document.body.contains(cbody)) return;
-      cbody.replaceChildren(...cs.consumers.map((c) => consumerRow(c, hist.consumers[c.name], admin, refresh)));
-      if (!cs.consumers.length) cbody.append(el('tr', {}, el('td', {colspan: 12, class: 'empty'}, 'No consumers in this store yet.')));
-      const open = new Set([...pbody.querySelectorAll('tr[data-parked]')].map((tr) => tr.dataset.parked));
-      if (first || ps.parked.length !== open.size || ps.parked.some((p) => !open.has(p.consumer + '@' + p.position))) {
-        pbody.replaceChildren(...ps.parked.map((p) => parkedRow(p, admin, refresh)));
-        if (!ps.parked.length) pbody.append(el('tr', {}, el('td', {colspan: 9, class: 'empty'}, 'No parked events.')));
-        first = false;
-      }
-    } catch (e) { showMessage(e.message); } finally { busy = false; }
-  };
-  // Checkpoints move with every handled event: poll every 2 seconds while
-  // the page is open (the next page's stopLive stops it).
-  const signal = stopLive();
-  let timer = null;
-  await refresh();
-  (async () => {
-    while (!signal.aborted) {
-      await new Promise((r) => { timer = setTimeout(r, 2000); });
-      if (!signal.aborted && document.body.contains(cbody)) await refresh();
+  const refresh = serial(async () => {
+    const [cs, hist, ps] = await Promise.all([api('/api/consumers'), api('/api/consumers/history'), api('/api/parked')]);
+    if (!document.body.contains(cbody)) return;
+    cbody.replaceChildren(...cs.consumers.map((c) => consumerRow(c, hist.consumers[c.name], admin, refresh)));
+    if (!cs.consumers.length) cbody.append(el('tr', {}, el('td', {colspan: 12, class: 'empty'}, 'No consumers in this store yet.')));
+    const open = new Set([...pbody.querySelectorAll('tr[data-parked]')].map((tr) => tr.dataset.parked));
+    if (first || ps.parked.length !== open.size || ps.parked.some((p) => !open.has(p.consumer + '@' + p.position))) {
+      pbody.replaceChildren(...ps.parked.map((p) => parkedRow(p, admin, refresh)));
+      if (!ps.parked.length) pbody.append(el('tr', {}, el('td', {colspan: 9, class: 'empty'}, 'No parked events.')));
+      first = false;
     }
-  })();
-  signal.addEventListener('abort', () => clearTimeout(timer));
+  });
+  // Checkpoints move with every handled event: poll every 2 seconds while
+  // the page is open.
+  await poll(refresh, 2000, () => document.body.contains(cbody));
 }

@@ -64,6 +64,15 @@ export function fmtSpan(from, to) {
   return fmtDuration((to ? new Date(to) : new Date()) - new Date(from));
 }
 
+// fmtRelative is how far a time is from now: "in 5 min", "3 s ago",
+// "now" within a second.
+export function fmtRelative(t, now) {
+  const ms = new Date(t) - (now || new Date());
+  if (isNaN(ms)) return '';
+  if (Math.abs(ms) < 1000) return 'now';
+  return ms > 0 ? 'in ' + fmtDuration(ms) : fmtDuration(-ms) + ' ago';
+}
+
 // splitSource splits "file:line" into [file, line].
 export function splitSource(src) {
   const i = (src || '').lastIndexOf(':');
