@@ -150,6 +150,17 @@ func TestBrowserWorld(t *testing.T) {
 	if got := b.text(`#events-body`); strings.Contains(got, "acme-1") {
 		t.Errorf("event log of counter:acme-2 shows another stream: %q", got)
 	}
+	// A stream that is no registered entity's (the application appended
+	// "dose:1") is not linked as one; an entity's stream is.
+	b.do("the event log of every stream",
+		chromedp.Navigate(srvURL+"/#/events"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#events-body tr[data-position="%d"]`, pos))))
+	if got := b.eval(fmt.Sprintf(`document.querySelectorAll('#events-body tr[data-position="%d"] a').length + ' ' + document.querySelector('#events-body tr[data-position="%d"]').textContent`, pos, pos)); !strings.HasPrefix(got, "0 ") || !strings.Contains(got, "dose:1") {
+		t.Errorf("the dose:1 event's row: %q, want its stream as text, not a link", got)
+	}
+	if got := b.eval(`document.querySelector('#events-body a[href="#/entities/counter/acme-2"]') !== null`); got != "true" {
+		t.Error("the counter:acme-2 stream is not linked to its entity")
+	}
 
 	// Consumers: lag chart, row counts, the parked event's payload; skip
 	// it and rebuild the projection through the confirmation dialogs.

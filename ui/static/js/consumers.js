@@ -5,7 +5,7 @@
 // also gets the actions: reset a checkpoint, rebuild a projection, retry
 // or skip a parked event, each confirmed first.
 
-import {view, el, fmtTime, fmtDuration, pretty} from './dom.js';
+import {view, el, fmtTime, fmtDuration, pretty, thead, pagePanel} from './dom.js';
 import {api, poll, serial, showMessage, whoami} from './api.js';
 import {lineChart} from './chart.js';
 import {ask} from './dialog.js';
@@ -113,16 +113,14 @@ export async function showConsumers() {
   const cbody = el('tbody', {id: 'consumers-body'});
   const pbody = el('tbody', {id: 'parked-body'});
   view.replaceChildren(
-    el('section', {class: 'panel'},
-      el('h1', {}, 'Consumers and projections'),
-      el('p', {class: 'hint'}, 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the samples this server took while the page was open (up to an hour). Throughput is the checkpoint\'s advance in log positions per second.'),
+    pagePanel('Consumers and projections', 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the samples this server took while the page was open (up to an hour). Throughput is the checkpoint\'s advance in log positions per second.',
       el('table', {class: 'consumers'},
-        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Position', 'Lag', 'Lag over time', 'Throughput', 'Oldest waiting', 'Parked', 'Run by', 'Rows', 'State', ''].map((h) => el('th', {}, h)))),
+        thead(['Name', 'Kind', 'Position', 'Lag', 'Lag over time', 'Throughput', 'Oldest waiting', 'Parked', 'Run by', 'Rows', 'State', '']),
         cbody)),
     el('section', {class: 'panel'},
       el('h2', {}, 'Parked events'),
       el('table', {class: 'parked'},
-        el('thead', {}, el('tr', {}, ['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', 'Payload', ''].map((h) => el('th', {}, h)))),
+        thead(['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', 'Payload', '']),
         pbody)));
   let first = true;
   const me = await whoami();

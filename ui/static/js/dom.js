@@ -26,6 +26,17 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+// pagePanel is the first panel of a page: its title, a hint that says
+// what the page shows, then the page's own content.
+export function pagePanel(title, hint, ...content) {
+  return el('section', {class: 'panel'}, el('h1', {}, title), el('p', {class: 'hint'}, hint), ...content);
+}
+
+// thead is a table's header row of the column names heads.
+export function thead(heads) {
+  return el('thead', {}, el('tr', {}, heads.map((h) => el('th', {}, h))));
+}
+
 export function runHref(id) { return '#/runs/' + encodeURIComponent(id); }
 export function runAPI(id) { return '/api/runs/' + encodeURIComponent(id); }
 

@@ -1,7 +1,7 @@
 // The queues page (#/queues): each queue of runs with what waits and runs
 // in it against its limits, and how long runs wait (GET /api/queues).
 
-import {view, el, fmtTime, fmtDuration} from './dom.js';
+import {view, el, fmtTime, fmtDuration, thead, pagePanel} from './dom.js';
 import {api, poll, serial} from './api.js';
 
 // limit shows a limit, '–' for none (0).
@@ -25,11 +25,9 @@ function queueRow(q) {
 export async function showQueues() {
   const body = el('tbody', {id: 'queues-body'});
   view.replaceChildren(
-    el('section', {class: 'panel'},
-      el('h1', {}, 'Queues'),
-      el('p', {class: 'hint'}, 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.'),
+    pagePanel('Queues', 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.',
       el('table', {class: 'queues'},
-        el('thead', {}, el('tr', {}, ['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)'].map((h) => el('th', {}, h)))),
+        thead(['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)']),
         body)));
   const refresh = serial(async () => {
     const qs = await api('/api/queues');

@@ -5,7 +5,7 @@
 // button per timer, confirmed first (DELETE /api/timers/{name}). Timers fire
 // and leave the list, so it refreshes every 2 seconds while it is open.
 
-import {view, el, fmtTime, fmtRelative, pretty} from './dom.js';
+import {view, el, fmtTime, fmtRelative, pretty, thead, pagePanel} from './dom.js';
 import {api, poll, serial, showMessage, whoami} from './api.js';
 import {ask} from './dialog.js';
 
@@ -77,12 +77,10 @@ export async function showTimers(params) {
   const count = el('span', {class: 'hint', id: 'timers-count'});
   const me = await whoami();
   const admin = me.role === 'admin';
-  view.replaceChildren(el('section', {class: 'panel'},
-    el('h1', {}, 'Timers'),
-    el('p', {class: 'hint'}, 'Named timers send a command to an entity or start a workflow run at their time; setting a name again replaces its timer. A timer leaves the list once its command or start commits.'),
+  view.replaceChildren(pagePanel('Timers', 'Named timers send a command to an entity or start a workflow run at their time; setting a name again replaces its timer. A timer leaves the list once its command or start commits.',
     form,
     el('table', {class: 'timers'},
-      el('thead', {}, el('tr', {}, ['Name', 'Target', 'Due', 'In', 'Attempts', 'State', 'Payload', ''].map((h) => el('th', {}, h)))),
+      thead(['Name', 'Target', 'Due', 'In', 'Attempts', 'State', 'Payload', '']),
       body),
     el('div', {class: 'row'}, count,
       admin ? '' : el('span', {class: 'hint', id: 'read-only'}, 'Your token is read-only: cancelling a timer needs an admin token.'))));
