@@ -77,11 +77,11 @@ func TestBrowserRunPages(t *testing.T) {
 	const adminToken, readToken = "admin-secret", "read-secret"
 	srvURL := serve(t, eng, api.Options{Tokens: []api.Token{{Name: "ops", Secret: adminToken, Admin: true}, {Name: "viewer", Secret: readToken}}})
 
-	if _, _, err := eng.Untyped().Start(ctx, "payment", "pay-declined", []byte(`{"customer":"declined","amount":5}`)); err != nil {
-		t.Fatal(err)
-	}
 	startRuns(t, ctx, eng, "payment", weftype.StatusWaiting, map[string]string{"pay-ann": `{"customer":"ann","amount":7}`})
-	waitFor(t, ctx, eng, "pay-declined", weftype.StatusFailed)
+	startRuns(t, ctx, eng, "payment", weftype.StatusFailed, map[string]string{
+		"pay-declined": `{"customer":"declined","amount":5}`,
+		"pay-gone":     `{"customer":"declined","amount":1}`,
+	})
 	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		runs, err := eng.ListRuns(ctx, weft.RunFilter{IDPrefix: "tick@"})
 		return err == nil && len(runs) >= 2, fmt.Sprintf("schedule runs %d, %v", len(runs), err)
@@ -136,6 +136,21 @@ func TestBrowserRunPages(t *testing.T) {
 	}
 	if ops := b.eval(`[...document.querySelectorAll('#run-ops button')].map(b => b.id).join(' ')`); ops != "op-retry op-reset op-delete" {
 		t.Errorf("operations of a failed run: %q", ops)
+	}
+	// Delete (a 204 without a body) goes back to the list with the run gone.
+	b.do("deleting a failed run",
+		chromedp.Navigate(srvURL+"/#/runs/pay-gone"),
+		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="failed"]`)),
+		chromedp.Click(chromedp.CSS(`#op-delete`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#message.ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-body tr[data-run="pay-declined"]`)))
+	if msg := b.text(`#message`); msg != "Run pay-gone deleted." {
+		t.Errorf("message after the delete %q", msg)
+	}
+	if _, err := eng.GetRun(ctx, "pay-gone"); !errors.Is(err, weft.ErrRunNotFound) {
+		t.Errorf("pay-gone after the UI's delete: %v, want ErrRunNotFound", err)
 	}
 
 	// The waiting run: it says what it waits for and until when; the signal

@@ -101,8 +101,9 @@ function commandForm(box, type, id, schema) {
     ev.preventDefault();
     let body;
     try {
-      body = cmd.value.trim() ? JSON.parse(cmd.value) : typed.value();
+      body = cmd.value.trim() ? JSON.parse(cmd.value) : typed && !schema.oneOf ? typed.value() : undefined;
     } catch (e) { showMessage('The command is not valid: ' + e.message); return; }
+    if (body === undefined) { showMessage('Type the command as JSON.'); return; }
     const req = {command: body};
     if (cmdID.value) req.command_id = cmdID.value;
     try {
