@@ -52,14 +52,9 @@ func awaitLine(t *testing.T) int {
 // UI's form with the run's secret, and the page shows it complete. A run
 // whose ID and input hold HTML shows them as text.
 func TestBrowser(t *testing.T) {
-	chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+	ctx := browserTest(t, 90*time.Second)
 	var cure atomic.Bool
-	eng, _ := startEngine(t, ctx, engineSetup{Register: func(e *weft.Engine) {
-		onboarding.Register(e, fakeServices{})
-		registerEventSide(e, &cure)
-	}})
+	eng, _ := startEngine(t, ctx, engineSetup{Register: func(e *weft.Engine) { registerOnboarding(e, &cure) }})
 	// A token, and a host name the server must be told about, as behind a
 	// reverse proxy: the browser maps weft.test to the test server.
 	const token, host = "browser-token", "weft.test"
@@ -177,9 +172,11 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
-// registerEventSide registers the "counter" entity and the "audit"
-// consumer, which fails on "Poison" events until cure is set.
-func registerEventSide(e *weft.Engine, cure *atomic.Bool) {
+// registerOnboarding registers the onboarding example (with services
+// that do nothing), the "counter" entity and the "audit" consumer, which
+// fails on "Poison" events until cure is set.
+func registerOnboarding(e *weft.Engine, cure *atomic.Bool) {
+	onboarding.Register(e, fakeServices{})
 	type state struct {
 		Count int `json:"count"`
 	}

@@ -49,9 +49,7 @@ func registerHistory(e *weft.Engine, v int) {
 // whose journal the new code no longer matches is blocked and opens at the
 // diverging line with the expected and the actual step.
 func TestBrowserRunHistory(t *testing.T) {
-	chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
+	ctx := browserTest(t, 120*time.Second)
 	path := filepath.Join(t.TempDir(), "weft.db")
 	// engine starts an engine on the store with the code of version v.
 	engine := func(v int) (*weft.Engine, func()) {

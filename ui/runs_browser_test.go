@@ -68,9 +68,7 @@ func registerPayment(e *weft.Engine, chargeLine *atomic.Int64) {
 // asks a query; the run list filters on the server, counts per status and
 // groups a schedule's runs under one row.
 func TestBrowserRunPages(t *testing.T) {
-	chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
+	ctx := browserTest(t, 120*time.Second)
 	var chargeLine atomic.Int64
 	eng, _ := startEngine(t, ctx, engineSetup{Config: weft.Config{BuildID: "v1.4.2"},
 		Register: func(e *weft.Engine) { registerPayment(e, &chargeLine) }})

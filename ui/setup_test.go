@@ -56,6 +56,16 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browserTest begins a browser test: it is skipped without Chromium (see
+// chromium), and the context it returns bounds the whole test.
+func browserTest(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	chromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // artifacts returns the directory for the screenshots that are not
 // docs/ui.md's: $WEFT_ARTIFACTS, or a temporary directory.
 func artifacts(t *testing.T) string {

@@ -49,9 +49,7 @@ func registerBilling(e *weft.Engine) {
 // entity and back; a cancel through its confirmation dialog (and one
 // dismissed); and no cancel button for a read-only token.
 func TestBrowserTimers(t *testing.T) {
-	chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx := browserTest(t, 2*time.Minute)
 	eng, _ := startEngine(t, ctx, engineSetup{Register: registerBilling})
 	const adminToken, readToken = "timers-admin", "timers-read"
 	srvURL := serve(t, eng, api.Options{Tokens: []api.Token{{Name: "ops", Secret: adminToken, Admin: true}, {Name: "viewer", Secret: readToken}}})

@@ -42,13 +42,10 @@ func registerTotals(e *weft.Engine) {
 // pages in headless Chromium against an engine with data, and the keyboard
 // navigation; it takes the screenshots of docs/ui.md.
 func TestBrowserWorld(t *testing.T) {
-	chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx := browserTest(t, 3*time.Minute)
 	var cure atomic.Bool
 	eng, _ := startEngine(t, ctx, engineSetup{Register: func(e *weft.Engine) {
-		onboarding.Register(e, fakeServices{})
-		registerEventSide(e, &cure)
+		registerOnboarding(e, &cure)
 		registerTotals(e)
 		weft.RegisterWorkflow(e, "greet", func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
 		weft.RegisterWorkflow(e, "refuse", func(context.Context, string) (string, error) { return "", errors.New("refused") })
