@@ -90,7 +90,9 @@ export async function showTimers(params) {
   const refresh = serial(async () => {
     const list = await api('/api/timers' + (prefix ? '?prefix=' + encodeURIComponent(prefix) : ''));
     if (!document.body.contains(body)) return;
-    const now = new Date();
+    // Due times are told from the engine's clock, which a test clock may
+    // have moved far from this browser's.
+    const now = list.now ? new Date(list.now) : new Date();
     const next = new Map();
     for (const t of list.timers) {
       const key = JSON.stringify(t);
