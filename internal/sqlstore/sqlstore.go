@@ -100,15 +100,10 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return s.writeWith(ctx, fn, false)
 }
 
-// writeAtomic is write for fn that changes nothing when it fails, which
-// then runs without a savepoint (groupcommit.Committer.DoAtomic).
-func (s *Store) writeAtomic(ctx context.Context, fn func(w *wtx) error) error {
-	return s.writeWith(ctx, fn, true)
-}
-
-// writeQueued is writeAtomic when the Store's form queues its statements
-// (form.queued) and queued holds, write otherwise: for a write of the
-// form's statements alone, which then change nothing when refused.
+// writeQueued is write without a savepoint (groupcommit.Committer.DoAtomic)
+// when the Store's form queues its statements (form.queued) and queued
+// holds, and write otherwise: for a write of the form's statements alone,
+// which change nothing when they fail or refuse.
 func (s *Store) writeQueued(ctx context.Context, queued bool, fn func(w *wtx) error) error {
 	return s.writeWith(ctx, fn, queued && s.form.queued())
 }
