@@ -63,6 +63,17 @@ func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*sto
 			if err := w.form.createRun(w, c, stream, wakeNanos(c, tns[i]), tns[i], &vs[i]); err != nil {
 				return err
 			}
+			if c.StartKey == nil {
+				continue
+			}
+			// The key's window names this run: a conflict must undo it.
+			if err := w.c.flush(""); err != nil {
+				return err
+			}
+			if v := vs[i]; !v.inserted && !v.existed {
+				_, err := v.result(c, tns[i], nil)
+				return err
+			}
 		}
 		return nil
 	})
