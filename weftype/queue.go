@@ -28,6 +28,10 @@ type Queue struct {
 	// later start too), Running the runs admitted that have not ended.
 	Queued  int64
 	Running int64
+	// StepsQueued counts the step attempts waiting for a slot of the
+	// queue (weft.StepOnQueue), StepsRunning those holding one.
+	StepsQueued  int64
+	StepsRunning int64
 	// OldestQueuedAt is when the run waiting longest joined the queue;
 	// zero when none waits.
 	OldestQueuedAt time.Time
