@@ -197,7 +197,6 @@ func TestStartOptionErrors(t *testing.T) {
 	})
 	u := env.Engine.Untyped()
 	for name, opts := range map[string][]weft.StartOption{
-		"priority without a queue": {weft.Priority(1)},
 		"key without a queue":      {weft.ConcurrencyKey("k")},
 		"dedup and debounce":       {weft.Dedup("k", time.Minute), weft.Debounce("k", time.Minute)},
 		"no window":                {weft.Dedup("k", 0)},

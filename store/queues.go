@@ -60,7 +60,8 @@ type Queues interface {
 	// weftype.ErrQueueNotFound.
 	AcquireStepSlot(ctx context.Context, p *AcquireStepSlotParams) (*AcquireStepSlotResult, error)
 	// ReleaseStepSlot releases the slot p.Step of run p.RunID taken under
-	// lease p.LeaseToken (nothing when there is none) and makes due the runs
+	// lease p.LeaseToken, or withdraws the attempt p.Step if it waits
+	// (nothing when there is neither), and makes due the runs
 	// whose waiting attempts come first, as many as places are free; it
 	// returns how many it made due, so that the caller wakes the workers.
 	ReleaseStepSlot(ctx context.Context, p *ReleaseStepSlotParams) (int, error)

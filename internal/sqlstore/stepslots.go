@@ -287,8 +287,19 @@ func (s *Store) ReleaseStepSlot(ctx context.Context, p *store.ReleaseStepSlotPar
 		if err != nil {
 			return fmt.Errorf("release step slot of run %q: %w", p.RunID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			// No slot held: withdraw the attempt if it waits.
+			if res, err = w.exec(`DELETE FROM step_slots WHERE queue = ? AND run_id = ? AND step = ? AND admitted_at IS NULL`,
+				p.Queue, p.RunID, p.Step); err != nil {
+				return fmt.Errorf("release step slot of run %q: %w", p.RunID, err)
+			}
+			if n, err = res.RowsAffected(); err != nil || n == 0 {
+				return err
+			}
 		}
 		c, err := w.countSlots(p.Queue, "", lim, tn)
 		if err != nil {

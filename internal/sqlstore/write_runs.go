@@ -31,7 +31,7 @@ func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*sto
 			return nil, err
 		}
 		c := &p.Runs[i]
-		piped = piped && len(c.Events) > 0 && untagged(c.Events) && c.Queue == "" && c.StartKey == nil
+		piped = piped && len(c.Events) > 0 && untagged(c.Events) && c.Queue == "" && c.StartKey == nil && c.Priority == 0
 	}
 	if len(p.Runs) == 0 {
 		return &store.CreateRunsResult{}, nil

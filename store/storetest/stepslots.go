@@ -19,6 +19,8 @@ var stepSlotTests = []test{
 	{"StepSlotRate", testStepSlotRate},
 	{"StepSlotPriorityAndPlace", testStepSlotPriorityAndPlace},
 	{"StepSlotRefusals", testStepSlotRefusals},
+	{"StepSlotWithdraw", testStepSlotWithdraw},
+	{"RunPriorityWithoutQueue", testRunPriorityWithoutQueue},
 }
 
 // leased creates run id leased to owner from at for a minute.
@@ -220,4 +222,30 @@ func testStepSlotRefusals(t *testing.T, h *harness) {
 	h.end("b", weftype.StatusCancelled, t0)
 	h.release("q", a, "s", t0)
 	wantAdmitted(t, "c after b ended", h.acquire("q", c, "s", 0, t0), true)
+}
+
+func testStepSlotWithdraw(t *testing.T, h *harness) {
+	h.saveQueue(store.SaveQueueParams{Name: "q", Concurrency: 1})
+	a, b, c := h.leased("a", "A", t0), h.leased("b", "B", t0), h.leased("c", "C", t0)
+	wantAdmitted(t, "a", h.acquire("q", a, "s", 0, t0), true)
+	wantAdmitted(t, "b", h.acquire("q", b, "s", 9, t0), false)
+	wantAdmitted(t, "c", h.acquire("q", c, "s", 0, t0), false)
+	// b gives up waiting (its run was cancelled): it leaves the queue.
+	h.release("q", b, "s", t0)
+	if q, _ := h.stepCounts("q", t0); q != 1 {
+		t.Fatalf("steps queued after b withdrew = %d, want 1", q)
+	}
+	h.release("q", a, "s", t0)
+	wantAdmitted(t, "c after a's release", h.acquire("q", c, "s", 0, t0), true)
+}
+
+func testRunPriorityWithoutQueue(t *testing.T, h *harness) {
+	for _, id := range []string{"p1", "p2"} {
+		_, err := h.st.CreateRun(h.ctx, &store.CreateRunParams{ID: id, Workflow: "wf", Input: []byte(`{}`),
+			Events: []weftype.NewEvent{ev("Started", id)}, Time: t0, Priority: 7})
+		h.ok(err)
+		if r := h.run(id); r.Priority != 7 || r.Queued() {
+			t.Fatalf("run %s = priority %d, queued %v; want 7, not queued", id, r.Priority, r.Queued())
+		}
+	}
 }
