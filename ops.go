@@ -95,6 +95,9 @@ type StepInfo struct {
 	// (run ID and position, "<run>/<position>", or "<run>/<segment>.<position>"
 	// after a ContinueAsNew): pass it downstream to make the effect idempotent.
 	IdempotencyKey string
+	// AdmittedAt is when the step's queue admitted the attempt (on the
+	// engine's clock); zero for a step on no queue (StepOnQueue).
+	AdmittedAt time.Time
 }
 
 // StepInfoFrom returns the StepInfo of the step whose function got ctx.

@@ -80,8 +80,10 @@ type AcquireStepSlotParams struct {
 
 // AcquireStepSlotResult is the answer of Store.AcquireStepSlot.
 type AcquireStepSlotResult struct {
-	// Admitted is true when the attempt holds a slot.
-	Admitted bool
+	// Admitted is true when the attempt holds a slot, admitted at
+	// AdmittedAt (the Time of the call that admitted it).
+	Admitted   bool
+	AdmittedAt time.Time
 	// WakeAt, for an attempt not admitted, is when the rate frees a place
 	// for it; zero when it waits for a release.
 	WakeAt time.Time

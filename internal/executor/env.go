@@ -131,6 +131,7 @@ type StepInfo struct {
 	Seq            int
 	Attempt        int
 	IdempotencyKey string
+	AdmittedAt     time.Time
 }
 
 type stepKey struct{}

@@ -17,8 +17,11 @@ import (
 // a slot is released, or sets its wake-up to when the rate frees a place; it
 // then replays up to the step and asks again, keeping its place in the queue.
 
-// slot is the slot an attempt holds; the zero slot is none.
-type slot struct{ queue, key string }
+// slot is the slot an attempt holds, admitted at at; the zero slot is none.
+type slot struct {
+	queue, key string
+	at         time.Time
+}
 
 // acquire takes a slot of the step's queue for the attempt about to run,
 // waiting durably while the queue does not admit it. It returns the error
@@ -46,7 +49,7 @@ func (s *stepRun) acquire() (slot, error) {
 			x.env.Notify(x.ctx)
 		}
 		if res.Admitted {
-			return slot{queue: q, key: key}, nil
+			return slot{queue: q, key: key, at: res.AdmittedAt}, nil
 		}
 		if x.cancel {
 			// Withdraw from the queue, so that the attempt holds no one back.

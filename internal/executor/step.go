@@ -24,6 +24,7 @@ func Step[T any](x *Execution, name, src string, fn func(ctx context.Context) (T
 		if err != nil {
 			return zeroAnd[T](s.failed(nonRetryable{err}, 0))
 		}
+		info.AdmittedAt = sl.at
 		out, took, err := runAttempt(x, info, s.o.Timeout, fn)
 		x.releaseSlot(sl)
 		if x.env.Stopped() {

@@ -21,6 +21,7 @@ func TxStep[T any](x *Execution, name, src string, fn func(ctx context.Context, 
 		if err != nil {
 			return zeroAnd[T](s.failed(nonRetryable{err}, 0))
 		}
+		info.AdmittedAt = sl.at
 		if x.crashHook(true, name, s.seq) {
 			x.unwindTo(unwindAbort)
 		}

@@ -138,9 +138,9 @@ func (w *wtx) acquireStepSlot(p *store.AcquireStepSlotParams, tn int64) (*store.
 	if err := w.pruneSlots(p.Queue, lim, tn); err != nil {
 		return nil, err
 	}
-	queuedAt, admitted, err := w.slotOf(p, tn)
-	if err != nil || admitted {
-		return &store.AcquireStepSlotResult{Admitted: admitted}, err
+	queuedAt, admittedAt, err := w.slotOf(p, tn)
+	if err != nil || admittedAt != 0 {
+		return &store.AcquireStepSlotResult{Admitted: admittedAt != 0, AdmittedAt: fromNanos(admittedAt)}, err
 	}
 	c, err := w.countSlots(p.Queue, p.Owner, lim, tn)
 	if err != nil {
@@ -165,7 +165,7 @@ func (w *wtx) acquireStepSlot(p *store.AcquireStepSlotParams, tn int64) (*store.
 		}
 		// Those ahead have places too: they may be passivated, waiting.
 		woken, err := w.wakeSlotWaiters(p.Queue, lim, tn, min(free-1, stepWakeMost))
-		return &store.AcquireStepSlotResult{Admitted: true, Woken: woken}, err
+		return &store.AcquireStepSlotResult{Admitted: true, AdmittedAt: fromNanos(tn), Woken: woken}, err
 	}
 	res := &store.AcquireStepSlotResult{}
 	concurrencyFree := lim.concurrency == 0 || lim.concurrency-c.held > ahead
@@ -191,44 +191,43 @@ func (w *wtx) pruneSlots(name string, lim queueLimits, tn int64) error {
 }
 
 // slotOf finds or records the slot of attempt p.Step under p's lease and
-// returns when it began to wait, or that it is admitted already. A waiting
+// returns when it began to wait, and when it was admitted if it was
+// already (0 if not). A waiting
 // slot recorded under an earlier lease of the run (it passivated, or its
 // worker died) moves to this lease with its place in the queue; slots of
 // the run's other attempts still held (a release that did not happen) are
 // released, since a run runs one step at a time.
-func (w *wtx) slotOf(p *store.AcquireStepSlotParams, tn int64) (queuedAt int64, admitted bool, err error) {
+func (w *wtx) slotOf(p *store.AcquireStepSlotParams, tn int64) (queuedAt, admittedAt int64, err error) {
 	var adm, rel sql.NullInt64
 	err = w.queryRow(`SELECT queued_at, admitted_at, released_at FROM step_slots
 		WHERE queue = ? AND run_id = ? AND step = ? AND lease_token = ?`, p.Queue, p.RunID, p.Step, p.LeaseToken).Scan(&queuedAt, &adm, &rel)
 	switch {
 	case err == nil && rel.Valid:
-		return 0, false, fmt.Errorf("attempt %q was released already", p.Step)
-	case err == nil && adm.Valid:
-		return queuedAt, true, nil
+		return 0, 0, fmt.Errorf("attempt %q was released already", p.Step)
 	case err == nil:
-		return queuedAt, false, nil
+		return queuedAt, adm.Int64, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, false, err
+		return 0, 0, err
 	}
 	if _, err := w.exec(`UPDATE step_slots SET released_at = ? WHERE queue = ? AND run_id = ? AND admitted_at IS NOT NULL AND released_at IS NULL`,
 		tn, p.Queue, p.RunID); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	var earlier sql.NullInt64
 	if err := w.queryRow(`SELECT MIN(queued_at) FROM step_slots WHERE queue = ? AND run_id = ? AND step = ? AND admitted_at IS NULL`,
 		p.Queue, p.RunID, p.Step).Scan(&earlier); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	queuedAt = tn
 	if earlier.Valid {
 		queuedAt = earlier.Int64
 	}
 	if _, err := w.exec(`DELETE FROM step_slots WHERE queue = ? AND run_id = ? AND admitted_at IS NULL`, p.Queue, p.RunID); err != nil {
-		return 0, false, err
+		return 0, 0, err
 	}
 	_, err = w.exec(`INSERT INTO step_slots (queue, run_id, step, lease_token, owner, priority, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		p.Queue, p.RunID, p.Step, p.LeaseToken, p.Owner, p.Priority, queuedAt)
-	return queuedAt, false, err
+	return queuedAt, 0, err
 }
 
 // rateFrees returns when the rate of queue name frees the place of the
