@@ -13,6 +13,8 @@ function queueRow(q) {
     el('td', {}, q.name),
     el('td', {class: q.queued > 0 ? 'lagging' : ''}, String(q.queued)),
     el('td', {class: full ? 'lagging' : ''}, String(q.running)),
+    el('td', {class: 'steps-queued' + (q.steps_queued > 0 ? ' lagging' : '')}, String(q.steps_queued)),
+    el('td', {class: 'steps-running' + (q.limit > 0 && q.steps_running >= q.limit ? ' lagging' : '')}, String(q.steps_running)),
     el('td', {}, limit(q.limit)),
     el('td', {}, limit(q.per_worker)),
     el('td', {}, q.rate_n > 0 ? q.rate_n + ' / ' + fmtDuration(q.rate_per_ms) : '–'),
@@ -27,9 +29,9 @@ export async function showQueues() {
   view.replaceChildren(
     el('section', {class: 'panel'},
       el('h1', {}, 'Queues'),
-      el('p', {class: 'hint'}, 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.'),
+      el('p', {class: 'hint'}, 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends. A step on a queue (StepOnQueue) waits the same way for a slot, which it holds while it runs; steps and runs count apart.'),
       el('table', {class: 'queues'},
-        el('thead', {}, el('tr', {}, ['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)'].map((h) => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ['Queue', 'Runs queued', 'Runs running', 'Steps queued', 'Steps running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)'].map((h) => el('th', {}, h)))),
         body)));
   let busy = false;
   const refresh = async () => {
@@ -39,7 +41,7 @@ export async function showQueues() {
       const qs = await api('/api/queues');
       if (!document.body.contains(body)) return;
       body.replaceChildren(...qs.queues.map(queueRow));
-      if (!qs.queues.length) body.append(el('tr', {}, el('td', {colspan: 10, class: 'empty'}, 'No queues in this store yet: they are recorded when an app that registers them starts.')));
+      if (!qs.queues.length) body.append(el('tr', {}, el('td', {colspan: 12, class: 'empty'}, 'No queues in this store yet: they are recorded when an app that registers them starts.')));
     } catch (e) { showMessage(e.message); } finally { busy = false; }
   };
   // Counts move with every admission: poll every second while the page is
