@@ -62,8 +62,11 @@ type Queues interface {
 	// ReleaseStepSlot releases the slot p.Step of run p.RunID taken under
 	// lease p.LeaseToken, or withdraws the attempt p.Step if it waits
 	// (nothing when there is neither), and makes due the runs
-	// whose waiting attempts come first, as many as places are free; it
-	// returns how many it made due, so that the caller wakes the workers.
+	// whose waiting attempts come first, as many as places are free (one
+	// when the queue has no Concurrency nor RateN, since only the workers'
+	// PerWorker can hold them back; AcquireStepSlot's admission wakes the
+	// next); it returns how many it made due, so that the caller wakes the
+	// workers.
 	ReleaseStepSlot(ctx context.Context, p *ReleaseStepSlotParams) (int, error)
 }
 

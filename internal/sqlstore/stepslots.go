@@ -95,6 +95,17 @@ func (c stepCounts) free(lim queueLimits) int {
 	return max(n, 0)
 }
 
+// toWake is how many waiting runs to make due when free places are free
+// (after an admission, one fewer): with no global limit (PerWorker alone),
+// one, which wakes the next as it is admitted, rather than every waiter
+// for places that the workers' own limits may refuse.
+func toWake(lim queueLimits, free int) int {
+	if lim.concurrency == 0 && lim.rateN == 0 {
+		free = min(free, 1)
+	}
+	return min(free, stepWakeMost)
+}
+
 // AcquireStepSlot implements store.Store.
 func (s *Store) AcquireStepSlot(ctx context.Context, p *store.AcquireStepSlotParams) (*store.AcquireStepSlotResult, error) {
 	if p.Queue == "" || p.RunID == "" || p.Step == "" || p.Owner == "" {
@@ -164,7 +175,7 @@ func (w *wtx) acquireStepSlot(p *store.AcquireStepSlotParams, tn int64) (*store.
 			return nil, err
 		}
 		// Those ahead have places too: they may be passivated, waiting.
-		woken, err := w.wakeSlotWaiters(p.Queue, lim, tn, min(free-1, stepWakeMost))
+		woken, err := w.wakeSlotWaiters(p.Queue, lim, tn, toWake(lim, free-1))
 		return &store.AcquireStepSlotResult{Admitted: true, AdmittedAt: fromNanos(tn), Woken: woken}, err
 	}
 	res := &store.AcquireStepSlotResult{}
@@ -304,7 +315,7 @@ func (s *Store) ReleaseStepSlot(ctx context.Context, p *store.ReleaseStepSlotPar
 		if err != nil {
 			return fmt.Errorf("release step slot of run %q: %w", p.RunID, err)
 		}
-		woken, err = w.wakeSlotWaiters(p.Queue, lim, tn, min(c.free(lim), stepWakeMost))
+		woken, err = w.wakeSlotWaiters(p.Queue, lim, tn, toWake(lim, c.free(lim)))
 		if err != nil {
 			return fmt.Errorf("release step slot of run %q: %w", p.RunID, err)
 		}

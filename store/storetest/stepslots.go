@@ -133,7 +133,14 @@ func testStepSlotPerWorker(t *testing.T, h *harness) {
 	wantAdmitted(t, "a on A", h.acquire("q", a, "s1", 0, t0), true)
 	wantAdmitted(t, "b on A", h.acquire("q", b, "s1", 0, t0), false)
 	wantAdmitted(t, "c on B", h.acquire("q", c, "s1", 0, t0), true)
-	h.release("q", a, "s1", t0)
+	d, e := h.leased("d", "A", t0), h.leased("e", "A", t0)
+	wantAdmitted(t, "d on A", h.acquire("q", d, "s1", 0, t0), false)
+	wantAdmitted(t, "e on A", h.acquire("q", e, "s1", 0, t0), false)
+	// With no global limit, a release wakes one waiter (who wakes the next
+	// when admitted), not all of them.
+	if n := h.release("q", a, "s1", t0); n != 1 {
+		t.Fatalf("release woke %d runs, want 1", n)
+	}
 	wantAdmitted(t, "b on A after a's release", h.acquire("q", b, "s1", 0, t0), true)
 }
 
