@@ -83,8 +83,9 @@ func OnQueue(name string) WorkflowOption {
 }
 
 // Queues returns every queue the store knows, by name, with its limits (as
-// the engines saved them last) and how many runs wait in it and run through
-// it; see weftype.Queue.
+// the engines saved them last), how many runs wait in it and run through
+// it, and how many steps on it (StepOnQueue) wait for a slot and hold one;
+// see weftype.Queue.
 func (e *Engine) Queues(ctx context.Context) ([]*weftype.Queue, error) {
 	return e.store.ListQueues(ctx, &store.ListQueuesParams{Now: e.clock.Now()})
 }

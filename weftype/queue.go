@@ -2,9 +2,9 @@ package weftype
 
 import "time"
 
-// Queue is a queue of runs as the store knows it: its limits, as the
-// engines that use it registered them last, and how many runs wait in it
-// and run through it.
+// Queue is a queue as the store knows it: its limits, as the engines that
+// use it registered them last, how many runs wait in it and run through it,
+// and how many steps on it wait for a slot and hold one.
 type Queue struct {
 	Name string
 	// Concurrency is the most runs admitted through the queue that may be
