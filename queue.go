@@ -16,7 +16,9 @@ import (
 // that claims them, under a lock on the queue. A run waiting in a queue holds
 // no goroutine, no lease and no memory in any worker: it is a row until
 // admitted. Once admitted, a run keeps its place until it ends, also while
-// it sleeps or awaits a signal. See docs/queues.md.
+// it sleeps or awaits a signal. Steps put on it (StepOnQueue) take a slot
+// per attempt under the same limits (but KeyConcurrency), counted apart
+// from its runs. See docs/queues.md.
 type QueueDef struct {
 	// Name names the queue (OnQueue). Required.
 	Name string
