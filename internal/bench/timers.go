@@ -137,7 +137,7 @@ func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, er
 	mu.Lock()
 	res.Lag, res.Resumed = summarize(lags), len(lags)
 	mu.Unlock()
-	res.RSSMax = max(rss.max.Load(), readRSS())
+	res.RSSMax = max(rss.max.Load(), readRSS(), res.RSSSleeping, res.RSSAfterStart)
 	if res.Resumed < p.Runs {
 		return res, fmt.Errorf("bench: %d of %d sleeping runs resumed within 5 minutes of the last due time", res.Resumed, p.Runs)
 	}
