@@ -167,7 +167,7 @@ func (s *Scheduler) loop(ctx context.Context, listen <-chan struct{}) {
 			continue
 		}
 		var timer <-chan time.Time
-		if next, err := s.nextWake(ctx); err == nil && !next.IsZero() {
+		if next, err := s.cfg.Store.NextWakeAt(ctx); err == nil && !next.IsZero() {
 			if d := next.Sub(s.cfg.Clock.Now()); d > 0 {
 				timer = s.cfg.Clock.After(d)
 			}
@@ -211,16 +211,4 @@ func (c Changes) Changed() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return *c.ch
-}
-
-// nextWake is when the loop should claim next: the next wake-up of a run
-// no lease holds, where the store tells it (store.ClaimableWaker), else the
-// next wake-up of any run. With NextWakeAt alone, the runs executing (their
-// wake-ups past) leave the loop without a timer until an execution ends or
-// PollInterval passes, however soon a sleeping run comes due.
-func (s *Scheduler) nextWake(ctx context.Context) (time.Time, error) {
-	if w, ok := s.cfg.Store.(store.ClaimableWaker); ok {
-		return w.NextClaimableAt(ctx, &store.NextClaimableParams{Now: s.cfg.Clock.Now()})
-	}
-	return s.cfg.Store.NextWakeAt(ctx)
 }

@@ -58,7 +58,6 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RequestCancel", testRequestCancel},
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
-		{"NextClaimableAt", testNextClaimableAt},
 		{"RunStats", testRunStats},
 		{"RunTraceContext", testRunTraceContext},
 		{"BlockRun", testBlockRun},
