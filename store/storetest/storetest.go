@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CommitRunTimers", testCommitRunTimers},
 		{"CommitRunConflict", testCommitRunConflict},
 		{"CommitRunConcurrent", testCommitRunConcurrent},
+		{"CommitRunKinds", testCommitRunKinds},
 		{"WakesKeptThroughWaiting", testWakesKeptThroughWaiting},
 		{"CommitRunEnded", testCommitRunEnded},
 		{"Children", testChildren},
