@@ -110,6 +110,9 @@ func (w *wtx) commitRun(p *store.CommitRunParams, stream string, t time.Time) (i
 			return 0, false, fmt.Errorf("commit run %q: consume signals: %w", p.RunID, err)
 		}
 	}
+	if err := w.answerUpdates(p.RunID, p.AnswerUpdates, tn); err != nil {
+		return 0, false, err
+	}
 	if ends {
 		if _, err := w.exec(`DELETE FROM timers WHERE run_id = ?`, p.RunID); err != nil {
 			return 0, false, fmt.Errorf("commit run %q: clear timers: %w", p.RunID, err)
@@ -185,7 +188,7 @@ func refusal(p *store.CommitRunParams, status string, token int64) error {
 // events and a timer both removed and added, appended to an existing
 // journal.
 func pipelinable(p *store.CommitRunParams) bool {
-	if p.Apply != nil || len(p.StartChildren) > 0 || p.ExpectedVersion <= 0 || len(p.Events) == 0 || !untagged(p.Events) {
+	if p.Apply != nil || len(p.StartChildren) > 0 || len(p.AnswerUpdates) > 0 || p.ExpectedVersion <= 0 || len(p.Events) == 0 || !untagged(p.Events) {
 		return false
 	}
 	// One statement cannot both delete and upsert a timer.
