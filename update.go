@@ -40,6 +40,21 @@ func (e *UpdateRejectedError) Error() string {
 // Unwrap returns ErrUpdateRejected and the rejection's cause.
 func (e *UpdateRejectedError) Unwrap() []error { return []error{ErrUpdateRejected, e.Err} }
 
+// UpdateFailedError is the error Update returns when the update's handler
+// returned Err (its answer, journaled). Err keeps its type when it is
+// registered (RegisterError), so errors.Is and errors.As see it through.
+type UpdateFailedError struct {
+	RunID, UpdateID, Name string
+	Err                   error
+}
+
+func (e *UpdateFailedError) Error() string {
+	return fmt.Sprintf("weft: update %q (%s) of run %q failed: %v", e.Name, e.UpdateID, e.RunID, e.Err)
+}
+
+// Unwrap returns the handler's error.
+func (e *UpdateFailedError) Unwrap() error { return e.Err }
+
 // UpdateOption changes how one update is sent (Update, Untyped.Update).
 type UpdateOption func(*updateOptions)
 
@@ -190,7 +205,8 @@ func updateTypes(m map[string]*declaredUpdate) map[string][2]reflect.Type {
 // it, with an *InputError for an input the workflow's DeclareUpdate does
 // not accept or an update ID used for another update's name, with an
 // *UpdateRejectedError when the validator or a missing handler refused it,
-// and with the handler's error (its type kept as a step's is). With
+// and with an *UpdateFailedError that wraps the handler's error (its type
+// kept as a step's is). With
 // UpdateID the call is idempotent. ctx ends the wait only: the update
 // stays stored and is handled.
 func Update[O any](ctx context.Context, e *Engine, runID, name string, input any, opts ...UpdateOption) (O, error) {
@@ -310,7 +326,7 @@ func (e *Engine) readAnswer(ctx context.Context, runID, id string) (b []byte, do
 	case weftype.UpdateCompleted:
 		return u.Result, true, nil
 	case weftype.UpdateFailed:
-		return nil, true, e.updateError(u)
+		return nil, true, &UpdateFailedError{RunID: runID, UpdateID: id, Name: u.Name, Err: e.updateError(u)}
 	case weftype.UpdateRejected:
 		return nil, true, &UpdateRejectedError{RunID: runID, UpdateID: id, Name: u.Name, Err: e.updateError(u)}
 	}

@@ -179,7 +179,8 @@ func TestUpdateErrors(t *testing.T) {
 	eng, _, _ := startSeats(t)
 	// The handler's error.
 	_, err := weft.Update[int](ctx, eng, "b1", "fail", struct{}{})
-	if err == nil || errors.Is(err, weft.ErrUpdateRejected) || !strings.Contains(err.Error(), "no seats left") {
+	var fe *weft.UpdateFailedError
+	if !errors.As(err, &fe) || fe.Name != "fail" || errors.Is(err, weft.ErrUpdateRejected) || fe.Err.Error() != "no seats left" {
 		t.Errorf("failing handler: %v, want its error", err)
 	}
 	want := []string{"UpdateAccepted fail", "UpdateCompleted fail"}
