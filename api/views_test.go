@@ -152,6 +152,9 @@ func TestTimerRoutes(t *testing.T) {
 	if len(list.Timers) != 2 || list.Timers[0].Name != "dark later" || list.Timers[1].RunID != "e1" {
 		t.Fatalf("timers %+v", list)
 	}
+	if !list.Now.Equal(a.env.Clock.Now()) {
+		t.Errorf("timers listed at %v, want the engine clock's %v", list.Now, a.env.Clock.Now())
+	}
 	a.do("GET", "/api/timers?prefix=ec", nil).decode(t, &list)
 	if len(list.Timers) != 1 {
 		t.Errorf("timers with prefix ec: %+v", list)
