@@ -74,8 +74,9 @@ type updateHandler[I any] struct{ validate func(I) error }
 // ValidateUpdate makes fn the update's validator: it runs in the workflow,
 // with the workflow's state as it is at the wait, before anything of the
 // update is journaled, and an error from it rejects the update, which
-// leaves no trace in the journal; the caller gets an *UpdateRejectedError.
-// fn must only read workflow state (it is not replayed).
+// leaves no trace in the journal; the caller gets an *UpdateRejectedError
+// (a panic in fn rejects it too, with a *PanicError). fn must only read
+// workflow state (it is not replayed).
 func ValidateUpdate[I any](fn func(I) error) UpdateHandlerOption[I] {
 	return func(h *updateHandler[I]) { h.validate = fn }
 }

@@ -30,7 +30,7 @@ var errNoSeats = errors.New("no seats left")
 // reserves them in the step "reserve", counted in reserves), until it is
 // confirmed (signal "confirm"); it then sleeps an hour, still taking
 // updates, and returns the seats it holds. The update "fail" fails with
-// errNoSeats.
+// errNoSeats; the validator of "boom" panics.
 func registerSeats(e *weft.Engine, reserves *atomic.Int32) *weft.Workflow[int, int] {
 	return weft.RegisterWorkflow(e, "seats", func(ctx context.Context, seats int) (int, error) {
 		weft.HandleUpdate(ctx, "seats", func(ctx context.Context, c seatsChange) (int, error) {
@@ -50,6 +50,8 @@ func registerSeats(e *weft.Engine, reserves *atomic.Int32) *weft.Workflow[int, i
 			return nil
 		}))
 		weft.HandleUpdate(ctx, "fail", func(ctx context.Context, _ struct{}) (int, error) { return 0, errNoSeats })
+		weft.HandleUpdate(ctx, "boom", func(ctx context.Context, _ struct{}) (int, error) { return 0, nil },
+			weft.ValidateUpdate(func(struct{}) error { panic("validator bug") }))
 		if _, err := weft.Await[string](ctx, "confirm", 0); err != nil {
 			return 0, err
 		}
@@ -187,6 +189,14 @@ func TestUpdateErrors(t *testing.T) {
 	if got := updateEntries(t, eng, "b1"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("journal's updates = %v, want %v", got, want)
 	}
+	// A validator that panics rejects the update; the run goes on.
+	var pe *weft.PanicError
+	if _, err := weft.Update[int](ctx, eng, "b1", "boom", struct{}{}); !errors.Is(err, weft.ErrUpdateRejected) || !errors.As(err, &pe) {
+		t.Errorf("panicking validator: %v, want a rejection with a *PanicError", err)
+	}
+	if r, _ := eng.GetRun(ctx, "b1"); r.Status != weftype.StatusWaiting {
+		t.Errorf("after a validator's panic the run is %s", r.Status)
+	}
 	if _, err := weft.Update[int](ctx, eng, "nope", "seats", seatsChange{Seats: 1}); !errors.Is(err, weft.ErrRunNotFound) {
 		t.Errorf("unknown run: %v, want ErrRunNotFound", err)
 	}
@@ -240,6 +250,15 @@ func TestUpdateIDIsIdempotent(t *testing.T) {
 	}
 	if got := updateEntries(t, eng, "b1"); len(got) != 2 {
 		t.Errorf("journal's updates = %v, want one accepted and completed", got)
+	}
+	j, err := eng.Journal(ctx, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range j {
+		if strings.HasPrefix(en.Type, "Update") && en.Update != "once" {
+			t.Errorf("journal entry %s names the update %q, want once", en.Type, en.Update)
+		}
 	}
 }
 

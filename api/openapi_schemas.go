@@ -88,7 +88,7 @@ func runSchemas() obj {
 			"position": posSchema, "version": posSchema, "type": strSchema, "time": timeSchema, "seq": intSchema,
 			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": intSchema,
 			"attempt": intSchema, "result": anyJSON, "error": strSchema, "error_type": strSchema,
-			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
+			"until": timeSchema, "child": strSchema, "update": optStr("The update ID of an UpdateAccepted or UpdateCompleted entry."), "duration_ns": obj{"type": "integer", "format": "int64"},
 			"started": obj{"type": "string", "format": "date-time", "description": "When a step attempt started (absent in older journals)."},
 			"reason":  optStr("Why an operator's operation was done."), "actor": optStr("Who did it (the name of the API token)."),
 			"run": optStr("The other run of a reset."),

@@ -3,6 +3,7 @@ package executor
 import (
 	"errors"
 	"reflect"
+	"runtime/debug"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -114,7 +115,7 @@ func (x *Execution) handleUpdate(s *weftype.Signal, u *weftype.Update, c *store.
 	case !ok:
 		reject = x.env.NoUpdateHandler(u.Name)
 	case h.Validate != nil:
-		reject = h.Validate(u.Input)
+		reject = x.validate(h.Validate, u.Input)
 	}
 	if reject != nil {
 		// Rejected: its answer is written, nothing is journaled.
@@ -132,6 +133,17 @@ func (x *Execution) handleUpdate(s *weftype.Signal, u *weftype.Update, c *store.
 	x.commit(c)
 	x.consumed[s.ID] = true
 	x.runUpdate(seq, acc, h)
+}
+
+// validate runs a validator: a panic in it rejects the update (with the
+// engine's error for a panic) instead of failing the run.
+func (x *Execution) validate(fn func([]byte) error, input []byte) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = x.env.Panicked(v, debug.Stack())
+		}
+	}()
+	return fn(input)
 }
 
 // runUpdate runs the handler h of the update accepted at seq (acc), and
