@@ -194,8 +194,11 @@ func TestUpdateErrors(t *testing.T) {
 	if _, err := weft.Update[int](ctx, eng, "b1", "boom", struct{}{}); !errors.Is(err, weft.ErrUpdateRejected) || !errors.As(err, &pe) {
 		t.Errorf("panicking validator: %v, want a rejection with a *PanicError", err)
 	}
+	if err := wefttest.Settle(ctx, eng); err != nil {
+		t.Fatal(err)
+	}
 	if r, _ := eng.GetRun(ctx, "b1"); r.Status != weftype.StatusWaiting {
-		t.Errorf("after a validator's panic the run is %s", r.Status)
+		t.Errorf("after a validator's panic the run is %s, want waiting", r.Status)
 	}
 	if _, err := weft.Update[int](ctx, eng, "nope", "seats", seatsChange{Seats: 1}); !errors.Is(err, weft.ErrRunNotFound) {
 		t.Errorf("unknown run: %v, want ErrRunNotFound", err)
