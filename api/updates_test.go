@@ -84,6 +84,12 @@ func TestUpdateRoute(t *testing.T) {
 			t.Errorf("%s: problem %+v, want %s with %q", tc.name, p, tc.typ, tc.detail)
 		}
 	}
+	// The signal that carries updates is not for senders of signals.
+	r = a.do("POST", "/api/runs/g1/signals", map[string]any{"name": "weft.update", "payload": "u1"})
+	a.mustStatus(r, http.StatusBadRequest)
+	if p := r.problem(t); p.Type != api.ProblemInvalidInput || p.Field != "name" {
+		t.Errorf("signal weft.update: %+v", p)
+	}
 	// A read-only token may not send updates.
 	r = a.do("POST", api.UpdatePath("g1", "guests"), map[string]any{"input": 3}, "Authorization", "Bearer read-secret")
 	a.mustStatus(r, http.StatusForbidden)
