@@ -118,13 +118,21 @@ func (s *Store) GetUpdate(ctx context.Context, p *store.GetUpdateParams) (*wefty
 	return u, nil
 }
 
-// answerUpdates writes the updates' changes of a CommitRun: an update
-// answered already keeps its answer.
+// checkAnswers refuses a CommitRun whose updates' changes are not ones
+// CommitRun makes: to accepted or to an answer.
+func checkAnswers(p *store.CommitRunParams) error {
+	for _, a := range p.AnswerUpdates {
+		if a.ID == "" || !a.Status.Valid() || a.Status == weftype.UpdatePending {
+			return fmt.Errorf("weft: commit run %q: update %q: invalid status %q", p.RunID, a.ID, a.Status)
+		}
+	}
+	return nil
+}
+
+// answerUpdates writes the updates' changes of a CommitRun, once its
+// commit was found written: an update answered already keeps its answer.
 func (w *wtx) answerUpdates(runID string, as []store.UpdateAnswer, tn int64) error {
 	for _, a := range as {
-		if !a.Status.Valid() || a.Status == weftype.UpdatePending {
-			return fmt.Errorf("commit run %q: update %q: invalid status %q", runID, a.ID, a.Status)
-		}
 		var answered any
 		if a.Status.Answered() {
 			answered = tn
