@@ -140,6 +140,7 @@ type StepInfo struct {
 	Seq            int
 	Attempt        int
 	IdempotencyKey string
+	AdmittedAt     time.Time
 }
 
 type stepKey struct{}
@@ -165,6 +166,9 @@ type StepOptions struct {
 	MaxAttempts *int
 	// Timeout bounds each attempt; 0 does not.
 	Timeout time.Duration
+	// Queue, when set, is the queue whose slot each attempt takes first
+	// (see slot.go).
+	Queue string
 }
 
 // retry is the policy of a step with options o.
