@@ -22,10 +22,10 @@ type RunEndCommitNotifier interface {
 }
 
 // NextWakeClaimer is implemented by stores that read the next wake-up in
-// the write of a claim. ClaimRunsNextWake is ClaimRuns that also returns,
-// read after the claim in its transaction, the earliest WakeAt after p.Now
-// of the runs that NextWakeAt counts (the zero time for none), so that a
-// scheduler sets its timer without a read of its own. known is false when
+// the write of a claim. ClaimRunsNextWake is ClaimRuns that also returns
+// what NextWakeAt would answer right after the claim, read in the claim's
+// transaction (the zero time for none), so that a scheduler sets its timer
+// without a read of its own. known is false when
 // it was not read (the claim was filled from p.Queues alone): the caller
 // asks NextWakeAt if it needs it.
 type NextWakeClaimer interface {

@@ -568,7 +568,7 @@ func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	var n sql.NullInt64
-	err := s.queryRow(ctx, `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (`+unclaimableList+`)`).Scan(&n)
+	err := s.queryRow(ctx, nextWakeSQL()).Scan(&n)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("next wake-up: %w", err)
 	}

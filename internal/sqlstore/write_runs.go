@@ -180,15 +180,14 @@ func (s *Store) ClaimRunsNextWake(ctx context.Context, p *store.ClaimRunsParams)
 	return runs, fromNullNanos(next), true, nil
 }
 
-// nextWakeAfterSQL is the earliest wake-up after a time of the runs that
-// NextWakeAt counts.
-func nextWakeAfterSQL() string {
-	return `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND wake_at > ? AND status NOT IN (` + unclaimableList + `)`
+// nextWakeSQL is NextWakeAt's query.
+func nextWakeSQL() string {
+	return `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (` + unclaimableList + `)`
 }
 
-// claimRuns is ClaimRuns that, with next not nil, also reads the next
-// wake-up after p.Now into next in the claim's transaction; it reports
-// whether it did.
+// claimRuns is ClaimRuns that, with next not nil, also reads NextWakeAt's
+// answer into next in the claim's transaction, after the claim's leases;
+// it reports whether it did.
 func (s *Store) claimRuns(ctx context.Context, p *store.ClaimRunsParams, next *sql.NullInt64) ([]*weftype.Run, bool, error) {
 	if p.Owner == "" {
 		return nil, false, errors.New("weft: claim runs: empty owner")
@@ -230,10 +229,10 @@ func (s *Store) claimRuns(ctx context.Context, p *store.ClaimRunsParams, next *s
 		}
 		*next = sql.NullInt64{}
 		if w.form.queued() {
-			w.c.queue(nextWakeAfterSQL(), []any{tn}, func(scan func(dest ...any) error) error { return scan(next) })
+			w.c.queue(nextWakeSQL(), nil, func(scan func(dest ...any) error) error { return scan(next) })
 			return nil
 		}
-		return w.queryRow(nextWakeAfterSQL(), tn).Scan(next)
+		return w.queryRow(nextWakeSQL()).Scan(next)
 	})
 	if err != nil {
 		return nil, false, err
