@@ -46,10 +46,11 @@ type RuntimeObserver interface {
 	// LeaseLost is called when a heartbeat finds that another worker took
 	// over a run this engine executes (it then abandons the run).
 	LeaseLost(runID string)
-	// RunTakenOver is called when this engine claims a run whose earlier
-	// execution stopped in the middle (its worker died, lost its lease or
-	// handed it back when it stopped), rather than a new, woken or
-	// waiting run.
+	// RunTakenOver is called when this engine claims a run whose lease
+	// belonged to another worker and had expired: that worker's execution
+	// stopped in the middle (it died, was cut off or lost its lease). The
+	// store tells it in the claim (run.TakenOverFrom names the worker); a
+	// new, woken or released run is not a takeover.
 	RunTakenOver(run *weftype.Run)
 	// CommitBatch is called after each transaction of the store's group
 	// commit (store.CommitObservable): writes is the batch size, took the

@@ -140,6 +140,13 @@ type Run struct {
 	// recorded, or by an engine that did not know the workflow; the
 	// claiming worker's policy for the workflow applies to those.
 	StayOnBuild *bool
+	// TakenOverFrom is set on the runs Store.ClaimRuns returns, and only
+	// there: the worker whose lease on the run had expired when this claim
+	// took it, when that was another worker than the claimer (its
+	// execution stopped in the middle: the worker died, was cut off or
+	// lost its lease). Empty when the lease was free (a new run, or one
+	// that passivated, ended a wait or was released) or the claimer's own.
+	TakenOverFrom string
 }
 
 // Queued reports whether the run waits in its queue: it is on a queue,

@@ -79,11 +79,13 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*s
 // only one to execute, which proves that whoever held them is gone. Their
 // runs and partitions can be claimed at once, without waiting for the
 // leases to run out; the lease tokens stay, so that a write under a lease
-// given back is still refused.
+// given back is still refused. A run's lease is ended (expired now) rather
+// than cleared, so that the claim that takes the run over sees whose it
+// was (weftype.Run.TakenOverFrom).
 func (s *Store) ReleaseAllLeases(ctx context.Context) error {
 	return s.write(ctx, func(w *wtx) error {
 		for _, q := range []string{
-			`UPDATE runs SET lease_owner = '', lease_expires = NULL WHERE lease_owner <> ''`,
+			`UPDATE runs SET lease_expires = 0 WHERE lease_owner <> ''`,
 			`UPDATE consumer_partitions SET lease_owner = '', lease_expires = 0 WHERE lease_owner <> ''`,
 			`DELETE FROM consumer_members`,
 		} {

@@ -241,7 +241,7 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	}
 	// Runs on a queue are claimed through it only (claimQueues).
 	cond, args := claimable(p, tn)
-	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ? AND r.queue = '' AND ` + cond
+	q := `SELECT r.id, r.lease_owner FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ? AND r.queue = '' AND ` + cond
 	args = append([]any{tn}, args...)
 	set, setArgs := claimSet(p, nanos(t.Add(p.LeaseFor)), tn)
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
@@ -249,11 +249,11 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	var runs []*weftype.Run
 	if s.one != nil {
 		// One statement, queued: picks, leases and returns the runs.
-		claim, cargs := s.one.ClaimRuns(q, args, set, setArgs, selectRunsFrom)
+		claim, cargs := s.one.ClaimRuns(q, args, set, setArgs, selectClaimedFrom)
 		err := s.writeAtomic(ctx, func(w *wtx) error {
 			runs = nil
 			w.c.queue(claim, cargs, func(scan func(dest ...any) error) error {
-				r, err := scanRun(scanFunc(scan))
+				r, err := scanClaimed(scanFunc(scan), p.Owner)
 				if err != nil {
 					return fmt.Errorf("claim runs: %w", err)
 				}
@@ -274,13 +274,14 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 			return fmt.Errorf("claim runs: %w", err)
 		}
 		var ids []any
+		before := map[string]string{}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, owner string
+			if err := rows.Scan(&id, &owner); err != nil {
 				rows.Close()
 				return fmt.Errorf("claim runs: %w", err)
 			}
-			ids = append(ids, id)
+			ids, before[id] = append(ids, id), owner
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -301,6 +302,9 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 		runs, err = scanRuns(rows)
 		if err != nil {
 			return fmt.Errorf("claim runs: %w", err)
+		}
+		for _, r := range runs {
+			r.TakenOverFrom = takenOverFrom(before[r.ID], p.Owner)
 		}
 		return nil
 	})

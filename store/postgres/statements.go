@@ -198,11 +198,11 @@ func (dialect) SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (
 
 // ClaimRuns implements sqlstore.OneStatement: one statement picks, leases
 // and returns the runs.
-func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(string) string) (string, []any) {
+func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(claimed, picked string) string) (string, []any) {
 	q := `WITH c AS (` + pick + `),
 		u AS (UPDATE runs SET ` + set + `
 			FROM c WHERE runs.id = c.id RETURNING runs.*)
-		` + selectFrom("u") + ` ORDER BY r.wake_at, r.id`
+		` + selectFrom("u", "c") + ` ORDER BY r.wake_at, r.id`
 	return q, append(append([]any(nil), pickArgs...), setArgs...)
 }
 
