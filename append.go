@@ -49,6 +49,7 @@ func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int6
 		}
 		evs[i] = weftype.NewEvent{Type: ev.Type, Data: data, Tags: ev.Tags}
 	}
+	e.traceEvents(ctx, evs)
 	res, err := e.store.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: expectedVersion, Events: evs, Time: e.clock.Now()})
 	if err != nil {
 		return nil, err

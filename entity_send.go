@@ -105,6 +105,7 @@ func (en *Entity[S, C, E]) send(ctx context.Context, id string, cmd C, opts []Co
 		if err != nil {
 			return nil, err
 		}
+		en.eng.traceEvents(ctx, news)
 		res, err := en.appendCommand(ctx, &store.AppendParams{
 			Stream: stream, ExpectedVersion: c.version, Events: news, Time: en.eng.clock.Now(), CommandID: o.id,
 		})

@@ -198,6 +198,7 @@ func (kv *KeyValue[S, C]) write(ctx context.Context, id, commandID string, next 
 			}
 			return &KeyValueResult[S]{State: cur, Version: version}, nil
 		}
+		rec.TraceContext = kv.eng.traceContext(ctx)
 		res, err := retryStore(ctx, kv.eng, commandID != "", func() (*store.AppendResult, error) {
 			return kv.eng.store.ReplaceStream(ctx, &store.ReplaceStreamParams{
 				Stream: stream, ExpectedVersion: version, Event: rec, Time: kv.eng.clock.Now(), CommandID: commandID,

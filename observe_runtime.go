@@ -137,6 +137,17 @@ func (e *Engine) traceContext(ctx context.Context) string {
 	return e.traces.Inject(ctx)
 }
 
+// traceEvents stores the trace context of ctx, the appender's, with evs,
+// so that the consumers and projections that handle them continue its
+// trace (RuntimeObserver.HandleStarted gets it in the Event).
+func (e *Engine) traceEvents(ctx context.Context, evs []weftype.NewEvent) {
+	if tc := e.traceContext(ctx); tc != "" {
+		for i := range evs {
+			evs[i].TraceContext = tc
+		}
+	}
+}
+
 // continueTrace returns ctx carrying the trace context stored with run, so
 // that the run's execution continues the trace of its starter.
 func (e *Engine) continueTrace(ctx context.Context, run *weftype.Run) context.Context {

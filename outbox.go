@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -27,9 +28,29 @@ type Message struct {
 	// Key is its key (a Kafka record key, which picks the partition);
 	// empty for none.
 	Key string
-	// Data is its payload; Headers its headers (nil for none).
+	// Data is its payload; Headers its headers (nil for none). When the
+	// engine's Observer carries traces (weft.TracePropagator, weftotel's)
+	// and the publishing code runs in a trace, the message gets the
+	// header "traceparent" with that trace context (unless it has one),
+	// so that the receiving side can continue the trace.
 	Data    []byte
 	Headers map[string]string
+}
+
+// traceHeader is the header that carries a published message's trace
+// context: W3C Trace Context's name, which weftotel's propagator writes.
+const traceHeader = "traceparent"
+
+// traced returns headers with the trace context tc under traceHeader,
+// unless tc is empty or headers have one; headers is not modified.
+func traced(headers map[string]string, tc string) map[string]string {
+	if _, ok := headers[traceHeader]; ok || tc == "" {
+		return headers
+	}
+	out := make(map[string]string, len(headers)+1)
+	maps.Copy(out, headers)
+	out[traceHeader] = tc
+	return out
 }
 
 // OutboxMessage is a message of the outbox as a Publisher gets it; its ID
@@ -146,6 +167,7 @@ func (e *Engine) startConnectors(ctx context.Context) {
 // no message waits for a publisher that never comes.
 func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([]int64, error) {
 	out := make([]weftype.OutboxMessage, len(msgs))
+	tc := e.traceContext(ctx)
 	var ds []*outbox.Dispatcher
 	e.conn.mu.Lock()
 	for i, m := range msgs {
@@ -157,7 +179,7 @@ func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([
 		if p.d != nil {
 			ds = append(ds, p.d)
 		}
-		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: m.Headers}
+		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: traced(m.Headers, tc)}
 	}
 	e.conn.mu.Unlock()
 	ids, err := e.store.EnqueueOutbox(ctx, tx, &store.EnqueueOutboxParams{Messages: out, Time: e.clock.Now()})

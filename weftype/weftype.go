@@ -31,6 +31,9 @@ type Event struct {
 	Tags []string
 	// Time is when the event was appended, by the appending engine's clock.
 	Time time.Time
+	// TraceContext is the trace context of the code that appended the
+	// event (NewEvent.TraceContext), empty when it had none.
+	TraceContext string
 }
 
 // NewEvent is an event to append; the store assigns its position and version.
@@ -38,6 +41,10 @@ type NewEvent struct {
 	Type string
 	Data []byte
 	Tags []string
+	// TraceContext is the trace context of the appender, as the engine's
+	// weft.TracePropagator wrote it (a W3C traceparent), stored with the
+	// event so that its consumers continue that trace. Empty for none.
+	TraceContext string
 }
 
 // RunStatus is the lifecycle state of a workflow run.

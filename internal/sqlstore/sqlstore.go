@@ -280,7 +280,7 @@ var runStreamPrefix = weftype.StreamName(weftype.RunKind, "")
 
 // --- events
 
-const eventCols = `position, stream, version, type, data, tags, time`
+const eventCols = `position, stream, version, type, data, tags, time, trace_context`
 
 func scanEvents(rows *sql.Rows) ([]weftype.Event, error) {
 	defer rows.Close()
@@ -289,7 +289,7 @@ func scanEvents(rows *sql.Rows) ([]weftype.Event, error) {
 		var e weftype.Event
 		var tags sql.NullString
 		var t int64
-		if err := rows.Scan(&e.Position, &e.Stream, &e.Version, &e.Type, &e.Data, &tags, &t); err != nil {
+		if err := rows.Scan(&e.Position, &e.Stream, &e.Version, &e.Type, &e.Data, &tags, &t, &e.TraceContext); err != nil {
 			return nil, err
 		}
 		var err error

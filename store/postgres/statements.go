@@ -27,23 +27,23 @@ var createRunSQL = `WITH ins AS (INSERT INTO runs (id, workflow, parent, status,
 		WHERE NOT EXISTS (SELECT 1 FROM streams WHERE stream = ?)
 		ON CONFLICT (id) DO NOTHING RETURNING id),
 	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT ?, x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
-		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context)
+		SELECT ?, x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint, x.tc
+		FROM unnest(?::text[], ?::bytea[], ?::text[]) WITH ORDINALITY AS x(t, d, tc, ord)
 		WHERE EXISTS (SELECT 1 FROM ins) ORDER BY x.ord RETURNING position)
 	SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM runs WHERE id = ?),
 		COALESCE((SELECT version FROM streams WHERE stream = ?), 0), (SELECT count(*) FROM e)`
 
 // CreateRun implements sqlstore.OneStatement with createRunSQL.
 func (dialect) CreateRun(p *store.CreateRunParams, stream string, wake, tn int64) (string, []any) {
-	types, data := eventArrays(p.Events)
+	types, data, traces := eventArrays(p.Events)
 	owner, token, expires := "", int64(0), any(nil)
 	if p.LeaseOwner != "" {
 		owner, token, expires = p.LeaseOwner, 1, p.LeaseUntil.UnixNano()
 	}
 	return createRunSQL, []any{p.ID, p.Workflow, p.Parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext, p.StayOnBuild, stream,
 		stream, int64(len(p.Events)),
-		stream, tn, weftype.StreamHash(stream), types, data,
+		stream, tn, weftype.StreamHash(stream), types, data, traces,
 		p.ID, stream}
 }
 
@@ -127,16 +127,16 @@ func (dialect) CommitRun(p *store.CommitRunParams, stream string, tn int64) (str
 		WHERE id = (SELECT parent FROM cur) AND status NOT IN (`+sqlstore.TerminalList+`) AND EXISTS (SELECT 1 FROM ok))`,
 			tn, tn, tn)
 	}
-	types, data := eventArrays(p.Events)
+	types, data, traces := eventArrays(p.Events)
 	part(`,
 	s AS (UPDATE streams SET version = ?::bigint WHERE stream = ? AND EXISTS (SELECT 1 FROM ok)),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT ?, ?::bigint + x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint
-		FROM unnest(?::text[], ?::bytea[]) WITH ORDINALITY AS x(t, d, ord)
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context)
+		SELECT ?, ?::bigint + x.ord, x.t, x.d, NULL, ?::bigint, ?::bigint, x.tc
+		FROM unnest(?::text[], ?::bytea[], ?::text[]) WITH ORDINALITY AS x(t, d, tc, ord)
 		WHERE EXISTS (SELECT 1 FROM ok) ORDER BY x.ord RETURNING position)
 	SELECT EXISTS (SELECT 1 FROM ok), COALESCE((SELECT version FROM v), 0), (SELECT status FROM cur), (SELECT lease_token FROM cur), (SELECT count(*) FROM e), `+released,
 		p.ExpectedVersion+int64(len(p.Events)), stream,
-		stream, p.ExpectedVersion, tn, weftype.StreamHash(stream), types, data)
+		stream, p.ExpectedVersion, tn, weftype.StreamHash(stream), types, data, traces)
 	return q.String(), args
 }
 
@@ -150,9 +150,9 @@ var stepBatchSQL = `WITH i AS (SELECT * FROM unnest(?::text[], ?::text[], ?::big
 			COALESCE(r.lease_token = i.token AND r.status NOT IN (` + sqlstore.TerminalList + `) AND v.version = i.expected, false) AS ok
 		FROM i LEFT JOIN runs r ON r.id = i.run_id LEFT JOIN streams v ON v.stream = i.stream),
 	s AS (UPDATE streams SET version = chk.expected + chk.n FROM chk WHERE streams.stream = chk.stream AND chk.ok),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT chk.stream, chk.expected + x.ord, x.type, x.data, NULL, x.time, x.hash
-		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[]) AS x(k, ord, type, data, time, hash)
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context)
+		SELECT chk.stream, chk.expected + x.ord, x.type, x.data, NULL, x.time, x.hash, x.tc
+		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::bigint[], ?::bigint[], ?::text[]) AS x(k, ord, type, data, time, hash, tc)
 		JOIN chk ON chk.k = x.k WHERE chk.ok ORDER BY x.k, x.ord RETURNING stream)
 	SELECT chk.k, chk.ok, COALESCE(chk.cur_version, 0), chk.cur_status, chk.cur_token, (SELECT count(*) FROM e) FROM chk ORDER BY chk.k`
 
@@ -164,7 +164,7 @@ func (dialect) CommitSteps(steps []sqlstore.StepCommit) (string, []any) {
 	tokens, expected, counts := make([]int64, n), make([]int64, n), make([]int32, n)
 	var evStep, evTime, evHash []int64
 	var evOrd []int32
-	var evType []string
+	var evType, evTrace []string
 	var evData [][]byte
 	for i, st := range steps {
 		runIDs[i], streams[i] = st.RunID, st.Stream
@@ -178,9 +178,10 @@ func (dialect) CommitSteps(steps []sqlstore.StepCommit) (string, []any) {
 			evStep, evOrd = append(evStep, k), append(evOrd, int32(j+1))
 			evType, evData = append(evType, e.Type), append(evData, data)
 			evTime, evHash = append(evTime, st.Time), append(evHash, hash)
+			evTrace = append(evTrace, e.TraceContext)
 		}
 	}
-	return stepBatchSQL, []any{runIDs, streams, tokens, expected, counts, evStep, evOrd, evType, evData, evTime, evHash}
+	return stepBatchSQL, []any{runIDs, streams, tokens, expected, counts, evStep, evOrd, evType, evData, evTime, evHash, evTrace}
 }
 
 // sendSignalSQL is SendSignal in one statement: the run is made
@@ -206,18 +207,19 @@ func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any,
 	return q, append(append([]any(nil), pickArgs...), setArgs...)
 }
 
-// eventArrays returns the types and data of evs as arrays, for the
-// statements that insert them with unnest.
-func eventArrays(evs []weftype.NewEvent) ([]string, [][]byte) {
+// eventArrays returns the types, data and trace contexts of evs as
+// arrays, for the statements that insert them with unnest.
+func eventArrays(evs []weftype.NewEvent) ([]string, [][]byte, []string) {
 	types := make([]string, len(evs))
 	data := make([][]byte, len(evs))
+	traces := make([]string, len(evs))
 	for i, e := range evs {
-		types[i], data[i] = e.Type, e.Data
+		types[i], data[i], traces[i] = e.Type, e.Data, e.TraceContext
 		if data[i] == nil {
 			data[i] = []byte{}
 		}
 	}
-	return types, data
+	return types, data, traces
 }
 
 // nullNanos is t in unix nanoseconds, or NULL for the zero time.

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NextWakeAt", testNextWakeAt},
 		{"RunStats", testRunStats},
 		{"RunTraceContext", testRunTraceContext},
+		{"EventTraceContext", testEventTraceContext},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
