@@ -179,4 +179,6 @@ func testConsumersContinueTheAppendersTrace(t *testing.T, st store.Store) {
 // publisherFunc is a weft.Publisher of a function.
 type publisherFunc func(ctx context.Context, msgs []weft.OutboxMessage) error
 
-func (f publisherFunc) Publish(ctx context.Context, msgs []weft.OutboxMessage) error { return f(ctx, msgs) }
+func (f publisherFunc) Publish(ctx context.Context, msgs []weft.OutboxMessage) error {
+	return f(ctx, msgs)
+}
