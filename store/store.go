@@ -227,6 +227,8 @@ type Store interface {
 	Compactor
 	// NamedTimers: see store/namedtimer.go.
 	NamedTimers
+	// LagHistory: see store/laghistory.go.
+	LagHistory
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,

@@ -324,3 +324,17 @@ func (e *SchemaVersionError) Error() string {
 
 // AnyVersion may be passed as an expected version to skip the concurrency check.
 const AnyVersion int64 = -1
+
+// LagSample is a consumer's checkpoint and lag at one moment, as the
+// worker running the consumer sampled it (store.LagHistory).
+type LagSample struct {
+	// Consumer names the consumer or projection.
+	Consumer string
+	// At is when it was sampled, by the sampling engine's clock.
+	At time.Time
+	// Position is the consumer's checkpoint, Head the log's last position
+	// and Lag how far the consumer is behind (see weft.ConsumerStatus).
+	Position int64
+	Head     int64
+	Lag      int64
+}

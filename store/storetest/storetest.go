@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, namedTimerTests...)
 	tests = append(tests, queueTests...)
 	tests = append(tests, startTests...)
+	tests = append(tests, lagHistoryTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
