@@ -69,7 +69,9 @@ func TestBrowserWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond})
+	// Lag samples every 100ms rather than every minute, so that the
+	// consumers' charts have a few points by the time the page opens.
+	eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond, LagSampleInterval: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,6 +199,8 @@ func TestBrowserWorld(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/#/consumers"),
 		chromedp.WaitVisible(chromedp.CSS(`#consumers-body tr[data-consumer="totals"] [data-table="counter_totals"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#lag-totals polyline`)),
+		// The chart draws the samples the worker stored: several by now.
+		chromedp.Poll[chromedp.Void](`(document.querySelector('#lag-totals polyline')?.getAttribute('points') || '').split(' ').length >= 3`),
 		chromedp.WaitVisible(chromedp.CSS(parked+` button.skip`)))
 	b.do("opening the payload", chromedp.Click(chromedp.CSS(parked+` summary`)), chromedp.WaitVisible(chromedp.CSS(parked+` pre.payload`)))
 	b.shot("consumers.png")
