@@ -389,38 +389,7 @@ var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result,
 	r.queue, r.priority, r.concurrency_key, r.admitted_at, r.stay_on_build
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
 
-// selectClaimedFrom is runSelect reading the runs of table claimed, with
-// one more column: the lease owner before the claim, from the rows of
-// table picked (id, lease_owner), for scanClaimed.
-func selectClaimedFrom(claimed, picked string) string {
-	return strings.Replace(runSelect, "FROM runs r",
-		", pk.lease_owner FROM "+claimed+" r JOIN "+picked+" pk ON pk.id = r.id", 1)
-}
-
 type scanner interface{ Scan(dest ...any) error }
-
-// scanClaimed scans a row of selectClaimedFrom: a run that a claim by
-// owner leased, and the lease owner before, which makes the run
-// TakenOverFrom that owner when it was another worker.
-func scanClaimed(sc scanner, owner string) (*weftype.Run, error) {
-	var before string
-	r, err := scanRun(scanFunc(func(dest ...any) error { return sc.Scan(append(dest, &before)...) }))
-	if err != nil {
-		return nil, err
-	}
-	r.TakenOverFrom = takenOverFrom(before, owner)
-	return r, nil
-}
-
-// takenOverFrom is the worker a claim by owner took a run over from, the
-// run's lease owner before being before: "" when the lease was free (a
-// claim only takes a held lease once it expired) or owner's own.
-func takenOverFrom(before, owner string) string {
-	if before == owner {
-		return ""
-	}
-	return before
-}
 
 // scanFunc is a scanner of a Pipeliner's row.
 type scanFunc func(dest ...any) error
