@@ -31,7 +31,8 @@ type AppendResult struct {
 // Append appends events to a stream of the log, expecting the stream at
 // expectedVersion (0 for a new stream, weftype.AnyVersion for any); a stale
 // expectation fails with a *ConflictError and appends nothing. The consumers
-// of this engine are woken at once. Entities append through Entity.Send;
+// of this engine are woken at once, and the events are published as the
+// engine's PublishEvents say. Entities append through Entity.Send;
 // Append is for glue code, imports and tests.
 func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int64, events ...NewEvent) (*AppendResult, error) {
 	evs := make([]weftype.NewEvent, len(events))
@@ -50,11 +51,17 @@ func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int6
 		evs[i] = weftype.NewEvent{Type: ev.Type, Data: data, Tags: ev.Tags}
 	}
 	e.traceEvents(ctx, evs)
-	res, err := e.store.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: expectedVersion, Events: evs, Time: e.clock.Now()})
+	t := e.clock.Now()
+	pub, err := e.eventsOutbox(stream, expectedVersion, evs, t)
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.store.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: expectedVersion, Events: evs, Time: t, Outbox: pub.msgs})
 	if err != nil {
 		return nil, err
 	}
 	if len(res.Positions) > 0 {
+		pub.committed()
 		e.eventsAppended()
 	}
 	return &AppendResult{Version: res.Version, Positions: res.Positions}, nil

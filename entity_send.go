@@ -106,8 +106,13 @@ func (en *Entity[S, C, E]) send(ctx context.Context, id string, cmd C, opts []Co
 			return nil, err
 		}
 		en.eng.traceEvents(ctx, news)
+		t := en.eng.clock.Now()
+		pub, err := en.eng.eventsOutbox(stream, c.version, news, t)
+		if err != nil {
+			return nil, err
+		}
 		res, err := en.appendCommand(ctx, &store.AppendParams{
-			Stream: stream, ExpectedVersion: c.version, Events: news, Time: en.eng.clock.Now(), CommandID: o.id,
+			Stream: stream, ExpectedVersion: c.version, Events: news, Time: t, CommandID: o.id, Outbox: pub.msgs,
 		})
 		if errors.Is(err, ErrConflict) {
 			c.loaded = false
@@ -136,6 +141,7 @@ func (en *Entity[S, C, E]) send(ctx context.Context, id string, cmd C, opts []Co
 			state = en.def.Evolve(state, ev)
 		}
 		c.state, c.version = state, res.Version
+		pub.committed()
 		en.eng.eventsAppended()
 		if n := int64(en.def.SnapshotEvery); n > 0 && c.version/n > before/n {
 			en.snapshot(ctx, stream, c)

@@ -199,9 +199,14 @@ func (kv *KeyValue[S, C]) write(ctx context.Context, id, commandID string, next 
 			return &KeyValueResult[S]{State: cur, Version: version}, nil
 		}
 		rec.TraceContext = kv.eng.traceContext(ctx)
+		t := kv.eng.clock.Now()
+		pub, err := kv.eng.eventsOutbox(stream, version, []weftype.NewEvent{rec}, t)
+		if err != nil {
+			return nil, err
+		}
 		res, err := retryStore(ctx, kv.eng, commandID != "", func() (*store.AppendResult, error) {
 			return kv.eng.store.ReplaceStream(ctx, &store.ReplaceStreamParams{
-				Stream: stream, ExpectedVersion: version, Event: rec, Time: kv.eng.clock.Now(), CommandID: commandID,
+				Stream: stream, ExpectedVersion: version, Event: rec, Time: t, CommandID: commandID, Outbox: pub.msgs,
 			})
 		})
 		if errors.Is(err, ErrConflict) {
@@ -223,6 +228,7 @@ func (kv *KeyValue[S, C]) write(ctx context.Context, id, commandID string, next 
 		if res.Duplicate {
 			return kv.current(ctx, id, true)
 		}
+		pub.committed()
 		kv.eng.eventsAppended()
 		return &KeyValueResult[S]{State: state, Version: res.Version, Changed: true}, nil
 	}

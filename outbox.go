@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftrun/weft/internal/executor"
@@ -17,7 +18,7 @@ import (
 
 // Message is a message to publish to another system through the outbox:
 // Publish, PublishTx and PublishEvents write it in the transaction of the
-// step, the view or the writes it comes from, and the dispatcher of its
+// step, the events or the writes it comes from, and the dispatcher of its
 // Publisher delivers it at least once after that transaction commits.
 type Message struct {
 	// Publisher names the registered publisher (RegisterPublisher) that
@@ -106,6 +107,10 @@ type connectors struct {
 	mu         sync.Mutex
 	publishers map[string]*publisherEntry
 	sources    []*sourceEntry
+	// publications are PublishEvents' definitions, replaced whole (under
+	// mu) at each registration, so that every append reads them without
+	// a lock (outbox_events.go).
+	publications atomic.Pointer[[]*publication]
 }
 
 type publisherEntry struct {
@@ -166,22 +171,10 @@ func (e *Engine) startConnectors(ctx context.Context) {
 // outbox IDs. A message naming no registered publisher fails it, so that
 // no message waits for a publisher that never comes.
 func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([]int64, error) {
-	out := make([]weftype.OutboxMessage, len(msgs))
-	tc := e.traceContext(ctx)
-	var ds []*outbox.Dispatcher
-	e.conn.mu.Lock()
-	for i, m := range msgs {
-		p := e.conn.publishers[m.Publisher]
-		if p == nil {
-			e.conn.mu.Unlock()
-			return nil, &InputError{What: fmt.Sprintf("publisher of message %d", i), Err: fmt.Errorf("%q is not registered (RegisterPublisher)", m.Publisher)}
-		}
-		if p.d != nil {
-			ds = append(ds, p.d)
-		}
-		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: traced(m.Headers, tc)}
+	out, ds, err := e.outboxMessages(msgs, e.traceContext(ctx))
+	if err != nil {
+		return nil, err
 	}
-	e.conn.mu.Unlock()
 	ids, err := e.store.EnqueueOutbox(ctx, tx, &store.EnqueueOutboxParams{Messages: out, Time: e.clock.Now()})
 	if err != nil {
 		return nil, err
@@ -190,6 +183,29 @@ func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([
 		d.Written()
 	}
 	return ids, nil
+}
+
+// outboxMessages turns msgs into the store's outbox messages, and returns
+// the dispatchers of their publishers (those started). A message naming no
+// registered publisher is an *InputError, so that no message waits for a
+// publisher that never comes. Messages without a traceparent header get
+// tc, the trace context of the code that writes them (when not empty).
+func (e *Engine) outboxMessages(msgs []Message, tc string) ([]weftype.OutboxMessage, []*outbox.Dispatcher, error) {
+	out := make([]weftype.OutboxMessage, len(msgs))
+	var ds []*outbox.Dispatcher
+	e.conn.mu.Lock()
+	defer e.conn.mu.Unlock()
+	for i, m := range msgs {
+		p := e.conn.publishers[m.Publisher]
+		if p == nil {
+			return nil, nil, &InputError{What: fmt.Sprintf("publisher of message %d", i), Err: fmt.Errorf("%q is not registered (RegisterPublisher)", m.Publisher)}
+		}
+		if p.d != nil && !slices.Contains(ds, p.d) {
+			ds = append(ds, p.d)
+		}
+		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: traced(m.Headers, tc)}
+	}
+	return out, ds, nil
 }
 
 // Publish is a workflow step that publishes msgs through the outbox: the
@@ -224,46 +240,6 @@ func (e *Engine) wakePublishers(msgs []Message) {
 			p.d.Wake()
 		}
 	}
-}
-
-// PublishEventsDef defines the publication of events of the log (entity
-// events, and whatever else is appended) through the outbox.
-type PublishEventsDef struct {
-	// Name identifies the publication; it is a projection of that name,
-	// whose checkpoint commits with the messages it writes. Required.
-	Name string
-	// Types, Tags and StreamPrefix filter the events as for a ConsumerDef.
-	Types        []string
-	Tags         []string
-	StreamPrefix string
-	// Messages returns the messages for one event (none to skip it). An
-	// error is retried, then the event is parked, as for a projection.
-	// Required.
-	Messages func(ev weftype.Event) ([]Message, error)
-}
-
-// PublishEvents publishes events of the log through the outbox. Each
-// event's messages are written in one transaction with the publication's
-// checkpoint (it is a projection), so every event committed to the log is
-// turned into its messages exactly once, however the workers crash; the
-// outbox then delivers them at least once, with their outbox IDs as the
-// broker's deduplication IDs. It panics on an invalid definition (a
-// programming mistake).
-func PublishEvents(e *Engine, def PublishEventsDef) {
-	if def.Messages == nil {
-		panic(fmt.Sprintf("weft: publication %q has no Messages", def.Name))
-	}
-	RegisterProjection(e, ProjectionDef{
-		Name: def.Name, Types: def.Types, Tags: def.Tags, StreamPrefix: def.StreamPrefix,
-		Handle: func(ctx context.Context, tx store.Tx, ev weftype.Event) error {
-			msgs, err := def.Messages(ev)
-			if err != nil || len(msgs) == 0 {
-				return err
-			}
-			_, err = e.PublishTx(ctx, tx, msgs...)
-			return err
-		},
-	})
 }
 
 // OutboxStatus returns where the outbox of every registered publisher

@@ -61,7 +61,8 @@ func viewTimerSchemas() obj {
 			"created_at": timeSchema, "attempts": intSchema,
 			"error":       optStr("The last failure."),
 			"lease_owner": optStr("The worker firing it right now.")}),
-		"TimerList": object([]string{"timers"}, obj{"timers": arrayOf(ref("Timer"))}),
+		"TimerList": object([]string{"timers", "now"}, obj{"timers": arrayOf(ref("Timer")),
+			"now": described("The engine clock's time when the list was read, which due times are told from (a test clock may be far from the wall clock).", timeSchema)}),
 		"TimerRequest": request(nil, obj{
 			"at":     described("When to fire (RFC 3339).", timeSchema),
 			"after":  optStr("Or how long from now, as a Go duration (90s, 2h); neither: at once."),

@@ -36,6 +36,10 @@ type Timer struct {
 // TimerList is the answer of GET /api/timers.
 type TimerList struct {
 	Timers []Timer `json:"timers"`
+	// Now is the engine clock's time when the list was read: the time the
+	// due times are to be told from ("in 2 h"), which a test clock
+	// (weft dev --clock=manual) may have moved far from the wall clock.
+	Now time.Time `json:"now"`
 }
 
 // TimerRequest is the body of PUT /api/timers/{name}: either entity,
@@ -83,7 +87,7 @@ func (h *handler) listTimers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := TimerList{Timers: make([]Timer, len(ts))}
+	out := TimerList{Timers: make([]Timer, len(ts)), Now: h.eng.Clock().Now()}
 	for i, t := range ts {
 		out.Timers[i] = toTimer(t)
 	}

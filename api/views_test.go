@@ -10,43 +10,14 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/internal/testwait"
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
+	"github.com/weftrun/weft/internal/viewtest"
 )
 
-type prefs struct {
-	Theme string `json:"theme"`
-}
-
 // registerSeed registers the test types and a key-value entity "prefs"
-// with a view "themes" over it.
+// with a view "themes" over it (query by_theme).
 func registerSeed(e *weft.Engine) {
 	register(e)
-	kv := weft.RegisterKeyValue(e, weft.KeyValueDef[prefs, prefs]{
-		Name:   "prefs",
-		Update: func(_ prefs, c prefs) (prefs, error) { return c, nil },
-	})
-	weft.RegisterView(e, weft.ViewDef{
-		ProjectionDef: weft.ProjectionDef{
-			Name: "themes", Tags: []string{"prefs"},
-			Setup: func(ctx context.Context, tx store.Tx) error {
-				_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS themes (id TEXT PRIMARY KEY, theme TEXT NOT NULL)`)
-				return err
-			},
-			Handle: func(ctx context.Context, tx store.Tx, ev weftype.Event) error {
-				s, _, err := kv.DecodeState(ev)
-				if err != nil {
-					return err
-				}
-				_, id, _ := weftype.SplitStream(ev.Stream)
-				_, err = tx.ExecContext(ctx, `INSERT INTO themes (id, theme) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET theme = excluded.theme`, id, s.Theme)
-				return err
-			},
-		},
-		Queries: map[string]weft.ViewQuery{
-			"by_theme": {SQL: `SELECT id FROM themes WHERE theme = ? ORDER BY id`, Params: []string{"theme"}, Description: "users with a theme"},
-		},
-	})
+	viewtest.Register(e, viewtest.Def{Entity: "prefs", Field: "theme", View: "themes", Query: "by_theme"})
 }
 
 func TestKeyValueThroughEntityRoutes(t *testing.T) {
@@ -151,6 +122,9 @@ func TestTimerRoutes(t *testing.T) {
 	a.do("GET", "/api/timers", nil).decode(t, &list)
 	if len(list.Timers) != 2 || list.Timers[0].Name != "dark later" || list.Timers[1].RunID != "e1" {
 		t.Fatalf("timers %+v", list)
+	}
+	if !list.Now.Equal(a.env.Clock.Now()) {
+		t.Errorf("timers listed at %v, want the engine clock's %v", list.Now, a.env.Clock.Now())
 	}
 	a.do("GET", "/api/timers?prefix=ec", nil).decode(t, &list)
 	if len(list.Timers) != 1 {

@@ -14,7 +14,8 @@ type Compactor interface {
 	// against p.ExpectedVersion, idempotent by p.CommandID), and deletes
 	// every earlier event of the stream with its tags, in one transaction:
 	// the stream keeps one event, at the stream's new version, and the log
-	// one record of it, at a new position. A duplicate CommandID appends
+	// one record of it, at a new position. p.Outbox is written with the
+	// record, in the same transaction. A duplicate CommandID appends
 	// and deletes nothing (Duplicate, as for Append); a stale expectation
 	// fails with a *weftype.ConflictError and changes nothing. The deleted
 	// events' positions are gone from the log; consumers past them are not
@@ -31,4 +32,8 @@ type ReplaceStreamParams struct {
 	// CommandID, when not empty, makes the replacement idempotent as it
 	// makes an append (AppendParams.CommandID).
 	CommandID string
+	// Outbox are messages written into the outbox in the replacement's
+	// transaction, as for an append (AppendParams.Outbox): none unless the
+	// record is written.
+	Outbox []weftype.OutboxMessage
 }

@@ -32,6 +32,8 @@ type Store interface {
 	// Append appends events to a stream. ExpectedVersion is the version the
 	// stream must be at (0 for a new stream) or weftype.AnyVersion. A stale
 	// expectation fails with a *weftype.ConflictError and appends nothing.
+	// p.Outbox messages are written into the outbox in the same
+	// transaction as the events (see AppendParams.Outbox).
 	Append(ctx context.Context, p *AppendParams) (*AppendResult, error)
 	// ReadStream returns the events of one stream with Version > p.AfterVersion,
 	// in version order, at most p.Limit of them (0: all).
@@ -257,37 +259,6 @@ type BlockRunParams struct {
 type UnblockRunParams struct {
 	RunID string
 	Time  time.Time
-}
-
-// AppendParams are the arguments of Store.Append.
-type AppendParams struct {
-	Stream          string
-	ExpectedVersion int64
-	Events          []weftype.NewEvent
-	Time            time.Time
-	// CommandID, when not empty, makes the append idempotent: if an append
-	// with the same CommandID was applied to the stream, this one appends
-	// nothing, is not checked against ExpectedVersion, and returns Duplicate
-	// with the stream's current Version and the versions the events of the
-	// one application took (AppliedFrom, AppliedTo). An append of no events
-	// records no CommandID (it only asks).
-	CommandID string
-}
-
-// AppendResult is what Store.Append returns.
-type AppendResult struct {
-	// Version is the stream's version after the append.
-	Version int64
-	// Positions are the global positions of the appended events.
-	Positions []int64
-	// Duplicate is true when the CommandID had been applied already.
-	Duplicate bool
-	// AppliedFrom and AppliedTo, when Duplicate, are the first and last
-	// stream versions of the events the one application of the CommandID
-	// appended, so that every sender of the command can be told its
-	// outcome. Both are 0 when the store recorded the command before it
-	// kept them (schema version 6 or older).
-	AppliedFrom, AppliedTo int64
 }
 
 // ReadStreamParams are the arguments of Store.ReadStream.

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -21,7 +18,6 @@ import (
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
 	"github.com/weftrun/weft/internal/testwait"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -35,41 +31,6 @@ func (fakeServices) RegisterUser(_ context.Context, key, _ string) (string, erro
 func (fakeServices) SendVerification(context.Context, string, string, string) error { return nil }
 func (fakeServices) SendReminder(context.Context, string, string) error             { return nil }
 func (fakeServices) Activate(context.Context, string, string) error                 { return nil }
-
-// chromium returns the Chromium binary: $WEFT_CHROMIUM, /usr/bin/chromium,
-// or chromium on the PATH. Without one, the test is skipped, except in CI
-// (CI=true), where it fails.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("WEFT_CHROMIUM"), "/usr/bin/chromium"} {
-		if p != "" {
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("Chromium is missing and CI is set: install it (apt-get install -y chromium; .ci/run does) or set WEFT_CHROMIUM")
-	}
-	t.Skip("skipping the browser test: no Chromium (apt-get install -y chromium, or set WEFT_CHROMIUM); in CI it runs")
-	return ""
-}
-
-// artifacts returns the directory for screenshots: $WEFT_ARTIFACTS, or a
-// temporary directory.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("WEFT_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 func awaitLine(t *testing.T) int {
 	t.Helper()
@@ -86,140 +47,40 @@ func awaitLine(t *testing.T) int {
 	return 0
 }
 
-// waitFor waits, with a deadline, until run id has the status.
-func waitFor(t *testing.T, ctx context.Context, eng *weft.Engine, id string, status weftype.RunStatus) {
-	t.Helper()
-	testwait.Until(t, testwait.Timeout, func() (bool, string) {
-		r, err := eng.GetRun(ctx, id)
-		if err == nil && r.Status == status {
-			return true, ""
-		}
-		return false, fmt.Sprintf("run %s: %v, %v; want status %s", id, r, err, status)
-	})
-}
-
 // TestBrowser drives the UI in headless Chromium: an onboarding run waits
 // with the weft.Await line highlighted, the verified signal is sent from the
 // UI's form with the run's secret, and the page shows it complete. A run
 // whose ID and input hold HTML shows them as text.
 func TestBrowser(t *testing.T) {
-	exe := chromium(t)
-	shots := artifacts(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	onboarding.Register(eng, fakeServices{})
-	registerEventSide(eng)
-	if err := eng.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Stop(context.Background())
+	ctx := browserTest(t, 90*time.Second)
+	var cure atomic.Bool
+	eng, _ := startEngine(t, ctx, engineSetup{Register: func(e *weft.Engine) { registerOnboarding(e, &cure) }})
 	// A token, and a host name the server must be told about, as behind a
 	// reverse proxy: the browser maps weft.test to the test server.
 	const token, host = "browser-token", "weft.test"
-	srvH, err := api.NewServer(eng, api.ServerOptions{Options: api.Options{Token: token, AllowedHosts: []string{host}, PollInterval: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(srvH)
-	defer srv.Close()
-	base := "http://" + host + srv.URL[strings.LastIndexByte(srv.URL, ':'):]
+	srvURL := serve(t, eng, api.Options{Token: token, AllowedHosts: []string{host}})
+	base := "http://" + host + srvURL[strings.LastIndexByte(srvURL, ':'):]
 
 	const id = "user-1"
 	xssID := `<script>window.__xss=1</script>`
-	for runID, email := range map[string]string{id: "ann@example.com", xssID: `<img src=x onerror="window.__xss=2">`} {
-		in := fmt.Appendf(nil, `{"email":%q}`, email)
-		if _, _, err := eng.Untyped().Start(ctx, onboarding.Name, runID, in); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, ctx, eng, runID, weftype.StatusWaiting)
-	}
+	startRuns(t, ctx, eng, onboarding.Name, weftype.StatusWaiting, map[string]string{
+		id:    `{"email":"ann@example.com"}`,
+		xssID: `{"email":"<img src=x onerror=\"window.__xss=2\">"}`,
+	})
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1400),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	defer cancelBrowser()
-	// Start the browser on its own context: the first action allocates it,
-	// and a browser started on a shorter context would die with it.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
+	b := newBrowser(t, ctx, mapHost(host), windowHeight(1400))
 	type css = chromedp.CSS
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		p := filepath.Join(shots, name)
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %s", p)
-	}
-	// Reads go through one JavaScript evaluation each, so that a live
-	// re-render between finding a node and reading it cannot fail them.
-	text := func(sel string) string {
-		t.Helper()
-		js := fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel)
-		s, err := chromedp.Run(browser, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(browser, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			shot("browser-failed.png")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 
 	// The API refuses the page without the token, so the UI asks for it
 	// and, given it, shows the run waiting with the weft.Await line
 	// highlighted.
-	do("opening the waiting run, giving the token",
-		chromedp.Navigate(base+"/#/runs/"+url.PathEscape(id)),
-		chromedp.WaitVisible(css(`#token-form`)),
-		chromedp.SendKeys(css(`#token-input`), token),
-		chromedp.Click(css(`#token-form button[type=submit]`)),
+	b.do("opening the waiting run, giving the token", append(b.login(base+"/#/runs/"+url.PathEscape(id), token),
 		chromedp.WaitVisible(css(`#run-status[data-status="waiting"]`)),
-		chromedp.WaitVisible(css(`#source .line.waiting`)))
-	line, err := chromedp.Run(browser, chromedp.Evaluate[string](`document.querySelector('#source .line.waiting').dataset.line`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lineText := text(`#source .line.waiting .code`)
-	done, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll('#source .line.done').length`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shot("browser-1-waiting.png")
+		chromedp.WaitVisible(css(`#source .line.waiting`)))...)
+	line := b.eval(`document.querySelector('#source .line.waiting').dataset.line`)
+	lineText := b.text(`#source .line.waiting .code`)
+	done := b.count(`#source .line.done`)
+	b.artifact("browser-1-waiting")
 	if want := strconv.Itoa(awaitLine(t)); line != want || !strings.Contains(lineText, "weft.Await[Verification]") {
 		t.Errorf("highlighted line %s %q, want line %s with weft.Await", line, lineText, want)
 	}
@@ -238,14 +99,14 @@ func TestBrowser(t *testing.T) {
 			secret = strings.Trim(string(e.Result), `"`)
 		}
 	}
-	do("signalling from the form",
+	b.do("signalling from the form",
 		// The form is generated from the declared Verification type.
 		chromedp.WaitVisible(css(`#signal-field-secret`)),
 		chromedp.SendKeys(css(`#signal-field-secret`), secret),
 		chromedp.Click(css(`#signal-send`)),
 		chromedp.WaitVisible(css(`#run-status[data-status="completed"]`)))
-	result := text(`#run-result`)
-	shot("browser-2-completed.png")
+	result := b.text(`#run-result`)
+	b.artifact("browser-2-completed")
 	if !strings.Contains(result, `"active"`) {
 		t.Errorf("result shown %q", result)
 	}
@@ -254,26 +115,19 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// HTML in run data is shown as text and never runs.
-	do("opening the run with HTML in its ID and input",
+	b.do("opening the run with HTML in its ID and input",
 		chromedp.Navigate(base+"/#/runs/"+url.PathEscape(xssID)),
 		chromedp.WaitVisible(css(`#run-status[data-status="waiting"]`)))
-	shownID, shownInput := text(`#run-id`), text(`#run-input`)
-	do("opening the runs list",
+	shownID, shownInput := b.text(`#run-id`), b.text(`#run-input`)
+	b.do("opening the runs list",
 		chromedp.Navigate(base+"/#/"),
 		chromedp.WaitVisible(css(`#runs-body a.run-link`)))
-	xss, err := chromedp.Run(browser, chromedp.Evaluate[bool](`window.__xss !== undefined`))
+	xss, injected := b.eval(`window.__xss !== undefined`) == "true", b.count(`#view script, #view img`)
+	links, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#runs-body a.run-link')].map(a => a.textContent)`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	injected, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll('#view script, #view img').length`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	links, err := chromedp.Run(browser, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#runs-body a.run-link')].map(a => a.textContent)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shot("browser-3-runs.png")
+	b.artifact("browser-3-runs")
 	if shownID != xssID || !strings.Contains(shownInput, `<img src=x onerror=`) {
 		t.Errorf("shown ID %q, input %q: want the HTML as text", shownID, shownInput)
 	}
@@ -285,31 +139,31 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// An entity: a command sent from its page's form shows in its state and events.
-	do("sending a command from the entity page",
+	b.do("sending a command from the entity page",
 		chromedp.Navigate(base+"/#/entities/counter/c-1"),
 		chromedp.WaitVisible(css(`#entity-version`)),
 		chromedp.WaitVisible(css(`#cmd-add`)),
 		chromedp.SendKeys(css(`#cmd-add`), "5"),
 		chromedp.Click(css(`#command-send`)),
 		chromedp.WaitVisible(css(`#entity-events tr[data-position]`)))
-	state, version := text(`#entity-state`), text(`#entity-version`)
-	shot("browser-4-entity.png")
+	state, version := b.text(`#entity-state`), b.text(`#entity-version`)
+	b.artifact("browser-4-entity")
 	if !strings.Contains(state, `"count": 5`) || version != "1" {
 		t.Errorf("entity page shows state %q at version %q, want count 5 at version 1", state, version)
 	}
 
 	// Consumers: the audit consumer with its parked event and a retry button.
 	pos := parkPoison(t, ctx, eng)
-	do("opening the consumers page",
+	b.do("opening the consumers page",
 		chromedp.Navigate(base+"/#/consumers"),
 		chromedp.WaitVisible(css(`#consumers-body tr[data-consumer="audit"]`)),
 		chromedp.WaitVisible(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"] button.retry`, pos))))
-	row := text(`#consumers-body tr[data-consumer="audit"]`)
+	row := b.text(`#consumers-body tr[data-consumer="audit"]`)
 	cure.Store(true)
-	do("retrying the parked event",
+	b.do("retrying the parked event",
 		chromedp.Click(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"] button.retry`, pos))),
 		chromedp.WaitNotPresent(css(fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"]`, pos))))
-	shot("browser-5-consumers.png")
+	b.artifact("browser-5-consumers")
 	if !strings.Contains(row, "audit") || !strings.Contains(row, "consumer") {
 		t.Errorf("consumers row %q", row)
 	}
@@ -318,12 +172,11 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
-// cure makes the audit consumer handle its "Poison" events.
-var cure atomic.Bool
-
-// registerEventSide registers the "counter" entity and the "audit"
-// consumer, which fails on "Poison" events until cured.
-func registerEventSide(e *weft.Engine) {
+// registerOnboarding registers the onboarding example (with services
+// that do nothing), the "counter" entity and the "audit" consumer, which
+// fails on "Poison" events until cure is set.
+func registerOnboarding(e *weft.Engine, cure *atomic.Bool) {
+	onboarding.Register(e, fakeServices{})
 	type state struct {
 		Count int `json:"count"`
 	}
@@ -356,19 +209,11 @@ func parkPoison(t *testing.T, ctx context.Context, eng *weft.Engine) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		ps, err := eng.ParkedEvents(ctx, "audit")
-		if err == nil && len(ps) == 1 {
-			return res.Positions[0]
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the poison event was not parked in time: %+v, %v", ps, err)
-		case <-tick.C:
-		}
-	}
+		return err == nil && len(ps) == 1, fmt.Sprintf("the poison event is not parked: %+v, %v", ps, err)
+	})
+	return res.Positions[0]
 }
 
 func containsString(list []string, s string) bool {

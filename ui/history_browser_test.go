@@ -2,7 +2,6 @@ package ui_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -51,59 +49,30 @@ func registerHistory(e *weft.Engine, v int) {
 // whose journal the new code no longer matches is blocked and opens at the
 // diverging line with the expected and the actual step.
 func TestBrowserRunHistory(t *testing.T) {
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
+	ctx := browserTest(t, 120*time.Second)
 	path := filepath.Join(t.TempDir(), "weft.db")
-	// engine opens the store with the code of version v; closing the store
-	// is the caller's.
-	engine := func(v int) (*weft.Engine, func() error) {
-		st, err := sqlite.Open(ctx, path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond, LongHistory: 3, BuildID: map[int]string{1: "v1", 2: "v2"}[v]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		registerHistory(eng, v)
-		if err := eng.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		return eng, st.Close
+	// engine starts an engine on the store with the code of version v.
+	engine := func(v int) (*weft.Engine, func()) {
+		return startEngine(t, ctx, engineSetup{Path: path,
+			Config:   weft.Config{LongHistory: 3, BuildID: map[int]string{1: "v1", 2: "v2"}[v]},
+			Register: func(e *weft.Engine) { registerHistory(e, v) }})
 	}
-	v1, close1 := engine(1)
-	for id, wf := range map[string]string{"loop-1": "loop", "order-1": "order"} {
-		if _, _, err := v1.Untyped().Start(ctx, wf, id, []byte(`{}`)); err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, ctx, v1, id, weftype.StatusWaiting)
-	}
-	if err := v1.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := close1(); err != nil {
-		t.Fatal(err)
-	}
+	v1, stop1 := engine(1)
+	startRuns(t, ctx, v1, "loop", weftype.StatusWaiting, map[string]string{"loop-1": `{}`})
+	startRuns(t, ctx, v1, "order", weftype.StatusWaiting, map[string]string{"order-1": `{}`})
+	stop1()
 	// The deploy: version 2 wakes order-1, whose journal has "reserve".
-	v2, close2 := engine(2)
-	t.Cleanup(func() { close2() })
-	t.Cleanup(func() { v2.Stop(context.Background()) })
+	v2, _ := engine(2)
 	if err := v2.Signal(ctx, "order-1", "ship", "now"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, v2, "order-1", weftype.StatusBlocked)
 
-	srvH, err := api.NewServer(v2, api.ServerOptions{Options: api.Options{Token: "tok", PollInterval: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(srvH)
-	t.Cleanup(srv.Close)
-	b := newRunsBrowser(t, ctx, exe)
+	srvURL := serve(t, v2, api.Options{Token: "tok"})
+	b := newBrowser(t, ctx)
 
 	b.do("opening the blocked run",
-		chromedp.Navigate(srv.URL+"/#/runs/order-1"),
+		chromedp.Navigate(srvURL+"/#/runs/order-1"),
 		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('weft-token', 'tok')`),
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="blocked"]`)),
@@ -121,7 +90,7 @@ func TestBrowserRunHistory(t *testing.T) {
 	b.shot("run-blocked")
 
 	b.do("opening the run that continued as new",
-		chromedp.Navigate(srv.URL+"/#/runs/loop-1"),
+		chromedp.Navigate(srvURL+"/#/runs/loop-1"),
 		chromedp.WaitVisible(chromedp.CSS(`#long-history`)),
 		chromedp.WaitVisible(chromedp.CSS(`#run-segments a.segment-link`)))
 	if segs := b.text(`#run-segments`); !strings.Contains(segs, "journal 0") || !strings.Contains(segs, "journal 1") {

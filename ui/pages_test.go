@@ -11,7 +11,7 @@ import (
 )
 
 // TestPagesServed checks, without a browser, that the UI's files are served
-// with the nav linking the runs, entities and consumers pages, and that the
+// with the nav linking every page, and that the
 // scripts have those pages and puts no API value in the page as HTML.
 func TestPagesServed(t *testing.T) {
 	get := func(path string) string {
@@ -31,7 +31,7 @@ func TestPagesServed(t *testing.T) {
 		return string(b)
 	}
 	index := get("/")
-	for _, want := range []string{`href="#/"`, `href="#/overview"`, `href="#/entities"`, `href="#/events"`, `href="#/consumers"`, `href="#/queues"`} {
+	for _, want := range []string{`href="#/"`, `href="#/overview"`, `href="#/entities"`, `href="#/events"`, `href="#/consumers"`, `href="#/queues"`, `href="#/timers"`} {
 		if !strings.Contains(index, want) {
 			t.Errorf("index.html lacks %s", want)
 		}
@@ -50,7 +50,7 @@ func TestPagesServed(t *testing.T) {
 	}
 	for _, want := range []string{"function showEntity(", "function showEntityType(", "function showConsumers(", "function showOverview(", "function showEvents(",
 		"function installKeys(", "/api/consumers", "/api/consumers/history", "/api/overview", "/api/live/events", "/api/parked", "/commands", "/retry", "/skip", "/rebuild", "/reset",
-		"function showRuns(", "function showRun(", "/api/whoami", "/api/run-counts", "/api/workflows/", "function schemaForm(", "prefers-color-scheme"} {
+		"function showRuns(", "function showRun(", "/api/whoami", "/api/run-counts", "/api/workflows/", "function schemaForm(", "prefers-color-scheme", "function showTimers(", "/api/timers"} {
 		if !strings.Contains(app, want) {
 			t.Errorf("the scripts lack %q", want)
 		}

@@ -3,11 +3,7 @@ package ui_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,15 +17,8 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/internal/testwait"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
-
-// docShots makes the run pages' browser test write its screenshots to
-// docs/ui, for docs/ui.md:
-//
-//	go test ./ui -run 'TestBrowserRun(Pages|History)' -ui.docshots
-var docShots = flag.Bool("ui.docshots", false, "write the run pages' screenshots to docs/ui")
 
 // payment is the input of the "payment" workflow.
 type payment struct {
@@ -37,15 +26,12 @@ type payment struct {
 	Amount   int    `json:"amount"`
 }
 
-// chargeLine is the line of the failing step call in payment, set by
-// registerPayment (the test reads the source line the UI points at).
-// Several runs of payment set it at once, hence atomic.
-var chargeLine atomic.Int64
-
 // registerPayment registers "payment": a step that takes a while, then
 // "charge", which fails its two attempts for a customer named "declined";
-// and "noop", started every second by the schedule "tick".
-func registerPayment(e *weft.Engine) {
+// and "noop", started every second by the schedule "tick". Its runs store
+// the line of the charge call in chargeLine (the test reads the source
+// line the UI points at); several runs set it at once, hence atomic.
+func registerPayment(e *weft.Engine, chargeLine *atomic.Int64) {
 	weft.RegisterWorkflow(e, "payment", func(ctx context.Context, in payment) (string, error) {
 		weft.SetQuery(ctx, "customer", func() (any, error) { return in.Customer, nil })
 		ref, err := weft.Step(ctx, "reserve", func(context.Context) (string, error) {
@@ -82,57 +68,30 @@ func registerPayment(e *weft.Engine) {
 // asks a query; the run list filters on the server, counts per status and
 // groups a schedule's runs under one row.
 func TestBrowserRunPages(t *testing.T) {
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond, BuildID: "v1.4.2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	registerPayment(eng)
-	if err := eng.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Stop(context.Background()) })
+	ctx := browserTest(t, 120*time.Second)
+	var chargeLine atomic.Int64
+	eng, _ := startEngine(t, ctx, engineSetup{Config: weft.Config{BuildID: "v1.4.2"},
+		Register: func(e *weft.Engine) { registerPayment(e, &chargeLine) }})
 	const adminToken, readToken = "admin-secret", "read-secret"
-	srvH, err := api.NewServer(eng, api.ServerOptions{Options: api.Options{PollInterval: 50 * time.Millisecond,
-		Tokens: []api.Token{{Name: "ops", Secret: adminToken, Admin: true}, {Name: "viewer", Secret: readToken}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run last first: the browser closes its streams before the
-	// server closes, and the server before the engine stops.
-	srv := httptest.NewServer(srvH)
-	t.Cleanup(srv.Close)
+	srvURL := serve(t, eng, api.Options{Tokens: []api.Token{{Name: "ops", Secret: adminToken, Admin: true}, {Name: "viewer", Secret: readToken}}})
 
-	for id, in := range map[string]string{"pay-declined": `{"customer":"declined","amount":5}`, "pay-ann": `{"customer":"ann","amount":7}`} {
-		if _, _, err := eng.Untyped().Start(ctx, "payment", id, []byte(in)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitFor(t, ctx, eng, "pay-declined", weftype.StatusFailed)
-	waitFor(t, ctx, eng, "pay-ann", weftype.StatusWaiting)
+	startRuns(t, ctx, eng, "payment", weftype.StatusWaiting, map[string]string{"pay-ann": `{"customer":"ann","amount":7}`})
+	startRuns(t, ctx, eng, "payment", weftype.StatusFailed, map[string]string{
+		"pay-declined": `{"customer":"declined","amount":5}`,
+		"pay-gone":     `{"customer":"declined","amount":1}`,
+	})
 	testwait.Until(t, testwait.Timeout, func() (bool, string) {
 		runs, err := eng.ListRuns(ctx, weft.RunFilter{IDPrefix: "tick@"})
 		return err == nil && len(runs) >= 2, fmt.Sprintf("schedule runs %d, %v", len(runs), err)
 	})
 
-	b := newRunsBrowser(t, ctx, exe)
+	b := newBrowser(t, ctx)
 	// The admin token, then the failed run: it opens at the charge line,
 	// with the error there and nowhere else.
-	b.do("opening the failed run",
-		chromedp.Navigate(srv.URL+"/#/runs/pay-declined"),
-		chromedp.WaitVisible(chromedp.CSS(`#token-form`)),
-		chromedp.SendKeys(chromedp.CSS(`#token-input`), adminToken),
-		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
+	b.do("opening the failed run", append(b.login(srvURL+"/#/runs/pay-declined", adminToken),
 		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="failed"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#source .line.failed`)),
-		chromedp.WaitVisible(chromedp.CSS(`#failure`)))
+		chromedp.WaitVisible(chromedp.CSS(`#failure`)))...)
 	if got := b.eval(`document.querySelector('#source .line.failed.selected, #source .line.failed').dataset.line`); got != strconv.FormatInt(chargeLine.Load(), 10) {
 		t.Errorf("failing line %s, want %d (the charge step)", got, chargeLine.Load())
 	}
@@ -176,11 +135,26 @@ func TestBrowserRunPages(t *testing.T) {
 	if ops := b.eval(`[...document.querySelectorAll('#run-ops button')].map(b => b.id).join(' ')`); ops != "op-retry op-reset op-delete" {
 		t.Errorf("operations of a failed run: %q", ops)
 	}
+	// Delete (a 204 without a body) goes back to the list with the run gone.
+	b.do("deleting a failed run",
+		chromedp.Navigate(srvURL+"/#/runs/pay-gone"),
+		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="failed"]`)),
+		chromedp.Click(chromedp.CSS(`#op-delete`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-ok`)),
+		chromedp.Click(chromedp.CSS(`#confirm-ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#message.ok`)),
+		chromedp.WaitVisible(chromedp.CSS(`#runs-body tr[data-run="pay-declined"]`)))
+	if msg := b.text(`#message`); msg != "Run pay-gone deleted." {
+		t.Errorf("message after the delete %q", msg)
+	}
+	if _, err := eng.GetRun(ctx, "pay-gone"); !errors.Is(err, weft.ErrRunNotFound) {
+		t.Errorf("pay-gone after the UI's delete: %v, want ErrRunNotFound", err)
+	}
 
 	// The waiting run: it says what it waits for and until when; the signal
 	// form comes from the declared string type.
 	b.do("opening the waiting run",
-		chromedp.Navigate(srv.URL+"/#/runs/pay-ann"),
+		chromedp.Navigate(srvURL+"/#/runs/pay-ann"),
 		chromedp.WaitVisible(chromedp.CSS(`#run-status[data-status="waiting"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#source .line.waiting`)),
 		chromedp.WaitVisible(chromedp.CSS(`#signal-field`)))
@@ -192,7 +166,7 @@ func TestBrowserRunPages(t *testing.T) {
 	// A read-only token: no operations nor signals, but the query form.
 	b.do("switching to the read-only token",
 		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('weft-token', '`+readToken+`')`),
-		chromedp.Navigate(srv.URL+"/#/runs/pay-declined"),
+		chromedp.Navigate(srvURL+"/#/runs/pay-declined"),
 		chromedp.Reload(),
 		chromedp.WaitVisible(chromedp.CSS(`#read-only`)),
 		chromedp.Click(chromedp.CSS(`#query-send`)),
@@ -207,7 +181,7 @@ func TestBrowserRunPages(t *testing.T) {
 	// The run list: the schedule's runs are one row; a server-side filter
 	// on the input text and the counts.
 	b.do("opening the run list filtered by input text",
-		chromedp.Navigate(srv.URL+"/#/?input_contains=ann"),
+		chromedp.Navigate(srvURL+"/#/?input_contains=ann"),
 		chromedp.WaitVisible(chromedp.CSS(`#runs-body tr[data-run="pay-ann"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#run-counts`)),
 		chromedp.WaitVisible(chromedp.CSS(`#schedules tr.schedule[data-schedule="tick"]`)))
@@ -221,7 +195,7 @@ func TestBrowserRunPages(t *testing.T) {
 		t.Errorf("the filter input shows %q, want the URL's", v)
 	}
 	b.do("opening the unfiltered list and expanding the schedule",
-		chromedp.Navigate(srv.URL+"/#/"),
+		chromedp.Navigate(srvURL+"/#/"),
 		chromedp.WaitVisible(chromedp.CSS(`#runs-body tr[data-run="pay-declined"]`)),
 		chromedp.Click(chromedp.CSS(`#schedules button[data-schedule="tick"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#schedule-tick tr[data-run]`)))
@@ -232,80 +206,4 @@ func TestBrowserRunPages(t *testing.T) {
 		t.Errorf("started %q, ended %q", started, ended)
 	}
 	b.shot("runs")
-}
-
-// runsBrowser is a headless Chromium for the run pages' test.
-type runsBrowser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func newRunsBrowser(t *testing.T, ctx context.Context, exe string) *runsBrowser {
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return &runsBrowser{t: t, ctx: browser}
-}
-
-func (b *runsBrowser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	sctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(sctx, steps...); err != nil {
-		b.shotTo(filepath.Join(artifacts(b.t), "runs-failed.png"))
-		b.t.Fatalf("%s: %v (%s)", what, err, b.eval(`document.querySelector('#message').textContent`))
-	}
-}
-
-// eval evaluates a JavaScript expression that gives a string.
-func (b *runsBrowser) eval(js string) string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { try { return String(`+js+`); } catch (e) { return 'error: ' + e; } })()`))
-	if err != nil {
-		b.t.Fatalf("evaluating %s: %v", js, err)
-	}
-	return s
-}
-
-func (b *runsBrowser) text(sel string) string {
-	b.t.Helper()
-	return b.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel))
-}
-
-// shot saves the viewport as docs/ui/<name>.png with -ui.docshots, or in
-// $WEFT_ARTIFACTS (see artifacts).
-func (b *runsBrowser) shot(name string) {
-	b.t.Helper()
-	dir := filepath.Join("..", "docs", "ui")
-	if !*docShots {
-		dir = artifacts(b.t)
-	}
-	b.shotTo(filepath.Join(dir, name+".png"))
-}
-
-func (b *runsBrowser) shotTo(path string) {
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Logf("screenshot: %v", err)
-		return
-	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot %s", path)
 }

@@ -1,17 +1,17 @@
-// Package ui is weft's web UI: static HTML, CSS and JavaScript embedded in
-// the binary (no CDN, no build step; it works offline) that talk to the
-// JSON API of package api.
+// Package ui is weft's web UI: static HTML, CSS and JavaScript modules
+// embedded in the binary (no CDN, no build step; it works offline) that
+// talk to the JSON API of package api.
 //
-// It shows the runs with a status filter and a search by ID or workflow, and
-// for one run: its status, input, result or error, a timeline of its steps,
-// attempts, timers, signals and children with their durations, and the
-// workflow's source with the line the run waits on highlighted and the lines
-// of completed steps marked. A form sends a signal, a button cancels the
-// run, and the page follows changes live (Server-Sent Events). The entities
-// page shows an entity's state and events by type and ID and sends it
-// commands; the consumers page shows each consumer's checkpoint and lag and
-// its parked events, with a button to retry each. Every value from the API
-// is put in the page as text, never as HTML.
+// Its pages: the runs, filtered on the server, with a schedule's runs
+// grouped; one run with its source beside its journal, its timeline, and
+// its operations, signals and queries; an overview; the entities of each
+// registered type, with a command form typed by the command's JSON Schema;
+// the event log with a live tail; the consumers and projections with their
+// lag and parked events; the queues; and the named timers, which an admin
+// token can cancel. Controls that change something are shown to admin
+// tokens only (the server checks every request anyway) and confirmed in a
+// dialog. Every value from the API is put in the page as text, never as
+// HTML. docs/ui.md shows each page.
 //
 // api.NewServer mounts Handler at "/"; to mount it elsewhere, strip the
 // prefix and serve the API at /api/ on the same origin.

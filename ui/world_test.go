@@ -4,37 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
 	"github.com/weftrun/weft/examples/onboarding"
 	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
-
-// shotsDir is where TestBrowserWorld writes the screenshots of docs/ui.md:
-// $WEFT_UI_SHOTS (go test ./ui -run TestBrowserWorld with
-// WEFT_UI_SHOTS=$PWD/docs/ui), else the artifacts directory.
-func shotsDir(t *testing.T) string {
-	if dir := os.Getenv("WEFT_UI_SHOTS"); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	return artifacts(t)
-}
 
 // registerTotals registers the "totals" projection of the counters, with
 // its view table declared.
@@ -60,38 +42,19 @@ func registerTotals(e *weft.Engine) {
 // pages in headless Chromium against an engine with data, and the keyboard
 // navigation; it takes the screenshots of docs/ui.md.
 func TestBrowserWorld(t *testing.T) {
-	exe := chromium(t)
-	shots := shotsDir(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	ctx := browserTest(t, 3*time.Minute)
+	var cure atomic.Bool
 	// Lag samples every 100ms rather than every minute, so that the
 	// consumers' charts have a few points by the time the page opens.
-	eng, err := weft.New(weft.Config{Store: st, PollInterval: 10 * time.Millisecond, LagSampleInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	onboarding.Register(eng, fakeServices{})
-	registerEventSide(eng)
-	registerTotals(eng)
-	weft.RegisterWorkflow(eng, "greet", func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
-	weft.RegisterWorkflow(eng, "refuse", func(context.Context, string) (string, error) { return "", errors.New("refused") })
-	weft.RegisterQueue(eng, weft.QueueDef{Name: "payments", Concurrency: 3, PerWorker: 2})
-	if err := eng.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Stop(context.Background())
+	eng, _ := startEngine(t, ctx, engineSetup{Config: weft.Config{LagSampleInterval: 100 * time.Millisecond}, Register: func(e *weft.Engine) {
+		registerOnboarding(e, &cure)
+		registerTotals(e)
+		weft.RegisterWorkflow(e, "greet", func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
+		weft.RegisterWorkflow(e, "refuse", func(context.Context, string) (string, error) { return "", errors.New("refused") })
+		weft.RegisterQueue(e, weft.QueueDef{Name: "payments", Concurrency: 3, PerWorker: 2})
+	}})
 	const token = "world-token"
-	srvH, err := api.NewServer(eng, api.ServerOptions{Options: api.Options{Token: token, PollInterval: 50 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(srvH)
-	defer srv.Close()
+	srvURL := serve(t, eng, api.Options{Token: token})
 
 	// Data: onboarding runs waiting, counters with events, a parked event.
 	for i := range 3 {
@@ -118,18 +81,13 @@ func TestBrowserWorld(t *testing.T) {
 			}
 		}
 	}
-	cure.Store(false) // TestBrowser cures the audit consumer at its end
 	pos := parkPoison(t, ctx, eng)
 
-	b := newBrowser(t, ctx, exe, shots)
-	b.do("giving the token on the overview",
-		chromedp.Navigate(srv.URL+"/#/overview"),
-		chromedp.WaitVisible(chromedp.CSS(`#token-form`)),
-		chromedp.SendKeys(chromedp.CSS(`#token-input`), token),
-		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)),
+	b := newBrowser(t, ctx, windowHeight(900))
+	b.do("giving the token on the overview", append(b.login(srvURL+"/#/overview", token),
 		chromedp.WaitVisible(chromedp.CSS(`#ov-chart g[data-bucket] rect`)),
-		chromedp.WaitVisible(chromedp.CSS(`#ov-workers tr[data-worker]`)))
-	b.shot("overview.png")
+		chromedp.WaitVisible(chromedp.CSS(`#ov-workers tr[data-worker]`)))...)
+	b.shot("overview")
 	if got := b.text(`#ov-started`) + "/" + b.text(`#ov-completed`) + "/" + b.text(`#ov-failed`); got != "6/2/1" {
 		t.Errorf("overview: started/completed/failed %s, want 6/2/1", got)
 	}
@@ -156,19 +114,19 @@ func TestBrowserWorld(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#entity-search button[type=submit]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`#entities-body tr[data-entity="beta-1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#entities-body tr[data-entity="acme-2"]`)))
-	b.shot("entities.png")
+	b.shot("entities")
 	if got := b.text(`#entities-body`); !strings.Contains(got, "acme-1") || !strings.Contains(got, "acme-2") {
 		t.Errorf("entities matching acme: %q", got)
 	}
 
 	// One entity: state, events with versions, a typed command.
 	b.do("sending a typed command",
-		chromedp.Navigate(srv.URL+"/#/entities/counter/acme-2"),
+		chromedp.Navigate(srvURL+"/#/entities/counter/acme-2"),
 		chromedp.WaitVisible(chromedp.CSS(`#cmd-add`)),
 		chromedp.SendKeys(chromedp.CSS(`#cmd-add`), "3"),
 		chromedp.Click(chromedp.CSS(`#command-send`)),
 		chromedp.WaitVisible(chromedp.CSS(`#entity-events tbody tr:nth-child(3)`)))
-	b.shot("entity.png")
+	b.shot("entity")
 	if state, version := b.text(`#entity-state`), b.text(`#entity-version`); !strings.Contains(state, `"count": 7`) || version != "3" {
 		t.Errorf("entity after the typed command: state %q at version %q, want count 7 at version 3", state, version)
 	}
@@ -176,7 +134,7 @@ func TestBrowserWorld(t *testing.T) {
 	// The event log: filtered by stream, then a live tail that shows an
 	// event appended after the page opened.
 	b.do("the event log of one stream with a live tail",
-		chromedp.Navigate(srv.URL+"/#/events?stream=counter:acme-2&tail=1"),
+		chromedp.Navigate(srvURL+"/#/events?stream=counter:acme-2&tail=1"),
 		chromedp.WaitVisible(chromedp.CSS(`#events-body tr[data-position]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ev-status`)))
 	if got := b.count(`#events-body tr[data-position]`); got != 3 {
@@ -187,23 +145,34 @@ func TestBrowserWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.do("the tailed event", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#events-body tr[data-position="%d"]`, res.Positions[0]))))
-	b.shot("events.png")
+	b.shot("events")
 	if got := b.text(`#events-body`); strings.Contains(got, "acme-1") {
 		t.Errorf("event log of counter:acme-2 shows another stream: %q", got)
+	}
+	// A stream that is no registered entity's (the application appended
+	// "dose:1") is not linked as one; an entity's stream is.
+	b.do("the event log of every stream",
+		chromedp.Navigate(srvURL+"/#/events"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#events-body tr[data-position="%d"]`, pos))))
+	if got := b.eval(fmt.Sprintf(`document.querySelectorAll('#events-body tr[data-position="%d"] a').length + ' ' + document.querySelector('#events-body tr[data-position="%d"]').textContent`, pos, pos)); !strings.HasPrefix(got, "0 ") || !strings.Contains(got, "dose:1") {
+		t.Errorf("the dose:1 event's row: %q, want its stream as text, not a link", got)
+	}
+	if got := b.eval(`document.querySelector('#events-body a[href="#/entities/counter/acme-2"]') !== null`); got != "true" {
+		t.Error("the counter:acme-2 stream is not linked to its entity")
 	}
 
 	// Consumers: lag chart, row counts, the parked event's payload; skip
 	// it and rebuild the projection through the confirmation dialogs.
 	parked := fmt.Sprintf(`#parked-body tr[data-parked="audit@%d"]`, pos)
 	b.do("the consumers page",
-		chromedp.Navigate(srv.URL+"/#/consumers"),
+		chromedp.Navigate(srvURL+"/#/consumers"),
 		chromedp.WaitVisible(chromedp.CSS(`#consumers-body tr[data-consumer="totals"] [data-table="counter_totals"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#lag-totals polyline`)),
 		// The chart draws the samples the worker stored: several by now.
 		chromedp.Poll[chromedp.Void](`(document.querySelector('#lag-totals polyline')?.getAttribute('points') || '').split(' ').length >= 3`),
 		chromedp.WaitVisible(chromedp.CSS(parked+` button.skip`)))
 	b.do("opening the payload", chromedp.Click(chromedp.CSS(parked+` summary`)), chromedp.WaitVisible(chromedp.CSS(parked+` pre.payload`)))
-	b.shot("consumers.png")
+	b.shot("consumers")
 	if got := b.text(`#consumers-body tr[data-consumer="totals"] .tables`); !strings.Contains(got, "counter_totals: 8 rows") {
 		t.Errorf("totals' rows %q, want 8 (the counters' events)", got)
 	}
@@ -233,34 +202,30 @@ func TestBrowserWorld(t *testing.T) {
 
 	// Queues: each registered queue with its limits.
 	b.do("the queues page",
-		chromedp.Navigate(srv.URL+"/#/queues"),
+		chromedp.Navigate(srvURL+"/#/queues"),
 		chromedp.WaitVisible(chromedp.CSS(`#queues-body tr[data-queue="payments"]`)))
-	b.shot("queues.png")
+	b.shot("queues")
 	if got := b.text(`#queues-body tr[data-queue="payments"]`); !strings.Contains(got, "payments") || !strings.Contains(got, "3") || !strings.Contains(got, "2") {
 		t.Errorf("queues row %q, want payments with its limits 3 and 2", got)
 	}
 
 	// Dark mode follows the system's setting.
 	b.do("the overview in dark mode",
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
-			return err
-		}),
-		chromedp.Navigate(srv.URL+"/#/overview"),
+		darkMode(),
+		chromedp.Navigate(srvURL+"/#/overview"),
 		chromedp.WaitVisible(chromedp.CSS(`#ov-chart g[data-bucket] rect`)))
 	bg, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.shot("overview-dark.png")
+	b.shot("overview-dark")
 	if bg != "rgb(18, 21, 27)" {
 		t.Errorf("body background in dark mode %s, want the dark --bg rgb(18, 21, 27)", bg)
 	}
 
 	// ? shows the keyboard help.
 	b.do("the keyboard help", chromedp.KeyEvent("?"), chromedp.WaitVisible(chromedp.CSS(`#kb-help`)))
-	b.shot("keyboard.png")
+	b.shot("keyboard")
 	if got := b.text(`#kb-help`); !strings.Contains(got, "g l") || !strings.Contains(got, "Event log") {
 		t.Errorf("keyboard help %q", got)
 	}

@@ -71,7 +71,8 @@ func layerOf(p string) (layer, bool) {
 		return surfaceL, true
 	case p == "internal/bench", p == "internal/clustertest", p == "internal/crashtest",
 		p == "internal/pgtest", p == "internal/torture", p == "internal/torture/cmd",
-		p == "internal/testwait", p == "internal/doctest", p == "internal/e2e", p == "internal/connecttest":
+		p == "internal/testwait", p == "internal/doctest", p == "internal/e2e", p == "internal/connecttest",
+		p == "internal/viewtest":
 		return supportL, true
 	case p == "examples", strings.HasPrefix(p, "examples/"):
 		return examplesL, true

@@ -1,46 +1,19 @@
 package cli_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/internal/cli"
 	"github.com/weftrun/weft/internal/testwait"
-	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
+	"github.com/weftrun/weft/internal/viewtest"
 )
 
-type profile struct {
-	Name string `json:"name"`
-}
-
 // registerProfiles adds a key-value entity "profile" and a view "names"
-// over it to the user's app.
+// over it (query by_name) to the user's app.
 func registerProfiles(eng *weft.Engine) {
-	kv := weft.RegisterKeyValue(eng, weft.KeyValueDef[profile, profile]{
-		Name: "profile", Update: func(_ profile, c profile) (profile, error) { return c, nil },
-	})
-	weft.RegisterView(eng, weft.ViewDef{
-		ProjectionDef: weft.ProjectionDef{
-			Name: "names", Tags: []string{"profile"},
-			Setup: func(ctx context.Context, tx store.Tx) error {
-				_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS profile_names (id TEXT PRIMARY KEY, name TEXT NOT NULL)`)
-				return err
-			},
-			Handle: func(ctx context.Context, tx store.Tx, ev weftype.Event) error {
-				s, _, err := kv.DecodeState(ev)
-				if err != nil {
-					return err
-				}
-				_, id, _ := weftype.SplitStream(ev.Stream)
-				_, err = tx.ExecContext(ctx, `INSERT INTO profile_names (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name`, id, s.Name)
-				return err
-			},
-		},
-		Queries: map[string]weft.ViewQuery{"by_name": {SQL: `SELECT id, name FROM profile_names WHERE name = ?`, Params: []string{"name"}}},
-	})
+	viewtest.Register(eng, viewtest.Def{Entity: "profile", Field: "name", View: "names", Query: "by_name"})
 }
 
 func TestKeyValueViewsAndTimersCommands(t *testing.T) {

@@ -2,7 +2,8 @@
 // tests (connect/nats, connect/kafka): a source consumer turns deposit
 // messages from the broker into commands to account entities (idempotent by
 // the message's ID), a projection keeps the balances, and a publication
-// sends every account event back to the broker through the outbox. The
+// sends every account event back to the broker through the outbox (its
+// message written in the command's own transaction). The
 // children are internal/crashtest children; Check verifies, after the
 // kills, that every message was applied once and that the projection
 // equals a rebuild from the log.

@@ -19,8 +19,10 @@ func (s *Store) appendCommand(ctx context.Context, p *store.AppendParams) (*stor
 	var res *store.AppendResult
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		res, err = w.appendCommand(p, t)
-		return err
+		if res, err = w.appendCommand(p, t); err != nil {
+			return err
+		}
+		return w.appendOutbox(res, p.Outbox, t)
 	})
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func (s *Store) ReplaceStream(ctx context.Context, p *store.ReplaceStreamParams)
 				return fmt.Errorf("replace stream %q: %w", p.Stream, err)
 			}
 		}
-		return nil
+		return w.appendOutbox(res, p.Outbox, t)
 	})
 	if err != nil {
 		return nil, err

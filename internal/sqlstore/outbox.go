@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -21,9 +22,17 @@ func (s *Store) EnqueueOutbox(_ context.Context, tx store.Tx, p *store.EnqueueOu
 	if !ok || ut.w == nil {
 		return nil, fmt.Errorf("weft: enqueue outbox: the transaction %T is not a write transaction of this store", tx)
 	}
-	t := nanos(now(p.Time))
-	ids := make([]int64, 0, len(p.Messages))
-	for i, m := range p.Messages {
+	return ut.w.enqueueOutbox(p.Messages, now(p.Time))
+}
+
+// enqueueOutbox writes msgs into the outbox in w's transaction, created at
+// t, and returns their IDs: the one write of outbox messages, whether they
+// come from a user's transaction (EnqueueOutbox) or with the events of an
+// append (AppendParams.Outbox).
+func (w *wtx) enqueueOutbox(msgs []weftype.OutboxMessage, t time.Time) ([]int64, error) {
+	tn := nanos(t)
+	ids := make([]int64, 0, len(msgs))
+	for i, m := range msgs {
 		if m.Publisher == "" || m.Topic == "" {
 			return nil, fmt.Errorf("weft: enqueue outbox: message %d needs a publisher and a topic (got %q, %q)", i, m.Publisher, m.Topic)
 		}
@@ -39,14 +48,28 @@ func (s *Store) EnqueueOutbox(_ context.Context, tx store.Tx, p *store.EnqueueOu
 		if data == nil {
 			data = []byte{}
 		}
-		id, err := ut.w.insertID(`id`, `INSERT INTO outbox (publisher, topic, msg_key, data, headers, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			m.Publisher, m.Topic, m.Key, data, headers, t)
+		id, err := w.insertID(`id`, `INSERT INTO outbox (publisher, topic, msg_key, data, headers, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			m.Publisher, m.Topic, m.Key, data, headers, tn)
 		if err != nil {
 			return nil, fmt.Errorf("enqueue outbox: %w", err)
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// appendOutbox writes the outbox messages of an append that wrote events
+// (res), in its transaction, and records their IDs in res.
+func (w *wtx) appendOutbox(res *store.AppendResult, msgs []weftype.OutboxMessage, t time.Time) error {
+	if len(msgs) == 0 || res.Duplicate || len(res.Positions) == 0 {
+		return nil
+	}
+	ids, err := w.enqueueOutbox(msgs, t)
+	if err != nil {
+		return err
+	}
+	res.OutboxIDs = ids
+	return nil
 }
 
 // ClaimOutbox implements store.Store.

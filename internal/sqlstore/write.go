@@ -27,7 +27,10 @@ func (s *Store) Append(ctx context.Context, p *store.AppendParams) (*store.Appen
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
 		res.Version, res.Positions, err = w.append(p.Stream, p.ExpectedVersion, p.Events, t)
-		return err
+		if err != nil {
+			return err
+		}
+		return w.appendOutbox(&res, p.Outbox, t)
 	})
 	if err != nil {
 		return nil, err

@@ -74,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, buildTests...)
 	tests = append(tests, insightTests...)
 	tests = append(tests, outboxTests...)
+	tests = append(tests, outboxAppendTests...)
 	tests = append(tests, keyValueTests...)
 	tests = append(tests, namedTimerTests...)
 	tests = append(tests, queueTests...)

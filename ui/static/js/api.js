@@ -46,6 +46,7 @@ export async function api(path, opts) {
   if (o.body !== undefined) init.body = JSON.stringify(o.body);
   const res = await fetch(path, init);
   if (!res.ok) throw await problemOf(res);
+  if (res.status === 204) return null; // a DELETE's "done", without a body
   return res.json();
 }
 
@@ -118,6 +119,35 @@ export function stopLive() {
 // startLive follows path's Server-Sent Events for the page on screen.
 export function startLive(path, onEvent) {
   stream(path, onEvent, stopLive());
+}
+
+// serial wraps a page's refresh so that a call made while one runs is
+// dropped (a slow answer never overlaps the next poll or a button's
+// refresh) and its error is shown on the message line.
+export function serial(refresh) {
+  let busy = false;
+  return async () => {
+    if (busy) return;
+    busy = true;
+    try { await refresh(); } catch (e) { showMessage(e.message); } finally { busy = false; }
+  };
+}
+
+// poll is the live work of a page whose data has no stream: it ends the
+// previous page's, calls refresh, and calls it again every ms
+// milliseconds while alive() (the page is on screen), until the next page
+// starts.
+export async function poll(refresh, ms, alive) {
+  const signal = stopLive();
+  let timer = null;
+  signal.addEventListener('abort', () => clearTimeout(timer));
+  await refresh();
+  (async () => {
+    while (!signal.aborted) {
+      await new Promise((r) => { timer = setTimeout(r, ms); });
+      if (!signal.aborted && alive()) await refresh();
+    }
+  })();
 }
 
 // whoami returns, once per token, the caller's name and role ("admin" or

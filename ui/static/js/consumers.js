@@ -5,8 +5,8 @@
 // also gets the actions: reset a checkpoint, rebuild a projection, retry
 // or skip a parked event, each confirmed first.
 
-import {view, el, fmtTime, fmtDuration, pretty} from './dom.js';
-import {api, showMessage, stopLive, whoami} from './api.js';
+import {view, el, fmtTime, fmtDuration, pretty, thead, pagePanel} from './dom.js';
+import {api, poll, serial, showMessage, whoami} from './api.js';
 import {lineChart} from './chart.js';
 import {ask} from './dialog.js';
 
@@ -114,47 +114,31 @@ export async function showConsumers() {
   const cbody = el('tbody', {id: 'consumers-body'});
   const pbody = el('tbody', {id: 'parked-body'});
   view.replaceChildren(
-    el('section', {class: 'panel'},
-      el('h1', {}, 'Consumers and projections'),
-      el('p', {class: 'hint'}, 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the last 6 hours, from the samples the worker running each consumer stores about once a minute. Throughput is the checkpoint\'s advance in log positions per second.'),
+    pagePanel('Consumers and projections', 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the last 6 hours, from the samples the worker running each consumer stores about once a minute. Throughput is the checkpoint\'s advance in log positions per second.',
       el('table', {class: 'consumers'},
-        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Position', 'Lag', 'Lag over time', 'Throughput', 'Oldest waiting', 'Parked', 'Run by', 'Rows', 'State', ''].map((h) => el('th', {}, h)))),
+        thead(['Name', 'Kind', 'Position', 'Lag', 'Lag over time', 'Throughput', 'Oldest waiting', 'Parked', 'Run by', 'Rows', 'State', '']),
         cbody)),
     el('section', {class: 'panel'},
       el('h2', {}, 'Parked events'),
       el('table', {class: 'parked'},
-        el('thead', {}, el('tr', {}, ['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', 'Payload', ''].map((h) => el('th', {}, h)))),
+        thead(['Consumer', 'Position', 'Stream', 'Type', 'Attempts', 'Parked', 'Error', 'Payload', '']),
         pbody)));
-  let busy = false;
   let first = true;
   const me = await whoami();
   const admin = me.role === 'admin';
-  const refresh = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const [cs, hist, ps] = await Promise.all([api('/api/consumers'), api('/api/consumers/history'), api('/api/parked')]);
-      if (!document.body.contains(cbody)) return;
-      cbody.replaceChildren(...cs.consumers.map((c) => consumerRow(c, hist.consumers[c.name], admin, refresh)));
-      if (!cs.consumers.length) cbody.append(el('tr', {}, el('td', {colspan: 12, class: 'empty'}, 'No consumers in this store yet.')));
-      const open = new Set([...pbody.querySelectorAll('tr[data-parked]')].map((tr) => tr.dataset.parked));
-      if (first || ps.parked.length !== open.size || ps.parked.some((p) => !open.has(p.consumer + '@' + p.position))) {
-        pbody.replaceChildren(...ps.parked.map((p) => parkedRow(p, admin, refresh)));
-        if (!ps.parked.length) pbody.append(el('tr', {}, el('td', {colspan: 9, class: 'empty'}, 'No parked events.')));
-        first = false;
-      }
-    } catch (e) { showMessage(e.message); } finally { busy = false; }
-  };
-  // Checkpoints move with every handled event: poll every 2 seconds while
-  // the page is open (the next page's stopLive stops it).
-  const signal = stopLive();
-  let timer = null;
-  await refresh();
-  (async () => {
-    while (!signal.aborted) {
-      await new Promise((r) => { timer = setTimeout(r, 2000); });
-      if (!signal.aborted && document.body.contains(cbody)) await refresh();
+  const refresh = serial(async () => {
+    const [cs, hist, ps] = await Promise.all([api('/api/consumers'), api('/api/consumers/history'), api('/api/parked')]);
+    if (!document.body.contains(cbody)) return;
+    cbody.replaceChildren(...cs.consumers.map((c) => consumerRow(c, hist.consumers[c.name], admin, refresh)));
+    if (!cs.consumers.length) cbody.append(el('tr', {}, el('td', {colspan: 12, class: 'empty'}, 'No consumers in this store yet.')));
+    const open = new Set([...pbody.querySelectorAll('tr[data-parked]')].map((tr) => tr.dataset.parked));
+    if (first || ps.parked.length !== open.size || ps.parked.some((p) => !open.has(p.consumer + '@' + p.position))) {
+      pbody.replaceChildren(...ps.parked.map((p) => parkedRow(p, admin, refresh)));
+      if (!ps.parked.length) pbody.append(el('tr', {}, el('td', {colspan: 9, class: 'empty'}, 'No parked events.')));
+      first = false;
     }
-  })();
-  signal.addEventListener('abort', () => clearTimeout(timer));
+  });
+  // Checkpoints move with every handled event: poll every 2 seconds while
+  // the page is open.
+  await poll(refresh, 2000, () => document.body.contains(cbody));
 }

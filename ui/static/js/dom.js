@@ -26,6 +26,17 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+// pagePanel is the first panel of a page: its title, a hint that says
+// what the page shows, then the page's own content.
+export function pagePanel(title, hint, ...content) {
+  return el('section', {class: 'panel'}, el('h1', {}, title), el('p', {class: 'hint'}, hint), ...content);
+}
+
+// thead is a table's header row of the column names heads.
+export function thead(heads) {
+  return el('thead', {}, el('tr', {}, heads.map((h) => el('th', {}, h))));
+}
+
 export function runHref(id) { return '#/runs/' + encodeURIComponent(id); }
 export function runAPI(id) { return '/api/runs/' + encodeURIComponent(id); }
 
@@ -62,6 +73,15 @@ export function statusBadge(status, attrs) {
 export function fmtSpan(from, to) {
   if (!from) return '';
   return fmtDuration((to ? new Date(to) : new Date()) - new Date(from));
+}
+
+// fmtRelative is how far a time is from now: "in 5 min", "3 s ago",
+// "now" within a second.
+export function fmtRelative(t, now) {
+  const ms = new Date(t) - (now || new Date());
+  if (isNaN(ms)) return '';
+  if (Math.abs(ms) < 1000) return 'now';
+  return ms > 0 ? 'in ' + fmtDuration(ms) : fmtDuration(-ms) + ' ago';
 }
 
 // splitSource splits "file:line" into [file, line].

@@ -4,7 +4,7 @@
 // state, snapshot, events with their versions, and a command form typed by
 // the JSON Schema of the type's commands.
 
-import {view, el, fmtTime, pretty} from './dom.js';
+import {view, el, fmtTime, pretty, thead, pagePanel} from './dom.js';
 import {api, showMessage, startLive, stopLive, whoami} from './api.js';
 import {schemaForm} from './schemaform.js';
 
@@ -15,9 +15,7 @@ function entityAPI(type, id) { return '/api/entities/' + encodeURIComponent(type
 export async function showEntities() {
   stopLive();
   const list = el('ul', {id: 'entity-types', class: 'plain'});
-  view.replaceChildren(el('section', {class: 'panel'},
-    el('h1', {}, 'Entities'),
-    el('p', {class: 'hint'}, 'An entity is a stream of events ("<type>:<id>"); its state is their fold. Pick a type to browse its entities.'),
+  view.replaceChildren(pagePanel('Entities', 'An entity is a stream of events ("<type>:<id>"); its state is their fold. Pick a type to browse its entities.',
     list));
   try {
     const r = await api('/api/entities');
@@ -42,7 +40,7 @@ export async function showEntityType(type, params) {
   view.replaceChildren(el('section', {class: 'panel'},
     el('h1', {}, el('a', {href: '#/entities'}, 'Entities'), ' / ', el('code', {id: 'entity-type-title'}, type)),
     form,
-    el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'ID'), el('th', {}, 'Version'))), body),
+    el('table', {}, thead(['ID', 'Version']), body),
     el('div', {class: 'row'}, more)));
   let cursor = '';
   const page = async () => {
@@ -67,7 +65,7 @@ function eventsTable(events) {
     el('td', {class: 'data'}, el('code', {}, e.data === undefined ? '' : JSON.stringify(e.data)))));
   if (!rows.length) rows.push(el('tr', {}, el('td', {colspan: 6, class: 'empty'}, 'No events: the entity has its initial state.')));
   return el('table', {id: 'entity-events'},
-    el('thead', {}, el('tr', {}, ['Version', 'Position', 'Type', 'Time', 'Tags', 'Data'].map((h) => el('th', {}, h)))),
+    thead(['Version', 'Position', 'Type', 'Time', 'Tags', 'Data']),
     el('tbody', {}, rows));
 }
 
@@ -103,8 +101,9 @@ function commandForm(box, type, id, schema) {
     ev.preventDefault();
     let body;
     try {
-      body = cmd.value.trim() ? JSON.parse(cmd.value) : typed.value();
+      body = cmd.value.trim() ? JSON.parse(cmd.value) : typed && !schema.oneOf ? typed.value() : undefined;
     } catch (e) { showMessage('The command is not valid: ' + e.message); return; }
+    if (body === undefined) { showMessage('Type the command as JSON.'); return; }
     const req = {command: body};
     if (cmdID.value) req.command_id = cmdID.value;
     try {

@@ -2,7 +2,7 @@
 // or prefix), type and position range, a page at a time, and a live tail
 // that appends events as the log grows. The filters live in the URL.
 
-import {view, el, fmtTime} from './dom.js';
+import {view, el, fmtTime, thead, pagePanel} from './dom.js';
 import {api, showMessage, startLive, stopLive} from './api.js';
 
 const FIELDS = [
@@ -13,17 +13,21 @@ const FIELDS = [
   {name: 'before', label: 'Before', placeholder: 'before position', type: 'number'},
 ];
 
-function entityLink(stream) {
+// streamLink links a stream to its run ("run:<id>") or to its entity
+// ("<type>:<id>") when type is one of the registered entity types; any
+// other stream (events appended by the application) is shown as text.
+function streamLink(stream, types) {
   const i = stream.indexOf(':');
   if (i <= 0) return stream;
   const kind = stream.slice(0, i), id = stream.slice(i + 1);
-  const href = kind === 'run' ? '#/runs/' + encodeURIComponent(id) : '#/entities/' + encodeURIComponent(kind) + '/' + encodeURIComponent(id);
-  return el('a', {href}, stream);
+  if (kind === 'run') return el('a', {href: '#/runs/' + encodeURIComponent(id)}, stream);
+  if (!types.has(kind)) return stream;
+  return el('a', {href: '#/entities/' + encodeURIComponent(kind) + '/' + encodeURIComponent(id)}, stream);
 }
 
-function eventRow(e) {
+function eventRow(e, types) {
   return el('tr', {'data-position': e.position},
-    el('td', {}, String(e.position)), el('td', {}, entityLink(e.stream)), el('td', {}, String(e.version)),
+    el('td', {}, String(e.position)), el('td', {}, streamLink(e.stream, types)), el('td', {}, String(e.version)),
     el('td', {}, e.type), el('td', {}, fmtTime(e.time)), el('td', {}, (e.tags || []).join(', ')),
     el('td', {class: 'data'}, el('code', {}, e.data === undefined ? '' : JSON.stringify(e.data))));
 }
@@ -45,12 +49,10 @@ export async function showEvents(params) {
   const body = el('tbody', {id: 'events-body'});
   const more = el('button', {type: 'button', id: 'ev-more', hidden: true}, 'Next page');
   const status = el('span', {class: 'hint', id: 'ev-status'});
-  view.replaceChildren(el('section', {class: 'panel'},
-    el('h1', {}, 'Event log'),
-    el('p', {class: 'hint'}, 'Every entity and every run is a stream of events in one ordered log; each event has a global position.'),
+  view.replaceChildren(pagePanel('Event log', 'Every entity and every run is a stream of events in one ordered log; each event has a global position.',
     form,
     el('table', {class: 'events'},
-      el('thead', {}, el('tr', {}, ['Position', 'Stream', 'Version', 'Type', 'Time', 'Tags', 'Data'].map((h) => el('th', {}, h)))),
+      thead(['Position', 'Stream', 'Version', 'Type', 'Time', 'Tags', 'Data']),
       body),
     el('div', {class: 'row'}, more, status)));
   form.addEventListener('submit', (ev) => {
@@ -61,13 +63,14 @@ export async function showEvents(params) {
     location.hash = '#/events' + (q.toString() ? '?' + q : '');
   });
   const q = query(params);
+  const types = new Set((await api('/api/entities').catch(() => ({entity_types: []}))).entity_types);
   let next = Number(params.get('after') || 0);
   const page = async () => {
     const p = new URLSearchParams(q);
     p.set('after', String(next));
     p.set('limit', '100');
     const list = await api('/api/events?' + p);
-    body.append(...list.events.map(eventRow));
+    body.append(...list.events.map((e) => eventRow(e, types)));
     next = list.next_after;
     more.hidden = list.events.length < 100;
     if (!body.children.length) body.append(el('tr', {class: 'none'}, el('td', {colspan: 7, class: 'empty'}, 'No events match.')));
@@ -84,7 +87,7 @@ export async function showEvents(params) {
     startLive('/api/live/events?' + p, (t, e) => {
       if (t !== 'event') return;
       body.querySelector('tr.none')?.remove();
-      body.append(eventRow(e));
+      body.append(eventRow(e, types));
       body.lastElementChild.classList.add('fresh');
     });
   }

@@ -5,7 +5,7 @@
 
 import {el} from './dom.js';
 
-const GO = {o: ['#/overview', 'Overview'], r: ['#/', 'Runs'], e: ['#/entities', 'Entities'], l: ['#/events', 'Event log'], c: ['#/consumers', 'Consumers']};
+const GO = {o: ['#/overview', 'Overview'], r: ['#/', 'Runs'], e: ['#/entities', 'Entities'], l: ['#/events', 'Event log'], c: ['#/consumers', 'Consumers'], q: ['#/queues', 'Queues'], t: ['#/timers', 'Timers']};
 
 const HELP = [
   ...Object.entries(GO).map(([k, [, name]]) => ['g ' + k, name]),

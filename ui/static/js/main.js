@@ -10,6 +10,7 @@ import {showConsumers} from './consumers.js';
 import {showOverview} from './overview.js';
 import {showEvents} from './events.js';
 import {showQueues} from './queues.js';
+import {showTimers} from './timers.js';
 import {installKeys} from './keys.js';
 
 // decode is decodeURIComponent that gives s back when it is malformed.
@@ -26,6 +27,7 @@ const routes = [
   {exact: '#/overview', show: () => showOverview()},
   {exact: '#/queues', show: () => showQueues()},
   {exact: '#/events', show: (_, params) => showEvents(params)},
+  {exact: '#/timers', show: (_, params) => showTimers(params)},
   {prefix: '#/entities/', show: (parts, params) => (parts.length === 2 ? showEntity(parts[0], parts[1]) : showEntityType(parts[0], params))},
   {prefix: '#/runs/', show: (parts, params) => showRun(parts.join('/'), params)},
 ];

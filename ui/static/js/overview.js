@@ -2,7 +2,7 @@
 // minute, the oldest waiting run, timer lag, consumers' lag, and the
 // workers with their leases and builds. It refreshes every 5 seconds.
 
-import {view, el, fmtTime, fmtDuration, runHref, statusBadge} from './dom.js';
+import {view, el, fmtTime, fmtDuration, runHref, statusBadge, thead} from './dom.js';
 import {api, showMessage, stopLive} from './api.js';
 import {barChart} from './chart.js';
 
@@ -61,7 +61,7 @@ function render(o) {
     el('section', {class: 'panel'},
       el('h2', {}, el('a', {href: '#/consumers'}, 'Consumers')),
       el('table', {},
-        el('thead', {}, el('tr', {}, ['Name', 'Kind', 'Lag', 'Oldest waiting', 'Parked'].map((h) => el('th', {}, h)))),
+        thead(['Name', 'Kind', 'Lag', 'Oldest waiting', 'Parked']),
         el('tbody', {id: 'ov-consumers'}, o.consumers.length ? o.consumers.map((c) => el('tr', {'data-consumer': c.name},
           el('td', {}, c.name), el('td', {}, c.kind), el('td', {class: c.lag > 0 ? 'lagging' : ''}, String(c.lag)),
           el('td', {}, c.oldest_unprocessed_age_ms ? fmtDuration(c.oldest_unprocessed_age_ms) : ''), el('td', {}, String(c.parked))))
@@ -69,7 +69,7 @@ function render(o) {
     el('section', {class: 'panel'},
       el('h2', {}, 'Workers'),
       el('table', {},
-        el('thead', {}, el('tr', {}, ['Worker', 'Build', 'Last seen', 'Run leases', 'Partition leases'].map((h) => el('th', {}, h)))),
+        thead(['Worker', 'Build', 'Last seen', 'Run leases', 'Partition leases']),
         el('tbody', {id: 'ov-workers'}, o.workers.length ? o.workers.map((wk) => el('tr', {'data-worker': wk.id},
           el('td', {}, el('code', {}, wk.id)), el('td', {}, wk.build || ''), el('td', {}, fmtTime(wk.last_seen)),
           el('td', {}, String(wk.runs)), el('td', {}, String(wk.partitions))))

@@ -1,8 +1,8 @@
 // The queues page (#/queues): each queue of runs with what waits and runs
 // in it against its limits, and how long runs wait (GET /api/queues).
 
-import {view, el, fmtTime, fmtDuration} from './dom.js';
-import {api, showMessage, stopLive} from './api.js';
+import {view, el, fmtTime, fmtDuration, thead, pagePanel} from './dom.js';
+import {api, poll, serial} from './api.js';
 
 // limit shows a limit, '–' for none (0).
 function limit(n) { return n > 0 ? String(n) : '–'; }
@@ -25,33 +25,17 @@ function queueRow(q) {
 export async function showQueues() {
   const body = el('tbody', {id: 'queues-body'});
   view.replaceChildren(
-    el('section', {class: 'panel'},
-      el('h1', {}, 'Queues'),
-      el('p', {class: 'hint'}, 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.'),
+    pagePanel('Queues', 'A run on a queue waits, holding nothing in any worker, until the store admits it under the queue\'s limits; it keeps its place until it ends.',
       el('table', {class: 'queues'},
-        el('thead', {}, el('tr', {}, ['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)'].map((h) => el('th', {}, h)))),
+        thead(['Queue', 'Queued', 'Running', 'Limit', 'Per worker', 'Rate', 'Per key', 'Wait', 'Mean wait (1h)', 'Admitted (1h)']),
         body)));
-  let busy = false;
-  const refresh = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      const qs = await api('/api/queues');
-      if (!document.body.contains(body)) return;
-      body.replaceChildren(...qs.queues.map(queueRow));
-      if (!qs.queues.length) body.append(el('tr', {}, el('td', {colspan: 10, class: 'empty'}, 'No queues in this store yet: they are recorded when an app that registers them starts.')));
-    } catch (e) { showMessage(e.message); } finally { busy = false; }
-  };
+  const refresh = serial(async () => {
+    const qs = await api('/api/queues');
+    if (!document.body.contains(body)) return;
+    body.replaceChildren(...qs.queues.map(queueRow));
+    if (!qs.queues.length) body.append(el('tr', {}, el('td', {colspan: 10, class: 'empty'}, 'No queues in this store yet: they are recorded when an app that registers them starts.')));
+  });
   // Counts move with every admission: poll every second while the page is
-  // open (the abort of the next page's live stream stops it).
-  const signal = stopLive();
-  let timer = null;
-  await refresh();
-  (async () => {
-    while (!signal.aborted) {
-      await new Promise((r) => { timer = setTimeout(r, 1000); });
-      if (!signal.aborted && document.body.contains(body)) await refresh();
-    }
-  })();
-  signal.addEventListener('abort', () => clearTimeout(timer));
+  // open.
+  await poll(refresh, 1000, () => document.body.contains(body));
 }

@@ -58,7 +58,8 @@ function opButtons(run, st, refresh) {
       try {
         if (o.op === 'delete') {
           await api(runAPI(run.id), {method: 'DELETE'});
-          showMessage('Run ' + run.id + ' deleted.', 'ok');
+          // Said once the list is shown: a new page clears the message.
+          window.addEventListener('hashchange', () => showMessage('Run ' + run.id + ' deleted.', 'ok'), {once: true});
           location.hash = '#/';
           return;
         }

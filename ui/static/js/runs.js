@@ -4,7 +4,7 @@
 // of each schedule grouped under one row per schedule (last and next run,
 // expandable) instead of flooding the list. Also the form that starts a run.
 
-import {STATUSES, ENDED, view, el, runHref, fmtTime, fmtSpan, statusBadge} from './dom.js';
+import {STATUSES, ENDED, view, el, runHref, fmtTime, fmtSpan, statusBadge, thead} from './dom.js';
 import {api, showMessage, startLive, whoami} from './api.js';
 import {schemaForm} from './schemaform.js';
 
@@ -28,7 +28,7 @@ const HEAD = ['ID', 'Workflow', 'Status', 'Started', 'Ended', 'Duration', 'Build
 
 function runsTable(id, rows, empty) {
   const tbody = el('tbody', {id}, rows.length ? rows : el('tr', {}, el('td', {colspan: HEAD.length, class: 'empty'}, empty)));
-  return el('table', {class: 'runs'}, el('thead', {}, el('tr', {}, HEAD.map((h) => el('th', {}, h)))), tbody);
+  return el('table', {class: 'runs'}, thead(HEAD), tbody);
 }
 
 // toLocalInput and fromLocalInput convert between RFC 3339 and the value
@@ -115,7 +115,7 @@ function scheduleRows(schedules, params) {
   return el('section', {class: 'panel'}, el('h2', {}, 'Schedules'),
     el('p', {class: 'hint'}, 'Each schedule\'s runs ("<name>@<tick>") are grouped here, out of the runs list. Expand one to see its runs.'),
     el('table', {class: 'schedules', id: 'schedules'},
-      el('thead', {}, el('tr', {}, ['Schedule', 'Workflow', 'Every', 'Last run', 'Next run'].map((h) => el('th', {}, h)))),
+      thead(['Schedule', 'Workflow', 'Every', 'Last run', 'Next run']),
       el('tbody', {}, rows)));
 }
 
