@@ -96,12 +96,21 @@ func testConsumersContinueTheAppendersTrace(t *testing.T, st store.Store) {
 	weft.PublishEvents(eng, weft.PublishEventsDef{Name: "out", StreamPrefix: "counter:", Messages: func(ev weftype.Event) ([]weft.Message, error) {
 		return []weft.Message{{Publisher: "mem", Topic: "counts", Data: ev.Data}}, nil
 	}})
+	// A workflow's Publish step writes a message in the run's trace.
+	receipt := weft.RegisterWorkflow(eng, "receipt", func(ctx context.Context, in string) ([]int64, error) {
+		return weft.Publish(ctx, "receipt", weft.Message{Publisher: "mem", Topic: "receipts", Data: []byte(in)})
+	})
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	defer eng.Stop(ctx)
 
 	caller := sdktrace.NewTracerProvider().Tracer("caller")
+	wctx, checkout := caller.Start(ctx, "checkout")
+	if _, err := receipt.Start(wctx, "r1", "paid"); err != nil {
+		t.Fatal(err)
+	}
+	checkout.End()
 	sctx, sendSpan := caller.Start(ctx, "order")
 	if _, err := counter.Send(sctx, "c1", added{N: 2}); err != nil {
 		t.Fatal(err)
@@ -132,11 +141,18 @@ func testConsumersContinueTheAppendersTrace(t *testing.T, st store.Store) {
 		}
 		return out
 	}
-	var msg weft.OutboxMessage
-	select {
-	case msg = <-published:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the outbox never delivered the counter's event")
+	byTopic := map[string]weft.OutboxMessage{}
+	for len(byTopic) < 2 {
+		select {
+		case m := <-published:
+			byTopic[m.Topic] = m
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the outbox delivered %v, want the counter's event and the receipt", byTopic)
+		}
+	}
+	msg := byTopic["counts"]
+	if tp := byTopic["receipts"].Headers["traceparent"]; len(tp) < 35 || tp[3:35] != checkout.SpanContext().TraceID().String() {
+		t.Errorf("the Publish step's message has traceparent %q, not in the run's trace %s", tp, checkout.SpanContext().TraceID())
 	}
 
 	var command sdktrace.ReadOnlySpan
