@@ -19,6 +19,9 @@ var (
 	ErrConflict = weftype.ErrConflict
 	// ErrRunNotFound is returned for an unknown run ID.
 	ErrRunNotFound = weftype.ErrRunNotFound
+	// ErrQueueNotFound fails a step on a queue (StepOnQueue) whose limits no
+	// engine saved: register the queue (RegisterQueue) on the engines.
+	ErrQueueNotFound = weftype.ErrQueueNotFound
 	// ErrRunFinished is returned when a run that has ended is signalled or cancelled.
 	ErrRunFinished = weftype.ErrRunFinished
 	// ErrLeaseLost is returned when another worker took a run over (fencing).
@@ -263,6 +266,7 @@ func newErrorRegistry() *errorRegistry {
 		"weft.ErrEngineStopped":       ErrEngineStopped,
 		"weft.ErrConflict":            weftype.ErrConflict,
 		"weft.ErrRunNotFound":         weftype.ErrRunNotFound,
+		"weft.ErrQueueNotFound":       weftype.ErrQueueNotFound,
 		"weft.ErrRunFinished":         weftype.ErrRunFinished,
 		"weft.ErrTerminated":          ErrTerminated,
 		"weft.ErrLeaseLost":           weftype.ErrLeaseLost,

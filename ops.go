@@ -61,6 +61,20 @@ func MaxAttempts(n int) StepOption { return func(o *stepOptions) { o.MaxAttempts
 // Timeout bounds each attempt: its context is cancelled after d.
 func Timeout(d time.Duration) StepOption { return func(o *stepOptions) { o.Timeout = d } }
 
+// StepOnQueue makes each attempt of the step wait for a slot of the queue
+// called name (RegisterQueue) before it runs, and hold it until it ends:
+// the queue's Concurrency bounds the attempts of its steps running at once
+// across all workers, PerWorker those on one worker, Rate their starts, and
+// the run's Priority (a start option) orders those waiting. An attempt that
+// waits holds no goroutine, lease or memory: the run passivates and resumes
+// when a slot frees (or the rate allows), keeping its place in the queue. A
+// slot held by a worker that dies frees itself when the run's lease
+// expires. Steps of one queue share its limits with one another, not with
+// the runs on it (OnQueue). A step whose queue no engine registered fails
+// with ErrQueueNotFound; a run cancelled while its step waits gets
+// ErrCancelled from the step. See docs/queues.md.
+func StepOnQueue(name string) StepOption { return func(o *stepOptions) { o.Queue = name } }
+
 func stepOptionsOf(opts []StepOption) executor.StepOptions {
 	var o stepOptions
 	for _, opt := range opts {
@@ -81,6 +95,9 @@ type StepInfo struct {
 	// (run ID and position, "<run>/<position>", or "<run>/<segment>.<position>"
 	// after a ContinueAsNew): pass it downstream to make the effect idempotent.
 	IdempotencyKey string
+	// AdmittedAt is when the step's queue admitted the attempt (on the
+	// engine's clock); zero for a step on no queue (StepOnQueue).
+	AdmittedAt time.Time
 }
 
 // StepInfoFrom returns the StepInfo of the step whose function got ctx.

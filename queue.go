@@ -16,7 +16,9 @@ import (
 // that claims them, under a lock on the queue. A run waiting in a queue holds
 // no goroutine, no lease and no memory in any worker: it is a row until
 // admitted. Once admitted, a run keeps its place until it ends, also while
-// it sleeps or awaits a signal. See docs/queues.md.
+// it sleeps or awaits a signal. Steps put on it (StepOnQueue) take a slot
+// per attempt under the same limits (but KeyConcurrency), counted apart
+// from its runs. See docs/queues.md.
 type QueueDef struct {
 	// Name names the queue (OnQueue). Required.
 	Name string
@@ -83,8 +85,9 @@ func OnQueue(name string) WorkflowOption {
 }
 
 // Queues returns every queue the store knows, by name, with its limits (as
-// the engines saved them last) and how many runs wait in it and run through
-// it; see weftype.Queue.
+// the engines saved them last), how many runs wait in it and run through
+// it, and how many steps on it (StepOnQueue) wait for a slot and hold one;
+// see weftype.Queue.
 func (e *Engine) Queues(ctx context.Context) ([]*weftype.Queue, error) {
 	return e.store.ListQueues(ctx, &store.ListQueuesParams{Now: e.clock.Now()})
 }

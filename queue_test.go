@@ -197,13 +197,12 @@ func TestStartOptionErrors(t *testing.T) {
 	})
 	u := env.Engine.Untyped()
 	for name, opts := range map[string][]weft.StartOption{
-		"priority without a queue": {weft.Priority(1)},
-		"key without a queue":      {weft.ConcurrencyKey("k")},
-		"dedup and debounce":       {weft.Dedup("k", time.Minute), weft.Debounce("k", time.Minute)},
-		"no window":                {weft.Dedup("k", 0)},
-		"no key":                   {weft.Debounce("", time.Minute)},
-		"debounce and a time":      {weft.Debounce("k", time.Minute), weft.StartAfter(time.Hour)},
-		"negative delay":           {weft.StartAfter(-time.Second)},
+		"key without a queue": {weft.ConcurrencyKey("k")},
+		"dedup and debounce":  {weft.Dedup("k", time.Minute), weft.Debounce("k", time.Minute)},
+		"no window":           {weft.Dedup("k", 0)},
+		"no key":              {weft.Debounce("", time.Minute)},
+		"debounce and a time": {weft.Debounce("k", time.Minute), weft.StartAfter(time.Hour)},
+		"negative delay":      {weft.StartAfter(-time.Second)},
 	} {
 		if _, _, err := u.Start(ctx, "plain", "x", nil, opts...); !errors.Is(err, weft.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)

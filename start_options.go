@@ -24,9 +24,9 @@ type startOptions struct {
 	startKeySet int // how many of Debounce and Dedup were given
 }
 
-// Priority is the run's priority in its queue: a higher priority is
-// admitted first (see QueueDef.Aging). Defaults to 0. Only for workflows on
-// a queue.
+// Priority is the run's priority in its queue, and that of its steps in
+// the queues of steps (StepOnQueue): a higher priority is admitted first
+// (see QueueDef.Aging). Defaults to 0.
 func Priority(n int) StartOption { return func(o *startOptions) { o.priority = n } }
 
 // ConcurrencyKey is the run's concurrency key in its queue: at most
@@ -87,8 +87,8 @@ func startOpts(def *workflowDef, opts []StartOption) (*startOptions, error) {
 		return nil, bad("start options", errors.New("Debounce starts at the end of its window: it excludes StartAt and StartAfter"))
 	case o.after < 0:
 		return nil, bad("StartAfter", fmt.Errorf("negative delay %v", o.after))
-	case def.queue == "" && (o.priority != 0 || o.key != ""):
-		return nil, bad("start options", fmt.Errorf("Priority and ConcurrencyKey need a queue, and workflow %q is on none (OnQueue)", def.name))
+	case def.queue == "" && o.key != "":
+		return nil, bad("start options", fmt.Errorf("ConcurrencyKey needs a queue, and workflow %q is on none (OnQueue)", def.name))
 	}
 	return o, nil
 }

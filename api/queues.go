@@ -11,8 +11,9 @@ type QueueList struct {
 	Queues []Queue `json:"queues"`
 }
 
-// Queue is a queue of runs (weft.QueueDef) with its limits, as the engines
-// saved them last, and what it holds now.
+// Queue is a queue (weft.QueueDef) with its limits, as the engines saved
+// them last, and what it holds now: runs on it (weft.OnQueue) and steps
+// (weft.StepOnQueue).
 type Queue struct {
 	Name string `json:"name"`
 	// Queued counts the runs waiting to be admitted, Running the runs
@@ -21,6 +22,11 @@ type Queue struct {
 	Queued  int64 `json:"queued"`
 	Running int64 `json:"running"`
 	Limit   int   `json:"limit"`
+	// StepsQueued counts the step attempts waiting for a slot of the
+	// queue (weft.StepOnQueue), StepsRunning those holding one. Steps
+	// and runs have limits of the same values but count apart.
+	StepsQueued  int64 `json:"steps_queued"`
+	StepsRunning int64 `json:"steps_running"`
 	// PerWorker, RateN per RatePerMS milliseconds and KeyConcurrency are
 	// its other limits (0: none); AgingMS is how long a waiting run takes
 	// to gain a level of priority (0: strict priority).
@@ -50,6 +56,7 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) error {
 	for i, q := range qs {
 		out.Queues[i] = Queue{
 			Name: q.Name, Queued: q.Queued, Running: q.Running, Limit: q.Concurrency,
+			StepsQueued: q.StepsQueued, StepsRunning: q.StepsRunning,
 			PerWorker: q.PerWorker, RateN: q.RateN, RatePerMS: q.RatePer.Milliseconds(), KeyConcurrency: q.KeyConcurrency,
 			AgingMS: q.Aging.Milliseconds(), OldestQueuedAt: timePtr(q.OldestQueuedAt),
 			Admitted: q.Admitted, MeanWaitMS: q.MeanWait.Milliseconds(),
@@ -64,7 +71,7 @@ func (h *handler) listQueues(w http.ResponseWriter, r *http.Request) error {
 
 // queuePaths documents GET /api/queues.
 func queuePaths() obj {
-	return obj{"/api/queues": obj{"get": op(tagRuns, "listQueues", "Queues of runs with their limits, what waits and runs in them and how long runs wait", nil, nil,
+	return obj{"/api/queues": obj{"get": op(tagRuns, "listQueues", "Queues with their limits, the runs and steps that wait and run in them and how long runs wait", nil, nil,
 		map[string]obj{"200": okJSON("The queues, by name.", ref("QueueList"))}, read...)}}
 }
 
@@ -74,11 +81,13 @@ func queueSchemas() obj {
 	count := func(d string) obj { return obj{"type": "integer", "description": d} }
 	return obj{
 		"QueueList": object([]string{"queues"}, obj{"queues": arrayOf(ref("Queue"))}),
-		"Queue": object([]string{"name", "queued", "running", "limit", "per_worker", "rate_n", "rate_per_ms", "key_concurrency",
+		"Queue": object([]string{"name", "queued", "running", "steps_queued", "steps_running", "limit", "per_worker", "rate_n", "rate_per_ms", "key_concurrency",
 			"aging_ms", "wait_ms", "admitted_last_hour", "mean_wait_ms"}, obj{
 			"name":               strSchema,
 			"queued":             count("Runs waiting to be admitted (delayed starts too)."),
 			"running":            count("Runs admitted that have not ended."),
+			"steps_queued":       count("Step attempts waiting for a slot of the queue (weft.StepOnQueue)."),
+			"steps_running":      count("Step attempts holding a slot of the queue."),
 			"limit":              count("The most runs admitted and not ended at once, across workers; 0: no limit."),
 			"per_worker":         count("The most runs one worker executes at once; 0: no limit."),
 			"rate_n":             count("Admissions per rate_per_ms; 0: no limit."),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/api"
+	"github.com/weftrun/weft/internal/testwait"
 )
 
 // TestQueues checks that GET /api/queues lists a queue's limits, queued and
@@ -83,4 +84,47 @@ func TestStartOptions(t *testing.T) {
 	if p.Status != http.StatusBadRequest {
 		t.Errorf("debounce without a window: %+v, want 400", p)
 	}
+}
+
+// TestQueuesCountSteps checks that GET /api/queues counts, apart from runs,
+// the steps on a queue (weft.StepOnQueue) that hold a slot and those that
+// wait for one.
+func TestQueuesCountSteps(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	a := newTestAPIWith(t, api.Options{Token: testToken}, func(e *weft.Engine) {
+		weft.RegisterQueue(e, weft.QueueDef{Name: "calls", Concurrency: 1})
+		weft.RegisterWorkflow(e, "call", func(ctx context.Context, in string) (string, error) {
+			return weft.Step(ctx, "call", func(ctx context.Context) (string, error) {
+				select {
+				case <-gate:
+					return in, nil
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}, weft.StepOnQueue("calls"))
+		})
+	})
+	for _, id := range []string{"c1", "c2"} {
+		if _, _, err := a.env.Engine.Untyped().Start(t.Context(), "call", id, []byte(`"x"`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var q api.Queue
+	testwait.For(t, "one step running and one waiting", func() bool {
+		var list api.QueueList
+		r := a.do("GET", "/api/queues", nil)
+		a.mustStatus(r, http.StatusOK)
+		r.decode(t, &list)
+		if len(list.Queues) != 1 {
+			return false
+		}
+		q = list.Queues[0]
+		return q.StepsRunning == 1 && q.StepsQueued == 1
+	})
+	if q.Name != "calls" || q.Queued != 0 || q.Running != 0 || q.Limit != 1 {
+		t.Errorf("queue = %+v, want calls with steps only, limit 1", q)
+	}
+	close(gate)
+	a.env.Settle()
 }

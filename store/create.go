@@ -27,7 +27,9 @@ type CreateRunParams struct {
 	TraceContext string
 	// Queue, when not empty, puts the run on that queue: it waits there,
 	// queued, until a claim admits it (see ClaimRunsParams.Queues), with
-	// Priority and ConcurrencyKey deciding its turn.
+	// Priority and ConcurrencyKey deciding its turn. Priority is kept for
+	// a run on no queue too: it is the turn of its steps on queues
+	// (AcquireStepSlotParams.Priority).
 	Queue          string
 	Priority       int
 	ConcurrencyKey string

@@ -208,6 +208,12 @@ func TestBrowserWorld(t *testing.T) {
 	if got := b.text(`#queues-body tr[data-queue="payments"]`); !strings.Contains(got, "payments") || !strings.Contains(got, "3") || !strings.Contains(got, "2") {
 		t.Errorf("queues row %q, want payments with its limits 3 and 2", got)
 	}
+	if got := b.text(`table.queues thead`); !strings.Contains(got, "Runs queued") || !strings.Contains(got, "Steps running") {
+		t.Errorf("queues header %q, want runs and steps apart", got)
+	}
+	if got := b.text(`#queues-body tr[data-queue="payments"] td.steps-running`); got != "0" {
+		t.Errorf("queues row's steps running %q, want 0", got)
+	}
 
 	// Dark mode follows the system's setting.
 	b.do("the overview in dark mode",

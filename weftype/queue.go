@@ -2,9 +2,9 @@ package weftype
 
 import "time"
 
-// Queue is a queue of runs as the store knows it: its limits, as the
-// engines that use it registered them last, and how many runs wait in it
-// and run through it.
+// Queue is a queue as the store knows it: its limits, as the engines that
+// use it registered them last, how many runs wait in it and run through it,
+// and how many steps on it wait for a slot and hold one.
 type Queue struct {
 	Name string
 	// Concurrency is the most runs admitted through the queue that may be
@@ -28,6 +28,10 @@ type Queue struct {
 	// later start too), Running the runs admitted that have not ended.
 	Queued  int64
 	Running int64
+	// StepsQueued counts the step attempts waiting for a slot of the
+	// queue (weft.StepOnQueue), StepsRunning those holding one.
+	StepsQueued  int64
+	StepsRunning int64
 	// OldestQueuedAt is when the run waiting longest joined the queue;
 	// zero when none waits.
 	OldestQueuedAt time.Time

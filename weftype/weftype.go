@@ -225,6 +225,9 @@ var (
 	ErrConflict = errors.New("weft: version conflict")
 	// ErrRunNotFound is returned for an unknown run ID.
 	ErrRunNotFound = errors.New("weft: run not found")
+	// ErrQueueNotFound is returned for a queue whose limits no engine saved
+	// (weft.RegisterQueue).
+	ErrQueueNotFound = errors.New("weft: queue not found")
 	// ErrRunFinished is returned when a run that has ended is signalled or changed.
 	ErrRunFinished = errors.New("weft: run has finished")
 	// ErrLeaseLost is returned when a write carries a lease token that is no

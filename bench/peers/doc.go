@@ -8,7 +8,10 @@
 // them with the starter pattern of -starter (sequential: one goroutine starts
 // all runs one after another, as the peers' own examples do; concurrent:
 // -starters goroutines share the starting) and waits for all; latency mode
-// runs -latn workflows one at a time and reports the p50 per step. The
+// runs -latn workflows one at a time and reports the p50 per step; signal
+// mode (weft's child only) sends -latn signals, one at a time, to a run
+// that waits for them, each once it is passivated, and reports the p50 from
+// sending a signal to the run's wait returning it. The
 // physical figures are single-row INSERT commits on one connection, with the
 // same durability (-durability) as the engines.
 //

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,9 @@ type result struct {
 	StepsPerSec float64 `json:"steps_per_s,omitempty"`
 	// Latency: the p50 of a run's time divided by its steps.
 	StepP50Ms float64 `json:"step_p50_ms,omitempty"`
+	// Signal: the p50 of the time from sending a signal to a waiting run
+	// to the run's wait returning it.
+	SignalP50Ms float64 `json:"signal_p50_ms,omitempty"`
 	// Physical: one-row commits per second and the p50 of one commit.
 	CommitsPerSec float64 `json:"commits_per_s,omitempty"`
 	CommitP50Ms   float64 `json:"commit_p50_ms,omitempty"`
@@ -64,7 +68,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.durability, "durability", "full", "full (power-loss safe: SQLite synchronous=FULL, PostgreSQL synchronous_commit=on) | normal (SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off), the same for every system")
 	fs.StringVar(&o.starter, "starter", "sequential", "sequential (one goroutine starts every run, the peers' pattern) | concurrent (-starters goroutines)")
 	fs.IntVar(&o.starters, "starters", 64, "goroutines starting runs with -starter concurrent")
-	fs.StringVar(&o.mode, "mode", "all", "throughput | latency | all")
+	fs.StringVar(&o.mode, "mode", "all", "throughput | latency | signal (weft: signal to resume, -latn signals) | all")
 	fs.IntVar(&o.n, "n", 1000, "runs in throughput mode")
 	fs.IntVar(&o.steps, "steps", 10, "no-op steps per run")
 	fs.IntVar(&o.latn, "latn", 50, "runs, one at a time, in latency mode")
@@ -86,8 +90,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-durability must be full or normal, got %q", o.durability)
 	case o.starter != "sequential" && o.starter != "concurrent":
 		return nil, fmt.Errorf("-starter must be sequential or concurrent, got %q", o.starter)
-	case o.mode != "throughput" && o.mode != "latency" && o.mode != "all" && (o.child == "" || o.mode != "commits"):
-		return nil, fmt.Errorf("-mode must be throughput, latency or all, got %q", o.mode)
+	case o.mode != "throughput" && o.mode != "latency" && o.mode != "signal" && o.mode != "all" && (o.child == "" || o.mode != "commits"):
+		return nil, fmt.Errorf("-mode must be throughput, latency, signal or all, got %q", o.mode)
 	case o.n <= 0 || o.steps <= 0 || o.latn <= 0 || o.starters <= 0:
 		return nil, errors.New("-n, -steps, -latn and -starters must be above 0")
 	}
@@ -160,10 +164,17 @@ func modes(o *options, sys string) []string {
 	if sys == "physical" {
 		return []string{"commits"}
 	}
-	if o.mode == "all" {
-		return []string{"throughput", "latency"}
+	var out []string
+	switch o.mode {
+	case "all":
+		out = []string{"throughput", "latency", "signal"}
+	default:
+		out = []string{o.mode}
 	}
-	return []string{o.mode}
+	if sys != "weft" { // only weft's child measures signals
+		out = slices.DeleteFunc(out, func(m string) bool { return m == "signal" })
+	}
+	return out
 }
 
 // runInChild runs one system in one mode in a child process.
@@ -218,9 +229,17 @@ func runChild(o *options) error {
 		if err != nil {
 			return err
 		}
-		if o.mode == "latency" {
+		switch o.mode {
+		case "latency":
 			r, err = latency(ctx, e, o)
-		} else {
+		case "signal":
+			s, ok := e.(signaler)
+			if !ok {
+				err = fmt.Errorf("%s measures no signals", o.child)
+				break
+			}
+			r, err = s.signalLatency(ctx, o.latn)
+		default:
 			r, err = throughput(ctx, e, o)
 		}
 		e.close()

@@ -51,10 +51,10 @@ func (r *report) write(w io.Writer) {
 	fmt.Fprintf(w, "### %s\n\n", r.heading())
 	fmt.Fprintf(w, "- machine: %s\n- date: %s\n- command (in bench/peers): `%s`\n", r.machine, r.date.Format(time.RFC3339), r.command)
 	fmt.Fprintf(w, "- workload: %d runs × %d no-op steps (%s), then wait for all; latency: %d runs one at a time\n\n", o.n, o.steps, starter, o.latn)
-	fmt.Fprintf(w, "| system | steps/s, %d runs | starts took | per-step p50, 1 run | commits/s | commit p50 |\n| --- | --- | --- | --- | --- | --- |\n", o.n)
+	fmt.Fprintf(w, "| system | steps/s, %d runs | starts took | per-step p50, 1 run | signal→resume p50 | commits/s | commit p50 |\n| --- | --- | --- | --- | --- | --- | --- |\n", o.n)
 	for _, sys := range []string{"weft", "dbos", "gowf", "physical"} {
-		t, l, c := r.find(sys, "throughput"), r.find(sys, "latency"), r.find(sys, "commits")
-		if t == nil && l == nil && c == nil {
+		t, l, c, sg := r.find(sys, "throughput"), r.find(sys, "latency"), r.find(sys, "commits"), r.find(sys, "signal")
+		if t == nil && l == nil && c == nil && sg == nil {
 			continue
 		}
 		cell := func(ok bool, f string, v float64) string {
@@ -63,10 +63,11 @@ func (r *report) write(w io.Writer) {
 			}
 			return fmt.Sprintf(f, v)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", names[sys],
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", names[sys],
 			cell(t != nil, "%.0f", val(t, func(x *result) float64 { return x.StepsPerSec })),
 			cell(t != nil, "%.2f s", val(t, func(x *result) float64 { return x.StartSec })),
 			cell(l != nil, "%.3f ms", val(l, func(x *result) float64 { return x.StepP50Ms })),
+			cell(sg != nil, "%.3f ms", val(sg, func(x *result) float64 { return x.SignalP50Ms })),
 			cell(c != nil, "%.0f", val(c, func(x *result) float64 { return x.CommitsPerSec })),
 			cell(c != nil, "%.3f ms", val(c, func(x *result) float64 { return x.CommitP50Ms })))
 	}
@@ -94,6 +95,9 @@ func (r *report) ratios() []string {
 	}
 	if lw != nil && c != nil && c.CommitP50Ms > 0 {
 		out = append(out, fmt.Sprintf("weft per-step p50 ÷ one commit's p50: **%.2f×**", lw.StepP50Ms/c.CommitP50Ms))
+	}
+	if sw := r.find("weft", "signal"); sw != nil && c != nil && c.CommitP50Ms > 0 {
+		out = append(out, fmt.Sprintf("weft signal→resume p50 ÷ one commit's p50: **%.2f×**", sw.SignalP50Ms/c.CommitP50Ms))
 	}
 	return out
 }

@@ -18,6 +18,10 @@ const (
 	// TargetLatency is the highest wanted ratio of the p50 step latency at one
 	// run to the baseline p50 commit latency.
 	TargetLatency = 1.5
+	// TargetSignalCommits is the highest wanted ratio of the p50 latency
+	// from a signal to the run resuming to the baseline p50 commit latency
+	// (issue 16: two commits' time, on each store).
+	TargetSignalCommits = 2.0
 	// SleepFor is how long each passivated run sleeps.
 	SleepFor = 30 * 24 * time.Hour
 )
@@ -74,6 +78,9 @@ type Config struct {
 	// Sleepers is the number of sleeping runs of the passivation measurement.
 	// Defaults to 100,000; negative skips it.
 	Sleepers int
+	// Signals is the number of signal-to-resume samples. Defaults to 200;
+	// negative skips the measurement.
+	Signals int
 }
 
 func (c *Config) withDefaults() Config {
@@ -81,6 +88,9 @@ func (c *Config) withDefaults() Config {
 	out.Load = out.Load.withDefaults()
 	if out.Sleepers == 0 {
 		out.Sleepers = 100_000
+	}
+	if out.Signals == 0 {
+		out.Signals = 200
 	}
 	return out
 }
@@ -94,6 +104,9 @@ type Report struct {
 	Baseline     *BaselineResult
 	BaselineRuns []*BaselineResult
 	Steps        []*StepsResult
+	// Signal is the latency from a signal to the run resuming; nil when
+	// it was skipped.
+	Signal *SignalResult
 	// Passivation is nil when it was skipped.
 	Passivation *PassivationResult
 }
@@ -137,6 +150,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("bench: steps at %d runs: %w", n, err)
 		}
 		rep.Steps = append(rep.Steps, s)
+	}
+	if c.Signals > 0 {
+		c.Progress(fmt.Sprintf("signal to resume: %d signals", c.Signals))
+		if rep.Signal, err = SQLiteSignalLatency(ctx, sqliteSignals(dir), c.Signals); err != nil {
+			return nil, fmt.Errorf("bench: signal latency: %w", err)
+		}
 	}
 	// The disk's commit latency drifts (other tenants, the host's cache), so
 	// the baseline runs before and after the steps; the ratios use both.

@@ -12,7 +12,7 @@ import (
 
 func TestRunEndToEnd(t *testing.T) {
 	rep, err := bench.Run(t.Context(), bench.Config{
-		Dir: t.TempDir(), Load: bench.Load{Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond}, Sleepers: 200,
+		Dir: t.TempDir(), Load: bench.Load{Runs: []int{1, 10}, Steps: 5, Duration: time.Millisecond}, Sleepers: 200, Signals: 20,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +28,9 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("steps at %d runs: %+v", s.Runs, s)
 		}
 	}
+	if s := rep.Signal; s == nil || s.Latency.N != 20 || s.Latency.P50 <= 0 {
+		t.Fatalf("signal to resume %+v", s)
+	}
 	p := rep.Passivation
 	if p == nil || p.Sleepers != 200 {
 		t.Fatalf("passivation %+v", p)
@@ -40,7 +43,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err := rep.Write(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"baseline", "commits/s", "steps/s", "×base", "targets", "passivation: 200 runs", "goroutines", "heap in use"} {
+	for _, want := range []string{"baseline", "commits/s", "steps/s", "×base", "targets", "signal to resume", "passivation: 200 runs", "goroutines", "heap in use"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -69,11 +72,14 @@ func TestRunPostgresEndToEnd(t *testing.T) {
 	if len(rep.Signals) != 2 || rep.Signals[0].Latency.N != 20 || rep.Signals[0].Latency.P50 <= 0 {
 		t.Fatalf("signals %+v", rep.Signals)
 	}
+	if rt := rep.RoundTrips; rt == nil || rt.Step <= 0 || rt.Start <= 0 {
+		t.Fatalf("round trips %+v", rt)
+	}
 	var out bytes.Buffer
 	if err := rep.Write(&out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"PostgreSQL", "baseline", "commits/s", "steps/s", "signal to resume", "targets"} {
+	for _, want := range []string{"PostgreSQL", "baseline", "commits/s", "steps/s", "signal to resume", "round trips", "targets"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}

@@ -8,8 +8,6 @@ import (
 	"io"
 	"runtime"
 	"slices"
-	"strconv"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"github.com/weftrun/weft"
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/postgres"
-	"github.com/weftrun/weft/weftype"
 )
 
 // TargetSignalP50 is the highest wanted p50 latency from sending a signal
@@ -66,6 +63,9 @@ type PostgresReport struct {
 	Steps []*PostgresStepsResult
 	// Signals has one result per number of workers.
 	Signals []*SignalResult
+	// RoundTrips is the round trips of one engine to the server, per part
+	// of a run's life.
+	RoundTrips *RoundTripsResult
 }
 
 // PostgresStepsResult is a StepsResult with the number of workers.
@@ -130,6 +130,10 @@ func RunPostgres(ctx context.Context, cfg PostgresConfig) (*PostgresReport, erro
 			return nil, fmt.Errorf("bench: signal latency at %d workers: %w", w, err)
 		}
 		rep.Signals = append(rep.Signals, s)
+	}
+	c.Progress("round trips: one engine, through a counting proxy")
+	if rep.RoundTrips, err = RoundTrips(ctx, c.DSN); err != nil {
+		return nil, fmt.Errorf("bench: round trips: %w", err)
 	}
 	c.Progress(fmt.Sprintf("baseline again, for %s", c.Duration))
 	b2, err := PostgresBaseline(ctx, c.DSN, BaselineParams{MinDuration: c.Duration})
@@ -285,90 +289,22 @@ func PostgresSteps(ctx context.Context, dsn string, workers int, p StepsParams) 
 	return measureSteps(ctx, rec, p, cl.client, cl.workers, cl.stores)
 }
 
-const signalWorkflow = "bench-signal"
-
 // SignalLatency measures the time from a client engine sending a signal to
 // a passivated run (one that waits, holding no lease) to the run's Await
 // returning it on one of workers engines, over n signals sent one at a
 // time.
 func SignalLatency(ctx context.Context, dsn string, workers, n int) (*SignalResult, error) {
-	type key struct {
-		run string
-		i   int
-	}
-	var mu sync.Mutex
-	seen := map[key]bool{}
-	resumed := make(chan time.Duration, 1)
-	wf := func(ctx context.Context, k int) (int, error) {
-		for i := range k {
-			sent, err := weft.Await[int64](ctx, "ping", 0)
-			if err != nil {
-				return 0, err
-			}
-			// The first return of each Await is the resumption; later ones
-			// are replays.
-			info, _ := weft.Info(ctx)
-			id := info.RunID
-			mu.Lock()
-			first := !seen[key{id, i}]
-			seen[key{id, i}] = true
-			mu.Unlock()
-			if first {
-				resumed <- time.Since(time.Unix(0, sent))
-			}
-		}
-		return k, nil
-	}
-	cl, err := newCluster(ctx, dsn, workers, 10, func(e *weft.Engine) { weft.RegisterWorkflow(e, signalWorkflow, wf) })
+	s := newSignalRecorder()
+	cl, err := newCluster(ctx, dsn, workers, 10, s.register)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.close()
-	const runs = 10
-	per := (n + runs - 1) / runs
-	ids := make([]string, runs)
-	for i := range ids {
-		ids[i] = "signal-" + strconv.Itoa(i)
-	}
-	if err := startRuns(ctx, cl.client, signalWorkflow, ids, fmt.Appendf(nil, "%d", per)); err != nil {
+	lat, err := s.measure(ctx, cl.client, n)
+	if err != nil {
 		return nil, err
 	}
-	passivated := func(id string) func() (bool, error) {
-		return func() (bool, error) {
-			r, err := cl.client.GetRun(ctx, id)
-			if err != nil {
-				return false, err
-			}
-			return r.Status.Terminal() || r.Status == weftype.StatusWaiting && r.LeaseOwner == "", nil
-		}
-	}
-	lat := make([]time.Duration, 0, n)
-	for s := 0; s < n; s++ {
-		id := ids[s%runs]
-		// Wait until the run is passivated (waiting, lease released), and
-		// the one signalled before it too: each signal finds the workers
-		// idle, rather than finishing the previous run's execution.
-		if err := poll(ctx, 200*time.Microsecond, passivated(id)); err != nil {
-			return nil, err
-		}
-		if s > 0 {
-			if err := poll(ctx, 200*time.Microsecond, passivated(ids[(s-1)%runs])); err != nil {
-				return nil, err
-			}
-		}
-		if err := cl.client.Signal(ctx, id, "ping", time.Now().UnixNano()); err != nil {
-			return nil, err
-		}
-		select {
-		case d := <-resumed:
-			lat = append(lat, d)
-		case <-time.After(30 * time.Second):
-			return nil, fmt.Errorf("run %s did not resume within 30s of a signal", id)
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	return &SignalResult{Workers: workers, Latency: summarize(lat)}, nil
+	return &SignalResult{Workers: workers, Latency: lat}, nil
 }
 
 // Write prints the report.
@@ -399,9 +335,14 @@ func (r *PostgresReport) Write(w io.Writer) error {
 	if len(r.Signals) > 0 {
 		p("signal to resume: a client engine signals a passivated run (waiting, no lease); time until its Await returns\n")
 		for _, s := range r.Signals {
-			p("  %d worker(s)  %4d signals   p50 %s   p99 %s   max %s\n", s.Workers, s.Latency.N, fmtDur(s.Latency.P50), fmtDur(s.Latency.P99), fmtDur(s.Latency.Max))
+			p("  %d worker(s)  %4d signals   p50 %s   p99 %s   max %s   p50 ×base %.2f×\n", s.Workers, s.Latency.N, fmtDur(s.Latency.P50), fmtDur(s.Latency.P99), fmtDur(s.Latency.Max), ratio(s.Latency.P50, b.Latency.P50))
 		}
 		p("\n")
+	}
+	if rt := r.RoundTrips; rt != nil {
+		p("round trips to the server of one engine (starting and executing its runs), medians; idle: %.1f/s, included\n", rt.Idle)
+		p("  Start %.1f   per step %.1f   a run of 10 steps, start to end %.1f   Signal %.1f   signal to waiting again %.1f\n\n",
+			rt.Start, rt.Step, rt.Run10, rt.Signal, rt.Resume)
 	}
 	p("targets\n")
 	for _, s := range r.Steps {
@@ -412,6 +353,8 @@ func (r *PostgresReport) Write(w io.Writer) error {
 	}
 	for _, s := range r.Signals {
 		p("  signal to resume p50, %d worker(s) < %s:  %s  %s\n", s.Workers, fmtDur(TargetSignalP50), fmtDur(s.Latency.P50), verdict(s.Latency.P50 < TargetSignalP50))
+		x := ratio(s.Latency.P50, b.Latency.P50)
+		p("  signal to resume p50, %d worker(s) ≤ %.0f× baseline p50 commit:  %.2f×  %s\n", s.Workers, TargetSignalCommits, x, verdict(x <= TargetSignalCommits))
 	}
 	return nil
 }

@@ -38,6 +38,10 @@ func (r *Report) Write(w io.Writer) error {
 		}
 		_ = tw.Flush()
 		p("\n")
+		if sr := r.Signal; sr != nil {
+			p("signal to resume: the engine signals a passivated run (waiting, no lease); time until its Await returns\n")
+			p("  %4d signals   p50 %s   p99 %s   max %s   p50 ×base %.2f×\n\n", sr.Latency.N, fmtDur(sr.Latency.P50), fmtDur(sr.Latency.P99), fmtDur(sr.Latency.Max), ratio(sr.Latency.P50, b.Latency.P50))
+		}
 		p("targets\n")
 		if s := r.stepsAt(1000); s != nil {
 			x := s.PerSecond / b.PerSecond
@@ -50,6 +54,10 @@ func (r *Report) Write(w io.Writer) error {
 			p("  p50 step latency at 1 run ≤ %.1f× baseline p50 commit:  %.2f×  %s\n", TargetLatency, x, verdict(x <= TargetLatency))
 		} else {
 			p("  p50 step latency at 1 run ≤ %.1f× baseline p50 commit:  not measured (add 1 to --runs)\n", TargetLatency)
+		}
+		if sr := r.Signal; sr != nil {
+			x := ratio(sr.Latency.P50, b.Latency.P50)
+			p("  signal to resume p50 ≤ %.0f× baseline p50 commit:  %.2f×  %s\n", TargetSignalCommits, x, verdict(x <= TargetSignalCommits))
 		}
 		p("\n")
 	}

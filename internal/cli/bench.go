@@ -29,6 +29,8 @@ with the store's default, power-loss-safe durability:
     number of concurrent runs of --runs, each run making --steps no-op steps;
   - the ratios of both to the baseline, against the targets (≥3× baseline
     commits/s at 1,000 runs; p50 at one run ≤1.5× baseline p50);
+  - the latency from a signal to the run resuming (--signals of them), and
+    its ratio to the baseline p50 (target: at most 2 commits' time);
   - passivation: --sleepers runs that each sleep 30 days, and the goroutines
     and heap they hold once all of them wait.
 
@@ -48,8 +50,10 @@ each measurement in a fresh schema that is dropped afterwards:
   - durable steps/s and p50/p99 step latency at each number of --workers
     (engines, each with its own store and connections) and of --runs;
   - the latency from a signal, sent by another engine, to the run resuming;
+  - the round trips to the server of one engine per Start, per step, per
+    Signal and from a signal to the run waiting again, counted by a proxy;
   - the ratios against the targets (≥3× baseline commits/s at 1,000 runs;
-    signal to resume p50 under 5ms).`,
+    signal to resume p50 under 5ms and at most 2 commits' time).`,
 		Example: `  weft bench --db postgres://postgres@127.0.0.1:5432/test
   weft bench
   weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000
@@ -86,7 +90,7 @@ each measurement in a fresh schema that is dropped afterwards:
 				return err
 			}
 			if isPostgres(a.serverDB("")) {
-				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load})
+				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load, Signals: cfg.Signals})
 				if err != nil {
 					return err
 				}
@@ -94,6 +98,9 @@ each measurement in a fresh schema that is dropped afterwards:
 			}
 			if cfg.Sleepers == 0 {
 				cfg.Sleepers = -1 // 0 skips the passivation measurement
+			}
+			if cfg.Signals == 0 {
+				cfg.Signals = -1 // 0 skips the signal measurement
 			}
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
@@ -105,6 +112,7 @@ each measurement in a fresh schema that is dropped afterwards:
 	cmd.Flags().IntSliceVar(&cfg.Runs, "runs", []int{1, 10, 100, 1000}, "numbers of concurrent runs to measure steps at")
 	cmd.Flags().IntVar(&cfg.Steps, "steps", 20, "no-op steps per run")
 	cmd.Flags().IntVar(&cfg.Sleepers, "sleepers", 100_000, "sleeping runs for the passivation measurement (0 skips it)")
+	cmd.Flags().IntVar(&cfg.Signals, "signals", 200, "signals for the signal-to-resume measurement (0 skips it on SQLite)")
 	cmd.Flags().DurationVar(&cfg.Duration, "duration", 2*time.Second, "how long each measurement runs at least")
 	cmd.Flags().IntSliceVar(&workers, "workers", []int{1, 3}, "with a PostgreSQL --db, the numbers of worker engines to measure at")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measurement to this file")

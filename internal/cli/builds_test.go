@@ -57,7 +57,7 @@ func TestQueuesCommand(t *testing.T) {
 	testwait.For(t, "m-1 to wait", func() bool { r, err := app.eng.GetRun(ctx, "m-1"); return err == nil && r.Status == "waiting" })
 	out := ok(t, "queues", "ls", "--addr", app.url)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "QUEUE") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "QUEUE") || !strings.Contains(lines[0], "STEPS QUEUED") {
 		t.Fatalf("weft queues ls:\n%s\nwant the header and one queue", out)
 	}
 	if f := strings.Fields(lines[1]); len(f) < 7 || f[0] != "mail" || f[1] != "1" || f[2] != "1" || f[3] != "1" || f[4] != "-" || f[5] != "5/1s" || f[6] != "1" {
@@ -65,7 +65,7 @@ func TestQueuesCommand(t *testing.T) {
 	}
 	var list api.QueueList
 	if err := json.Unmarshal([]byte(ok(t, "queues", "ls", "--json", "--addr", app.url)), &list); err != nil ||
-		len(list.Queues) != 1 || list.Queues[0].Queued != 1 {
+		len(list.Queues) != 1 || list.Queues[0].Queued != 1 || list.Queues[0].StepsQueued != 0 {
 		t.Errorf("weft queues ls --json: %+v, %v", list, err)
 	}
 	if off := ok(t, "queues", "ls", "--db", app.db); !strings.HasPrefix(off, "offline: ") || !strings.Contains(off, "mail") {

@@ -16,8 +16,8 @@ func (a *app) queuesCommand() *cobra.Command {
 	ls := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List queues of runs: queued, running, limits and wait",
-		Long: `List every queue of runs the store knows (weft.RegisterQueue), with:
+		Short:   "List queues: runs and steps queued and running, limits and wait",
+		Long: `List every queue the store knows (weft.RegisterQueue), with:
 
   QUEUED     runs waiting to be admitted (delayed starts too)
   RUNNING    runs admitted that have not ended
@@ -27,6 +27,11 @@ func (a *app) queuesCommand() *cobra.Command {
   KEY        the most runs at once per concurrency key
   WAIT       how long the run waiting longest has waited
   MEAN WAIT  the mean wait of the runs admitted in the last hour
+  STEPS QUEUED   step attempts waiting for a slot (weft.StepOnQueue)
+  STEPS RUNNING  step attempts holding a slot
+
+Runs on the queue (weft.OnQueue) and its steps count apart, each against
+the queue's limits.
 
 A limit of "-" is no limit.`,
 		Example: `  weft queues ls
@@ -54,13 +59,14 @@ A limit of "-" is no limit.`,
 					wait = fmtAge(ms(q.WaitMS))
 				}
 				rows[i] = []string{q.Name, strconv.FormatInt(q.Queued, 10), strconv.FormatInt(q.Running, 10), limit(q.Limit),
-					limit(q.PerWorker), rate, limit(q.KeyConcurrency), wait, fmtAge(ms(q.MeanWaitMS))}
+					limit(q.PerWorker), rate, limit(q.KeyConcurrency), wait, fmtAge(ms(q.MeanWaitMS)),
+					strconv.FormatInt(q.StepsQueued, 10), strconv.FormatInt(q.StepsRunning, 10)}
 			}
 			if len(rows) == 0 {
 				fmt.Fprintln(a.stderr, "no queues: they are recorded when an app that registers them starts")
 			}
-			return table(a.stdout, "QUEUE\tQUEUED\tRUNNING\tLIMIT\tPER WORKER\tRATE\tKEY\tWAIT\tMEAN WAIT", rows)
+			return table(a.stdout, "QUEUE\tQUEUED\tRUNNING\tLIMIT\tPER WORKER\tRATE\tKEY\tWAIT\tMEAN WAIT\tSTEPS QUEUED\tSTEPS RUNNING", rows)
 		},
 	}
-	return group("queues", "List queues of runs with what waits and runs in them", []string{"queue"}, ls)
+	return group("queues", "List queues with the runs and steps that wait and run in them", []string{"queue"}, ls)
 }

@@ -113,6 +113,8 @@ func TestServeAndWorkerOfAUsersBinary(t *testing.T) {
 	if !strings.Contains(w.stderr.String(), "no token configured: listening on 127.0.0.1:0 only") {
 		t.Fatalf("worker without a token did not say it listens on loopback only:\n%s", w.stderr)
 	}
+	// Like serve, the worker is ready only after its engine's first claim.
+	testwait.For(t, "the worker to be ready", func() bool { code, _ := httpGet(t, w.url+"/readyz"); return code == 200 })
 	for _, p := range []string{"/readyz", "/healthz", "/metrics"} {
 		if code, body := httpGet(t, w.url+p); code != 200 {
 			t.Fatalf("worker GET %s: %d %s", p, code, body)

@@ -163,7 +163,7 @@ func maxOverlap(ss []span) int {
 }
 
 // startAll starts n runs of wf with IDs prefix-i, with the options of i.
-func startAll(t *testing.T, wf *weft.Workflow[string, span], prefix string, n int, opts func(i int) []weft.StartOption) []string {
+func startAll[O any](t *testing.T, wf *weft.Workflow[string, O], prefix string, n int, opts func(i int) []weft.StartOption) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var wg sync.WaitGroup

@@ -131,6 +131,7 @@ type StepInfo struct {
 	Seq            int
 	Attempt        int
 	IdempotencyKey string
+	AdmittedAt     time.Time
 }
 
 type stepKey struct{}
@@ -156,6 +157,9 @@ type StepOptions struct {
 	MaxAttempts *int
 	// Timeout bounds each attempt; 0 does not.
 	Timeout time.Duration
+	// Queue, when set, is the queue whose slot each attempt takes first
+	// (see slot.go).
+	Queue string
 }
 
 // retry is the policy of a step with options o.

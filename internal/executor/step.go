@@ -20,7 +20,13 @@ func Step[T any](x *Execution, name, src string, fn func(ctx context.Context) (T
 	}
 	for {
 		info := s.nextAttempt()
+		sl, err := s.acquire()
+		if err != nil {
+			return zeroAnd[T](s.failed(nonRetryable{err}, 0))
+		}
+		info.AdmittedAt = sl.at
 		out, took, err := runAttempt(x, info, s.o.Timeout, fn)
+		x.releaseSlot(sl)
 		if x.env.Stopped() {
 			x.unwindTo(unwindAbort)
 		}
@@ -45,6 +51,12 @@ func Step[T any](x *Execution, name, src string, fn func(ctx context.Context) (T
 			return zero, serr
 		}
 	}
+}
+
+// zeroAnd returns T's zero value and err.
+func zeroAnd[T any](err error) (T, error) {
+	var zero T
+	return zero, err
 }
 
 // crashHook calls the test hook before (or after) the journal write of

@@ -17,6 +17,11 @@ func TxStep[T any](x *Execution, name, src string, fn func(ctx context.Context, 
 	}
 	for {
 		info := s.nextAttempt()
+		sl, err := s.acquire()
+		if err != nil {
+			return zeroAnd[T](s.failed(nonRetryable{err}, 0))
+		}
+		info.AdmittedAt = sl.at
 		if x.crashHook(true, name, s.seq) {
 			x.unwindTo(unwindAbort)
 		}
@@ -38,7 +43,8 @@ func TxStep[T any](x *Execution, name, src string, fn func(ctx context.Context, 
 			out = v
 			return nil
 		}
-		err := x.tryCommit(p)
+		err = x.tryCommit(p)
+		x.releaseSlot(sl)
 		if err == nil {
 			if x.crashHook(false, name, s.seq) {
 				x.unwindTo(unwindAbort)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/weftype"
 )
 
 // Dialect is what differs between the SQL databases a Store runs on. Its
@@ -124,38 +123,41 @@ type Piped struct {
 	// Scan reads each row of the statement's result with scan; nil for a
 	// statement without rows.
 	Scan func(scan func(dest ...any) error) error
+	// batch, when not nil, stands for the commits queued in it, built into
+	// one statement when the queue is sent.
+	batch *commitBatch
 }
 
 // OneStatement is implemented by a Dialect with a Pipeliner whose SQL can
 // write a whole transition as one statement (PostgreSQL, with data-modifying
-// WITH queries and arrays). The Store then queues that statement, without a
-// savepoint, instead of running the transition's statements one by one:
-// what a transition checks, refuses and returns is still decided once, in
-// this package; the dialect only shapes the SQL. Each method returns the
-// statement, with ? placeholders, and its arguments; the columns of the rows
-// it must return are stated per method. A statement that refuses changes
-// nothing.
+// WITH queries and arrays). The Store then writes these transitions in that
+// form, always (form.go: oneStatement), and queues the statements without a
+// savepoint, several per round trip; a Dialect without it has them written
+// as the portable statements (form.go: statements). What a transition
+// checks, refuses and returns is decided once, in this package; the dialect
+// only shapes the SQL. Each method returns the statement, with ?
+// placeholders, and its arguments; the columns of the rows it must return
+// are stated per method. A statement that refuses changes nothing.
 type OneStatement interface {
 	Pipeliner
 	// CreateRun inserts the run of p (parent p.Parent, status pending, due
-	// at wake), its journal stream at version len(p.Events) and its
-	// events, untagged, only if neither the run nor its stream exists. One
-	// row: inserted (bool), whether the run existed (bool), the stream's
-	// version (int64) and the number of events inserted (int64).
+	// at wake, on p.Queue if set), its journal stream at version
+	// len(p.Events) and its events with their tags, only if neither the
+	// run nor its stream exists. One row: inserted (bool), whether the run
+	// existed (bool), the stream's version (int64) and the number of
+	// events inserted (int64).
 	CreateRun(p *store.CreateRunParams, stream string, wake, tn int64) (string, []any)
-	// CommitRun writes the commit p as commitRun does, for a commit that
-	// pipelinable accepts, only if the run holds p.LeaseToken, has not
-	// ended and its journal stream is at p.ExpectedVersion. One row: wrote
-	// (bool), the journal's version before (int64), the run's status and
-	// lease token before (NULL for an unknown run), the number of events
-	// inserted (int64) and whether the lease was released (bool).
-	CommitRun(p *store.CommitRunParams, stream string, tn int64) (string, []any)
-	// CommitSteps writes the plain step commits of steps (numbered from 1
-	// in order), each checked as CommitRun checks it. One row per step,
-	// ordered by number: its number, whether it was written (bool), its
-	// journal's version before, its run's status and lease token (NULL
-	// for an unknown run), and the number of events inserted by all steps.
-	CommitSteps(steps []StepCommit) (string, []any)
+	// CommitRuns writes the commits cs (numbered from 1 in order, no two of
+	// the same run, and a commit that ends its run alone: it wakes its
+	// parent), each as commitRun in form.go writes one, only if its run
+	// holds its lease token, has not ended and its journal is at its
+	// expected version (any, for AnyVersion, -1). It does all but
+	// Apply and StartChildren, which the Store runs around it. One row per
+	// commit, ordered by number: its number, whether it was written
+	// (bool), its journal's version before (int64), its run's status and
+	// lease token before (NULL for an unknown run), whether its lease was
+	// released (bool), and the number of events inserted by all commits.
+	CommitRuns(cs []Commit) (string, []any)
 	// SendSignal makes the run p.RunID due at tn, unless it has ended or is
 	// due earlier, and only then records the signal. One row: the signal's
 	// ID (NULL when refused) and the run's status (NULL for an unknown run).
@@ -169,14 +171,12 @@ type OneStatement interface {
 	ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(claimed, picked string) string) (string, []any)
 }
 
-// StepCommit is a plain step's commit for OneStatement.CommitSteps: a
-// CommitRun that only appends untagged events to a run's journal.
-type StepCommit struct {
-	RunID, Stream   string
-	LeaseToken      int64
-	ExpectedVersion int64
-	Events          []weftype.NewEvent
-	Time            int64 // unix nanoseconds
+// Commit is one CommitRun for OneStatement.CommitRuns: its parameters,
+// its journal stream and its time in unix nanoseconds.
+type Commit struct {
+	P      *store.CommitRunParams
+	Stream string
+	Time   int64
 }
 
 // LeaseRenewer is implemented by a Dialect that renews run leases itself,

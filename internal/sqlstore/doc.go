@@ -6,7 +6,7 @@
 // commit a run's progress, claim, signal, …) is written once, here: its
 // checks, its refusals and its result.
 //
-// # Dialects
+// # Dialects and forms
 //
 // Dialect covers placeholder syntax, the statement that begins a write,
 // RETURNING against LastInsertId, the row locking of the claim query and how
@@ -15,15 +15,23 @@
 //
 //   - OneStatement and Pipeliner (PostgreSQL): the busiest transitions as
 //     one statement each (data-modifying WITH queries over arrays), sent
-//     several per round trip. Plain step commits of one transaction are
-//     merged into one statement (OneStatement.CommitSteps). The Store picks
-//     the one-statement form when the dialect has it and the write fits
-//     (no user code, no children, no tags); what the statement returns is
-//     read by the same code that reads the portable form's results.
+//     several per round trip.
 //   - WriteLocker, WakeNotifier (PostgreSQL): a lock that serializes the
 //     write transactions of several processes, a NOTIFY sent with a signal.
 //   - LeaseRenewer (PostgreSQL: on a connection of its own, never behind
 //     queued writes) or LeaseStatement (SQLite: one statement in a write).
+//
+// The busiest transitions (create a run, commit a run's writes, signal,
+// claim) each have one code path here (CreateRuns, CommitRun, SendSignal,
+// ClaimRuns: the checks, the refusals, the results) and get their SQL from
+// the store's form (form.go), which New picks from the dialect, one per
+// store: the portable statements one after another (statements, SQLite), or
+// the dialect's one statement, always, queued without a savepoint
+// (oneStatement, PostgreSQL). On PostgreSQL the commits queued one after
+// another in a transaction, whatever they write, are merged into one
+// statement (OneStatement.CommitRuns), built by the same code as a commit
+// alone. A form answers with a verdict (createVerdict, commitVerdict,
+// signalVerdict) that the one code path reads.
 //
 // # Queries
 //
@@ -82,11 +90,13 @@
 // wtx.query, wtx.queryRow).
 //
 // Writes keep their statement count low, since at high concurrency CPU per
-// write bounds throughput: a step's CommitRun is one UPDATE of runs that is
-// also the lease and status check (a diagnostic SELECT runs only when it
-// matches no row), one conditional UPDATE of streams that is the version
-// check, and one INSERT per event; tags, timers, signals and children cost
-// statements only when present. Where the dialect allows (LastInsertID),
+// write bounds throughput: in the portable form a step's CommitRun is one
+// UPDATE of runs that is also the lease and status check (a diagnostic
+// SELECT runs only when it matches no row), one conditional UPDATE of
+// streams that is the version check, and one INSERT per event; tags,
+// timers, signals and children cost statements only when present. In the
+// one-statement form, a transaction's step commits are one statement in
+// all, and the transaction one round trip. Where the dialect allows (LastInsertID),
 // INSERTs take their key from sql.Result instead of RETURNING, which costs
 // SQLite an ephemeral table per statement.
 //

@@ -66,9 +66,11 @@ func (s *Store) ListQueues(ctx context.Context, p *store.ListQueuesParams) ([]*w
 		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.admitted_at IS NOT NULL AND r.status NOT IN (`+TerminalList+`)),
 		(SELECT MIN(r.queued_at) FROM runs r WHERE r.queue = n.name AND r.queue <> '' AND r.admitted_at IS NULL AND r.status NOT IN (`+TerminalList+`) AND r.queued_at <= ?),
 		(SELECT COUNT(*) FROM runs r WHERE r.queue = n.name AND r.admitted_at >= ?),
-		(SELECT AVG(r.admitted_at - r.queued_at) FROM runs r WHERE r.queue = n.name AND r.admitted_at >= ?)
+		(SELECT AVG(r.admitted_at - r.queued_at) FROM runs r WHERE r.queue = n.name AND r.admitted_at >= ?),
+		(SELECT COUNT(*) FROM step_slots s WHERE s.queue = n.name AND `+slotWaiting+`),
+		(SELECT COUNT(*) FROM step_slots s WHERE s.queue = n.name AND `+slotHeld+`)
 		FROM (SELECT name FROM queues UNION SELECT DISTINCT queue FROM runs WHERE queue <> '' AND admitted_at IS NULL) n
-		LEFT JOIN queues q ON q.name = n.name ORDER BY n.name`, tn, hourAgo, hourAgo)
+		LEFT JOIN queues q ON q.name = n.name ORDER BY n.name`, tn, hourAgo, hourAgo, tn)
 	if err != nil {
 		return nil, fmt.Errorf("list queues: %w", err)
 	}
@@ -80,7 +82,7 @@ func (s *Store) ListQueues(ctx context.Context, p *store.ListQueuesParams) ([]*w
 		var oldest sql.NullInt64
 		var mean sql.NullFloat64
 		if err := rows.Scan(&q.Name, &q.Concurrency, &q.PerWorker, &q.RateN, &ratePer, &q.KeyConcurrency, &aging,
-			&q.Queued, &q.Running, &oldest, &q.Admitted, &mean); err != nil {
+			&q.Queued, &q.Running, &oldest, &q.Admitted, &mean, &q.StepsQueued, &q.StepsRunning); err != nil {
 			return nil, fmt.Errorf("list queues: %w", err)
 		}
 		q.RatePer, q.Aging = time.Duration(ratePer), time.Duration(aging)

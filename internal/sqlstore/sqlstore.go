@@ -38,7 +38,7 @@ type Config struct {
 type Store struct {
 	writer, reader *sql.DB
 	d              Dialect
-	one            OneStatement // the dialect's, or nil
+	form           form // how the busiest transitions are written (form.go)
 	wc             *writeConn
 	rs             *readStmts
 	gc             *groupcommit.Committer[*writeConn]
@@ -60,7 +60,7 @@ func New(cfg Config) *Store {
 		writer: cfg.Writer,
 		reader: cfg.Reader,
 		d:      cfg.Dialect,
-		one:    wc.one,
+		form:   newForm(cfg.Dialect),
 		wc:     wc,
 		rs:     newReadStmts(cfg.Reader, cfg.Dialect),
 		gc:     groupcommit.New(wc.begin, cfg.Batch),
@@ -100,10 +100,12 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return s.writeWith(ctx, fn, false)
 }
 
-// writeAtomic is write for fn that changes nothing when it fails, which
-// then runs without a savepoint (groupcommit.Committer.DoAtomic).
-func (s *Store) writeAtomic(ctx context.Context, fn func(w *wtx) error) error {
-	return s.writeWith(ctx, fn, true)
+// writeQueued is write without a savepoint (groupcommit.Committer.DoAtomic)
+// when the Store's form queues its statements (form.queued) and queued
+// holds, and write otherwise: for a write of the form's statements alone,
+// which change nothing when they fail or refuse.
+func (s *Store) writeQueued(ctx context.Context, queued bool, fn func(w *wtx) error) error {
+	return s.writeWith(ctx, fn, queued && s.form.queued())
 }
 
 func (s *Store) writeWith(ctx context.Context, fn func(w *wtx) error, atomic bool) error {
@@ -115,7 +117,7 @@ func (s *Store) writeWith(ctx context.Context, fn func(w *wtx) error, atomic boo
 		do = s.gc.DoAtomic
 	}
 	err := do(ctx, func(c *writeConn) error {
-		err := fn(&wtx{c: c, d: s.d})
+		err := fn(&wtx{c: c, d: s.d, form: s.form})
 		c.trim()
 		return err
 	})
@@ -180,8 +182,9 @@ func (r row) Scan(dest ...any) error { return r.s.unavailable(r.r.Scan(dest...))
 // be constant strings where they can; an IN list's length varies only the
 // placeholder count. Rows from query must be closed before the write returns.
 type wtx struct {
-	c *writeConn
-	d Dialect
+	c    *writeConn
+	d    Dialect
+	form form
 }
 
 func (w *wtx) exec(q string, args ...any) (sql.Result, error) { return w.c.exec(q, args...) }

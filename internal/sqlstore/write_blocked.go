@@ -25,7 +25,11 @@ func (s *Store) BlockRun(ctx context.Context, p *store.BlockRunParams) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("block run %q: %w", p.RunID, err)
 		} else if n == 0 {
-			return w.commitRefused(&store.CommitRunParams{RunID: p.RunID, LeaseToken: p.LeaseToken})
+			var v commitVerdict
+			if err := w.readRefusal(p.RunID, &v); err != nil {
+				return err
+			}
+			return v.err(&store.CommitRunParams{RunID: p.RunID, LeaseToken: p.LeaseToken}, "")
 		}
 		return nil
 	})

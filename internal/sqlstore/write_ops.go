@@ -120,7 +120,9 @@ func (s *Store) ResetRun(ctx context.Context, p *store.ResetRunParams) (*store.C
 			res = &store.CreateRunResult{Run: r}
 			return err
 		}
-		if res, err = w.createRun(&p.New, "", t); err != nil {
+		n := p.New
+		n.Parent = ""
+		if res, err = w.createRun(&n, t); err != nil {
 			return err
 		}
 		if !res.Created {

@@ -22,30 +22,35 @@ func (s *Store) CreateRun(ctx context.Context, p *store.CreateRunParams) (*store
 	return &res.Runs[0], nil
 }
 
-// CreateRuns implements store.Store: every run in one write, as the
-// dialect's one statement each (queued, one round trip) when it has it.
+// CreateRuns implements store.Store: every run in one write. It is the
+// one code path of a run's creation on every store: the form (form.go)
+// writes each run, and its verdicts are read after the write, when the
+// runs found existing are read too.
 func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
-	piped := s.one != nil
+	keyed := false
 	for i := range p.Runs {
 		if err := checkCreate(&p.Runs[i]); err != nil {
 			return nil, err
 		}
-		c := &p.Runs[i]
-		piped = piped && len(c.Events) > 0 && untagged(c.Events) && c.Queue == "" && c.StartKey == nil
+		keyed = keyed || p.Runs[i].StartKey != nil
 	}
 	if len(p.Runs) == 0 {
 		return &store.CreateRunsResult{}, nil
 	}
-	if piped {
-		return s.createRunsPiped(ctx, p)
-	}
 	out := make([]store.CreateRunResult, len(p.Runs))
-	err := s.write(ctx, func(w *wtx) error {
+	vs := make([]createVerdict, len(p.Runs))
+	tns := make([]int64, len(p.Runs))
+	// A start key's statements run before the form's: the write then needs
+	// its savepoint.
+	err := s.writeQueued(ctx, !keyed, func(w *wtx) error {
+		clear(out)
+		clear(vs)
 		for i := range p.Runs {
 			c := &p.Runs[i]
 			t := now(c.Time)
+			tns[i] = nanos(t)
 			if c.StartKey != nil {
-				res, err := w.startKeyed(c, t)
+				res, err := w.startKeyed(c, t) // startkeys.go
 				if err != nil {
 					return err
 				}
@@ -54,16 +59,39 @@ func (s *Store) CreateRuns(ctx context.Context, p *store.CreateRunsParams) (*sto
 					continue
 				}
 			}
-			res, err := w.createRun(c, c.Parent, t)
-			if err != nil {
+			stream := weftype.StreamName(weftype.RunKind, c.ID)
+			if err := w.form.createRun(w, c, stream, wakeNanos(c, tns[i]), tns[i], &vs[i]); err != nil {
 				return err
 			}
-			out[i] = *res
+			if c.StartKey == nil {
+				continue
+			}
+			// The key's window names this run: a conflict must undo it.
+			if err := w.c.flush(""); err != nil {
+				return err
+			}
+			if v := vs[i]; !v.inserted && !v.existed {
+				_, err := v.result(c, tns[i], nil)
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i := range p.Runs {
+		if out[i].Run != nil { // answered by its start key
+			continue
+		}
+		c := &p.Runs[i]
+		res, err := vs[i].result(c, tns[i], func() (*weftype.Run, error) {
+			return s.GetRun(ctx, &store.GetRunParams{ID: c.ID})
+		})
+		if err != nil {
+			return nil, err
+		}
+		out[i] = *res
 	}
 	return &store.CreateRunsResult{Runs: out}, nil
 }
@@ -95,100 +123,19 @@ func (w *wtx) getRun(id string) (*weftype.Run, error) {
 	return r, nil
 }
 
-// untagged reports whether no event has tags.
-func untagged(evs []weftype.NewEvent) bool {
-	for _, e := range evs {
-		if len(e.Tags) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// createRunsPiped runs CreateRuns as the dialect's one statement per run
-// (OneStatement.CreateRun), queued for the Pipeliner without a savepoint:
-// a batch is one round trip. Existing runs are read after the write.
-func (s *Store) createRunsPiped(ctx context.Context, p *store.CreateRunsParams) (*store.CreateRunsResult, error) {
-	type outcome struct {
-		inserted, existed bool
-		version           int64
-	}
-	got := make([]outcome, len(p.Runs))
-	err := s.writeAtomic(ctx, func(w *wtx) error {
-		for i := range p.Runs {
-			c := &p.Runs[i]
-			tn := nanos(now(c.Time))
-			q, args := s.one.CreateRun(c, weftype.StreamName(weftype.RunKind, c.ID), wakeNanos(c, tn), tn)
-			w.c.queue(q, args, func(scan func(dest ...any) error) error {
-				var events int64
-				o := &got[i]
-				if err := scan(&o.inserted, &o.existed, &o.version, &events); err != nil {
-					return fmt.Errorf("create run %q: %w", c.ID, err)
-				}
-				if o.inserted && events != int64(len(c.Events)) {
-					return fmt.Errorf("create run %q: %d of %d events inserted", c.ID, events, len(c.Events))
-				}
-				return nil
-			})
-		}
-		return nil
-	})
-	if err != nil {
+// createRun creates the run of p in the write, with the form, and reads
+// its verdict there: for a run created with other writes (a child, a
+// reset), which a refusal must undo.
+func (w *wtx) createRun(p *store.CreateRunParams, t time.Time) (*store.CreateRunResult, error) {
+	tn := nanos(t)
+	var v createVerdict
+	if err := w.form.createRun(w, p, weftype.StreamName(weftype.RunKind, p.ID), wakeNanos(p, tn), tn, &v); err != nil {
 		return nil, err
 	}
-	out := make([]store.CreateRunResult, len(p.Runs))
-	for i, o := range got {
-		c := &p.Runs[i]
-		switch {
-		case o.existed && !o.inserted:
-			r, err := s.GetRun(ctx, &store.GetRunParams{ID: c.ID})
-			if err != nil {
-				return nil, err
-			}
-			out[i] = store.CreateRunResult{Run: r}
-		case !o.inserted:
-			stream := weftype.StreamName(weftype.RunKind, c.ID)
-			return nil, fmt.Errorf("create run %q: %w", c.ID, &weftype.ConflictError{Stream: stream, Expected: 0, Actual: o.version})
-		default:
-			tn := nanos(now(c.Time))
-			out[i] = store.CreateRunResult{Created: true, Run: createdRun(c, c.Parent, wakeNanos(c, tn), tn, int64(len(c.Events)))}
-		}
+	if err := w.c.flush(""); err != nil {
+		return nil, err
 	}
-	return &store.CreateRunsResult{Runs: out}, nil
-}
-
-func (w *wtx) createRun(p *store.CreateRunParams, parent string, t time.Time) (*store.CreateRunResult, error) {
-	tn := nanos(t)
-	wake := wakeNanos(p, tn)
-	var queuedAt any
-	if p.Queue != "" {
-		queuedAt = wake
-	}
-	owner, token, expires := createLease(p)
-	res, err := w.exec(`INSERT INTO runs (id, workflow, parent, status, input, wake_at, cancel_requested,
-		lease_owner, lease_token, lease_expires, created_at, updated_at, build, trace_context,
-		queue, priority, concurrency_key, queued_at, stay_on_build)
-		VALUES (?, ?, ?, ?, ?, ?, FALSE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`,
-		p.ID, p.Workflow, parent, string(weftype.StatusPending), p.Input, wake, owner, token, expires, tn, tn, p.Build, p.TraceContext,
-		p.Queue, p.Priority, p.ConcurrencyKey, queuedAt, p.StayOnBuild)
-	if err != nil {
-		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
-	} else if n == 0 {
-		existing, err := w.getRun(p.ID)
-		if err != nil {
-			return nil, err
-		}
-		return &store.CreateRunResult{Run: existing}, nil
-	}
-	version, _, err := w.append(weftype.StreamName(weftype.RunKind, p.ID), 0, p.Events, t)
-	if err != nil {
-		return nil, fmt.Errorf("create run %q: %w", p.ID, err)
-	}
-	return &store.CreateRunResult{Created: true, Run: createdRun(p, parent, wake, tn, version)}, nil
+	return v.result(p, tn, func() (*weftype.Run, error) { return w.getRun(p.ID) })
 }
 
 // createLease is the lease a new run is created with: none, or the one
@@ -247,66 +194,9 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
 	args = append(args, limit)
 	var runs []*weftype.Run
-	if s.one != nil {
-		// One statement, queued: picks, leases and returns the runs.
-		claim, cargs := s.one.ClaimRuns(q, args, set, setArgs, selectClaimedFrom)
-		err := s.writeAtomic(ctx, func(w *wtx) error {
-			runs = nil
-			w.c.queue(claim, cargs, func(scan func(dest ...any) error) error {
-				r, err := scanClaimed(scanFunc(scan), p.Owner)
-				if err != nil {
-					return fmt.Errorf("claim runs: %w", err)
-				}
-				runs = append(runs, r)
-				return nil
-			})
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		return append(queued, runs...), nil
-	}
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.writeQueued(ctx, true, func(w *wtx) error {
 		runs = nil
-		rows, err := w.query(q, args...)
-		if err != nil {
-			return fmt.Errorf("claim runs: %w", err)
-		}
-		var ids []any
-		before := map[string]string{}
-		for rows.Next() {
-			var id, owner string
-			if err := rows.Scan(&id, &owner); err != nil {
-				rows.Close()
-				return fmt.Errorf("claim runs: %w", err)
-			}
-			ids, before[id] = append(ids, id), owner
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("claim runs: %w", err)
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		in := placeholders(len(ids))
-		args = append(append([]any(nil), setArgs...), ids...)
-		if _, err := w.exec(`UPDATE runs SET `+set+` WHERE id IN (`+in+`)`, args...); err != nil {
-			return fmt.Errorf("claim runs: %w", err)
-		}
-		rows, err = w.query(runSelect+` WHERE r.id IN (`+in+`) ORDER BY r.wake_at, r.id`, ids...)
-		if err != nil {
-			return fmt.Errorf("claim runs: %w", err)
-		}
-		runs, err = scanRuns(rows)
-		if err != nil {
-			return fmt.Errorf("claim runs: %w", err)
-		}
-		for _, r := range runs {
-			r.TakenOverFrom = takenOverFrom(before[r.ID], p.Owner)
-		}
-		return nil
+		return w.form.claimRuns(w, q, args, set, setArgs, p.Owner, func(r *weftype.Run) { runs = append(runs, r) })
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -12,81 +11,29 @@ import (
 
 // --- signals and cancellation
 
-// sendSignalPiped runs SendSignal as the dialect's one statement
-// (OneStatement.SendSignal), queued for the
-// Pipeliner, with the dialect's NotifyWake: a lone signal takes one round
-// trip, and listeners hear of it as it commits.
-func (s *Store) sendSignalPiped(ctx context.Context, p *store.SendSignalParams, sig *weftype.Signal, tn int64) error {
-	payload := p.Payload
-	if payload == nil {
-		payload = []byte{}
-	}
-	q, args := s.one.SendSignal(p, payload, tn)
-	var refused error
-	err := s.writeAtomic(ctx, func(w *wtx) error {
-		w.c.queue(q, args, func(scan func(dest ...any) error) error {
-			var id sql.NullInt64
-			var status sql.NullString
-			if err := scan(&id, &status); err != nil {
-				return fmt.Errorf("signal run %q: %w", p.RunID, err)
-			}
-			switch {
-			case id.Valid:
-				sig.ID = id.Int64
-			case !status.Valid:
-				refused = fmt.Errorf("signal run %q: %w", p.RunID, weftype.ErrRunNotFound)
-			default:
-				refused = fmt.Errorf("signal run %q: %w", p.RunID, weftype.ErrRunFinished)
-			}
-			return nil
-		})
-		if n, ok := s.d.(WakeNotifier); ok {
-			w.c.queue(n.NotifyWake(), nil, nil)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return refused
-}
-
-// SendSignal implements store.Store.
+// SendSignal implements store.Store. It is the one code path of a signal
+// on every store: the form (form.go) writes it, this decides.
 func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*weftype.Signal, error) {
 	if p.Name == "" {
 		return nil, fmt.Errorf("weft: signal run %q: empty signal name", p.RunID)
 	}
 	t := now(p.Time)
-	sig := &weftype.Signal{RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}
-	if s.one != nil {
-		return sig, s.sendSignalPiped(ctx, p, sig, nanos(t))
+	payload := p.Payload
+	if payload == nil {
+		payload = []byte{}
 	}
-	err := s.write(ctx, func(w *wtx) error {
-		// Making the run due is also the check that it exists and has not
-		// ended; only when it matches no row does checkLive tell why.
-		if ok, err := w.makeDueOne(p.RunID, t); err != nil {
-			return fmt.Errorf("signal run %q: %w", p.RunID, err)
-		} else if !ok {
-			if err := w.checkLive("signal", p.RunID); err != nil {
-				return err
-			}
-			return fmt.Errorf("signal run %q: the run changed during the write", p.RunID)
-		}
-		payload := p.Payload
-		if payload == nil {
-			payload = []byte{}
-		}
-		var err error
-		if sig.ID, err = w.insertID(`id`, `INSERT INTO signals (run_id, name, payload, sent_at) VALUES (?, ?, ?, ?)`,
-			p.RunID, p.Name, payload, nanos(t)); err != nil {
-			return fmt.Errorf("signal run %q: %w", p.RunID, err)
-		}
-		return nil
+	var v signalVerdict
+	err := s.writeQueued(ctx, true, func(w *wtx) error {
+		v = signalVerdict{}
+		return w.form.sendSignal(w, p, payload, nanos(t), &v)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return sig, nil
+	if err := v.err(p.RunID); err != nil {
+		return nil, err
+	}
+	return &weftype.Signal{ID: v.id.Int64, RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}, nil
 }
 
 // RequestCancel implements store.Store.

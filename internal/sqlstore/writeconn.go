@@ -43,7 +43,7 @@ type writeConn struct {
 	one     OneStatement // the dialect's, or nil
 	opening []Piped      // the BEGIN and write lock of a transaction not yet sent, for pipe
 	pending []Piped      // queued for pipe, sent before the next other statement
-	steps   *stepBatch   // plain step commits queued, sent first at the next flush
+	commits *commitBatch // the batch queued last in pending, while commits may join it
 	broken  error        // queued statements failed: the transaction cannot commit
 }
 
@@ -137,21 +137,24 @@ func (c *writeConn) beginWrite() error {
 // statement or the COMMIT. Only stores with a Pipeliner call it.
 func (c *writeConn) queue(q string, args []any, scan func(scan func(dest ...any) error) error) {
 	c.pending = append(c.pending, Piped{Query: c.d.Rebind(q), Args: args, Scan: scan})
+	c.commits = nil // later commits go after q
 }
 
 // flush sends the queued statements, after the transaction's BEGIN and
 // write lock if they are not sent yet, and with then (COMMIT) if not empty.
 func (c *writeConn) flush(then string) error {
-	if len(c.opening) == 0 && len(c.pending) == 0 && c.steps == nil {
+	if len(c.opening) == 0 && len(c.pending) == 0 {
 		return nil
 	}
 	stmts := c.opening
-	if c.steps != nil {
-		stmts = append(stmts, c.steps.piped(c.one, c.d.Rebind))
+	for _, st := range c.pending {
+		if st.batch != nil {
+			st = st.batch.piped(c.one, c.d.Rebind)
+		}
+		stmts = append(stmts, st)
 	}
-	stmts = append(stmts, c.pending...)
 	opening := len(c.opening) > 0
-	c.opening, c.pending, c.steps = nil, nil, nil
+	c.opening, c.pending, c.commits = nil, nil, nil
 	if then != "" {
 		stmts = append(stmts, Piped{Query: then})
 	}
@@ -211,6 +214,7 @@ func (c *writeConn) control(q string) error {
 		return c.run(q)
 	}
 	c.pending = append(c.pending, Piped{Query: q})
+	c.commits = nil
 	return nil
 }
 
@@ -219,7 +223,7 @@ func (c *writeConn) Commit() error {
 	switch {
 	case c.broken != nil:
 		return c.broken
-	case len(c.pending) > 0 || c.steps != nil:
+	case len(c.pending) > 0:
 		return c.flush(qCommit)
 	case len(c.opening) > 0:
 		c.opening = nil // nothing was sent: nothing to commit
@@ -230,7 +234,7 @@ func (c *writeConn) Commit() error {
 
 // Rollback implements groupcommit.Tx. Queued statements are dropped.
 func (c *writeConn) Rollback() error {
-	c.pending, c.steps = nil, nil
+	c.pending, c.commits = nil, nil
 	if len(c.opening) > 0 {
 		c.opening = nil // nothing was sent: nothing to roll back
 		return nil

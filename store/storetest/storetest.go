@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CommitRunTimers", testCommitRunTimers},
 		{"CommitRunConflict", testCommitRunConflict},
 		{"CommitRunConcurrent", testCommitRunConcurrent},
+		{"CommitRunKinds", testCommitRunKinds},
 		{"WakesKeptThroughWaiting", testWakesKeptThroughWaiting},
 		{"CommitRunEnded", testCommitRunEnded},
 		{"Children", testChildren},
@@ -78,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, keyValueTests...)
 	tests = append(tests, namedTimerTests...)
 	tests = append(tests, queueTests...)
+	tests = append(tests, stepSlotTests...)
 	tests = append(tests, startTests...)
 	tests = append(tests, lagHistoryTests...)
 	for _, tc := range tests {
