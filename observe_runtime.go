@@ -33,7 +33,9 @@ type RuntimeObserver interface {
 	// HandleStarted is called before a consumer's handler or a
 	// projection's function gets an event (each attempt); the context it
 	// returns is the one the handler gets. kind is "consumer" or
-	// "projection".
+	// "projection". ev.TraceContext is the trace context of the code that
+	// appended the event (what TracePropagator.Inject wrote), so that the
+	// handling continues the appender's trace.
 	HandleStarted(ctx context.Context, consumer, kind string, ev weftype.Event) context.Context
 	// HandleEnded is called when that handler returned.
 	HandleEnded(ctx context.Context, consumer, kind string, ev weftype.Event, took time.Duration, err error)
