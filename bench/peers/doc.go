@@ -25,4 +25,10 @@
 // Each system runs in a child process (this binary with -child SYSTEM), so
 // that one system's goroutines, heap and connections never slow another's.
 // The orchestrator reads one RESULT line of JSON from each child.
+//
+// With -workers 1,2,3,6 (and -store postgres) it measures weft alone,
+// scaled out instead: for each count a fresh database, that many worker
+// processes (this binary with -child weft-worker, executing runs until
+// their stdin closes) and a client engine in this process that starts the
+// runs and executes none (see scaleout.go and docs/scaling.md).
 package main

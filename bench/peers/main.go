@@ -36,6 +36,9 @@ type options struct {
 	timeout    time.Duration
 	child      string
 	cpuprofile string // directory
+	workers    string // worker processes to measure at, on PostgreSQL
+	dsn        string // internal: a worker's database
+	weftBatch  int    // weft's group-commit batch size (0: its default)
 }
 
 // result is what a child reports on its RESULT line.
@@ -79,6 +82,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.label, "label", "", "heading of the section -write appends (default: store, starter and date)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "limit for each system")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of each system and mode to this directory (SYSTEM-MODE.pprof)")
+	fs.StringVar(&o.workers, "workers", "", "scale-out instead: weft on PostgreSQL with each of these numbers of worker processes (e.g. 1,2,3,6), runs started by a client engine in this process")
+	fs.IntVar(&o.weftBatch, "weft-batch", 0, "weft's group commit: the most writes per transaction (sqlite/postgres Options.BatchMaxSize; 0: the store's default)")
+	fs.StringVar(&o.dsn, "dsn", "", "internal: the database of a -child weft-worker")
 	fs.StringVar(&o.child, "child", "", "internal: run this one system and print its RESULT line")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -104,9 +110,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "peers:", err)
 		os.Exit(2)
 	}
-	if o.child != "" {
+	switch {
+	case o.child == "weft-worker":
+		err = runWorker(o)
+	case o.child != "":
 		err = runChild(o)
-	} else {
+	default:
 		err = orchestrate(o)
 	}
 	if err != nil {
@@ -129,6 +138,9 @@ func orchestrate(o *options) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
+	}
+	if o.workers != "" {
+		return scaleOut(o, self, dir)
 	}
 	var results []*result
 	for _, sys := range strings.Split(o.systems, ",") {
@@ -184,7 +196,7 @@ func runInChild(self string, o *options, sys, mode, dir string) (*result, error)
 	args := []string{"-child", sys, "-mode", mode, "-store", o.store, "-durability", o.durability,
 		"-starter", o.starter, "-starters", fmt.Sprint(o.starters), "-n", fmt.Sprint(o.n),
 		"-steps", fmt.Sprint(o.steps), "-latn", fmt.Sprint(o.latn), "-pg", o.pg,
-		"-dir", filepath.Join(dir, sys+"-"+mode), "-timeout", o.timeout.String(), "-cpuprofile", o.cpuprofile}
+		"-dir", filepath.Join(dir, sys+"-"+mode), "-timeout", o.timeout.String(), "-cpuprofile", o.cpuprofile, "-weft-batch", fmt.Sprint(o.weftBatch)}
 	cmd := exec.CommandContext(ctx, self, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out

@@ -37,7 +37,7 @@ func openWeft(ctx context.Context, o *options) (engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := postgres.Open(ctx, dsn, nil)
+		s, err := postgres.Open(ctx, dsn, &postgres.Options{BatchMaxSize: o.weftBatch})
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +47,7 @@ func openWeft(ctx context.Context, o *options) (engine, error) {
 		if o.durability == "normal" {
 			d = sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss
 		}
-		s, err := sqlite.Open(ctx, filepath.Join(o.dir, "weft.db"), &sqlite.Options{Durability: d})
+		s, err := sqlite.Open(ctx, filepath.Join(o.dir, "weft.db"), &sqlite.Options{Durability: d, BatchMaxSize: o.weftBatch})
 		if err != nil {
 			return nil, err
 		}
@@ -57,17 +57,7 @@ func openWeft(ctx context.Context, o *options) (engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	wf := weft.RegisterWorkflow(eng, "peers", func(ctx context.Context, k int) (int, error) {
-		sum := 0
-		for i := range k {
-			r, err := weft.Step(ctx, "noop", func(context.Context) (int, error) { return i, nil })
-			if err != nil {
-				return 0, err
-			}
-			sum += r
-		}
-		return sum, nil
-	})
+	wf := weft.RegisterWorkflow(eng, "peers", workloadFunc(nil))
 	w := &weftEngine{wf: wf, st: closer, steps: o.steps, resumed: make(chan time.Duration, 1)}
 	w.sig = weft.RegisterWorkflow(eng, "peers-signal", w.signalWorkflow)
 	if err := eng.Start(ctx); err != nil {

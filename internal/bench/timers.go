@@ -19,8 +19,12 @@ type TimersParams struct {
 	// Runs is the number of sleeping runs.
 	Runs int
 	// Spread is the window their due times are spread evenly over, from
-	// when the first is started, on the wall clock.
+	// Delay after the first is started, on the wall clock.
 	Spread time.Duration
+	// Delay is how long after the first start the spread begins: time to
+	// start every run first, so that the runs all sleep before the first
+	// comes due (1,000,000 runs take minutes to start). Defaults to 0.
+	Delay time.Duration
 	// Batch is the number of runs each StartMany starts. Defaults to 1,000.
 	Batch int
 	// Progress, when set, is told how far it got now and then.
@@ -41,6 +45,10 @@ type TimersResult struct {
 	// RSSAfterStart is the process's resident memory once all runs are
 	// started; RSSMax the most it reached while they slept and woke.
 	RSSAfterStart, RSSMax uint64
+	// RSSSleeping is the most resident memory read until the first run came
+	// due (with a Delay longer than the starts: while every run slept).
+	RSSSleeping uint64
+	Delay       time.Duration
 	// Lag is of each run's resumption: when the step after its Sleep ran,
 	// less the time it was due.
 	Lag     Latencies
@@ -53,8 +61,8 @@ const timerWorkflow = "bench-timer"
 // due time spread evenly over p.Spread, and measures the memory they hold
 // and how late each resumes, on the wall clock.
 func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, error) {
-	if p.Runs <= 0 || p.Spread <= 0 {
-		return nil, fmt.Errorf("bench: timers need runs and a spread above 0, got %d and %s", p.Runs, p.Spread)
+	if p.Runs <= 0 || p.Spread <= 0 || p.Delay < 0 {
+		return nil, fmt.Errorf("bench: timers need runs and a spread above 0 and a delay of 0 or more, got %d, %s and %s", p.Runs, p.Spread, p.Delay)
 	}
 	if p.Batch <= 0 {
 		p.Batch = 1000
@@ -83,14 +91,14 @@ func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, er
 	rss := &rssSampler{}
 	stopSampling := rss.run(time.Second)
 	defer stopSampling()
-	res := &TimersResult{Runs: p.Runs, Spread: p.Spread}
+	res := &TimersResult{Runs: p.Runs, Spread: p.Spread, Delay: p.Delay}
 	t0 := time.Now()
 	tenth := max(p.Runs/10, 1)
 	mark, marked := t0, 0
 	for i := 0; i < p.Runs; i += p.Batch {
 		reqs := make([]weft.StartRequest[int64], 0, p.Batch)
 		for j := i; j < min(i+p.Batch, p.Runs); j++ {
-			due := t0.Add(time.Duration(float64(p.Spread) * float64(j+1) / float64(p.Runs)))
+			due := t0.Add(p.Delay + time.Duration(float64(p.Spread)*float64(j+1)/float64(p.Runs)))
 			reqs = append(reqs, weft.StartRequest[int64]{ID: "timer-" + strconv.Itoa(j), Input: due.UnixNano()})
 		}
 		if _, err := wf.StartMany(ctx, reqs); err != nil {
@@ -105,7 +113,17 @@ func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, er
 	}
 	res.StartTook = time.Since(t0)
 	res.RSSAfterStart = readRSS()
-	deadline := t0.Add(p.Spread + 5*time.Minute)
+	firstDue := t0.Add(p.Delay + p.Spread/time.Duration(p.Runs))
+	if wait := time.Until(firstDue); wait > 0 {
+		p.Progress(fmt.Sprintf("timers: all %d started and sleeping; the first is due in %s", p.Runs, wait.Round(time.Second)))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	res.RSSSleeping = max(rss.max.Load(), readRSS())
+	deadline := t0.Add(p.Delay + p.Spread + 5*time.Minute)
 	for int(resumed.Load()) < p.Runs && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
@@ -119,7 +137,7 @@ func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, er
 	mu.Lock()
 	res.Lag, res.Resumed = summarize(lags), len(lags)
 	mu.Unlock()
-	res.RSSMax = max(rss.max.Load(), readRSS())
+	res.RSSMax = max(rss.max.Load(), readRSS(), res.RSSSleeping, res.RSSAfterStart)
 	if res.Resumed < p.Runs {
 		return res, fmt.Errorf("bench: %d of %d sleeping runs resumed within 5 minutes of the last due time", res.Resumed, p.Runs)
 	}
@@ -195,14 +213,15 @@ func (r *TimersResult) Write(w interface{ Write([]byte) (int, error) }) error {
 	if len(r.StartRates) > 1 && r.StartRates[0] > 0 {
 		flat = r.StartRates[len(r.StartRates)-1] / r.StartRates[0]
 	}
-	_, err := fmt.Fprintf(w, `Sleeping runs on SQLite (power-loss safe), due times spread over %s on the wall clock
+	_, err := fmt.Fprintf(w, `Sleeping runs on SQLite (power-loss safe), due times spread over %s on the wall clock, from %s after the first start
   runs                      %d (resumed %d)
   started in                %s (StartMany, batches from one goroutine)
   start rate by tenth       %s runs/s (last ÷ first: %.2f)
   RSS once all started      %d MB
+  RSS until the first due   %d MB (at most)
   RSS at most               %d MB
   timer lag p50 / p99 / max %s / %s / %s
-`, r.Spread, r.Runs, r.Resumed, r.StartTook.Round(time.Millisecond), strings.Join(rates, ", "), flat,
-		r.RSSAfterStart>>20, r.RSSMax>>20, r.Lag.P50.Round(time.Millisecond), r.Lag.P99.Round(time.Millisecond), r.Lag.Max.Round(time.Millisecond))
+`, r.Spread, r.Delay, r.Runs, r.Resumed, r.StartTook.Round(time.Millisecond), strings.Join(rates, ", "), flat,
+		r.RSSAfterStart>>20, r.RSSSleeping>>20, r.RSSMax>>20, r.Lag.P50.Round(time.Millisecond), r.Lag.P99.Round(time.Millisecond), r.Lag.Max.Round(time.Millisecond))
 	return err
 }

@@ -16,6 +16,7 @@ func (a *app) benchCommand() *cobra.Command {
 	var workers []int
 	var cpuProfile, memProfile string
 	var timers bench.TimersParams
+	var starts bench.StartsParams
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure durable steps and passivation against a plain SQLite baseline",
@@ -35,10 +36,14 @@ with the store's default, power-loss-safe durability:
     and heap they hold once all of them wait.
 
 With --timers N, measure only timers instead: N runs that each sleep until a
-due time spread evenly over --timers-spread on the wall clock, started with
-StartMany; the start rate by tenth of the runs (into an empty store, then
+due time spread evenly over --timers-spread on the wall clock (beginning
+--timers-delay after the first start), started with StartMany; the start rate by tenth of the runs (into an empty store, then
 a fuller one), the process's RSS while they sleep, and each run's timer lag
 (resumption less due time).
+
+With --starts N, measure only the start path: the rate of single Starts and
+of StartMany batches into an empty store and into one holding N runs, by an
+engine that executes nothing (so the starts alone are measured).
 
 --cpuprofile and --memprofile write Go profiles of the whole measurement
 (go tool pprof -top FILE).
@@ -58,7 +63,8 @@ each measurement in a fresh schema that is dropped afterwards:
   weft bench
   weft bench --runs 1,100 --steps 10 --duration 1s --sleepers 10000
   weft bench --cpuprofile cpu.pprof --memprofile mem.pprof
-  weft bench --timers 1000000 --timers-spread 10m`,
+  weft bench --timers 1000000 --timers-delay 8m --timers-spread 10m
+  weft bench --starts 100000`,
 		Args: args(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkLoad(cfg.Load, workers); err != nil {
@@ -88,6 +94,19 @@ each measurement in a fresh schema that is dropped afterwards:
 					}
 				}
 				return err
+			}
+			if starts.Fill > 0 {
+				starts.Progress = cfg.Progress
+				dir, err := os.MkdirTemp(cfg.Dir, "weft-starts-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				res, err := bench.Starts(cmd.Context(), filepath.Join(dir, "starts.db"), starts)
+				if err != nil {
+					return err
+				}
+				return res.Write(a.stdout)
 			}
 			if isPostgres(a.serverDB("")) {
 				rep, err := bench.RunPostgres(cmd.Context(), bench.PostgresConfig{DSN: a.db, Workers: workers, Load: cfg.Load, Signals: cfg.Signals})
@@ -119,6 +138,8 @@ each measurement in a fresh schema that is dropped afterwards:
 	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile, taken at the end, to this file")
 	cmd.Flags().IntVar(&timers.Runs, "timers", 0, "measure only timers: this many sleeping runs, due over --timers-spread (0: the usual measurements)")
 	cmd.Flags().DurationVar(&timers.Spread, "timers-spread", 10*time.Minute, "with --timers, the window the due times are spread over")
+	cmd.Flags().DurationVar(&timers.Delay, "timers-delay", 0, "with --timers, when the spread begins, after the first start (time to start them all first)")
+	cmd.Flags().IntVar(&starts.Fill, "starts", 0, "measure only starts: single Starts and StartMany batches into an empty store and into one holding this many runs (0: the usual measurements)")
 	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "keep the database files in this directory (default: a temporary one, removed)")
 	return cmd
 }
