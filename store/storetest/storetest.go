@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimRunsNextWake", testClaimRunsNextWake},
 		{"RunStats", testRunStats},
 		{"RunTraceContext", testRunTraceContext},
+		{"EventTraceContext", testEventTraceContext},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
@@ -81,6 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, queueTests...)
 	tests = append(tests, stepSlotTests...)
 	tests = append(tests, startTests...)
+	tests = append(tests, lagHistoryTests...)
 	tests = append(tests, updateTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
