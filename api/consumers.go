@@ -164,9 +164,9 @@ func toResolved(ps []*weftype.ResolvedParkedEvent) []ResolvedParkedEvent {
 // consumerName returns the validated {name} of the path, after checking that
 // the store knows the consumer.
 func (h *handler) consumerName(r *http.Request) (string, error) {
-	name := r.PathValue("name")
-	if p := checkText("name", name, MaxNameLength); p != nil {
-		return "", p
+	name, err := pathName(r)
+	if err != nil {
+		return "", err
 	}
 	if _, err := h.eng.ConsumerRecord(r.Context(), name); err != nil {
 		return "", err

@@ -154,7 +154,8 @@ func (h *handler) writeSchedule(w http.ResponseWriter, r *http.Request, name str
 	return weft.ErrScheduleNotFound
 }
 
-func scheduleName(r *http.Request) (string, error) {
+// pathName is the {name} of a route, checked.
+func pathName(r *http.Request) (string, error) {
 	name := r.PathValue("name")
 	if p := checkText("name", name, MaxNameLength); p != nil {
 		return "", p
@@ -163,7 +164,7 @@ func scheduleName(r *http.Request) (string, error) {
 }
 
 func (h *handler) pauseSchedule(w http.ResponseWriter, r *http.Request) error {
-	name, err := scheduleName(r)
+	name, err := pathName(r)
 	if err != nil {
 		return err
 	}
@@ -178,7 +179,7 @@ func (h *handler) pauseSchedule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) resumeSchedule(w http.ResponseWriter, r *http.Request) error {
-	name, err := scheduleName(r)
+	name, err := pathName(r)
 	if err != nil {
 		return err
 	}
@@ -198,7 +199,7 @@ func (h *handler) resumeSchedule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) triggerSchedule(w http.ResponseWriter, r *http.Request) error {
-	name, err := scheduleName(r)
+	name, err := pathName(r)
 	if err != nil {
 		return err
 	}

@@ -61,9 +61,9 @@ func runID(r *http.Request) (string, error) {
 func RunPath(id string) string { return "/api/runs/" + url.PathEscape(id) }
 
 func (h *handler) getWorkflow(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	if p := checkText("name", name, MaxNameLength); p != nil {
-		return p
+	name, err := pathName(r)
+	if err != nil {
+		return err
 	}
 	def, ok := h.eng.DescribeWorkflow(name)
 	if !ok {
@@ -368,9 +368,9 @@ func (h *handler) queryRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if p := checkText("name", name, MaxNameLength); p != nil {
-		return p
+	name, err := pathName(r)
+	if err != nil {
+		return err
 	}
 	b, err := h.eng.Untyped().Query(r.Context(), id, name)
 	if err != nil {

@@ -21,9 +21,9 @@ func (h *handler) updateRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	if p := checkText("name", name, MaxNameLength); p != nil {
-		return p
+	name, err := pathName(r)
+	if err != nil {
+		return err
 	}
 	var req UpdateRequest
 	if err := decodeBody(r, &req); err != nil {

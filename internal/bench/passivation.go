@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -41,15 +40,11 @@ func Passivation(ctx context.Context, path string, n int) (*PassivationResult, e
 	if n <= 0 {
 		return nil, fmt.Errorf("bench: sleepers must be above 0, got %d", n)
 	}
-	st, err := sqlite.Open(ctx, path, nil)
+	eng, st, err := sqliteEngine(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st})
-	if err != nil {
-		return nil, err
-	}
 	weft.RegisterWorkflow(eng, sleepWorkflow, func(ctx context.Context, _ struct{}) (struct{}, error) {
 		return struct{}{}, weft.Sleep(ctx, SleepFor)
 	})

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -108,15 +107,11 @@ func (s *signalRecorder) measure(ctx context.Context, client *weft.Engine, n int
 // over n signals sent one at a time by the engine that executes the runs
 // (a SQLite file has one executing engine).
 func SQLiteSignalLatency(ctx context.Context, path string, n int) (*SignalResult, error) {
-	st, err := sqlite.Open(ctx, path, nil)
+	eng, st, err := sqliteEngine(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st})
-	if err != nil {
-		return nil, err
-	}
 	s := newSignalRecorder()
 	s.register(eng)
 	if err := eng.Start(ctx); err != nil {

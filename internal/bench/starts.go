@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store/sqlite"
 )
 
 // StartsParams are the arguments of Starts.
@@ -65,15 +64,11 @@ const startsWorkflow = "bench-start"
 // per batch), into the empty store and again once it holds p.Fill runs.
 func Starts(ctx context.Context, path string, p StartsParams) (*StartsResult, error) {
 	p = p.withDefaults()
-	st, err := sqlite.Open(ctx, path, nil)
+	eng, st, err := sqliteEngine(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st})
-	if err != nil {
-		return nil, err
-	}
 	wf := weft.RegisterWorkflow(eng, startsWorkflow, func(context.Context, int) (int, error) { return 0, nil })
 	n := 0 // runs started so far: the IDs
 	single := func(k int) (float64, error) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/store/sqlite"
 )
 
 // TimersParams are the arguments of Timers.
@@ -70,15 +69,11 @@ func Timers(ctx context.Context, path string, p TimersParams) (*TimersResult, er
 	if p.Progress == nil {
 		p.Progress = func(string) {}
 	}
-	st, err := sqlite.Open(ctx, path, nil)
+	eng, st, err := sqliteEngine(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	eng, err := weft.New(weft.Config{Store: st})
-	if err != nil {
-		return nil, err
-	}
 	lags := make([]time.Duration, 0, p.Runs)
 	var mu sync.Mutex
 	var resumed atomic.Int64

@@ -269,12 +269,8 @@ func (a *app) runsResultCommand() *cobra.Command {
   weft runs result order-7 --wait --timeout 5m`,
 		Args: args(1, 1, "one run ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
+			ctx, cancel := withTimeout(cmd.Context(), timeout)
+			defer cancel()
 			c, err := a.connect(ctx, cmd, false)
 			if err != nil {
 				return err

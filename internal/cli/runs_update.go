@@ -34,12 +34,8 @@ it is not handled again and gets the same answer.`,
 				}
 				req.Input = b
 			}
-			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
+			ctx, cancel := withTimeout(cmd.Context(), timeout)
+			defer cancel()
 			c, err := a.connect(ctx, cmd, false)
 			if err != nil {
 				return err
@@ -59,4 +55,13 @@ it is not handled again and gets the same answer.`,
 	cmd.Flags().StringVar(&id, "id", "", "the update's ID, its idempotency key (default: a random one)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up waiting for the answer after this long (default: wait until interrupted)")
 	return cmd
+}
+
+// withTimeout bounds ctx by timeout when it is positive (a command's
+// --timeout, where zero means none).
+func withTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout > 0 {
+		return context.WithTimeout(ctx, timeout)
+	}
+	return ctx, func() {}
 }
