@@ -89,6 +89,8 @@ type WorkflowInfo struct {
 	Name    string        `json:"name"`
 	Signals []Declaration `json:"signals"`
 	Queries []Declaration `json:"queries"`
+	// Updates are the updates it declared (DeclareUpdate), sorted by name.
+	Updates []UpdateDeclaration `json:"updates"`
 	// Input and Result are the workflow's input and result types, named
 	// "input" and "result".
 	Input  Declaration `json:"input"`
@@ -147,7 +149,8 @@ func (e *Engine) DescribeWorkflows() []WorkflowInfo {
 	out := make([]WorkflowInfo, 0, len(workflows))
 	for _, def := range workflows {
 		out = append(out, WorkflowInfo{Name: def.name, Signals: declarations(def.signals), Queries: declarations(def.queries),
-			Input: def.input.declaration(), Result: def.result.declaration()})
+			Updates: updateDeclarations(def.updates),
+			Input:   def.input.declaration(), Result: def.result.declaration()})
 	}
 	slices.SortFunc(out, func(a, b WorkflowInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out

@@ -210,9 +210,9 @@ func TestDescribeWorkflows(t *testing.T) {
 		`{"name":"children","type":{"go":"[]*weft_test.node","kind":"array","nullable":true,"elem":{"go":"*weft_test.node","kind":"object","nullable":true}},"optional":true}]}},` +
 		`{"name":"any","type":{"go":"interface {}","kind":"any","nullable":true}},` +
 		`{"name":"Untagged","type":{"go":"float64","kind":"number"}}]},"schema":null}],` +
-		`"queries":[],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}},` +
+		`"queries":[],"updates":[],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}},` +
 		`{"name":"verify","signals":[{"name":"verified","type":{"go":"weft_test.verification","kind":"object","fields":[{"name":"secret","type":{"go":"string","kind":"string"}}]},"schema":null}],` +
-		`"queries":[{"name":"state","type":{"go":"string","kind":"string"},"schema":null}],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}}]`
+		`"queries":[{"name":"state","type":{"go":"string","kind":"string"},"schema":null}],"updates":[],"input":{"name":"","type":{"go":"","kind":""},"schema":null},"result":{"name":"","type":{"go":"","kind":""},"schema":null}}]`
 	if string(got) != want {
 		t.Fatalf("DescribeWorkflows =\n%s\nwant\n%s", got, want)
 	}

@@ -54,6 +54,7 @@ type Engine struct {
 	conn       connectors         // the outbox's publishers and the source consumers (outbox.go, source.go)
 	errors     *errorRegistry     // weft's errors and the application's (RegisterError)
 	ends       runEnds            // the waiters on each run (run_ends.go)
+	answers    runEnds            // the waiters on each update's answer (update.go)
 	timers     *namedtimer.Runner // fires the named timers (timers.go)
 	// obs is Config.Observer's RuntimeObserver side (a NopObserver when it
 	// has none), traces its TracePropagator side (nil when none): both
@@ -373,6 +374,9 @@ func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload 
 	defer func() { e.obs.SignalSent(ctx, runID, name, err) }()
 	if name == "" {
 		return &InputError{What: "signal name", Err: errors.New("must not be empty")}
+	}
+	if name == weftype.UpdateSignal {
+		return &InputError{What: "signal name", Err: fmt.Errorf("%q is reserved for updates (Update)", name)}
 	}
 	if err := e.checkSize("signal payload", payload); err != nil {
 		return err

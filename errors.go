@@ -263,6 +263,8 @@ func newErrorRegistry() *errorRegistry {
 		"weft.ErrNonDeterminism":      ErrNonDeterminism,
 		"weft.ErrNotInWorkflow":       ErrNotInWorkflow,
 		"weft.ErrUnknownQuery":        ErrUnknownQuery,
+		"weft.ErrNoUpdateHandler":     ErrNoUpdateHandler,
+		"weft.ErrUpdateRejected":      ErrUpdateRejected,
 		"weft.ErrEngineStopped":       ErrEngineStopped,
 		"weft.ErrConflict":            weftype.ErrConflict,
 		"weft.ErrRunNotFound":         weftype.ErrRunNotFound,

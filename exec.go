@@ -37,6 +37,9 @@ func (e *Engine) execEnv() *executor.Env {
 		Changed:   e.broadcast,
 		RunError:  e.RunError,
 
+		UpdateAnswered:  e.updateAnswered,
+		NoUpdateHandler: func(name string) error { return fmt.Errorf("%w %q", ErrNoUpdateHandler, name) },
+
 		NonRetryable: IsNonRetryable,
 		Panicked: func(v any, stack []byte) error {
 			return &PanicError{Value: fmt.Sprint(v), Stack: string(stack)}

@@ -34,6 +34,11 @@ const (
 	// (see ContinueAsNew); it carries the next segment's input and is the
 	// first entry of that segment.
 	EventContinuedAsNew = weftype.EventContinuedAsNew
+	// EventUpdateAccepted records an update the run accepted (with its
+	// input), EventUpdateCompleted its handler's result or error; see
+	// HandleUpdate.
+	EventUpdateAccepted  = weftype.EventUpdateAccepted
+	EventUpdateCompleted = weftype.EventUpdateCompleted
 )
 
 // JournalEntry is one decoded entry of a run's journal, for display.
@@ -63,6 +68,8 @@ type JournalEntry struct {
 	// (StepAttemptFailed).
 	Until *time.Time `json:"until,omitempty"`
 	Child string     `json:"child,omitempty"`
+	// Update is the update ID of an UpdateAccepted or UpdateCompleted entry.
+	Update string `json:"update,omitempty"`
 	// Duration is how long a step attempt ran, and Started when it started
 	// (absent in journals written before weft recorded it: the entry's
 	// Time minus Duration is then the best estimate).
@@ -82,7 +89,7 @@ func toJournalEntry(ev weftype.Event, e *executor.Entry) JournalEntry {
 	je := JournalEntry{
 		Position: ev.Position, Version: ev.Version, Type: ev.Type, Time: ev.Time,
 		Seq: e.Seq, Name: e.Name, Source: e.Source, Attempt: e.Attempt,
-		Until: e.Until, Child: e.Child, Duration: e.Duration, Started: e.Started,
+		Until: e.Until, Child: e.Child, Update: e.Update, Duration: e.Duration, Started: e.Started,
 		Reason: e.Reason, Actor: e.Actor, Run: e.Run,
 	}
 	if je.Until == nil {

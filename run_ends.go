@@ -94,9 +94,13 @@ func (e *Engine) listenRunEnds(ctx context.Context) {
 	if err := n.ListenRunEnds(ctx, func(ids []string) {
 		if ids == nil {
 			e.ends.fireAll()
+			e.answers.fireAll()
 			return
 		}
+		// The IDs are those of ended runs and the keys of answered
+		// updates (updateKey), which never look alike.
 		e.ends.fire(ids...)
+		e.answers.fire(ids...)
 	}); err != nil {
 		e.cfg.Logger.Warn("weft: run end notifications unavailable; waiters poll", "error", err)
 	}

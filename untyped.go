@@ -36,6 +36,11 @@ func (u Untyped) Signal(ctx context.Context, runID, name string, payload []byte)
 	return u.e.signalEncoded(ctx, runID, name, payload)
 }
 
+// Update is Update with the input and the result encoded.
+func (u Untyped) Update(ctx context.Context, runID, name string, input []byte, opts ...UpdateOption) ([]byte, error) {
+	return u.e.update(ctx, runID, name, input, opts)
+}
+
 // Query is Query with the result left encoded.
 func (u Untyped) Query(ctx context.Context, runID, name string) ([]byte, error) {
 	return u.e.query(ctx, runID, name)

@@ -17,6 +17,8 @@ type workflowDef struct {
 	// signals and queries are those declared with DeclareSignal and
 	// DeclareQuery; nil when none.
 	signals, queries map[string]*declared
+	// updates are those declared with DeclareUpdate; nil when none.
+	updates map[string]*declaredUpdate
 	// input and result describe the types of the input and result.
 	input, result *declared
 	// stayOnBuild is set by BuildPolicy(StayOnBuild).
@@ -77,6 +79,7 @@ func RegisterWorkflow[I, O any](e *Engine, name string, fn func(ctx context.Cont
 		Name:    name,
 		Run:     func(ctx context.Context, input []byte) ([]byte, error) { return def.run(ctx, e.codec, input) },
 		Signals: signalTypes(def.signals),
+		Updates: updateTypes(def.updates),
 		Queue:   def.queue,
 	}
 	if !e.workflows.Add(name, def) {

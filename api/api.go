@@ -196,6 +196,7 @@ func (h *handler) routes() []route {
 		{"GET", "/api/runs/{id}/journals", h.listJournals},
 		{"GET", "/api/runs/{id}/source", h.getSource},
 		{"POST", "/api/runs/{id}/signals", h.signalRun},
+		{"POST", "/api/runs/{id}/updates/{name}", h.updateRun},
 		{"GET", "/api/runs/{id}/queries/{name}", h.queryRun},
 		{"GET", "/api/events", h.listEvents},
 		{"GET", "/api/overview", h.getOverview},

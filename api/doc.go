@@ -21,6 +21,7 @@
 //	GET  /api/runs/{id}/journals        the segments of its journal (a run that continued as new has several)
 //	GET  /api/runs/{id}/source?file=    a .go file named by the journal (from Options.SourceRoots or SourceFS)
 //	POST /api/runs/{id}/signals         send a signal: {"name", "payload"} (checked against a declared type)
+//	POST /api/runs/{id}/updates/{name} send an update: {"input", "update_id"}; answers the handler's result
 //	POST /api/runs/{id}/cancel          cancel the run and its children
 //	GET  /api/runs/{id}/queries/{name}  ask the run's query handler
 //	GET  /api/events                    the log from a position: ?after= ?type= ?tag= ?stream_prefix= ?limit=

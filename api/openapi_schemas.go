@@ -23,11 +23,14 @@ func workflowSchemas() obj {
 	return obj{
 		"WorkflowList": object([]string{"workflows", "definitions"}, obj{
 			"workflows": arrayOf(strSchema), "definitions": arrayOf(ref("WorkflowInfo"))}),
-		"WorkflowInfo": object([]string{"name", "signals", "queries", "input", "result"}, obj{"name": strSchema,
+		"WorkflowInfo": object([]string{"name", "signals", "queries", "updates", "input", "result"}, obj{"name": strSchema,
 			"signals": described("Declared signals, with the type of their payload.", arrayOf(ref("Declaration"))),
+			"updates": described("Declared updates, with the types of their input and result.", arrayOf(ref("UpdateDeclaration"))),
 			"queries": described("Declared queries, with the type of their result.", arrayOf(ref("Declaration"))),
 			"input":   described("The workflow's input type (named \"input\").", ref("Declaration")),
 			"result":  described("The workflow's result type (named \"result\").", ref("Declaration"))}),
+		"UpdateDeclaration": object([]string{"name", "input", "result"}, obj{"name": strSchema,
+			"input": ref("Declaration"), "result": ref("Declaration")}),
 		"Declaration": object([]string{"name", "type", "schema"}, obj{"name": strSchema, "type": ref("TypeInfo"), "schema": ref("JSONSchema")}),
 		"JSONSchema": obj{"type": "object", "description": "A JSON Schema (draft 2020-12) of the Go type's JSON values, derived from the type by reflection: " +
 			"struct fields in order as properties (required unless omitempty or omitzero), time.Time as a date-time string, []byte as base64, " +
@@ -85,7 +88,7 @@ func runSchemas() obj {
 			"position": posSchema, "version": posSchema, "type": strSchema, "time": timeSchema, "seq": intSchema,
 			"name": strSchema, "source": optStr("file:line of the call, the file as module path and path inside the module"), "file": strSchema, "line": intSchema,
 			"attempt": intSchema, "result": anyJSON, "error": strSchema, "error_type": strSchema,
-			"until": timeSchema, "child": strSchema, "duration_ns": obj{"type": "integer", "format": "int64"},
+			"until": timeSchema, "child": strSchema, "update": optStr("The update ID of an UpdateAccepted or UpdateCompleted entry."), "duration_ns": obj{"type": "integer", "format": "int64"},
 			"started": obj{"type": "string", "format": "date-time", "description": "When a step attempt started (absent in older journals)."},
 			"reason":  optStr("Why an operator's operation was done."), "actor": optStr("Who did it (the name of the API token)."),
 			"run": optStr("The other run of a reset."),
@@ -101,6 +104,9 @@ func runSchemas() obj {
 		"StartKey":       request([]string{"key", "window_ms"}, obj{"key": strSchema, "window_ms": obj{"type": "integer", "format": "int64", "minimum": 1}}),
 		"SignalRequest":  request([]string{"name"}, obj{"name": nameSchema, "payload": anyJSON}),
 		"SignalResponse": object([]string{"run_id", "name"}, obj{"run_id": strSchema, "name": strSchema}),
+		"UpdateRequest": request(nil, obj{"input": anyJSON,
+			"update_id": described("The update's idempotency key within the run; the server picks a random one when absent.", idSchema)}),
+		"UpdateResponse": object([]string{"run_id", "name", "update_id", "result"}, obj{"run_id": strSchema, "name": strSchema, "update_id": strSchema, "result": anyJSON}),
 		"QueryResponse":  object([]string{"run_id", "name", "result"}, obj{"run_id": strSchema, "name": strSchema, "result": anyJSON}),
 	}
 }

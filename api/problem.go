@@ -59,6 +59,13 @@ const (
 	// ProblemRetryFailed (422): the handler failed again on a retried parked
 	// event, which stays parked; the detail has the error.
 	ProblemRetryFailed = ProblemBase + "retry-failed"
+	// ProblemUpdateRejected (422): the run refused the update before
+	// accepting it: its validator's error, or no handler for the name,
+	// is the detail; nothing was journaled.
+	ProblemUpdateRejected = ProblemBase + "update-rejected"
+	// ProblemUpdateFailed (422): the workflow's update handler returned an
+	// error, the detail (journaled: the same update ID answers it again).
+	ProblemUpdateFailed = ProblemBase + "update-failed"
 	// ProblemInvalidInput (400): a parameter or body field is invalid; the
 	// "field" member names it.
 	ProblemInvalidInput = ProblemBase + "invalid-input"
@@ -177,6 +184,8 @@ var problemTitles = map[string]string{
 	ProblemNotRebuildable:        "Projection cannot be rebuilt",
 	ProblemRetryFailed:           "Retry failed",
 	ProblemInvalidInput:          "Invalid input",
+	ProblemUpdateRejected:        "Update rejected",
+	ProblemUpdateFailed:          "Update failed",
 	ProblemMalformedJSON:         "Malformed JSON",
 	ProblemUnsupportedMediaType:  "Unsupported media type",
 	ProblemPayloadTooLarge:       "Payload too large",

@@ -341,6 +341,9 @@ func (h *handler) signalRun(w http.ResponseWriter, r *http.Request) error {
 	if p := checkText("name", req.Name, MaxNameLength); p != nil {
 		return p
 	}
+	if req.Name == weftype.UpdateSignal {
+		return invalid("name", "the signal name %q is reserved for updates (POST /api/runs/{id}/updates/{name})", req.Name)
+	}
 	payload := []byte(req.Payload)
 	if string(payload) == "null" {
 		payload = nil

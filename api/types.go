@@ -333,3 +333,22 @@ func waitingOf(r *weftype.Run, entries []weft.JournalEntry) *Waiting {
 	}
 	return w
 }
+
+// UpdateRequest is the body of POST /api/runs/{id}/updates/{name}.
+type UpdateRequest struct {
+	// Input is the update's input as JSON; absent or null for none.
+	Input json.RawMessage `json:"input,omitempty"`
+	// UpdateID, when set, makes the update idempotent: an update with an
+	// ID the run has seen is not handled again, and its answer is returned
+	// (weft.UpdateID). Without it the server picks a random one.
+	UpdateID string `json:"update_id,omitempty"`
+}
+
+// UpdateResponse is the answer of an update: the result of the workflow's
+// handler.
+type UpdateResponse struct {
+	RunID    string          `json:"run_id"`
+	Name     string          `json:"name"`
+	UpdateID string          `json:"update_id"`
+	Result   json.RawMessage `json:"result"`
+}

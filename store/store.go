@@ -229,6 +229,8 @@ type Store interface {
 	Compactor
 	// NamedTimers: see store/namedtimer.go.
 	NamedTimers
+	// Updates: see store/updates.go.
+	Updates
 
 	// ReportWorker records that worker p.Worker runs build p.Build, seen at
 	// p.Time (the heartbeat of a worker), replacing its earlier report,
@@ -402,6 +404,9 @@ type CommitRunParams struct {
 	Error  []byte
 	// ConsumeSignals lists signal IDs to mark consumed.
 	ConsumeSignals []int64
+	// AnswerUpdates change the status of updates of the run (accepted, or
+	// answered with a result or an error), in the commit's transaction.
+	AnswerUpdates []UpdateAnswer
 	// AddTimers and RemoveTimers maintain the run's durable timers (by Seq).
 	AddTimers    []weftype.Timer
 	RemoveTimers []int
@@ -486,6 +491,9 @@ type SignalNotifier interface {
 // it calls fn with nil when notifications may have been missed (the
 // listening connection was lost), so the listener checks every run it waits
 // on. Notifications are a wake-up, not a record: a listener reads the run.
+// The IDs are opaque to the store: the engine also sends the keys of
+// answered updates through it, so that a caller waiting on an update
+// (weft.Update) wakes wherever the update was answered.
 type RunEndNotifier interface {
 	NotifyRunEnded(ctx context.Context, runID string) error
 	ListenRunEnds(ctx context.Context, fn func(runIDs []string)) error

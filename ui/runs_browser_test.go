@@ -27,13 +27,23 @@ type payment struct {
 }
 
 // registerPayment registers "payment": a step that takes a while, then
-// "charge", which fails its two attempts for a customer named "declined";
+// "charge", which fails its two attempts for a customer named "declined",
+// then awaits "confirm"; the update "amount" changes the amount (above 0);
 // and "noop", started every second by the schedule "tick". Its runs store
 // the line of the charge call in chargeLine (the test reads the source
 // line the UI points at); several runs set it at once, hence atomic.
 func registerPayment(e *weft.Engine, chargeLine *atomic.Int64) {
 	weft.RegisterWorkflow(e, "payment", func(ctx context.Context, in payment) (string, error) {
 		weft.SetQuery(ctx, "customer", func() (any, error) { return in.Customer, nil })
+		weft.HandleUpdate(ctx, "amount", func(_ context.Context, amount int) (int, error) {
+			in.Amount = amount
+			return in.Amount, nil
+		}, weft.ValidateUpdate(func(amount int) error {
+			if amount < 1 {
+				return errors.New("the amount must be positive")
+			}
+			return nil
+		}))
 		ref, err := weft.Step(ctx, "reserve", func(context.Context) (string, error) {
 			time.Sleep(15 * time.Millisecond) // the step's own work, so that its bar has a length
 			return "r-" + in.Customer, nil
@@ -56,7 +66,7 @@ func registerPayment(e *weft.Engine, chargeLine *atomic.Int64) {
 			return "", err
 		}
 		return ref, nil
-	}, weft.DeclareSignal[string]("confirm"), weft.DeclareQuery[string]("customer"))
+	}, weft.DeclareSignal[string]("confirm"), weft.DeclareQuery[string]("customer"), weft.DeclareUpdate[int, int]("amount"))
 	noop := weft.RegisterWorkflow(e, "noop", func(context.Context, struct{ Tick time.Time }) (struct{}, error) { return struct{}{}, nil })
 	weft.RegisterSchedule(e, weft.ScheduleDef{Name: "tick", Interval: time.Second, Workflow: noop})
 }
@@ -162,6 +172,28 @@ func TestBrowserRunPages(t *testing.T) {
 		t.Errorf("waiting: %q", w)
 	}
 	b.shot("run-waiting")
+	// The update form comes from the declared int input: the handler's
+	// answer is shown, a rejection is reported with the validator's words.
+	b.do("sending an update from the form",
+		chromedp.WaitVisible(chromedp.CSS(`#update-field`)),
+		chromedp.SendKeys(chromedp.CSS(`#update-field`), "9"),
+		chromedp.SendKeys(chromedp.CSS(`#update-id`), "ui-1"),
+		chromedp.Click(chromedp.CSS(`#update-send`)),
+		chromedp.WaitVisible(chromedp.CSS(`#update-result`)))
+	if r := b.text(`#update-result`); r != "9" {
+		t.Errorf("update answer %q, want 9", r)
+	}
+	// The UI sent it with its ID: the same ID answers the same.
+	if n, err := weft.Update[int](ctx, eng, "pay-ann", "amount", 100, weft.UpdateID("ui-1")); err != nil || n != 9 {
+		t.Errorf("the UI's update ui-1 again: %d, %v; want 9", n, err)
+	}
+	b.do("sending a rejected update",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#update-field').value = '0'; document.querySelector('#update-id').value = ''`),
+		chromedp.Click(chromedp.CSS(`#update-send`)))
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		m := b.eval(`document.body.innerText`)
+		return strings.Contains(m, "the amount must be positive"), "the rejection is not shown"
+	})
 
 	// A read-only token: no operations nor signals, but the query form.
 	b.do("switching to the read-only token",
@@ -171,7 +203,7 @@ func TestBrowserRunPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#read-only`)),
 		chromedp.Click(chromedp.CSS(`#query-send`)),
 		chromedp.WaitVisible(chromedp.CSS(`#query-result`)))
-	if n := b.eval(`String(document.querySelectorAll('#run-ops, #signal-form').length)`); n != "0" {
+	if n := b.eval(`String(document.querySelectorAll('#run-ops, #signal-form, #update-form').length)`); n != "0" {
 		t.Errorf("a read-only token sees %s operation forms", n)
 	}
 	if q := b.text(`#query-result`); q != `"declined"` {

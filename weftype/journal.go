@@ -24,6 +24,11 @@ const (
 	// EventPatched marks that the run reached a Patched or DeprecatePatch
 	// call with the new code; its Name is the change ID.
 	EventPatched = "Patched"
+	// EventUpdateAccepted records an update (weft.Update) the run accepted
+	// at a durable wait, with its input; EventUpdateCompleted its handler's
+	// result or error. The handler's own steps are journaled between them.
+	EventUpdateAccepted  = "UpdateAccepted"
+	EventUpdateCompleted = "UpdateCompleted"
 	// EventContinuedAsNew ends a journal segment and starts the next one
 	// (see weft.ContinueAsNew); it carries the next segment's input and is
 	// the first entry of that segment.

@@ -491,7 +491,8 @@ func Register(e *weft.Engine, tickets Tickets, svc Services, opts Options) *Book
 	b := &Bookings{eng: e, opts: o}
 	weft.RegisterError[*Error](e, "booking.Error")
 	b.Entity = weft.RegisterEntity(e, Entity(e.Clock()))
-	b.Reminder = weft.RegisterWorkflow(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid))
+	b.Reminder = weft.RegisterWorkflow(e, ReminderWorkflow, reminderWorkflow(b, svc), weft.DeclareSignal[PaymentReceived](SignalPaid),
+		weft.DeclareUpdate[ContactChange, ContactChanged](UpdateContact))
 	registerView(e)
 	p := &processes{eng: e, b: b, tickets: tickets, svc: svc, opts: o}
 	p.register()

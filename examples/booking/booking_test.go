@@ -39,6 +39,7 @@ type fakeServices struct {
 	mu        sync.Mutex
 	captured  map[string]int // by key
 	reminders []string       // booking IDs
+	reminded  []string       // whom, in the same order
 }
 
 func (f *fakeServices) CapturePayment(_ context.Context, key, _ string, _ booking.Money) error {
@@ -51,11 +52,18 @@ func (f *fakeServices) CapturePayment(_ context.Context, key, _ string, _ bookin
 	return nil
 }
 
-func (f *fakeServices) SendPaymentReminder(_ context.Context, _, id, _ string) error {
+func (f *fakeServices) SendPaymentReminder(_ context.Context, _, id, client string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reminders = append(f.reminders, id)
+	f.reminded = append(f.reminded, client)
 	return nil
+}
+
+func (f *fakeServices) remindedWhom() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reminded)
 }
 
 func (f *fakeServices) capturedCount(key string) int {
@@ -556,6 +564,41 @@ func TestPaymentEndsTheReminder(t *testing.T) {
 	f.jump(6 * time.Hour)
 	if got := f.svc.remindersSent(); len(got) != 0 {
 		t.Fatalf("a paid booking was reminded: %v", got)
+	}
+}
+
+// TestReminderContactUpdate changes whom a waiting reminder reminds, with
+// an update: a bad address is rejected, a good one confirmed; the change
+// survives a restart (it is journaled) and the reminder goes to it.
+func TestReminderContactUpdate(t *testing.T) {
+	f := setup(t, booking.Options{})
+	f.place("big", rock, "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")
+	f.settle()
+	run := booking.ReminderRunID("big")
+	_, err := weft.Update[booking.ContactChanged](ctx, f.env.Engine, run, booking.UpdateContact, booking.ContactChange{Contact: "nobody"})
+	if !errors.Is(err, weft.ErrUpdateRejected) || !strings.Contains(err.Error(), `"nobody" is not an e-mail address`) {
+		t.Fatalf("a bad contact: %v, want rejected", err)
+	}
+	got, err := weft.Update[booking.ContactChanged](ctx, f.env.Engine, run, booking.UpdateContact,
+		booking.ContactChange{Contact: "ops@example.com"}, weft.UpdateID("change-1"))
+	if err != nil || got != (booking.ContactChanged{Contact: "ops@example.com"}) {
+		t.Fatalf("contact update = %+v, %v", got, err)
+	}
+	got, err = weft.Update[booking.ContactChanged](ctx, f.env.Engine, run, booking.UpdateContact, booking.ContactChange{Contact: "desk@example.com"})
+	if err != nil || got != (booking.ContactChanged{Contact: "desk@example.com", Previous: "ops@example.com"}) {
+		t.Fatalf("second contact update = %+v, %v", got, err)
+	}
+	f.env.Restart()
+	f.jump(5 * time.Hour)
+	f.env.Advance(time.Minute)
+	if got := f.svc.remindedWhom(); !slices.Equal(got, []string{"desk@example.com"}) {
+		t.Fatalf("reminded %v, want the updated contact", got)
+	}
+	if res := reminderResult(t, f, "big"); res.Outcome != "reminded" {
+		t.Fatalf("reminder outcome = %q, want reminded", res.Outcome)
+	}
+	if err := f.env.Engine.Replay(ctx, run); err != nil {
+		t.Fatalf("replaying the reminder that took updates: %v", err)
 	}
 }
 

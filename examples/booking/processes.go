@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weftrun/weft"
@@ -29,6 +30,9 @@ const (
 	ReminderWorkflow = "booking-payment-reminder"
 	// SignalPaid is the signal the payment process sends the reminder.
 	SignalPaid = "paid"
+	// UpdateContact is the update that changes whom a waiting reminder
+	// will remind (weft.Update with a ContactChange).
+	UpdateContact = "contact"
 )
 
 type processes struct {
@@ -216,10 +220,36 @@ type ReminderResult struct {
 	Outcome string `json:"outcome"`
 }
 
+// ContactChange is the input of the update UpdateContact: the address to
+// remind instead of the booking's client.
+type ContactChange struct {
+	Contact string `json:"contact"`
+}
+
+// ContactChanged answers UpdateContact: the contact now, and the one
+// before ("" for the booking's client).
+type ContactChanged struct {
+	Contact  string `json:"contact"`
+	Previous string `json:"previous"`
+}
+
 // reminderWorkflow waits for the payment of a large booking and reminds the
-// client an hour before the deadline if it has not come.
+// client an hour before the deadline if it has not come. While it waits,
+// the update UpdateContact changes whom it reminds: the change is
+// journaled, so a restart keeps it, and the caller gets it confirmed.
 func reminderWorkflow(b *Bookings, svc Services) func(ctx context.Context, in ReminderInput) (ReminderResult, error) {
 	return func(ctx context.Context, in ReminderInput) (ReminderResult, error) {
+		contact := ""
+		weft.HandleUpdate(ctx, UpdateContact, func(_ context.Context, c ContactChange) (ContactChanged, error) {
+			out := ContactChanged{Contact: c.Contact, Previous: contact}
+			contact = c.Contact
+			return out, nil
+		}, weft.ValidateUpdate(func(c ContactChange) error {
+			if !strings.Contains(c.Contact, "@") {
+				return fmt.Errorf("contact %q is not an e-mail address", c.Contact)
+			}
+			return nil
+		}))
 		if wait := in.Deadline.Add(-in.RemindBefore).Sub(weft.Now(ctx)); wait > 0 {
 			_, err := weft.Await[PaymentReceived](ctx, SignalPaid, wait)
 			if err == nil {
@@ -242,7 +272,11 @@ func reminderWorkflow(b *Bookings, svc Services) func(ctx context.Context, in Re
 		}
 		if _, err := weft.Step(ctx, "send-reminder", func(ctx context.Context) (struct{}, error) {
 			info, _ := weft.StepInfoFrom(ctx)
-			return struct{}{}, svc.SendPaymentReminder(ctx, info.IdempotencyKey, in.Booking, s.Client)
+			to := s.Client
+			if contact != "" {
+				to = contact
+			}
+			return struct{}{}, svc.SendPaymentReminder(ctx, info.IdempotencyKey, in.Booking, to)
 		}); err != nil {
 			return ReminderResult{}, err
 		}

@@ -68,7 +68,7 @@ func fails(t *testing.T, code int, want string, args ...string) result {
 }
 
 // A user's app, defined here and not among the examples: a "visit" workflow
-// that awaits a signal "go" then greets, a "tally" entity and a consumer
+// that awaits a signal "go" then greets (its update "rename" changes whom), a "tally" entity and a consumer
 // "tally-log" of its events.
 type tally struct {
 	N int `json:"n"`
@@ -98,6 +98,15 @@ func registerUserApp(eng *weft.Engine, _ *slog.Logger) error {
 	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "tally-log", StreamPrefix: "tally:", Handle: func(context.Context, weftype.Event) error { return nil }})
 	weft.RegisterWorkflow(eng, "visit", func(ctx context.Context, name string) (string, error) {
 		weft.SetQuery(ctx, "who", func() (any, error) { return name, nil })
+		weft.HandleUpdate(ctx, "rename", func(_ context.Context, to string) (string, error) {
+			name = to
+			return "renamed to " + to, nil
+		}, weft.ValidateUpdate(func(to string) error {
+			if to == "" {
+				return errors.New("a name is needed")
+			}
+			return nil
+		}))
 		if _, err := weft.Await[struct{}](ctx, "go", time.Hour); err != nil {
 			return "", err
 		}

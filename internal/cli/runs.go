@@ -15,13 +15,14 @@ import (
 	"github.com/weftrun/weft/api"
 )
 
-// The runs commands: list, show, journal, result, start, signal, query and
-// the operations on one run or, in bulk, on a filter (bulk.go).
+// The runs commands: list, show, journal, result, start, signal, update
+// (runs_update.go), query and the operations on one run or, in bulk, on a
+// filter (bulk.go).
 
 func (a *app) runsCommand() *cobra.Command {
 	return group("runs", "List, inspect, start and operate workflow runs", []string{"run"},
 		a.runsLsCommand(), a.runsShowCommand(), a.runsJournalCommand(), a.runsResultCommand(),
-		a.runsStartCommand(), a.runsSignalCommand(), a.runsQueryCommand(),
+		a.runsStartCommand(), a.runsSignalCommand(), a.runsUpdateCommand(), a.runsQueryCommand(),
 		a.runOpCommand("terminate", "Stop runs now: no more steps, no compensation", true),
 		a.runOpCommand("cancel", "Ask runs to stop: the workflow sees cancellation and may compensate", true),
 		a.runOpCommand("suspend", "Suspend a run: no step runs until it is resumed (signals are kept)", false),

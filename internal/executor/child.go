@@ -18,6 +18,7 @@ func Child[O any](x *Execution, workflow, id string, input func() ([]byte, error
 	env := x.env
 	var zero O
 	seq, ops := x.next(kindChild, workflow, src)
+	x.replayUpdates(src)
 	if id == "" {
 		id = x.opKey(seq)
 	}
@@ -76,6 +77,7 @@ func Child[O any](x *Execution, workflow, id string, input func() ([]byte, error
 		return nil
 	}
 	for {
+		x.handleUpdates(src, nil)
 		if r := childEnded(); r != nil {
 			en := &Entry{Seq: seq, Name: workflow, Source: src, Child: id}
 			if err := env.RunError(r); err != nil {

@@ -48,6 +48,12 @@ type Env struct {
 	Notify   func(ctx context.Context)
 	Appended func()
 	Changed  func()
+	// UpdateAnswered tells the engine's waiters (and, through the store,
+	// other processes') that the update id of run runID was answered.
+	UpdateAnswered func(ctx context.Context, runID, id string)
+	// NoUpdateHandler is the error an update gets when the run waits
+	// without a handler registered for its name.
+	NoUpdateHandler func(name string) error
 	// RunError is the error of an ended run, as Engine.RunError gives it
 	// (the result a Child returns).
 	RunError func(r *weftype.Run) error
@@ -75,6 +81,9 @@ type Workflow struct {
 	// Signals are the types of the signals the workflow declared, by name;
 	// an Await of another type panics.
 	Signals map[string]reflect.Type
+	// Updates are the input and result types of the updates the workflow
+	// declared, by name; a handler of other types panics.
+	Updates map[string][2]reflect.Type
 	// Queue is the queue its runs wait in (weft.OnQueue), children too;
 	// empty for none.
 	Queue string

@@ -50,6 +50,10 @@ type Execution struct {
 	// TimerFired entries in pending (see Sleep).
 	unfired []int
 	queries map[string]func() (any, error)
+	// updates are the update handlers the code registered; inUpdate is set
+	// while one runs (updates are not handled inside another's handler).
+	updates  map[string]UpdateHandler
+	inUpdate bool
 	// continues are the continuations ContinueAsNew made (see continuing).
 	continues []continuation
 	// behind is the outcome of a commit written behind the function
@@ -500,7 +504,7 @@ func (x *Execution) passivate(wake time.Time, p *store.CommitRunParams, stillWai
 		x.run.Wakes = r.Wakes
 		newCancel := r.CancelRequested && !x.cancel
 		x.cancel = r.CancelRequested
-		if newCancel || !stillWaiting(fresh) {
+		if newCancel || x.updateIn(fresh) || !stillWaiting(fresh) {
 			return
 		}
 		p = &store.CommitRunParams{}

@@ -18,6 +18,7 @@ const (
 	kindAwait  = "await"
 	kindChild  = "child"
 	kindPatch  = "patch"
+	kindUpdate = "update"
 )
 
 // KindOf returns the kind of operation ("step", "sleep", …) that journals
@@ -37,6 +38,8 @@ func KindOf(eventType string) string {
 		return kindChild
 	case weftype.EventPatched:
 		return kindPatch
+	case weftype.EventUpdateAccepted, weftype.EventUpdateCompleted:
+		return kindUpdate
 	}
 	return ""
 }
@@ -45,18 +48,21 @@ func KindOf(eventType string) string {
 // operation in the workflow function: the n-th call of Step, Sleep, Await,
 // Record or Child. Several entries may share a Seq (attempts, then a result).
 type Entry struct {
-	Seq      int             `json:"seq"`
-	Name     string          `json:"name,omitempty"`
-	Source   string          `json:"source,omitempty"`
-	Attempt  int             `json:"attempt,omitempty"`
-	Result   json.RawMessage `json:"result,omitempty"`
-	Binary   []byte          `json:"binary,omitempty"`
-	Error    *ErrorInfo      `json:"error,omitempty"`
-	Until    *time.Time      `json:"until,omitempty"`
-	RetryAt  *time.Time      `json:"retry_at,omitempty"`
-	Child    string          `json:"child,omitempty"`
-	Signal   int64           `json:"signal,omitempty"`
-	Duration time.Duration   `json:"duration_ns,omitempty"`
+	Seq     int             `json:"seq"`
+	Name    string          `json:"name,omitempty"`
+	Source  string          `json:"source,omitempty"`
+	Attempt int             `json:"attempt,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Binary  []byte          `json:"binary,omitempty"`
+	Error   *ErrorInfo      `json:"error,omitempty"`
+	Until   *time.Time      `json:"until,omitempty"`
+	RetryAt *time.Time      `json:"retry_at,omitempty"`
+	Child   string          `json:"child,omitempty"`
+	Signal  int64           `json:"signal,omitempty"`
+	// Update is the ID of the update an UpdateAccepted or UpdateCompleted
+	// entry records.
+	Update   string        `json:"update,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
 	// Started is when a step attempt started, on the engine's clock; the
 	// entry's time is when it was written, which for a failed attempt is
 	// the next write of the run, later than the attempt's end.

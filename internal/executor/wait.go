@@ -13,6 +13,7 @@ import (
 // Env.Cancelled once the run was cancelled.
 func Sleep(x *Execution, d time.Duration, src string) error {
 	seq, ops := x.next(kindSleep, "sleep", src)
+	x.replayUpdates(src)
 	if find(ops, weftype.EventTimerFired) != nil {
 		return nil
 	}
@@ -32,6 +33,7 @@ func Sleep(x *Execution, d time.Duration, src string) error {
 		p = &store.CommitRunParams{AddTimers: []weftype.Timer{{RunID: x.run.ID, Seq: seq, FireAt: until}}}
 	}
 	for {
+		x.handleUpdates(src, p)
 		if !x.now().Before(until) {
 			x.fire(seq, src)
 			return nil
@@ -71,6 +73,7 @@ func (x *Execution) fire(seq int, src string) {
 func Await(x *Execution, name string, typ reflect.Type, timeout time.Duration, src string) ([]byte, error) {
 	x.checkAwait(name, typ)
 	seq, ops := x.next(kindAwait, name, src)
+	x.replayUpdates(src)
 	if got := find(ops, weftype.EventSignalReceived); got != nil {
 		return got.Payload(), nil
 	}
@@ -105,6 +108,7 @@ func Await(x *Execution, name string, typ reflect.Type, timeout time.Duration, s
 		}
 	}
 	for {
+		x.handleUpdates(src, p)
 		if s := x.takeSignal(name); s != nil {
 			en := &Entry{Seq: seq, Name: name, Source: src, Signal: s.ID}
 			en.SetPayload(s.Payload)

@@ -24,6 +24,9 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 			return nil, err
 		}
 	}
+	if err := checkAnswers(p); err != nil {
+		return nil, err
+	}
 	t := now(p.Time)
 	var v commitVerdict
 	err := s.writeQueued(ctx, plainCommit(p), func(w *wtx) error {
@@ -40,14 +43,15 @@ func (s *Store) CommitRun(ctx context.Context, p *store.CommitRunParams) (*store
 }
 
 // plainCommit reports whether the commit p is the form's alone: no user
-// code (Apply) and no children to start. A queued form's commit then
-// needs no savepoint, and its verdict is read after the write.
+// code (Apply), no children to start and no updates to answer. A queued
+// form's commit then needs no savepoint, and its verdict is read after
+// the write.
 func plainCommit(p *store.CommitRunParams) bool {
-	return p.Apply == nil && len(p.StartChildren) == 0
+	return p.Apply == nil && len(p.StartChildren) == 0 && len(p.AnswerUpdates) == 0
 }
 
 // commitRun runs p's Apply, has the form write the commit, and starts p's
-// children, filling v. Around user code or children, the verdict is read
+// children and writes its updates' answers (updates.go), filling v. Around user code or children, the verdict is read
 // in the write, whose savepoint then undoes them when the commit is
 // refused.
 func (w *wtx) commitRun(ctx context.Context, p *store.CommitRunParams, stream string, t time.Time, v *commitVerdict) error {
@@ -64,6 +68,9 @@ func (w *wtx) commitRun(ctx context.Context, p *store.CommitRunParams, stream st
 		return err
 	}
 	if err := v.err(p, stream); err != nil {
+		return err
+	}
+	if err := w.answerUpdates(p.RunID, p.AnswerUpdates, nanos(t)); err != nil {
 		return err
 	}
 	for i := range p.StartChildren {

@@ -179,6 +179,7 @@ func (w *wtx) deleteRun(runID string) error {
 		{`DELETE FROM stream_commands WHERE stream = ?`, stream},
 		{`DELETE FROM snapshots WHERE stream = ?`, stream},
 		{`DELETE FROM signals WHERE run_id = ?`, runID},
+		{`DELETE FROM updates WHERE run_id = ?`, runID},
 		{`DELETE FROM timers WHERE run_id = ?`, runID},
 		{`DELETE FROM runs WHERE id = ?`, runID},
 	} {

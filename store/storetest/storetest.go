@@ -80,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, queueTests...)
 	tests = append(tests, stepSlotTests...)
 	tests = append(tests, startTests...)
+	tests = append(tests, updateTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,8 +1,9 @@
 // The controls of a run's page: the run operations (terminate, cancel,
-// suspend, resume, retry, reset, delete) and the signal form, shown to an
-// admin token only, each operation confirmed first; and the query form,
-// open to read tokens too. Signal payloads and the forms' fields come from
-// the JSON Schemas the workflow declared (DeclareSignal, DeclareQuery).
+// suspend, resume, retry, reset, delete), the signal form and the update
+// form, shown to an admin token only, each operation confirmed first; and
+// the query form, open to read tokens too. Signal payloads, update inputs
+// and the forms' fields come from the JSON Schemas the workflow declared
+// (DeclareSignal, DeclareUpdate, DeclareQuery).
 
 import {el, pretty, runAPI, ENDED} from './dom.js';
 import {api, showMessage} from './api.js';
@@ -103,6 +104,35 @@ function declaredForm(kind, decls, withPayload, st) {
   return {node: el('div', {}, el('div', {class: 'row'}, select, name), box), read: () => [select.value || name.value, form ? form.value() : undefined]};
 }
 
+// updateForm is the form of an update (POST /api/runs/{id}/updates/{name}):
+// the declared updates' inputs from their schemas, an optional update ID
+// (its idempotency key), and the handler's answer once it comes.
+function updateForm(run, wf, st) {
+  const decls = (wf && wf.updates ? wf.updates : []).map((u) => ({name: u.name, schema: u.input.schema}));
+  const upd = declaredForm('update', decls, true, st);
+  const id = el('input', {id: 'update-id', placeholder: 'update ID (optional: idempotency key)'});
+  const out = el('pre', {id: 'update-result', hidden: true});
+  const form = el('form', {id: 'update-form', class: 'actions'}, el('h3', {}, 'Send an update'), upd.node,
+    el('div', {class: 'row'}, id), el('button', {type: 'submit', id: 'update-send'}, 'Send update'), out);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let name, input;
+    try { [name, input] = upd.read(); } catch (e) { showMessage(e.message); return; }
+    if (!name) { showMessage('Name the update.'); return; }
+    const body = {};
+    if (input !== undefined) body.input = input;
+    if (id.value.trim()) body.update_id = id.value.trim();
+    out.hidden = true;
+    try {
+      const r = await api(runAPI(run.id) + '/updates/' + encodeURIComponent(name), {method: 'POST', body});
+      out.textContent = pretty(r.result);
+      out.hidden = false;
+      showMessage('Update ' + JSON.stringify(name) + ' answered (ID ' + r.update_id + ').', 'ok');
+    } catch (e) { showMessage(e.message); }
+  });
+  return form;
+}
+
 // actionsPanel renders the controls for run into a node; me is the
 // caller (whoami), wf the workflow's description (or null).
 export function actionsPanel(run, me, wf, st, refresh) {
@@ -124,10 +154,10 @@ export function actionsPanel(run, me, wf, st, refresh) {
           showMessage('Signal ' + JSON.stringify(name) + ' sent.', 'ok');
         } catch (e) { showMessage(e.message); }
       });
-      parts.push(form);
+      parts.push(form, updateForm(run, wf, st));
     }
   } else {
-    parts.push(el('p', {class: 'hint', id: 'read-only'}, 'Your token is read-only: operations and signals need an admin token.'));
+    parts.push(el('p', {class: 'hint', id: 'read-only'}, 'Your token is read-only: operations, signals and updates need an admin token.'));
   }
   const q = declaredForm('query', wf ? wf.queries : [], false, st);
   const out = el('pre', {id: 'query-result', hidden: true});
