@@ -50,6 +50,7 @@ func (e *Engine) Append(ctx context.Context, stream string, expectedVersion int6
 		}
 		evs[i] = weftype.NewEvent{Type: ev.Type, Data: data, Tags: ev.Tags}
 	}
+	e.traceEvents(ctx, evs)
 	t := e.clock.Now()
 	pub, err := e.eventsOutbox(stream, expectedVersion, evs, t)
 	if err != nil {

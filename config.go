@@ -91,6 +91,16 @@ type Config struct {
 	// although they stay on their build (StayOnBuild): declare a build
 	// whose workflow code replays their journals. Defaults to none.
 	CompatibleBuilds []string
+	// LagSampleInterval is how often the worker that holds a consumer's
+	// (or projection's) first partition stores a sample of its checkpoint
+	// and lag, by the engine's clock, for the lag over time that
+	// Engine.LagHistory, the API and the UI show. Defaults to 1 minute;
+	// negative samples nothing.
+	LagSampleInterval time.Duration
+	// LagRetention is how long lag samples are kept: each sample deletes
+	// its consumer's samples older than that. Defaults to 24 hours;
+	// negative keeps them for ever.
+	LagRetention time.Duration
 }
 
 // TestHooks are points of a step where a test makes the engine act as if its
@@ -186,6 +196,12 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	if out.StoreRetryTimeout == 0 {
 		out.StoreRetryTimeout = 5 * time.Second
+	}
+	if out.LagSampleInterval == 0 {
+		out.LagSampleInterval = time.Minute
+	}
+	if out.LagRetention == 0 {
+		out.LagRetention = 24 * time.Hour
 	}
 	return out, nil
 }

@@ -172,6 +172,8 @@ func (e *Engine) consumerEnv() consumer.Env {
 		Permanent: func(err error) bool { return IsNonRetryable(err) || errors.Is(err, ErrInvalidInput) },
 		Panicked:  func(v any, stack []byte) error { return &PanicError{Value: fmt.Sprint(v), Stack: string(stack)} },
 		Observer:  e.obs,
+		// Negative values turn these off; the runtime reads <= 0 so.
+		LagSampleInterval: c.LagSampleInterval, LagRetention: max(c.LagRetention, 0),
 	}
 }
 

@@ -98,19 +98,40 @@ func (e *Engine) Consumers(ctx context.Context) ([]ConsumerStatus, error) {
 				owner = ""
 			}
 			st.Partitions = append(st.Partitions, PartitionStatus{Partition: p.Partition, Position: p.Position, Owner: owner, StopError: p.StopError})
-			// The lag of the consumer is that of its furthest behind
-			// partition with an event waiting.
-			evs, err := e.store.ReadAll(ctx, &store.ReadAllParams{AfterPosition: p.Position, Limit: 1, Types: s.Types, Tags: s.Tags,
-				StreamPrefix: s.StreamPrefix, Partitions: len(c.Partitions), Partition: p.Partition})
-			if err != nil {
-				return nil, err
-			}
-			if len(evs) > 0 {
-				st.Lag = max(st.Lag, head-p.Position)
-				st.OldestUnprocessedAge = max(st.OldestUnprocessedAge, e.clock.Now().Sub(evs[0].Time))
-			}
+		}
+		// The lag of the consumer is that of its furthest behind
+		// partition with an event waiting, as its lag samples measure it.
+		var oldest time.Time
+		if st.Lag, oldest, err = consumer.Behind(ctx, e.store, c, head); err != nil {
+			return nil, err
+		}
+		if !oldest.IsZero() {
+			st.OldestUnprocessedAge = max(e.clock.Now().Sub(oldest), 0)
 		}
 		out = append(out, st)
+	}
+	return out, nil
+}
+
+// LagSample is a consumer's checkpoint and lag at one moment: Consumer,
+// At (by the sampling engine's clock), Position, Head and Lag as in
+// ConsumerStatus.
+type LagSample = weftype.LagSample
+
+// LagHistory returns the consumers' lag over time since since, by
+// consumer name, oldest sample first: the samples the worker holding each
+// consumer's first partition stores every Config.LagSampleInterval, kept
+// for Config.LagRetention, so every process reads the same history,
+// across restarts. A consumer whose worker sampled nothing since since is
+// not in the map.
+func (e *Engine) LagHistory(ctx context.Context, since time.Time) (map[string][]LagSample, error) {
+	samples, err := e.store.ReadLag(ctx, &store.ReadLagParams{Since: since})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]LagSample{}
+	for _, s := range samples {
+		out[s.Consumer] = append(out[s.Consumer], s)
 	}
 	return out, nil
 }

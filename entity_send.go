@@ -105,6 +105,7 @@ func (en *Entity[S, C, E]) send(ctx context.Context, id string, cmd C, opts []Co
 		if err != nil {
 			return nil, err
 		}
+		en.eng.traceEvents(ctx, news)
 		t := en.eng.clock.Now()
 		pub, err := en.eng.eventsOutbox(stream, c.version, news, t)
 		if err != nil {

@@ -3,8 +3,11 @@ package weft_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/wefttest"
+	"github.com/weftrun/weft/weftype"
 )
 
 // Operators browse the entities of a type by ID prefix, a page at a time,
@@ -30,4 +33,28 @@ func ExampleEngine_ListEntities() {
 	// [{gala-1 1}]
 	// [{gala-2 1}]
 	// {"type":"object","properties":{"N":{"type":"integer","x-go-type":"int"}},"required":["N"],"x-go-type":"weft_test.reserve"}
+}
+
+// The worker running a consumer samples its checkpoint and lag into the
+// store when it takes the consumer and then once a minute (by the
+// engine's clock), so that every process shows the same lag over time.
+func ExampleEngine_LagHistory() {
+	ctx := context.Background()
+	st, done := openExampleStore()
+	defer done()
+
+	clock := wefttest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	eng, _ := weft.New(weft.Config{Store: st, Clock: clock, LagSampleInterval: time.Minute})
+	weft.RegisterConsumer(eng, weft.ConsumerDef{Name: "mailer", Handle: func(context.Context, weftype.Event) error { return nil }})
+	_, _ = eng.Append(ctx, "order:1", 0, weft.NewEvent{Type: "Placed"})
+	_ = eng.Start(ctx)
+	defer eng.Stop(ctx)
+	_ = eng.WaitIdle(ctx) // the consumer took the event: its first sample is stored
+
+	hist, _ := eng.LagHistory(ctx, clock.Now().Add(-time.Hour))
+	for _, s := range hist["mailer"] {
+		fmt.Println(s.At.Format(time.TimeOnly), "position", s.Position, "head", s.Head, "lag", s.Lag)
+	}
+	// Output:
+	// 12:00:00 position 0 head 1 lag 1
 }

@@ -198,6 +198,7 @@ func (kv *KeyValue[S, C]) write(ctx context.Context, id, commandID string, next 
 			}
 			return &KeyValueResult[S]{State: cur, Version: version}, nil
 		}
+		rec.TraceContext = kv.eng.traceContext(ctx)
 		t := kv.eng.clock.Now()
 		pub, err := kv.eng.eventsOutbox(stream, version, []weftype.NewEvent{rec}, t)
 		if err != nil {

@@ -33,7 +33,9 @@ type RuntimeObserver interface {
 	// HandleStarted is called before a consumer's handler or a
 	// projection's function gets an event (each attempt); the context it
 	// returns is the one the handler gets. kind is "consumer" or
-	// "projection".
+	// "projection". ev.TraceContext is the trace context of the code that
+	// appended the event (what TracePropagator.Inject wrote), so that the
+	// handling continues the appender's trace.
 	HandleStarted(ctx context.Context, consumer, kind string, ev weftype.Event) context.Context
 	// HandleEnded is called when that handler returned.
 	HandleEnded(ctx context.Context, consumer, kind string, ev weftype.Event, took time.Duration, err error)
@@ -46,10 +48,11 @@ type RuntimeObserver interface {
 	// LeaseLost is called when a heartbeat finds that another worker took
 	// over a run this engine executes (it then abandons the run).
 	LeaseLost(runID string)
-	// RunTakenOver is called when this engine claims a run whose earlier
-	// execution stopped in the middle (its worker died, lost its lease or
-	// handed it back when it stopped), rather than a new, woken or
-	// waiting run.
+	// RunTakenOver is called when this engine claims a run whose lease
+	// belonged to another worker and had expired: that worker's execution
+	// stopped in the middle (it died, was cut off or lost its lease). The
+	// store tells it in the claim (run.TakenOverFrom names the worker); a
+	// new, woken or released run is not a takeover.
 	RunTakenOver(run *weftype.Run)
 	// CommitBatch is called after each transaction of the store's group
 	// commit (store.CommitObservable): writes is the batch size, took the
@@ -134,6 +137,17 @@ func (e *Engine) traceContext(ctx context.Context) string {
 		return ""
 	}
 	return e.traces.Inject(ctx)
+}
+
+// traceEvents stores the trace context of ctx, the appender's, with evs,
+// so that the consumers and projections that handle them continue its
+// trace (RuntimeObserver.HandleStarted gets it in the Event).
+func (e *Engine) traceEvents(ctx context.Context, evs []weftype.NewEvent) {
+	if tc := e.traceContext(ctx); tc != "" {
+		for i := range evs {
+			evs[i].TraceContext = tc
+		}
+	}
 }
 
 // continueTrace returns ctx carrying the trace context stored with run, so

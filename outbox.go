@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -28,9 +29,29 @@ type Message struct {
 	// Key is its key (a Kafka record key, which picks the partition);
 	// empty for none.
 	Key string
-	// Data is its payload; Headers its headers (nil for none).
+	// Data is its payload; Headers its headers (nil for none). When the
+	// engine's Observer carries traces (weft.TracePropagator, weftotel's)
+	// and the publishing code runs in a trace, the message gets the
+	// header "traceparent" with that trace context (unless it has one),
+	// so that the receiving side can continue the trace.
 	Data    []byte
 	Headers map[string]string
+}
+
+// traceHeader is the header that carries a published message's trace
+// context: W3C Trace Context's name, which weftotel's propagator writes.
+const traceHeader = "traceparent"
+
+// traced returns headers with the trace context tc under traceHeader,
+// unless tc is empty or headers have one; headers is not modified.
+func traced(headers map[string]string, tc string) map[string]string {
+	if _, ok := headers[traceHeader]; ok || tc == "" {
+		return headers
+	}
+	out := make(map[string]string, len(headers)+1)
+	maps.Copy(out, headers)
+	out[traceHeader] = tc
+	return out
 }
 
 // OutboxMessage is a message of the outbox as a Publisher gets it; its ID
@@ -150,7 +171,7 @@ func (e *Engine) startConnectors(ctx context.Context) {
 // outbox IDs. A message naming no registered publisher fails it, so that
 // no message waits for a publisher that never comes.
 func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([]int64, error) {
-	out, ds, err := e.outboxMessages(msgs)
+	out, ds, err := e.outboxMessages(msgs, e.traceContext(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +188,9 @@ func (e *Engine) PublishTx(ctx context.Context, tx store.Tx, msgs ...Message) ([
 // outboxMessages turns msgs into the store's outbox messages, and returns
 // the dispatchers of their publishers (those started). A message naming no
 // registered publisher is an *InputError, so that no message waits for a
-// publisher that never comes.
-func (e *Engine) outboxMessages(msgs []Message) ([]weftype.OutboxMessage, []*outbox.Dispatcher, error) {
+// publisher that never comes. Messages without a traceparent header get
+// tc, the trace context of the code that writes them (when not empty).
+func (e *Engine) outboxMessages(msgs []Message, tc string) ([]weftype.OutboxMessage, []*outbox.Dispatcher, error) {
 	out := make([]weftype.OutboxMessage, len(msgs))
 	var ds []*outbox.Dispatcher
 	e.conn.mu.Lock()
@@ -181,7 +203,7 @@ func (e *Engine) outboxMessages(msgs []Message) ([]weftype.OutboxMessage, []*out
 		if p.d != nil && !slices.Contains(ds, p.d) {
 			ds = append(ds, p.d)
 		}
-		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: m.Headers}
+		out[i] = weftype.OutboxMessage{Publisher: m.Publisher, Topic: m.Topic, Key: m.Key, Data: m.Data, Headers: traced(m.Headers, tc)}
 	}
 	return out, ds, nil
 }

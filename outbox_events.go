@@ -108,7 +108,7 @@ func (e *Engine) eventsOutbox(stream string, version int64, evs []weftype.NewEve
 			if !p.matches(stream, ev) {
 				continue
 			}
-			full := weftype.Event{Stream: stream, Type: ev.Type, Data: ev.Data, Tags: ev.Tags, Time: t}
+			full := weftype.Event{Stream: stream, Type: ev.Type, Data: ev.Data, Tags: ev.Tags, Time: t, TraceContext: ev.TraceContext}
 			if version != weftype.AnyVersion {
 				full.Version = version + int64(i) + 1
 			}
@@ -122,7 +122,8 @@ func (e *Engine) eventsOutbox(stream string, version int64, evs []weftype.NewEve
 	if len(msgs) == 0 {
 		return published{}, nil
 	}
-	out, ds, err := e.outboxMessages(msgs)
+	// An append's events carry one trace context: the appender's.
+	out, ds, err := e.outboxMessages(msgs, evs[0].TraceContext)
 	if err != nil {
 		return published{}, fmt.Errorf("weft: publication to %q: %w", stream, err)
 	}

@@ -169,7 +169,6 @@ type handler struct {
 	opts    Options
 	mux     *http.ServeMux
 	streams *streamLimits
-	lag     *lagHistory
 }
 
 // route is one API route: its method and ServeMux path pattern.
@@ -263,8 +262,7 @@ func New(eng *weft.Engine, opts Options) http.Handler {
 // newHandler returns the API without the guard that NewServer puts in
 // front of everything it serves.
 func newHandler(eng *weft.Engine, opts Options) *handler {
-	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient),
-		lag: newLagHistory(opts.PollInterval)}
+	h := &handler{eng: eng, opts: opts, mux: http.NewServeMux(), streams: newStreamLimits(opts.MaxStreams, opts.MaxStreamsPerClient)}
 	for _, rt := range h.routes() {
 		pattern := rt.method + " " + rt.path
 		if p, ok := muxPatterns[pattern]; ok {

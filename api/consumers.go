@@ -194,7 +194,6 @@ func (h *handler) listConsumers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.lag.record(h.eng.Clock().Now(), all)
 	out := ConsumerList{Consumers: make([]Consumer, len(all))}
 	for i, s := range all {
 		out.Consumers[i] = ConsumerOf(s)

@@ -143,19 +143,14 @@ type WorkerLoad struct {
 const maxOverviewWindow = 24 * time.Hour
 
 func (h *handler) getOverview(w http.ResponseWriter, r *http.Request) error {
-	window := time.Hour
-	if s := r.URL.Query().Get("window"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < time.Minute || d > maxOverviewWindow {
-			return invalid("window", "window must be a duration from 1m to 24h, such as 30m, not %q", s)
-		}
-		window = d
+	window, err := parseWindow(r, time.Hour, maxOverviewWindow)
+	if err != nil {
+		return err
 	}
 	o, err := h.eng.Overview(r.Context(), window)
 	if err != nil {
 		return err
 	}
-	h.lag.record(o.Time, o.Consumers)
 	out := Overview{Time: o.Time, DueRuns: o.DueRuns, TimerLagMS: o.TimerLag.Milliseconds(),
 		Activity: make([]RunActivity, len(o.Activity)), Consumers: make([]Consumer, len(o.Consumers)), Workers: make([]WorkerLoad, len(o.Workers))}
 	for i, a := range o.Activity {

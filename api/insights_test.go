@@ -222,11 +222,41 @@ func TestProjectionRowsHistoryAndRebuild(t *testing.T) {
 		c := totals()
 		return len(c.Tables) == 1 && c.Tables[0] == (api.ViewTable{Table: "counter_totals", Rows: 2}), fmt.Sprintf("totals %+v", c)
 	})
-	a.env.Clock.Advance(time.Second)
+	// The worker samples each consumer's lag when it first holds it, then
+	// once a minute by the engine's clock, into the store.
+	a.env.Clock.Advance(2 * time.Minute)
 	var h api.LagHistory
-	a.do("GET", "/api/consumers/history", nil).decode(t, &h)
-	if s := h.Consumers["totals"]; len(s) < 2 || s[len(s)-1].Lag != 0 || s[len(s)-1].Position == 0 {
-		t.Errorf("history of totals %+v, want samples ending caught up", s)
+	testwait.Until(t, testwait.Timeout, func() (bool, string) {
+		h = api.LagHistory{}
+		a.do("GET", "/api/consumers/history", nil).decode(t, &h)
+		s := h.Consumers["totals"]
+		return len(s) >= 2 && s[len(s)-1].Lag == 0 && s[len(s)-1].Position > 0 &&
+			s[len(s)-1].Time.Equal(a.env.Clock.Now()), fmt.Sprintf("history of totals %+v, want a sample now, caught up", s)
+	})
+	// Another process (an engine of its own on the store) reads the same
+	// history: it is the store's, not this server's memory.
+	other, err := weft.New(weft.Config{Store: a.env.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := other.LagHistory(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(stored["totals"]), len(h.Consumers["totals"]); got != want {
+		t.Errorf("another engine reads %d samples of totals, the API served %d", got, want)
+	}
+	var recent api.LagHistory
+	a.do("GET", "/api/consumers/history?window=1m", nil).decode(t, &recent)
+	if s := recent.Consumers["totals"]; len(s) == 0 || len(s) >= len(h.Consumers["totals"]) {
+		t.Errorf("window=1m served %d samples of totals, want the last ones of %d", len(s), len(h.Consumers["totals"]))
+	}
+	for _, bad := range []string{"1s", "9999h", "x"} {
+		r := a.do("GET", "/api/consumers/history?window="+bad, nil)
+		a.mustStatus(r, http.StatusBadRequest)
+		if p := r.problem(t); p.Field != "window" {
+			t.Errorf("history window=%s: %+v", bad, p)
+		}
 	}
 
 	// Rebuild: the view is emptied and refilled from the start of the log.

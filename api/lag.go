@@ -1,16 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
-	"sync"
 	"time"
-
-	"github.com/weftrun/weft"
 )
-
-// lagSamples is how many samples of each consumer's lag the API keeps: an
-// hour at the UI's pace of one every 5 seconds.
-const lagSamples = 720
 
 // LagSample is a consumer's checkpoint and lag at one moment.
 type LagSample struct {
@@ -21,62 +15,54 @@ type LagSample struct {
 }
 
 // LagHistory is the answer of GET /api/consumers/history: each consumer's
-// lag over time, oldest sample first, as this server saw it.
+// lag over time, oldest sample first, as the store keeps it (the worker
+// running each consumer samples it, weft.Config.LagSampleInterval).
 type LagHistory struct {
 	Consumers map[string][]LagSample `json:"consumers"`
 }
 
-// lagHistory keeps the consumers' lag each time the API reads it (GET
-// /api/consumers, /api/overview, /api/consumers/history), at most once per
-// poll interval: the history the UI charts, with no goroutine of its own.
-// It lives in the server's memory and starts empty at each start.
-type lagHistory struct {
-	every time.Duration
+// Windows of GET /api/consumers/history: by default the last 6 hours, at
+// most 30 days (the samples kept are weft.Config.LagRetention's).
+const (
+	defaultLagWindow = 6 * time.Hour
+	maxLagWindow     = 30 * 24 * time.Hour
+)
 
-	mu   sync.Mutex
-	last time.Time
-	by   map[string][]LagSample
-}
-
-func newLagHistory(every time.Duration) *lagHistory {
-	return &lagHistory{every: every, by: map[string][]LagSample{}}
-}
-
-// record adds a sample of each consumer, unless one was taken less than
-// every ago.
-func (l *lagHistory) record(now time.Time, cs []weft.ConsumerStatus) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.last.IsZero() && now.Sub(l.last) < l.every && now.After(l.last) {
-		return
+// parseWindow reads the query parameter window, a Go duration from a
+// minute to most; def when absent.
+func parseWindow(r *http.Request, def, most time.Duration) (time.Duration, error) {
+	s := r.URL.Query().Get("window")
+	if s == "" {
+		return def, nil
 	}
-	l.last = now
-	for _, c := range cs {
-		s := append(l.by[c.Name], LagSample{Time: now, Position: c.Position, Head: c.Head, Lag: c.Lag})
-		if len(s) > lagSamples {
-			s = append(s[:0:0], s[len(s)-lagSamples:]...)
-		}
-		l.by[c.Name] = s
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Minute || d > most {
+		return 0, invalid("window", "window must be a duration from 1m to %s, such as 30m, not %q", fmtHours(most), s)
 	}
+	return d, nil
 }
 
-// snapshot copies the history.
-func (l *lagHistory) snapshot() map[string][]LagSample {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make(map[string][]LagSample, len(l.by))
-	for name, s := range l.by {
-		out[name] = append([]LagSample(nil), s...)
-	}
-	return out
-}
+// fmtHours writes a whole number of hours as Go writes durations, without
+// the zero minutes and seconds ("24h", not "24h0m0s").
+func fmtHours(d time.Duration) string { return fmt.Sprintf("%dh", int64(d/time.Hour)) }
 
 func (h *handler) consumerHistory(w http.ResponseWriter, r *http.Request) error {
-	cs, err := h.eng.Consumers(r.Context())
+	window, err := parseWindow(r, defaultLagWindow, maxLagWindow)
 	if err != nil {
 		return err
 	}
-	h.lag.record(h.eng.Clock().Now(), cs)
-	writeJSON(w, http.StatusOK, LagHistory{Consumers: h.lag.snapshot()})
+	hist, err := h.eng.LagHistory(r.Context(), h.eng.Clock().Now().Add(-window))
+	if err != nil {
+		return err
+	}
+	out := LagHistory{Consumers: make(map[string][]LagSample, len(hist))}
+	for name, ss := range hist {
+		s := make([]LagSample, len(ss))
+		for i, l := range ss {
+			s[i] = LagSample{Time: l.At, Position: l.Position, Head: l.Head, Lag: l.Lag}
+		}
+		out.Consumers[name] = s
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -19,8 +19,9 @@ func insightPaths() obj {
 			map[string]obj{"200": okJSON("A page of entities.", ref("EntityList"))}, "400", "401")},
 		"/api/entities/{type}/{id}/snapshot": obj{"get": op(tagEntities, "getEntitySnapshot", "An entity's latest snapshot (weft.EntityDef.SnapshotEvery)", []obj{pEntType, pEntID}, nil,
 			map[string]obj{"200": okJSON("The snapshot, or present false.", ref("EntitySnapshot"))}, read...)},
-		"/api/consumers/history": obj{"get": op(tagConsumers, "consumerHistory", "Each consumer's lag over time, as this server sampled it (at most one sample per poll interval, each time consumers are read; kept in memory, the last 720)", nil, nil,
-			map[string]obj{"200": okJSON("The samples by consumer, oldest first.", ref("LagHistory"))}, "401")},
+		"/api/consumers/history": obj{"get": op(tagConsumers, "consumerHistory", "Each consumer's lag over time, as the store keeps it: the worker running a consumer samples it about once a minute (weft.Config.LagSampleInterval), and samples are kept a day (LagRetention)", []obj{
+			param("window", "query", "How far back the samples go, as a Go duration from 1m to 720h.", obj{"type": "string", "default": "6h"}, false)}, nil,
+			map[string]obj{"200": okJSON("The samples by consumer, oldest first.", ref("LagHistory"))}, "400", "401")},
 		"/api/consumers/{name}/rebuild": obj{"post": op(tagConsumers, "rebuildProjection", "Rebuild a projection: empty its view (its Reset) and replay the log from the start", []obj{pConsumer}, nil,
 			map[string]obj{"200": okJSON("The projection, rewound to the start of the log.", ref("Consumer"))}, with(mutating, "404", "409")...)},
 	}

@@ -229,6 +229,8 @@ type Store interface {
 	Compactor
 	// NamedTimers: see store/namedtimer.go.
 	NamedTimers
+	// LagHistory: see store/laghistory.go.
+	LagHistory
 	// Updates: see store/updates.go.
 	Updates
 

@@ -44,7 +44,9 @@ func registerTotals(e *weft.Engine) {
 func TestBrowserWorld(t *testing.T) {
 	ctx := browserTest(t, 3*time.Minute)
 	var cure atomic.Bool
-	eng, _ := startEngine(t, ctx, engineSetup{Register: func(e *weft.Engine) {
+	// Lag samples every 100ms rather than every minute, so that the
+	// consumers' charts have a few points by the time the page opens.
+	eng, _ := startEngine(t, ctx, engineSetup{Config: weft.Config{LagSampleInterval: 100 * time.Millisecond}, Register: func(e *weft.Engine) {
 		registerOnboarding(e, &cure)
 		registerTotals(e)
 		weft.RegisterWorkflow(e, "greet", func(_ context.Context, name string) (string, error) { return "hello " + name, nil })
@@ -166,6 +168,8 @@ func TestBrowserWorld(t *testing.T) {
 		chromedp.Navigate(srvURL+"/#/consumers"),
 		chromedp.WaitVisible(chromedp.CSS(`#consumers-body tr[data-consumer="totals"] [data-table="counter_totals"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#lag-totals polyline`)),
+		// The chart draws the samples the worker stored: several by now.
+		chromedp.Poll[chromedp.Void](`(document.querySelector('#lag-totals polyline')?.getAttribute('points') || '').split(' ').length >= 3`),
 		chromedp.WaitVisible(chromedp.CSS(parked+` button.skip`)))
 	b.do("opening the payload", chromedp.Click(chromedp.CSS(parked+` summary`)), chromedp.WaitVisible(chromedp.CSS(parked+` pre.payload`)))
 	b.shot("consumers")

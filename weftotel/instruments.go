@@ -74,7 +74,7 @@ func (in *instruments) make(m metric.Meter) error {
 
 	in.renewals = counter("weft.leases.renewals", "{lease}", "Run leases renewed by this worker's heartbeats.")
 	in.leasesLost = counter("weft.leases.lost", "{lease}", "Run leases this worker found taken over by another worker (it abandoned the run).")
-	in.takeovers = counter("weft.leases.takeovers", "{run}", "Runs this worker claimed that an earlier execution left in the middle (a worker died, lost its lease or stopped).")
+	in.takeovers = counter("weft.leases.takeovers", "{run}", "Runs this worker took over from another worker whose lease on them expired (it died, was cut off or lost its lease).")
 
 	// The lease counters have no attributes: they start at 0, so that a
 	// rule on their increase sees the first loss.

@@ -46,11 +46,25 @@ func (o *Observer) CommandEnded(ctx context.Context, entity, command string, too
 }
 
 // HandleStarted starts the span "weft.consume <consumer>" of one event's
-// handling; the handler's context carries it.
+// handling; the handler's context carries it. The span continues the trace
+// of the code that appended the event (ev.TraceContext): it is a child of
+// the appender's span, or, when ctx is in a trace already (a handling
+// that covers several events), linked to it.
 func (o *Observer) HandleStarted(ctx context.Context, consumer, kind string, ev weftype.Event) context.Context {
-	ctx, _ = o.tracer.Start(ctx, "weft.consume "+consumer, trace.WithSpanKind(trace.SpanKindConsumer),
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(AttrConsumer.String(consumer), AttrKind.String(kind),
-			AttrPosition.Int64(ev.Position), AttrStream.String(ev.Stream), AttrType.String(ev.Type)))
+			AttrPosition.Int64(ev.Position), AttrStream.String(ev.Stream), AttrType.String(ev.Type))}
+	if ev.TraceContext != "" {
+		appender := trace.SpanContextFromContext(o.Extract(context.Background(), ev.TraceContext))
+		switch {
+		case !appender.IsValid():
+		case trace.SpanContextFromContext(ctx).IsValid():
+			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: appender}))
+		default:
+			ctx = trace.ContextWithRemoteSpanContext(ctx, appender)
+		}
+	}
+	ctx, _ = o.tracer.Start(ctx, "weft.consume "+consumer, opts...)
 	return ctx
 }
 

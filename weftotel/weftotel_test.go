@@ -15,8 +15,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weftrun/weft"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/store/sqlite"
 	"github.com/weftrun/weft/weftotel"
+	"github.com/weftrun/weft/wefttest"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -164,5 +166,59 @@ func TestLongHistoryCounted(t *testing.T) {
 	obs.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 	if want := `weft_runs_long_history_total{weft_workflow="inbox"} 1`; !strings.Contains(w.Body.String(), want) {
 		t.Fatalf("metrics lack %s:\n%s", want, w.Body.String())
+	}
+}
+
+// TestTakeoversCounted checks that weft_leases_takeovers_total counts a run
+// claimed from another worker whose lease on it expired, and not the runs
+// this worker claims new.
+func TestTakeoversCounted(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "weft.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	obs, err := weftotel.New(weftotel.Options{TracerProvider: sdktrace.NewTracerProvider()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obs.Shutdown(ctx)
+	clock := wefttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	eng, err := weft.New(weft.Config{Store: st, Observer: obs, Clock: clock, WorkerID: "B", PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	echo := weft.RegisterWorkflow(eng, "echo", func(ctx context.Context, in string) (string, error) {
+		return weft.Step(ctx, "echo", func(context.Context) (string, error) { return in, nil })
+	})
+	// Worker A claims the run and dies: its lease runs out.
+	if _, err := echo.Start(ctx, "left", "left"); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := st.ClaimRuns(ctx, &store.ClaimRunsParams{Owner: "A", Now: clock.Now(), LeaseFor: time.Minute, Limit: 1})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("A's claim = %v, %v", claimed, err)
+	}
+	clock.Advance(2 * time.Minute)
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Stop(ctx)
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for _, id := range []string{"left", "new"} {
+		run, err := echo.Start(rctx, id, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Result(rctx); err != nil {
+			t.Fatalf("run %s: %v", id, err)
+		}
+	}
+	w := httptest.NewRecorder()
+	obs.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if want := "weft_leases_takeovers_total 1\n"; !strings.Contains(w.Body.String(), want) {
+		t.Errorf("metrics lack %q:\n%s", want, w.Body.String())
 	}
 }

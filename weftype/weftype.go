@@ -31,6 +31,9 @@ type Event struct {
 	Tags []string
 	// Time is when the event was appended, by the appending engine's clock.
 	Time time.Time
+	// TraceContext is the trace context of the code that appended the
+	// event (NewEvent.TraceContext), empty when it had none.
+	TraceContext string
 }
 
 // NewEvent is an event to append; the store assigns its position and version.
@@ -38,6 +41,10 @@ type NewEvent struct {
 	Type string
 	Data []byte
 	Tags []string
+	// TraceContext is the trace context of the appender, as the engine's
+	// weft.TracePropagator wrote it (a W3C traceparent), stored with the
+	// event so that its consumers continue that trace. Empty for none.
+	TraceContext string
 }
 
 // RunStatus is the lifecycle state of a workflow run.
@@ -140,6 +147,13 @@ type Run struct {
 	// recorded, or by an engine that did not know the workflow; the
 	// claiming worker's policy for the workflow applies to those.
 	StayOnBuild *bool
+	// TakenOverFrom is set on the runs Store.ClaimRuns returns, and only
+	// there: the worker whose lease on the run had expired when this claim
+	// took it, when that was another worker than the claimer (its
+	// execution stopped in the middle: the worker died, was cut off or
+	// lost its lease). Empty when the lease was free (a new run, or one
+	// that passivated, ended a wait or was released) or the claimer's own.
+	TakenOverFrom string
 }
 
 // Queued reports whether the run waits in its queue: it is on a queue,
@@ -313,3 +327,17 @@ func (e *SchemaVersionError) Error() string {
 
 // AnyVersion may be passed as an expected version to skip the concurrency check.
 const AnyVersion int64 = -1
+
+// LagSample is a consumer's checkpoint and lag at one moment, as the
+// worker running the consumer sampled it (store.LagHistory).
+type LagSample struct {
+	// Consumer names the consumer or projection.
+	Consumer string
+	// At is when it was sampled, by the sampling engine's clock.
+	At time.Time
+	// Position is the consumer's checkpoint, Head the log's last position
+	// and Lag how far the consumer is behind (see weft.ConsumerStatus).
+	Position int64
+	Head     int64
+	Lag      int64
+}

@@ -10,6 +10,7 @@
 //   - checkpointing by delivery (at least once, at most once, projections in
 //     the store's transaction) and retries (checkpoint.go);
 //   - parking and stopping on events that keep failing (park.go);
+//   - measuring a consumer's lag and sampling it over time (lag.go);
 //   - what waiters and operators see: idleness, pending retries, pausing a
 //     consumer to move its checkpoint (status.go).
 //
@@ -48,6 +49,12 @@ type Env struct {
 	// Observer hears each handling and parking, for traces and metrics.
 	// Required (the engine passes one that observes nothing by default).
 	Observer Observer
+	// LagSampleInterval is how often the worker holding a consumer's first
+	// partition records a sample of its lag (store.LagHistory); 0 or
+	// negative records none. LagRetention is how long samples are kept
+	// (0: for ever).
+	LagSampleInterval time.Duration
+	LagRetention      time.Duration
 }
 
 // Observer hears what consumers do. Its methods are called from the
@@ -114,6 +121,8 @@ type Runner struct {
 
 	parts   []*partition  // by number
 	reclaim chan struct{} // a partition lost its lease, or a reset moved the tokens on
+
+	sampledAt time.Time // when this engine last sampled the lag; only loop uses it
 
 	mu sync.Mutex // guards the state fields of parts
 }

@@ -29,6 +29,7 @@ func (r *Runner) loop(ctx context.Context) {
 	}
 	var release []int
 	var validUntil time.Time // the leases held are surely ours until then
+	holdsFirst := false      // this engine holds partition 0: it samples the lag
 	for ctx.Err() == nil {
 		started := r.set.env.Clock.Now()
 		claim, err := r.claim(ctx, r.set.env.LeaseDuration, release)
@@ -65,6 +66,8 @@ func (r *Runner) loop(ctx context.Context) {
 					stop(num)
 				}
 			}
+			_, holdsFirst = held[0]
+			r.sampleLag(ctx, holdsFirst)
 			for num, token := range held {
 				if running[num] != nil || num >= len(r.parts) {
 					continue
@@ -92,6 +95,7 @@ func (r *Runner) loop(ctx context.Context) {
 		case <-ctx.Done():
 		case <-r.reclaim:
 		case <-wait.C:
+		case <-r.nextSample(holdsFirst):
 		}
 		wait.Stop()
 	}

@@ -54,9 +54,9 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		return false
 	}
 	for _, r := range runs {
-		if r.Status == weftype.StatusRunning {
-			// A run passivates or ends with its lease released; one still
-			// running was left in the middle by its last execution.
+		if r.TakenOverFrom != "" {
+			// The store saw the lease of another worker expire on it: that
+			// worker's execution stopped in the middle.
 			s.cfg.Observer.RunTakenOver(r)
 		}
 		s.launch(ctx, r)

@@ -69,8 +69,8 @@ type Observer interface {
 	LeasesRenewed(n int)
 	// LeaseLost is called when a heartbeat found a run's lease taken over.
 	LeaseLost(runID string)
-	// RunTakenOver is called for a claimed run whose earlier execution
-	// stopped in the middle (status running with no end recorded).
+	// RunTakenOver is called for a claimed run that the claim took over
+	// from another worker whose lease on it expired (run.TakenOverFrom).
 	RunTakenOver(run *weftype.Run)
 }
 

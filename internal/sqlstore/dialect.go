@@ -162,12 +162,13 @@ type OneStatement interface {
 	// due earlier, and only then records the signal. One row: the signal's
 	// ID (NULL when refused) and the run's status (NULL for an unknown run).
 	SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (string, []any)
-	// ClaimRuns leases the runs that pick (a SELECT of their id, with
-	// pickArgs) finds, updating them with the assignments set (with
-	// setArgs: the lease, the token, the build), and returns them as the
-	// SELECT of run columns selectFrom would, reading from the table name
-	// it is given.
-	ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(table string) string) (string, []any)
+	// ClaimRuns leases the runs that pick (a SELECT of their id and lease
+	// owner before the claim, with pickArgs) finds, updating them with the
+	// assignments set (with setArgs: the lease, the token, the build), and
+	// returns them as the SELECT selectFrom would: run columns and the
+	// lease owner before, reading the claimed runs from the table named
+	// claimed and the picked rows from the one named picked.
+	ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(claimed, picked string) string) (string, []any)
 }
 
 // Commit is one CommitRun for OneStatement.CommitRuns: its parameters,

@@ -47,7 +47,7 @@
 // Each store ships its own migrations (column types differ), but all of them
 // create the same tables and columns:
 //
-//	events      (position autoincrement PK, stream, version, type, data, tags, time)
+//	events      (position autoincrement PK, stream, version, type, data, tags, time, trace_context)
 //	            UNIQUE (stream, version); tags is a JSON array of strings or NULL
 //	event_tags  (tag, position) PK (tag, position): the index behind tag filters
 //	streams     (stream PK, version): the current version of every stream

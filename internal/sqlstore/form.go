@@ -43,10 +43,11 @@ type form interface {
 	// sendSignal makes the run due and records the signal, unless the run
 	// has ended or does not exist (see signalVerdict).
 	sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict) error
-	// claimRuns leases the runs the SELECT of ids pick finds with the
-	// assignments set, and hands each claimed run to add, ordered by
-	// wake_at and id.
-	claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, add func(*weftype.Run)) error
+	// claimRuns leases the runs the SELECT of ids and lease owners pick
+	// finds with the assignments set, and hands each claimed run to add,
+	// ordered by wake_at and id, with its TakenOverFrom set for the claim
+	// of owner.
+	claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, owner string, add func(*weftype.Run)) error
 }
 
 // newForm returns the form of d: oneStatement when it has OneStatement,

@@ -54,10 +54,10 @@ func (f oneStatement) sendSignal(w *wtx, p *store.SendSignalParams, payload []by
 	return nil
 }
 
-func (f oneStatement) claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, add func(*weftype.Run)) error {
-	q, args := f.one.ClaimRuns(pick, pickArgs, set, setArgs, selectRunsFrom)
+func (f oneStatement) claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, owner string, add func(*weftype.Run)) error {
+	q, args := f.one.ClaimRuns(pick, pickArgs, set, setArgs, selectClaimedFrom)
 	w.c.queue(q, args, func(scan func(dest ...any) error) error {
-		r, err := scanRun(scanFunc(scan))
+		r, err := scanClaimed(scanFunc(scan), owner)
 		if err != nil {
 			return fmt.Errorf("claim runs: %w", err)
 		}

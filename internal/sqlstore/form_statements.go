@@ -184,19 +184,20 @@ func (statements) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, 
 	return nil
 }
 
-func (statements) claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, add func(*weftype.Run)) error {
+func (statements) claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, owner string, add func(*weftype.Run)) error {
 	rows, err := w.query(pick, pickArgs...)
 	if err != nil {
 		return fmt.Errorf("claim runs: %w", err)
 	}
 	var ids []any
+	before := map[string]string{} // the lease owners before the claim
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var id, prev string
+		if err := rows.Scan(&id, &prev); err != nil {
 			rows.Close()
 			return fmt.Errorf("claim runs: %w", err)
 		}
-		ids = append(ids, id)
+		ids, before[id] = append(ids, id), prev
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -219,6 +220,7 @@ func (statements) claimRuns(w *wtx, pick string, pickArgs []any, set string, set
 		return fmt.Errorf("claim runs: %w", err)
 	}
 	for _, r := range runs {
+		r.TakenOverFrom = takenOverFrom(before[r.ID], owner)
 		add(r)
 	}
 	return nil

@@ -112,11 +112,12 @@ func (s *Store) claimQueues(ctx context.Context, p *store.ClaimRunsParams, t tim
 			return fmt.Errorf("claim runs: %w", err)
 		}
 		var ids []any
+		before := map[string]string{} // the lease owners before the claim
 		for _, q := range queues {
 			if len(ids) >= p.Limit {
 				break
 			}
-			got, err := w.claimQueue(p, q, t, p.Limit-len(ids), s.d.ClaimLock())
+			got, err := w.claimQueue(p, q, t, p.Limit-len(ids), s.d.ClaimLock(), before)
 			if err != nil {
 				return fmt.Errorf("claim runs of queue %q: %w", q, err)
 			}
@@ -129,8 +130,13 @@ func (s *Store) claimQueues(ctx context.Context, p *store.ClaimRunsParams, t tim
 		if err != nil {
 			return fmt.Errorf("claim runs: %w", err)
 		}
-		runs, err = scanRuns(rows)
-		return err
+		if runs, err = scanRuns(rows); err != nil {
+			return err
+		}
+		for _, r := range runs {
+			r.TakenOverFrom = takenOverFrom(before[r.ID], p.Owner)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -160,11 +166,11 @@ func (w *wtx) claimableQueues(p *store.ClaimRunsParams, queues []string, tn int6
 	return out, rows.Err()
 }
 
-// claimQueue claims up to budget runs of queue name and returns their IDs.
-// lock is the dialect's ClaimLock: on PostgreSQL the queue's record is
+// claimQueue claims up to budget runs of queue name and returns their IDs;
+// before gets their lease owners before the claim. lock is the dialect's ClaimLock: on PostgreSQL the queue's record is
 // locked, and a queue another worker admits from at the moment is skipped
 // (that worker admits for it); on SQLite writes take turns anyway.
-func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, budget int, lock string) ([]any, error) {
+func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, budget int, lock string, before map[string]string) ([]any, error) {
 	tn := nanos(t)
 	var lim queueLimits
 	err := w.queryRow(`SELECT concurrency, per_worker, rate_n, rate_per, key_concurrency, aging
@@ -208,7 +214,7 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 		return nil, err
 	}
 	set, setArgs := claimSet(p, nanos(t.Add(p.LeaseFor)), tn)
-	if err := w.claimIDs(set, setArgs, due); err != nil {
+	if err := w.claimIDs(set, setArgs, due, before); err != nil {
 		return nil, err
 	}
 	waiting := cond + ` AND r.admitted_at IS NULL AND NOT r.cancel_requested AND (r.wake_at IS NULL OR r.wake_at <= ?)`
@@ -217,7 +223,7 @@ func (w *wtx) claimQueue(p *store.ClaimRunsParams, name string, t time.Time, bud
 	if err != nil {
 		return nil, err
 	}
-	if err := w.claimIDs(set+`, admitted_at = ?, wake_at = ?`, append(slices.Clone(setArgs), tn, tn), admitted); err != nil {
+	if err := w.claimIDs(set+`, admitted_at = ?, wake_at = ?`, append(slices.Clone(setArgs), tn, tn), admitted, before); err != nil {
 		return nil, err
 	}
 	if held != heldNot {
@@ -329,12 +335,29 @@ func (w *wtx) holdWaiting(name string, lim queueLimits, waiting string, waitingA
 	return err
 }
 
-// claimIDs leases the runs ids with the claim's set.
-func (w *wtx) claimIDs(set string, setArgs []any, ids []any) error {
+// claimIDs leases the runs ids with the claim's set, having read into
+// before the lease owners it replaces (those not empty).
+func (w *wtx) claimIDs(set string, setArgs []any, ids []any, before map[string]string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := w.exec(`UPDATE runs SET `+set+` WHERE id IN (`+placeholders(len(ids))+`)`, append(slices.Clone(setArgs), ids...)...)
+	rows, err := w.query(`SELECT id, lease_owner FROM runs WHERE lease_owner <> '' AND id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, owner string
+		if err := rows.Scan(&id, &owner); err != nil {
+			rows.Close()
+			return err
+		}
+		before[id] = owner
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = w.exec(`UPDATE runs SET `+set+` WHERE id IN (`+placeholders(len(ids))+`)`, append(slices.Clone(setArgs), ids...)...)
 	return err
 }
 

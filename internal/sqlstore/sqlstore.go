@@ -283,7 +283,7 @@ var runStreamPrefix = weftype.StreamName(weftype.RunKind, "")
 
 // --- events
 
-const eventCols = `position, stream, version, type, data, tags, time`
+const eventCols = `position, stream, version, type, data, tags, time, trace_context`
 
 func scanEvents(rows *sql.Rows) ([]weftype.Event, error) {
 	defer rows.Close()
@@ -292,7 +292,7 @@ func scanEvents(rows *sql.Rows) ([]weftype.Event, error) {
 		var e weftype.Event
 		var tags sql.NullString
 		var t int64
-		if err := rows.Scan(&e.Position, &e.Stream, &e.Version, &e.Type, &e.Data, &tags, &t); err != nil {
+		if err := rows.Scan(&e.Position, &e.Stream, &e.Version, &e.Type, &e.Data, &tags, &t, &e.TraceContext); err != nil {
 			return nil, err
 		}
 		var err error
@@ -391,12 +391,6 @@ var runSelect = `SELECT r.id, r.workflow, r.parent, r.status, r.input, r.result,
 	r.created_at, r.updated_at, r.wakes, r.reset_from, r.reset_to, r.build, r.trace_context,
 	r.queue, r.priority, r.concurrency_key, r.admitted_at, r.stay_on_build
 	FROM runs r LEFT JOIN streams s ON s.stream = '` + runStreamPrefix + `' || r.id`
-
-// selectRunsFrom is runSelect reading the runs of table (a WITH query's
-// name) instead of the runs table.
-func selectRunsFrom(table string) string {
-	return strings.Replace(runSelect, "FROM runs r", "FROM "+table+" r", 1)
-}
 
 type scanner interface{ Scan(dest ...any) error }
 

@@ -96,8 +96,8 @@ func (w *wtx) append(stream string, expected int64, evs []weftype.NewEvent, t ti
 		if data == nil {
 			data = []byte{}
 		}
-		positions[i], err = w.insertID(`position`, `INSERT INTO events (stream, version, type, data, tags, time, stream_hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			stream, cur+int64(i)+1, e.Type, data, tags, tn, hash)
+		positions[i], err = w.insertID(`position`, `INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			stream, cur+int64(i)+1, e.Type, data, tags, tn, hash, e.TraceContext)
 		if err != nil {
 			return 0, nil, fmt.Errorf("append to %q: %w", stream, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
@@ -79,11 +80,13 @@ func (s *Store) RenewLeases(ctx context.Context, p *store.RenewLeasesParams) (*s
 // only one to execute, which proves that whoever held them is gone. Their
 // runs and partitions can be claimed at once, without waiting for the
 // leases to run out; the lease tokens stay, so that a write under a lease
-// given back is still refused.
+// given back is still refused. A run's lease is ended (expired now) rather
+// than cleared, so that the claim that takes the run over sees whose it
+// was (weftype.Run.TakenOverFrom).
 func (s *Store) ReleaseAllLeases(ctx context.Context) error {
 	return s.write(ctx, func(w *wtx) error {
 		for _, q := range []string{
-			`UPDATE runs SET lease_owner = '', lease_expires = NULL WHERE lease_owner <> ''`,
+			`UPDATE runs SET lease_expires = 0 WHERE lease_owner <> ''`,
 			`UPDATE consumer_partitions SET lease_owner = '', lease_expires = 0 WHERE lease_owner <> ''`,
 			`DELETE FROM consumer_members`,
 		} {
@@ -93,4 +96,35 @@ func (s *Store) ReleaseAllLeases(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// selectClaimedFrom is runSelect reading the runs of table claimed, with
+// one more column: the lease owner before the claim, from the rows of
+// table picked (id, lease_owner), for scanClaimed.
+func selectClaimedFrom(claimed, picked string) string {
+	return strings.Replace(runSelect, "FROM runs r",
+		", pk.lease_owner FROM "+claimed+" r JOIN "+picked+" pk ON pk.id = r.id", 1)
+}
+
+// scanClaimed scans a row of selectClaimedFrom: a run that a claim by
+// owner leased, and the lease owner before, which makes the run
+// TakenOverFrom that owner when it was another worker.
+func scanClaimed(sc scanner, owner string) (*weftype.Run, error) {
+	var before string
+	r, err := scanRun(scanFunc(func(dest ...any) error { return sc.Scan(append(dest, &before)...) }))
+	if err != nil {
+		return nil, err
+	}
+	r.TakenOverFrom = takenOverFrom(before, owner)
+	return r, nil
+}
+
+// takenOverFrom is the worker a claim by owner took a run over from, the
+// run's lease owner before being before: "" when the lease was free (a
+// claim only takes a held lease once it expired) or owner's own.
+func takenOverFrom(before, owner string) string {
+	if before == owner {
+		return ""
+	}
+	return before
 }

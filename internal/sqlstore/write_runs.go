@@ -188,7 +188,7 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	}
 	// Runs on a queue are claimed through it only (claimQueues).
 	cond, args := claimable(p, tn)
-	q := `SELECT r.id FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ? AND r.queue = '' AND ` + cond
+	q := `SELECT r.id, r.lease_owner FROM runs r WHERE r.wake_at IS NOT NULL AND r.wake_at <= ? AND r.queue = '' AND ` + cond
 	args = append([]any{tn}, args...)
 	set, setArgs := claimSet(p, nanos(t.Add(p.LeaseFor)), tn)
 	q += ` ORDER BY r.wake_at, r.id LIMIT ? ` + s.d.ClaimLock()
@@ -196,7 +196,7 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	var runs []*weftype.Run
 	err := s.writeQueued(ctx, true, func(w *wtx) error {
 		runs = nil
-		return w.form.claimRuns(w, q, args, set, setArgs, func(r *weftype.Run) { runs = append(runs, r) })
+		return w.form.claimRuns(w, q, args, set, setArgs, p.Owner, func(r *weftype.Run) { runs = append(runs, r) })
 	})
 	if err != nil {
 		return nil, err

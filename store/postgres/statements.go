@@ -59,11 +59,11 @@ func (dialect) CreateRun(p *store.CreateRunParams, stream string, wake, tn int64
 		ev.addTo(1, p.Events)
 		b.add(`,
 	st AS (INSERT INTO streams (stream, version) SELECT ?, ?::bigint FROM ins),
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT ?, x.ord, x.type, x.data, x.tags, ?::bigint, ?::bigint
-		FROM unnest(?::int[], ?::text[], ?::bytea[], ?::text[]) AS x(ord, type, data, tags)
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context)
+		SELECT ?, x.ord, x.type, x.data, x.tags, ?::bigint, ?::bigint, x.tc
+		FROM unnest(?::int[], ?::text[], ?::bytea[], ?::text[], ?::text[]) AS x(ord, type, data, tags, tc)
 		WHERE EXISTS (SELECT 1 FROM ins) ORDER BY x.ord RETURNING version, position)`,
-			stream, int64(len(p.Events)), stream, tn, weftype.StreamHash(stream), ev.ord, ev.typ, ev.data, ev.tags)
+			stream, int64(len(p.Events)), stream, tn, weftype.StreamHash(stream), ev.ord, ev.typ, ev.data, ev.tags, ev.trace)
 		if len(ev.tagTag) > 0 {
 			b.add(`,
 	et AS (INSERT INTO event_tags (tag, position)
@@ -160,11 +160,11 @@ func (dialect) CommitRuns(cs []sqlstore.Commit) (string, []any) {
 	s AS (UPDATE streams SET version = c.base + c.n FROM chk c WHERE streams.stream = c.stream AND c.ok AND c.n > 0)`)
 	}
 	b.add(`,
-	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash)
-		SELECT c.stream, c.base + x.ord, x.type, x.data, x.tags, c.time, c.hash
-		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::text[]) AS x(k, ord, type, data, tags)
+	e AS (INSERT INTO events (stream, version, type, data, tags, time, stream_hash, trace_context)
+		SELECT c.stream, c.base + x.ord, x.type, x.data, x.tags, c.time, c.hash, x.tc
+		FROM unnest(?::bigint[], ?::int[], ?::text[], ?::bytea[], ?::text[], ?::text[]) AS x(k, ord, type, data, tags, tc)
 		JOIN chk c ON c.k = x.k WHERE c.ok ORDER BY x.k, x.ord RETURNING stream, version, position)`,
-		a.ev.k, a.ev.ord, a.ev.typ, a.ev.data, a.ev.tags)
+		a.ev.k, a.ev.ord, a.ev.typ, a.ev.data, a.ev.tags, a.ev.trace)
 	if len(a.ev.tagTag) > 0 {
 		b.add(`,
 	et AS (INSERT INTO event_tags (tag, position)
@@ -275,14 +275,16 @@ func (a *commitArrays) update(p *store.CommitRunParams, upd, ends bool) {
 }
 
 // eventArrays is events as arrays for unnest: the number of their commit
-// (k), their place in it (ord, from 1), type, data and tags (JSON, or
-// NULL), and one row per distinct tag of each event for event_tags.
+// (k), their place in it (ord, from 1), type, data, tags (JSON, or NULL)
+// and trace context, and one row per distinct tag of each event for
+// event_tags.
 type eventArrays struct {
 	k      []int64
 	ord    []int32
 	typ    []string
 	data   [][]byte
 	tags   []*string
+	trace  []string
 	tagK   []int64
 	tagOrd []int32
 	tagTag []string
@@ -303,7 +305,7 @@ func (a *eventArrays) addTo(k int64, evs []weftype.NewEvent) {
 			tags = &s
 		}
 		a.k, a.ord, a.typ = append(a.k, k), append(a.ord, ord), append(a.typ, e.Type)
-		a.data, a.tags = append(a.data, data), append(a.tags, tags)
+		a.data, a.tags, a.trace = append(a.data, data), append(a.tags, tags), append(a.trace, e.TraceContext)
 		for j, tag := range e.Tags {
 			if !slices.Contains(e.Tags[:j], tag) {
 				a.tagK, a.tagOrd, a.tagTag = append(a.tagK, k), append(a.tagOrd, ord), append(a.tagTag, tag)
@@ -327,10 +329,10 @@ func (dialect) SendSignal(p *store.SendSignalParams, payload []byte, tn int64) (
 
 // ClaimRuns implements sqlstore.OneStatement: one statement picks, leases
 // and returns the runs.
-func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(string) string) (string, []any) {
+func (dialect) ClaimRuns(pick string, pickArgs []any, set string, setArgs []any, selectFrom func(claimed, picked string) string) (string, []any) {
 	q := `WITH c AS (` + pick + `),
 		u AS (UPDATE runs SET ` + set + `
 			FROM c WHERE runs.id = c.id RETURNING runs.*)
-		` + selectFrom("u") + ` ORDER BY r.wake_at, r.id`
+		` + selectFrom("u", "c") + ` ORDER BY r.wake_at, r.id`
 	return q, append(append([]any(nil), pickArgs...), setArgs...)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +17,58 @@ var leaseTests = []test{
 	{"RenewLeases", testRenewLeases},
 	{"RenewLeasesMany", testRenewLeasesMany},
 	{"ReleaseUnlessWoken", testReleaseUnlessWoken},
+	{"ClaimTakenOver", testClaimTakenOver},
+}
+
+// testClaimTakenOver checks that a claim says which runs it took over
+// from another worker whose lease expired (weftype.Run.TakenOverFrom), of
+// a queue too, and no others: new runs, runs released by a commit, and a
+// worker's own expired lease.
+func testClaimTakenOver(t *testing.T, h *harness) {
+	for _, id := range []string{"a", "b", "c"} {
+		h.create(id, "w", "", t0)
+	}
+	h.saveQueue(store.SaveQueueParams{Name: "q", Concurrency: 10})
+	h.enqueueRun("qa", "q", t0, 0, "")
+	taken := func(runs []*weftype.Run) map[string]string {
+		m := map[string]string{}
+		for _, r := range runs {
+			m[r.ID] = r.TakenOverFrom
+		}
+		return m
+	}
+	first := h.claimQ("A", t0, 10, "q")
+	if got, want := taken(first), map[string]string{"a": "", "b": "", "c": "", "qa": ""}; !maps.Equal(got, want) {
+		t.Fatalf("A's first claim: TakenOverFrom by run %v, want %v (new runs are no takeover)", got, want)
+	}
+	held := map[string]*weftype.Run{}
+	for _, r := range first {
+		held[r.ID] = r
+	}
+	// c passivates (a commit releases its lease) and is woken at once.
+	h.commit(&store.CommitRunParams{RunID: "c", LeaseToken: held["c"].LeaseToken, ExpectedVersion: held["c"].Version,
+		Status: weftype.StatusWaiting, SetWakeAt: true, WakeAt: t0, ReleaseLease: true})
+	// A's own claim of b once its lease expired is no takeover.
+	h.ok(h.st.RenewLease(h.ctx, &store.RenewLeaseParams{RunID: "a", LeaseToken: held["a"].LeaseToken, Until: t0.Add(3 * time.Minute)}))
+	h.ok(h.st.RenewLease(h.ctx, &store.RenewLeaseParams{RunID: "qa", LeaseToken: held["qa"].LeaseToken, Until: t0.Add(3 * time.Minute)}))
+	again := h.claimQ("A", t0.Add(2*time.Minute), 10, "q")
+	if got, want := taken(again), map[string]string{"b": "", "c": ""}; !maps.Equal(got, want) {
+		t.Fatalf("A's claim at +2m: TakenOverFrom by run %v, want %v", got, want)
+	}
+	// B takes a and qa over once A's leases on them expired, and c, which
+	// A's claim at +2m holds until +3m; b is A's until +3m too.
+	over := h.claimQ("B", t0.Add(4*time.Minute), 10, "q")
+	if got, want := taken(over), map[string]string{"a": "A", "b": "A", "c": "A", "qa": "A"}; !maps.Equal(got, want) {
+		t.Fatalf("B's claim at +4m: TakenOverFrom by run %v, want %v", got, want)
+	}
+	for _, r := range over {
+		if r.LeaseOwner != "B" {
+			t.Errorf("run %s claimed by B has owner %q", r.ID, r.LeaseOwner)
+		}
+	}
+	if r := h.run("a"); r.TakenOverFrom != "" {
+		t.Errorf("GetRun returned TakenOverFrom %q, want it set by claims only", r.TakenOverFrom)
+	}
 }
 
 // testRenewLeases checks that one RenewLeases renews the held leases and

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NextWakeAt", testNextWakeAt},
 		{"RunStats", testRunStats},
 		{"RunTraceContext", testRunTraceContext},
+		{"EventTraceContext", testEventTraceContext},
 		{"BlockRun", testBlockRun},
 		{"CancelledContext", testCancelledContext},
 		{"ConcurrentWriters", testConcurrentWriters},
@@ -80,6 +81,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, queueTests...)
 	tests = append(tests, stepSlotTests...)
 	tests = append(tests, startTests...)
+	tests = append(tests, lagHistoryTests...)
 	tests = append(tests, updateTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,5 +1,5 @@
 // The consumers page (#/consumers): each consumer's and projection's
-// checkpoint, lag over time (a chart of the samples the server keeps),
+// checkpoint, lag over time (a chart of the samples the store keeps),
 // throughput, partitions' owners and, for projections, their tables' row
 // counts; the parked events with their error and payload. An admin token
 // also gets the actions: reset a checkpoint, rebuild a projection, retry
@@ -14,14 +14,15 @@ function fmtAge(ms) { return ms > 0 ? fmtDuration(ms) : ''; }
 function consumerAPI(name) { return '/api/consumers/' + encodeURIComponent(name); }
 
 // throughput is the checkpoint's advance in log positions per second over
-// the last minute of samples (positions include events the consumer's
-// filters skip).
+// the last five minutes of samples, or between the last two when they are
+// further apart (the workers sample about once a minute; positions include
+// events the consumer's filters skip).
 function throughput(samples) {
   if (!samples || samples.length < 2) return '';
   const last = samples[samples.length - 1];
   const t1 = new Date(last.time).getTime();
-  let first = samples[0];
-  for (const s of samples) if (t1 - new Date(s.time).getTime() <= 60000) { first = s; break; }
+  let first = samples[samples.length - 2];
+  for (const s of samples) if (s !== last && t1 - new Date(s.time).getTime() <= 300000) { first = s; break; }
   const dt = (t1 - new Date(first.time).getTime()) / 1000;
   if (dt <= 0) return '';
   return ((last.position - first.position) / dt).toFixed(1) + '/s';
@@ -113,7 +114,7 @@ export async function showConsumers() {
   const cbody = el('tbody', {id: 'consumers-body'});
   const pbody = el('tbody', {id: 'parked-body'});
   view.replaceChildren(
-    pagePanel('Consumers and projections', 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the samples this server took while the page was open (up to an hour). Throughput is the checkpoint\'s advance in log positions per second.',
+    pagePanel('Consumers and projections', 'They read the log in order. Lag is the head minus the checkpoint while an event waits for them; the chart shows it over the last 6 hours, from the samples the worker running each consumer stores about once a minute. Throughput is the checkpoint\'s advance in log positions per second.',
       el('table', {class: 'consumers'},
         thead(['Name', 'Kind', 'Position', 'Lag', 'Lag over time', 'Throughput', 'Oldest waiting', 'Parked', 'Run by', 'Rows', 'State', '']),
         cbody)),
