@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftrun/weft/internal/executor"
 	"github.com/weftrun/weft/internal/scheduler"
+	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -65,6 +66,13 @@ type endsTold struct {
 func (t endsTold) Execute() {
 	t.x.Execute()
 	if st := t.x.Status(); st.Terminal() || st == weftype.StatusBlocked {
+		// The commit that ended the run told the other processes, on a
+		// store that does (store.RunEndCommitNotifier): only this
+		// engine's waiters are left to wake.
+		if n, ok := t.e.store.(store.RunEndCommitNotifier); ok && n.NotifiesRunEnds() && st.Terminal() {
+			t.e.ends.fire(t.x.Run().ID)
+			return
+		}
 		t.e.runEnded(context.Background(), t.x.Run().ID)
 	}
 }

@@ -568,6 +568,14 @@ func (c claimCounter) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) (
 	return runs, err
 }
 
+// ClaimRunsNextWake counts too: the scheduler claims through it
+// (store.NextWakeClaimer), which *postgres.Store has.
+func (c claimCounter) ClaimRunsNextWake(ctx context.Context, p *store.ClaimRunsParams) ([]*weftype.Run, time.Time, bool, error) {
+	runs, next, known, err := c.Store.ClaimRunsNextWake(ctx, p)
+	c.n.Add(int64(len(runs)))
+	return runs, next, known, err
+}
+
 // startWorkers starts n workers on dsn with the cluster's lease timing:
 // configure (if not nil) adjusts each one's engine configuration, and
 // register registers its workflows, entities and consumers before it

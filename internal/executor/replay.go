@@ -15,6 +15,17 @@ import (
 // is all their order needs (every signal counted in the claimed run's Wakes
 // is among them), and in the time of one read rather than two.
 func (x *Execution) load(ctx context.Context) error {
+	if !x.query && x.run.Version <= 1 && x.run.Wakes == 0 {
+		// A run whose journal holds its start only and that nothing woke
+		// (every signal and cancel request counts in Wakes) has nothing to
+		// read: a run this engine just created leased to itself, or a new
+		// run claimed. Reading would cost two round trips before its first
+		// step. A signal sent meanwhile is seen as a wake-up when it
+		// passivates (CommitRunParams.CheckWakes), as after any load.
+		x.reset()
+		x.entries = int(x.run.Version)
+		return nil
+	}
 	st := x.env.Store
 	type signals struct {
 		sigs []weftype.Signal

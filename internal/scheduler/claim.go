@@ -3,14 +3,17 @@ package scheduler
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/weftrun/weft/store"
 	"github.com/weftrun/weft/weftype"
 )
 
 // claimAndLaunch claims due runs up to the free capacity and executes each in
-// its own goroutine. It reports whether it filled the capacity it asked for.
-func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
+// its own goroutine. It reports whether it filled the capacity it asked for,
+// and the store's next wake-up after now when the claim read it
+// (store.NextWakeClaimer; known false otherwise).
+func (s *Scheduler) claimAndLaunch(ctx context.Context) (full bool, next time.Time, known bool) {
 	workflows := s.cfg.Workflows()
 	var queues []string
 	if s.cfg.Queues != nil {
@@ -24,7 +27,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		if len(workflows) == 0 {
 			s.claimOK.Store(true) // nothing to claim is not a failure
 		}
-		return false
+		return false, time.Time{}, false
 	}
 	exclude := make([]string, 0, len(s.active))
 	for id := range s.active {
@@ -40,18 +43,25 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		s.claimEnded.Broadcast()
 	}()
 	limit := min(free, 500)
-	runs, err := s.cfg.Store.ClaimRuns(ctx, &store.ClaimRunsParams{
+	p := &store.ClaimRunsParams{
 		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
 		Limit: limit, Exclude: exclude, Workflows: workflows,
 		Build: s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
 		Queues: queues,
-	})
+	}
+	var runs []*weftype.Run
+	var err error
+	if nc, ok := s.cfg.Store.(store.NextWakeClaimer); ok {
+		runs, next, known, err = nc.ClaimRunsNextWake(ctx, p)
+	} else {
+		runs, err = s.cfg.Store.ClaimRuns(ctx, p)
+	}
 	s.claimOK.Store(err == nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.cfg.Logger.Error("weft: claiming runs failed", "error", err)
 		}
-		return false
+		return false, time.Time{}, false
 	}
 	for _, r := range runs {
 		if r.TakenOverFrom != "" {
@@ -61,7 +71,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) bool {
 		}
 		s.launch(ctx, r)
 	}
-	return len(runs) == limit
+	return len(runs) == limit, next, known
 }
 
 // launch executes a run this engine holds the lease of, in its own

@@ -159,15 +159,23 @@ func (s *Scheduler) loop(ctx context.Context, listen <-chan struct{}) {
 		s.mu.Unlock()
 	}()
 	for {
-		full := s.claimAndLaunch(ctx)
+		full, next, known := s.claimAndLaunch(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if full {
 			continue
 		}
+		if !known {
+			// The claim did not read the next wake-up with its write
+			// (store.NextWakeClaimer): one read more.
+			var err error
+			if next, err = s.cfg.Store.NextWakeAt(ctx); err != nil {
+				next = time.Time{}
+			}
+		}
 		var timer <-chan time.Time
-		if next, err := s.cfg.Store.NextWakeAt(ctx); err == nil && !next.IsZero() {
+		if !next.IsZero() {
 			if d := next.Sub(s.cfg.Clock.Now()); d > 0 {
 				timer = s.cfg.Clock.After(d)
 			}

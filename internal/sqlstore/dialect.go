@@ -69,6 +69,17 @@ type WakeNotifier interface {
 	NotifyWake() string
 }
 
+// EndNotifier is implemented by a Dialect, with a Pipeliner, whose
+// database tells listening processes of a run's end as the commit that
+// ends it (with a terminal status) commits. NotifyRunEnd is a statement, with the run's ID as its
+// one argument, queued after that commit in its write transaction: it
+// notifies only if the run has ended (a refused commit notifies nothing),
+// so that the waiters on the run hear of it with the commit, not a round
+// trip after it (store.RunEndCommitNotifier).
+type EndNotifier interface {
+	NotifyRunEnd() string
+}
+
 // RebindDollar rewrites ? placeholders as $1, $2, … (PostgreSQL).
 func RebindDollar(query string) string {
 	var b strings.Builder

@@ -61,6 +61,9 @@ func (w *wtx) commitRun(ctx context.Context, p *store.CommitRunParams, stream st
 	if err := w.form.commitRun(w, Commit{P: p, Stream: stream, Time: nanos(t)}, v); err != nil {
 		return err
 	}
+	if n, ok := w.d.(EndNotifier); ok && w.form.queued() && p.Status.Terminal() {
+		w.c.queue(n.NotifyRunEnd(), []any{p.RunID}, nil)
+	}
 	if w.form.queued() && plainCommit(p) {
 		return nil
 	}

@@ -164,14 +164,39 @@ func createdRun(p *store.CreateRunParams, parent string, wake, tn, version int64
 
 // ClaimRuns implements store.Store.
 func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*weftype.Run, error) {
+	runs, _, err := s.claimRuns(ctx, p, nil)
+	return runs, err
+}
+
+// ClaimRunsNextWake implements store.NextWakeClaimer: the next wake-up is
+// one more statement in the claim's transaction, pipelined with it on
+// PostgreSQL (no round trip of its own).
+func (s *Store) ClaimRunsNextWake(ctx context.Context, p *store.ClaimRunsParams) ([]*weftype.Run, time.Time, bool, error) {
+	var next sql.NullInt64
+	runs, known, err := s.claimRuns(ctx, p, &next)
+	if err != nil || !known {
+		return runs, time.Time{}, false, err
+	}
+	return runs, fromNullNanos(next), true, nil
+}
+
+// nextWakeSQL is NextWakeAt's query.
+func nextWakeSQL() string {
+	return `SELECT MIN(wake_at) FROM runs WHERE wake_at IS NOT NULL AND status NOT IN (` + unclaimableList + `)`
+}
+
+// claimRuns is ClaimRuns that, with next not nil, also reads NextWakeAt's
+// answer into next in the claim's transaction, after the claim's leases;
+// it reports whether it did.
+func (s *Store) claimRuns(ctx context.Context, p *store.ClaimRunsParams, next *sql.NullInt64) ([]*weftype.Run, bool, error) {
 	if p.Owner == "" {
-		return nil, errors.New("weft: claim runs: empty owner")
+		return nil, false, errors.New("weft: claim runs: empty owner")
 	}
 	if p.LeaseFor <= 0 {
-		return nil, fmt.Errorf("weft: claim runs: lease duration %v is not positive", p.LeaseFor)
+		return nil, false, fmt.Errorf("weft: claim runs: lease duration %v is not positive", p.LeaseFor)
 	}
 	if p.Limit <= 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	t := now(p.Now)
 	tn := nanos(t)
@@ -180,10 +205,10 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	if len(p.Queues) > 0 {
 		var err error
 		if queued, err = s.claimQueues(ctx, p, t); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if limit -= len(queued); limit <= 0 {
-			return queued, nil
+			return queued, false, nil
 		}
 	}
 	// Runs on a queue are claimed through it only (claimQueues).
@@ -196,12 +221,23 @@ func (s *Store) ClaimRuns(ctx context.Context, p *store.ClaimRunsParams) ([]*wef
 	var runs []*weftype.Run
 	err := s.writeQueued(ctx, true, func(w *wtx) error {
 		runs = nil
-		return w.form.claimRuns(w, q, args, set, setArgs, p.Owner, func(r *weftype.Run) { runs = append(runs, r) })
+		if err := w.form.claimRuns(w, q, args, set, setArgs, p.Owner, func(r *weftype.Run) { runs = append(runs, r) }); err != nil {
+			return err
+		}
+		if next == nil {
+			return nil
+		}
+		*next = sql.NullInt64{}
+		if w.form.queued() {
+			w.c.queue(nextWakeSQL(), nil, func(scan func(dest ...any) error) error { return scan(next) })
+			return nil
+		}
+		return w.queryRow(nextWakeSQL()).Scan(next)
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return append(queued, runs...), nil
+	return append(queued, runs...), next != nil, nil
 }
 
 // claimable is the condition on runs r that this claim may take when due:

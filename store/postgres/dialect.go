@@ -25,6 +25,7 @@ import (
 type dialect struct {
 	lockWrite  string
 	notifyWake string
+	notifyEnd  string
 	leases     *sql.DB // the pool lease renewals run on
 }
 
@@ -44,6 +45,11 @@ func (d dialect) LockWrite() string { return d.lockWrite }
 // NotifyWake implements sqlstore.WakeNotifier: the NOTIFY of Notify, sent
 // by the transaction of a signal as it commits.
 func (d dialect) NotifyWake() string { return d.notifyWake }
+
+// NotifyRunEnd implements sqlstore.EndNotifier: the NOTIFY of
+// NotifyRunEnded, sent by the transaction of the commit that ends a run,
+// if it did (notifyEndSQL).
+func (d dialect) NotifyRunEnd() string { return d.notifyEnd }
 
 // LastInsertID is false: the store uses INSERT … RETURNING.
 func (dialect) LastInsertID() bool { return false }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/weftrun/weft/internal/sqlstore"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -89,6 +91,20 @@ func (n *notifier) poke() {
 // NotifiesSignals implements store.SignalNotifier: SendSignal's transaction
 // sends the NOTIFY as it commits.
 func (s *Store) NotifiesSignals() bool { return true }
+
+// NotifiesRunEnds implements store.RunEndCommitNotifier: the transaction of
+// a CommitRun that ends its run sends the run's end notification as it
+// commits (notifyEndSQL).
+func (s *Store) NotifiesRunEnds() bool { return true }
+
+// notifyEndSQL is the statement that notifies the end of the run whose ID
+// is its argument, in the payload NotifyRunEnded sends (endPrefix and a
+// JSON array of the ID), if the run has ended: queued after the commit that
+// ends it, it sends nothing when that commit was refused.
+func notifyEndSQL(channel string) string {
+	return fmt.Sprintf(`SELECT pg_notify('%s', '%s' || json_build_array(id)::text) FROM runs WHERE id = ? AND status IN (%s)`,
+		channel, endPrefix, sqlstore.TerminalList)
+}
 
 // Listen implements store.Notifier. The channel receives a value (coalesced:
 // it holds at most one) after any process notified the store's schema, and

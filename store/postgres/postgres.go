@@ -281,6 +281,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 			Dialect: dialect{
 				lockWrite:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", lockClassWrite, key),
 				notifyWake: fmt.Sprintf("SELECT pg_notify('%s', '')", channel),
+				notifyEnd:  notifyEndSQL(channel),
 				leases:     leases,
 			},
 			Batch:  groupcommit.Options{MaxSize: o.BatchMaxSize, MaxDelay: o.BatchMaxDelay},

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RequestCancel", testRequestCancel},
 		{"Snapshots", testSnapshots},
 		{"NextWakeAt", testNextWakeAt},
+		{"ClaimRunsNextWake", testClaimRunsNextWake},
 		{"RunStats", testRunStats},
 		{"RunTraceContext", testRunTraceContext},
 		{"EventTraceContext", testEventTraceContext},
