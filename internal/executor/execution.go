@@ -46,10 +46,7 @@ type Execution struct {
 	cancel   bool
 	status   weftype.RunStatus
 	pending  []weftype.NewEvent
-	// unfired are the timers to remove with the next commit, with the
-	// TimerFired entries in pending (see Sleep).
-	unfired []int
-	queries map[string]func() (any, error)
+	queries  map[string]func() (any, error)
 	// updates are the update handlers the code registered; inUpdate is set
 	// while one runs (updates are not handled inside another's handler).
 	updates  map[string]UpdateHandler
@@ -363,7 +360,7 @@ func (x *Execution) tryCommit(p *store.CommitRunParams) error {
 		}
 		x.commitFailed(err)
 	}
-	x.pending, x.unfired = nil, nil
+	x.pending = nil
 	x.committed(p, res)
 	return nil
 }
@@ -377,7 +374,7 @@ func (x *Execution) tryCommit(p *store.CommitRunParams) error {
 // takes the same signal again.
 func (x *Execution) commitBehind(p *store.CommitRunParams) {
 	x.prepareCommit(p)
-	x.pending, x.unfired = nil, nil // in p now
+	x.pending = nil // in p now
 	done := make(chan behindCommit, 1)
 	x.behind = done
 	ctx := x.ctx
@@ -403,9 +400,6 @@ func (x *Execution) prepareCommit(p *store.CommitRunParams) {
 	p.RunID, p.LeaseToken, p.ExpectedVersion, p.Time = x.run.ID, x.leaseToken, x.version, x.now()
 	if len(x.pending) > 0 {
 		p.Events = append(append([]weftype.NewEvent(nil), x.pending...), p.Events...)
-	}
-	if len(x.unfired) > 0 {
-		p.RemoveTimers = append(append([]int(nil), x.unfired...), p.RemoveTimers...)
 	}
 	if p.Status == "" && x.status != weftype.StatusRunning {
 		p.Status = weftype.StatusRunning

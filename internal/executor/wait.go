@@ -35,7 +35,10 @@ func Sleep(x *Execution, d time.Duration, src string) error {
 	for {
 		x.handleUpdates(src, p)
 		if !x.now().Before(until) {
-			x.fire(seq, src)
+			x.commit(&store.CommitRunParams{
+				Events:       []weftype.NewEvent{NewEvent(weftype.EventTimerFired, &Entry{Seq: seq, Name: "sleep", Source: src})},
+				RemoveTimers: []int{seq},
+			})
 			return nil
 		}
 		if x.cancel {
@@ -48,21 +51,6 @@ func Sleep(x *Execution, d time.Duration, src string) error {
 		x.passivate(until, p, func([]weftype.Signal) bool { return x.now().Before(until) })
 		p = nil
 	}
-}
-
-// fire journals that the timer of the Sleep at seq fired, with the run's
-// next commit rather than one of its own: a run resumed from a sleep that
-// then ends, or makes a step, is one commit instead of two, which is what
-// bounds the resumptions per second when many timers come due. It is safe
-// because nothing the workflow does after the Sleep becomes visible in the
-// store without a commit, and every commit carries the pending entries
-// (prepareCommit), so the journal never holds a later entry without the
-// TimerFired before it; should the execution stop before that commit, the
-// timer is still in the store, the run is resumed again, and replay finds
-// the sleep's time passed and fires it once more.
-func (x *Execution) fire(seq int, src string) {
-	x.pending = append(x.pending, NewEvent(weftype.EventTimerFired, &Entry{Seq: seq, Name: "sleep", Source: src}))
-	x.unfired = append(x.unfired, seq)
 }
 
 // Await waits durably for the signal name (called at src) and returns its
