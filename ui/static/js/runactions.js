@@ -107,11 +107,17 @@ function declaredForm(kind, decls, withPayload, st) {
 // updateForm is the form of an update (POST /api/runs/{id}/updates/{name}):
 // the declared updates' inputs from their schemas, an optional update ID
 // (its idempotency key), and the handler's answer once it comes.
+// lastAnswer is the last update answer shown, by run: the page re-renders
+// its panels when the run changes (and an update changes it), so the answer
+// outlives the form it came to.
+const lastAnswer = new Map();
+
 function updateForm(run, wf, st) {
   const decls = (wf && wf.updates ? wf.updates : []).map((u) => ({name: u.name, schema: u.input.schema}));
   const upd = declaredForm('update', decls, true, st);
   const id = el('input', {id: 'update-id', placeholder: 'update ID (optional: idempotency key)'});
-  const out = el('pre', {id: 'update-result', hidden: true});
+  const out = el('pre', {id: 'update-result', hidden: !lastAnswer.has(run.id)});
+  out.textContent = lastAnswer.get(run.id) || '';
   const form = el('form', {id: 'update-form', class: 'actions'}, el('h3', {}, 'Send an update'), upd.node,
     el('div', {class: 'row'}, id), el('button', {type: 'submit', id: 'update-send'}, 'Send update'), out);
   form.addEventListener('submit', async (ev) => {
@@ -123,10 +129,14 @@ function updateForm(run, wf, st) {
     if (input !== undefined) body.input = input;
     if (id.value.trim()) body.update_id = id.value.trim();
     out.hidden = true;
+    lastAnswer.delete(run.id);
     try {
       const r = await api(runAPI(run.id) + '/updates/' + encodeURIComponent(name), {method: 'POST', body});
-      out.textContent = pretty(r.result);
-      out.hidden = false;
+      lastAnswer.set(run.id, pretty(r.result));
+      for (const o of document.querySelectorAll('#update-result')) {
+        o.textContent = lastAnswer.get(run.id);
+        o.hidden = false;
+      }
       showMessage('Update ' + JSON.stringify(name) + ' answered (ID ' + r.update_id + ').', 'ok');
     } catch (e) { showMessage(e.message); }
   });
