@@ -68,6 +68,16 @@ func registerTimed(eng *weft.Engine, worker string, work time.Duration) map[stri
 // database, each on a store of its own, and returns the workflows on an
 // engine that only starts runs and reads.
 func queueCluster(t *testing.T, work time.Duration) (*weft.Engine, map[string]*weft.Workflow[string, span]) {
+	return workerCluster(t, 50*time.Millisecond, func(e *weft.Engine, id string) map[string]*weft.Workflow[string, span] {
+		return registerTimed(e, id, work)
+	})
+}
+
+// workerCluster starts queueWorkers engines (workers w0..) polling every
+// poll on one PostgreSQL database, each on a store of its own with the
+// workflows register gives it, and returns an engine that only starts runs
+// and reads, with its registration.
+func workerCluster[W any](t *testing.T, poll time.Duration, register func(e *weft.Engine, id string) W) (*weft.Engine, W) {
 	t.Helper()
 	dsn, _ := pgtest.Schema(t)
 	open := func() *postgres.Store {
@@ -80,11 +90,11 @@ func queueCluster(t *testing.T, work time.Duration) (*weft.Engine, map[string]*w
 	}
 	for i := range queueWorkers {
 		id := fmt.Sprintf("w%d", i)
-		eng, err := weft.New(weft.Config{Store: open(), WorkerID: id, PollInterval: 50 * time.Millisecond})
+		eng, err := weft.New(weft.Config{Store: open(), WorkerID: id, PollInterval: poll})
 		if err != nil {
 			t.Fatal(err)
 		}
-		registerTimed(eng, id, work)
+		register(eng, id)
 		if err := eng.Start(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +104,7 @@ func queueCluster(t *testing.T, work time.Duration) (*weft.Engine, map[string]*w
 	if err != nil {
 		t.Fatal(err)
 	}
-	return eng, registerTimed(eng, "starter", work)
+	return eng, register(eng, "starter")
 }
 
 // ended waits until every run in ids has ended, and returns them.

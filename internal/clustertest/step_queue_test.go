@@ -2,14 +2,11 @@ package clustertest_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/weftrun/weft"
-	"github.com/weftrun/weft/internal/pgtest"
-	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -65,34 +62,11 @@ func stepSpans(t *testing.T, runs []*weftype.Run) []stepSpan {
 }
 
 // stepQueueCluster is queueCluster for the workflows of registerQueuedSteps.
+// Its workers poll only once a second.
 func stepQueueCluster(t *testing.T, work time.Duration) (*weft.Engine, map[string]*weft.Workflow[string, stepSpan]) {
-	t.Helper()
-	dsn, _ := pgtest.Schema(t)
-	open := func() *postgres.Store {
-		st, err := postgres.Open(t.Context(), dsn, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	for i := range queueWorkers {
-		id := fmt.Sprintf("w%d", i)
-		eng, err := weft.New(weft.Config{Store: open(), WorkerID: id, PollInterval: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		registerQueuedSteps(eng, id, work)
-		if err := eng.Start(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { eng.Stop(context.Background()) })
-	}
-	eng, err := weft.New(weft.Config{Store: open()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return eng, registerQueuedSteps(eng, "starter", work)
+	return workerCluster(t, time.Second, func(e *weft.Engine, id string) map[string]*weft.Workflow[string, stepSpan] {
+		return registerQueuedSteps(e, id, work)
+	})
 }
 
 // TestStepQueueLimitsHoldAcrossWorkers runs three workers on one PostgreSQL
