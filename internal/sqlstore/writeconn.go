@@ -21,6 +21,11 @@ const maxCachedStmts = 256
 // prepared statement, so they run unprepared.
 const maxCachedQuery = 2048
 
+// maxRebound bounds the queries a writeConn keeps rebound (rebind): the
+// statements of the dialect's OneStatement, one text per shape, and the
+// fixed ones queued with them.
+const maxRebound = 512
+
 // writeConn is the writer pool's one connection, held for the Store's
 // lifetime so that statements prepared on it stay valid across transactions.
 // Transactions on it are explicit statements (Dialect.BeginWrite, SAVEPOINT,
@@ -37,6 +42,7 @@ type writeConn struct {
 
 	conn  *sql.Conn              // nil until the first transaction, or after the connection broke
 	stmts map[string]*cachedStmt // by query before Rebind
+	bound map[string]string      // queries after Rebind, by query before (rebind)
 	tick  uint64                 // use counter, for least-recently-used eviction
 
 	pipe    Pipeliner    // the dialect's, or nil
@@ -65,7 +71,7 @@ const (
 func newWriteConn(db *sql.DB, d Dialect) *writeConn {
 	pipe, _ := d.(Pipeliner)
 	one, _ := d.(OneStatement)
-	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt), pipe: pipe, one: one}
+	return &writeConn{db: db, d: d, stmts: make(map[string]*cachedStmt), bound: make(map[string]string), pipe: pipe, one: one}
 }
 
 // begin starts a write transaction, taking the connection first if needed.
@@ -136,8 +142,26 @@ func (c *writeConn) beginWrite() error {
 // reads, for the dialect's Pipeliner: it is sent with the next other
 // statement or the COMMIT. Only stores with a Pipeliner call it.
 func (c *writeConn) queue(q string, args []any, scan func(scan func(dest ...any) error) error) {
-	c.pending = append(c.pending, Piped{Query: c.d.Rebind(q), Args: args, Scan: scan})
+	c.pending = append(c.pending, Piped{Query: c.rebind(q), Args: args, Scan: scan})
 	c.commits = nil // later commits go after q
+}
+
+// rebind is the dialect's Rebind of q, kept for the next time: the queued
+// statements are built per call, but from a few shapes, and rewriting a
+// long one on each commit showed in profiles.
+func (c *writeConn) rebind(q string) string {
+	if b, ok := c.bound[q]; ok {
+		return b
+	}
+	if len(q) > maxCachedQuery {
+		return c.d.Rebind(q) // a long IN list, whose arity rarely repeats
+	}
+	if len(c.bound) >= maxRebound {
+		clear(c.bound) // shapes past the bound: start over rather than track use
+	}
+	b := c.d.Rebind(q)
+	c.bound[q] = b
+	return b
 }
 
 // flush sends the queued statements, after the transaction's BEGIN and
@@ -149,7 +173,7 @@ func (c *writeConn) flush(then string) error {
 	stmts := c.opening
 	for _, st := range c.pending {
 		if st.batch != nil {
-			st = st.batch.piped(c.one, c.d.Rebind)
+			st = st.batch.piped(c.one, c.rebind)
 		}
 		stmts = append(stmts, st)
 	}

@@ -179,3 +179,42 @@ func TestStatementCacheIsBounded(t *testing.T) {
 	}
 	must(t, c.Commit())
 }
+
+// countingDialect counts its Rebind calls.
+type countingDialect struct {
+	sqliteDialect
+	calls *int
+}
+
+func (d countingDialect) Rebind(q string) string {
+	*d.calls++
+	return RebindDollar(q)
+}
+
+// TestRebindKeepsShapes checks that a writeConn rebinds each query once
+// and keeps it, but not a query longer than maxCachedQuery, and keeps at
+// most maxRebound.
+func TestRebindKeepsShapes(t *testing.T) {
+	var calls int
+	c := newWriteConn(nil, countingDialect{calls: &calls})
+	for range 3 {
+		if got := c.rebind(`SELECT ? + ?`); got != `SELECT $1 + $2` {
+			t.Fatalf("rebind = %q", got)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("%d Rebind calls for one query, want 1", calls)
+	}
+	long := `SELECT ?` + fmt.Sprintf("%*s", maxCachedQuery, "")
+	c.rebind(long)
+	c.rebind(long)
+	if calls != 3 {
+		t.Errorf("%d Rebind calls after a long query twice, want 3", calls)
+	}
+	for i := range maxRebound + 10 {
+		c.rebind(fmt.Sprintf(`SELECT %d, ?`, i))
+	}
+	if n := len(c.bound); n > maxRebound {
+		t.Errorf("%d queries kept, want at most %d", n, maxRebound)
+	}
+}
