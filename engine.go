@@ -343,7 +343,7 @@ func (e *Engine) startClaimed(claimed bool, res *store.CreateRunResult, err erro
 	switch {
 	case !claimed:
 	case err == nil && res.Created:
-		e.sched.Adopt(res.Run)
+		e.sched.Adopt(res.Run, nil)
 	default:
 		e.sched.Unreserve()
 	}
@@ -402,7 +402,7 @@ func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload 
 		if err == nil && res.Claimed != nil {
 			// Leased to this engine by the signal's write: it resumes here
 			// at once, and no other worker needs waking.
-			e.sched.Adopt(res.Claimed)
+			e.sched.Adopt(res.Claimed, res.Pending)
 			return nil
 		}
 		e.sched.Unreserve()

@@ -469,6 +469,10 @@ type SendSignalResult struct {
 	// Claimed is the run, as ClaimRuns returns it, when the signal leased
 	// it to SendSignalParams.Claim.Owner; nil otherwise.
 	Claimed *weftype.Run
+	// Pending are, with Claimed, the run's signals not consumed, Signal
+	// among them, read in the same transaction as PendingSignals returns
+	// them: the claimer resumes the run without reading them again.
+	Pending []weftype.Signal
 }
 
 // RequestCancelParams are the arguments of Store.RequestCancel.

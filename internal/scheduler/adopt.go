@@ -56,11 +56,14 @@ func (s *Scheduler) ReserveClaim(runID string) *store.ClaimRunsParams {
 
 // Adopt executes r, created or claimed leased to this engine in a slot
 // taken with Reserve or ReserveClaim, as if this engine had claimed it.
-func (s *Scheduler) Adopt(r *weftype.Run) {
+// pending, when not nil, are r's signals not consumed, read by the write
+// that leased it (store.SendSignalResult.Pending), which the execution
+// then does not read again.
+func (s *Scheduler) Adopt(r *weftype.Run, pending []weftype.Signal) {
 	s.mu.Lock()
 	ctx := s.ctx
 	s.mu.Unlock()
-	s.launchClaimed(ctx, r)
+	s.launchClaimed(ctx, r, pending)
 	s.Unreserve()
 }
 

@@ -59,7 +59,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) (full bool, next time.Ti
 		return false, time.Time{}, false
 	}
 	for _, r := range runs {
-		s.launchClaimed(ctx, r)
+		s.launchClaimed(ctx, r, nil)
 	}
 	return len(runs) == limit, next, known
 }
@@ -75,20 +75,20 @@ func (s *Scheduler) claimParams() *store.ClaimRunsParams {
 }
 
 // launchClaimed executes a run that a claim leased to this engine.
-func (s *Scheduler) launchClaimed(ctx context.Context, r *weftype.Run) {
+func (s *Scheduler) launchClaimed(ctx context.Context, r *weftype.Run, pending []weftype.Signal) {
 	if r.TakenOverFrom != "" {
 		// The store saw the lease of another worker expire on it: that
 		// worker's execution stopped in the middle.
 		s.cfg.Observer.RunTakenOver(r)
 	}
-	s.launch(ctx, r)
+	s.launch(ctx, r, pending)
 }
 
 // launch executes a run this engine holds the lease of, in its own
-// goroutine, counted in active until it ends.
-func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
+// goroutine, counted in active until it ends; pending as Config.Launch.
+func (s *Scheduler) launch(ctx context.Context, r *weftype.Run, pending []weftype.Signal) {
 	xctx, stop := context.WithCancel(ctx)
-	h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
+	h := &held{x: s.cfg.Launch(xctx, stop, r, pending), token: r.LeaseToken, stop: stop}
 	s.mu.Lock()
 	s.active[r.ID] = h
 	s.mu.Unlock()

@@ -29,12 +29,19 @@ func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*sto
 	}
 	var v signalVerdict
 	var claimed *weftype.Run
+	var pending []weftype.Signal
 	err = s.writeQueued(ctx, true, func(w *wtx) error {
-		v, claimed = signalVerdict{}, nil
+		v, claimed, pending = signalVerdict{}, nil, nil
 		if claim != nil {
 			claim.add = func(r *weftype.Run) { claimed = r }
 		}
-		return w.form.sendSignal(w, p, payload, nanos(t), &v, claim)
+		if err := w.form.sendSignal(w, p, payload, nanos(t), &v, claim); err != nil {
+			return err
+		}
+		if claim == nil {
+			return nil
+		}
+		return w.pendingSignals(p.RunID, &pending, func() bool { return claimed != nil })
 	})
 	if err != nil {
 		return nil, err
@@ -43,7 +50,39 @@ func (s *Store) SendSignal(ctx context.Context, p *store.SendSignalParams) (*sto
 		return nil, err
 	}
 	sig := &weftype.Signal{ID: v.id.Int64, RunID: p.RunID, Name: p.Name, Payload: p.Payload, SentAt: fromNanos(nanos(t))}
-	return &store.SendSignalResult{Signal: sig, Claimed: claimed}, nil
+	if claimed == nil {
+		return &store.SendSignalResult{Signal: sig}, nil
+	}
+	return &store.SendSignalResult{Signal: sig, Claimed: claimed, Pending: pending}, nil
+}
+
+// pendingSignals reads the pending signals of run runID into sigs in the
+// write transaction, for a signal's claim: queued after the claim when
+// the form queues (whether the claim took the run is known only once it
+// is sent), otherwise only if claimed reports it did.
+func (w *wtx) pendingSignals(runID string, sigs *[]weftype.Signal, claimed func() bool) error {
+	if w.form.queued() {
+		w.c.queue(pendingSignalsSQL, []any{runID}, func(scan func(dest ...any) error) error {
+			var err error
+			*sigs, err = appendSignal(*sigs, scanFunc(scan))
+			return err
+		})
+		return nil
+	}
+	if !claimed() {
+		return nil
+	}
+	rows, err := w.query(pendingSignalsSQL, runID)
+	if err != nil {
+		return fmt.Errorf("signal run %q: pending signals: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if *sigs, err = appendSignal(*sigs, rows); err != nil {
+			return fmt.Errorf("signal run %q: pending signals: %w", runID, err)
+		}
+	}
+	return rows.Err()
 }
 
 // signalClaim is the claim of the run a signal makes (SendSignalParams.Claim)

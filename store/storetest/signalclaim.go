@@ -53,6 +53,8 @@ func (h *harness) wantPending(id string, n int) {
 func testSignalClaimsWaitingRun(t *testing.T, h *harness) {
 	old := h.awaiting("r")
 	at := t0.Add(time.Second)
+	first, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "first", Time: t0})
+	h.ok(err)
 	res, err := h.sendClaiming("r", at, signalClaim("B"))
 	h.ok(err)
 	if res.Signal == nil || res.Signal.ID == 0 || res.Signal.RunID != "r" {
@@ -73,8 +75,15 @@ func testSignalClaimsWaitingRun(t *testing.T, h *harness) {
 	}
 	wantTime(t, "LeaseExpires of the claimed run", c.LeaseExpires, at.Add(time.Minute))
 	wantTime(t, "stored LeaseExpires", stored.LeaseExpires, at.Add(time.Minute))
-	wantTime(t, "WakeAt of the claimed run", stored.WakeAt, at)
-	h.wantPending("r", 1)
+	wantTime(t, "WakeAt of the claimed run (due since the first signal)", stored.WakeAt, t0)
+	// The signals pending, read with the claim, the claimer need not read.
+	if p := res.Pending; len(p) != 2 || p[0].ID != first.Signal.ID || p[1].ID != res.Signal.ID || p[1].Name != "go" ||
+		string(p[1].Payload) != "p" || p[1].RunID != "r" {
+		t.Errorf("Pending = %+v, want the signals first and go", p)
+	} else {
+		wantTime(t, "SentAt of a pending signal", p[1].SentAt, at)
+	}
+	h.wantPending("r", 2)
 	// The run's previous holder is fenced; the claimer commits.
 	_, err = h.st.CommitRun(h.ctx, &store.CommitRunParams{RunID: "r", LeaseToken: old.LeaseToken, ExpectedVersion: stored.Version,
 		Events: []weftype.NewEvent{ev("StepCompleted", "late")}, Time: at})
@@ -92,8 +101,8 @@ func testSignalClaimLeavesLiveLease(t *testing.T, h *harness) {
 	at := t0.Add(time.Second)
 	res, err := h.sendClaiming("r", at, signalClaim("B"))
 	h.ok(err)
-	if res.Claimed != nil {
-		t.Fatalf("a signal claimed a run leased by a live worker: %+v", res.Claimed)
+	if res.Claimed != nil || res.Pending != nil {
+		t.Fatalf("a signal claimed a run leased by a live worker: %+v, pending %+v", res.Claimed, res.Pending)
 	}
 	got := h.run("r")
 	if got.LeaseOwner != "worker" || got.LeaseToken != held.LeaseToken || got.Wakes != held.Wakes+1 {
@@ -115,7 +124,8 @@ func testSignalClaimLeavesLiveLease(t *testing.T, h *harness) {
 	// Once the lease expired, the signal takes the run over.
 	res, err = h.sendClaiming("r", late, signalClaim("B"))
 	h.ok(err)
-	if res.Claimed == nil || res.Claimed.LeaseOwner != "B" || res.Claimed.LeaseToken != held.LeaseToken+1 || res.Claimed.TakenOverFrom != "worker" {
+	if res.Claimed == nil || res.Claimed.LeaseOwner != "B" || res.Claimed.LeaseToken != held.LeaseToken+1 ||
+		res.Claimed.TakenOverFrom != "worker" || len(res.Pending) != 3 {
 		t.Fatalf("signal after the lease expired claimed %+v, want leased to B, token %d, taken over from worker", res.Claimed, held.LeaseToken+1)
 	}
 	_, err = h.st.CommitRun(h.ctx, &store.CommitRunParams{RunID: "r", LeaseToken: held.LeaseToken, ExpectedVersion: held.Version,
