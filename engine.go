@@ -405,6 +405,10 @@ func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload 
 			e.sched.Adopt(res.Claimed, res.Pending)
 			return nil
 		}
+		// Not claimed: delivered for any worker's claim. A write whose
+		// commit was lost may have leased the run to this engine without
+		// it executing here: it resumes once that lease expires, as after
+		// a crash.
 		e.sched.Unreserve()
 	}
 	if err != nil {
