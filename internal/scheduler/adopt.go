@@ -37,18 +37,25 @@ func (s *Scheduler) Reserve() bool {
 // engine if a claim may take it, and returns that claim; Adopt or
 // Unreserve settles the slot. It returns nil, taking nothing, when Reserve
 // would fail, this engine executes no workflow, or it executes runID
-// already (its lease may have expired: a claim excludes the runs it
-// holds). A run that this engine claims after the check holds a live
-// lease, which the write's claim leaves alone.
+// already and has not given its lease back (the lease may have expired: a
+// claim excludes the runs it holds). A run that this engine claims after
+// the check holds a live lease, which the write's claim leaves alone.
+//
+// An execution that gave the lease back (it passivates: Released) is
+// ending, or keeps the lease when its save sees a wake-up: a write
+// before its save finds the lease live and claims nothing (the save then
+// sees the signal's wake-up and the execution goes on); a write after it
+// claims the run, whose new execution replaces the ending one in active.
 func (s *Scheduler) ReserveClaim(runID string) *store.ClaimRunsParams {
 	p := s.claimParams()
 	if len(p.Workflows) == 0 {
 		return nil
 	}
 	s.mu.Lock()
-	_, held := s.active[runID]
+	h, held := s.active[runID]
+	busy := held && !h.x.Released()
 	s.mu.Unlock()
-	if held || !s.Reserve() {
+	if busy || !s.Reserve() {
 		return nil
 	}
 	return p

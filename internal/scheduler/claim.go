@@ -86,6 +86,9 @@ func (s *Scheduler) launchClaimed(ctx context.Context, r *weftype.Run, pending [
 
 // launch executes a run this engine holds the lease of, in its own
 // goroutine, counted in active until it ends; pending as Config.Launch.
+// It replaces in active an execution of the same run that gave its lease
+// back and is ending (see ReserveClaim), which then leaves the new one
+// there.
 func (s *Scheduler) launch(ctx context.Context, r *weftype.Run, pending []weftype.Signal) {
 	xctx, stop := context.WithCancel(ctx)
 	h := &held{x: s.cfg.Launch(xctx, stop, r, pending), token: r.LeaseToken, stop: stop}
@@ -98,7 +101,9 @@ func (s *Scheduler) launch(ctx context.Context, r *weftype.Run, pending []weftyp
 		defer stop()
 		h.x.Execute()
 		s.mu.Lock()
-		delete(s.active, r.ID)
+		if s.active[r.ID] == h {
+			delete(s.active, r.ID)
+		}
 		s.reclaim = true
 		s.mu.Unlock()
 		s.Broadcast()
