@@ -321,6 +321,18 @@ func (e *Engine) claimOnStart(create *store.CreateRunParams) bool {
 	return true
 }
 
+// claimOnSignal makes a signal to runID also lease the run to this engine
+// when this engine executes runs, has a free slot, and a claim by it would
+// take the run now (store.SendSignalParams.Claim): resuming it then needs
+// no claim and no wake-up. It returns nil, reserving nothing, otherwise;
+// signalEncoded settles the slot it reserved.
+func (e *Engine) claimOnSignal(runID string) *store.ClaimRunsParams {
+	if e.isStopped() {
+		return nil
+	}
+	return e.sched.ReserveClaim(runID)
+}
+
 // startClaimed settles the slot claimOnStart reserved: the run created
 // leased executes in it; a run that existed (created by an earlier call,
 // unleased or leased as that call left it) gives it back. A create whose
@@ -331,7 +343,7 @@ func (e *Engine) startClaimed(claimed bool, res *store.CreateRunResult, err erro
 	switch {
 	case !claimed:
 	case err == nil && res.Created:
-		e.sched.Adopt(res.Run)
+		e.sched.Adopt(res.Run, nil)
 	default:
 		e.sched.Unreserve()
 	}
@@ -384,8 +396,22 @@ func (e *Engine) signalEncoded(ctx context.Context, runID, name string, payload 
 	if err := e.checkSignal(ctx, runID, name, payload); err != nil {
 		return err
 	}
-	send := &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now()}
-	if _, err := retryStore(ctx, e, false, func() (*weftype.Signal, error) { return e.store.SendSignal(ctx, send) }); err != nil {
+	send := &store.SendSignalParams{RunID: runID, Name: name, Payload: payload, Time: e.clock.Now(), Claim: e.claimOnSignal(runID)}
+	res, err := retryStore(ctx, e, false, func() (*store.SendSignalResult, error) { return e.store.SendSignal(ctx, send) })
+	if send.Claim != nil {
+		if err == nil && res.Claimed != nil {
+			// Leased to this engine by the signal's write: it resumes here
+			// at once, and no other worker needs waking.
+			e.sched.Adopt(res.Claimed, res.Pending)
+			return nil
+		}
+		// Not claimed: delivered for any worker's claim. A write whose
+		// commit was lost may have leased the run to this engine without
+		// it executing here: it resumes once that lease expires, as after
+		// a crash.
+		e.sched.Unreserve()
+	}
+	if err != nil {
 		return err
 	}
 	if n, ok := e.store.(store.SignalNotifier); ok && n.NotifiesSignals() {

@@ -52,8 +52,8 @@ func (e *Engine) execEnv() *executor.Env {
 
 // launch makes the execution of a run the scheduler claimed (or adopted,
 // see claimOnStart).
-func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run) scheduler.Execution {
-	return endsTold{x: executor.New(e.exec, ctx, stop, r), e: e}
+func (e *Engine) launch(ctx context.Context, stop context.CancelFunc, r *weftype.Run, pending []weftype.Signal) scheduler.Execution {
+	return endsTold{x: executor.New(e.exec, ctx, stop, r, pending), e: e}
 }
 
 // endsTold is an execution that, once it ended or blocked its run, wakes

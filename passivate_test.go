@@ -79,14 +79,16 @@ func startAwaiting(t *testing.T, st store.Store, clock *wefttest.Clock) (*weft.E
 // TestWaitingSaveGivesTheLeaseBack kills a worker (its execution never goes
 // on) right after it saved a run as waiting: the run's lease was given back
 // in that same write, so a signal makes the run claimable at once, not once
-// the dead worker's lease runs out.
+// the dead worker's lease runs out. The signal comes from elsewhere (the
+// store): the dead worker's engine would claim the run in its signal's
+// write itself.
 func TestWaitingSaveGivesTheLeaseBack(t *testing.T) {
 	t.Parallel()
 	st := openStore(t)
 	saved, dead := make(chan struct{}), make(chan struct{})
 	hook := &waitingSaves{Store: st, after: func() { close(saved); <-dead }}
 	clock := newFrozenClock()
-	eng, _ := startAwaiting(t, hook, clock)
+	_, _ = startAwaiting(t, hook, clock)
 	defer close(dead) // the execution unwinds, so that the engine stops
 	within(t, saved, "the waiting save")
 	r, err := st.GetRun(ctx, &store.GetRunParams{ID: "a1"})
@@ -96,7 +98,7 @@ func TestWaitingSaveGivesTheLeaseBack(t *testing.T) {
 	if r.Status != weftype.StatusWaiting || r.LeaseOwner != "" {
 		t.Fatalf("after the waiting save: status %s, lease owner %q; want waiting with no lease", r.Status, r.LeaseOwner)
 	}
-	if err := eng.Signal(ctx, "a1", "go", "x"); err != nil {
+	if _, err := st.SendSignal(ctx, &store.SendSignalParams{RunID: "a1", Name: "go", Payload: []byte(`"x"`), Time: clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	runs, err := st.ClaimRuns(ctx, &store.ClaimRunsParams{Owner: "other", Now: clock.Now(), LeaseFor: time.Minute, Limit: 10})
@@ -105,6 +107,37 @@ func TestWaitingSaveGivesTheLeaseBack(t *testing.T) {
 	}
 	if len(runs) != 1 || runs[0].ID != "a1" {
 		t.Fatalf("another worker claimed %d runs after the signal, want a1 at once", len(runs))
+	}
+}
+
+// TestSignalClaimsRunOfEndingExecution sends the run's signal from the
+// engine that executes it, while its execution, which saved the run as
+// waiting and gave the lease back, has not ended yet: the signal's write
+// claims the run (no other claim), and a new execution resumes and ends it
+// while the old one still hangs; the old one then ends with nothing to do.
+func TestSignalClaimsRunOfEndingExecution(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	saved, hung := make(chan struct{}), make(chan struct{})
+	hook := &waitingSaves{Store: st, after: func() { close(saved); <-hung }}
+	clock := newFrozenClock()
+	eng, wf := startAwaiting(t, hook, clock)
+	within(t, saved, "the waiting save")
+	if err := eng.Signal(ctx, "a1", "go", "x"); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, wefttest.DefaultTimeout)
+	defer cancel()
+	got, err := wf.Run("a1").Result(rctx)
+	close(hung)
+	if err != nil || got != "x!" {
+		t.Fatalf("result %q, %v; want \"x!\"", got, err)
+	}
+	if n := hook.claimed("a1"); n != 0 {
+		t.Errorf("run claimed %d times, want 0 (the signal leased it)", n)
+	}
+	if err := eng.WaitIdle(rctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

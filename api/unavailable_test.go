@@ -16,7 +16,7 @@ import (
 // downStore is a store whose signals find the database unavailable.
 type downStore struct{ store.Store }
 
-func (downStore) SendSignal(context.Context, *store.SendSignalParams) (*weftype.Signal, error) {
+func (downStore) SendSignal(context.Context, *store.SendSignalParams) (*store.SendSignalResult, error) {
 	return nil, &weftype.StoreUnavailableError{Err: errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")}
 }
 

@@ -92,7 +92,10 @@ type Store interface {
 
 	// SendSignal stores a signal for a run and makes the run due at once.
 	// It fails with weftype.ErrRunNotFound or weftype.ErrRunFinished.
-	SendSignal(ctx context.Context, p *SendSignalParams) (*weftype.Signal, error)
+	// With p.Claim, the same transaction also leases the run to the
+	// claimer when a claim by it would take the run now (see
+	// SendSignalParams.Claim), and returns it as SendSignalResult.Claimed.
+	SendSignal(ctx context.Context, p *SendSignalParams) (*SendSignalResult, error)
 	// PendingSignals returns the signals of a run not consumed yet, oldest first.
 	PendingSignals(ctx context.Context, p *PendingSignalsParams) ([]weftype.Signal, error)
 	// RequestCancel marks a run and all its descendants not yet ended as
@@ -443,6 +446,33 @@ type SendSignalParams struct {
 	Name    string
 	Payload []byte
 	Time    time.Time
+	// Claim, when not nil, makes the signal also lease the run to
+	// Claim.Owner for Claim.LeaseFor, in its transaction, when ClaimRuns
+	// with Claim at Time would take it: the run has not ended and is not
+	// suspended or blocked, its lease is free or expired, it is of one of
+	// Claim.Workflows (which must not be empty) and its build suits
+	// Claim.Build, Claim.CompatibleBuilds and Claim.StayOnBuild, and it
+	// is not in Claim.Exclude. A run on a queue is never claimed this way
+	// (queues admit their runs through ClaimRuns); Claim's Now, Limit and
+	// Queues are not used. The lease gets a new token, as any claim's,
+	// which fences the run's previous holder. A signal refused (the run
+	// ended or is unknown) claims nothing. A store that pushes wake-ups
+	// (SignalNotifier) then tells the other processes only when it did not
+	// claim the run.
+	Claim *ClaimRunsParams
+}
+
+// SendSignalResult is what Store.SendSignal returns.
+type SendSignalResult struct {
+	// Signal is the signal stored.
+	Signal *weftype.Signal
+	// Claimed is the run, as ClaimRuns returns it, when the signal leased
+	// it to SendSignalParams.Claim.Owner; nil otherwise.
+	Claimed *weftype.Run
+	// Pending are, with Claimed, the run's signals not consumed, Signal
+	// among them, read in the same transaction as PendingSignals returns
+	// them: the claimer resumes the run without reading them again.
+	Pending []weftype.Signal
 }
 
 // RequestCancelParams are the arguments of Store.RequestCancel.

@@ -37,16 +37,19 @@ type Execution struct {
 	seq    int
 	// input is the input of the current journal segment: the run's, or
 	// that ContinueAsNew gave the segment; segment is its number.
-	input    []byte
-	segment  int
-	entries  int // in the current segment, as loaded (see warnLongHistory)
-	signals  []weftype.Signal
-	seenSig  int64
-	consumed map[int64]bool
-	cancel   bool
-	status   weftype.RunStatus
-	pending  []weftype.NewEvent
-	queries  map[string]func() (any, error)
+	input   []byte
+	segment int
+	entries int // in the current segment, as loaded (see warnLongHistory)
+	signals []weftype.Signal
+	seenSig int64
+	// leasedSignals, when not nil, are the run's signals not consumed as
+	// the write that leased it read them (New): load takes them.
+	leasedSignals []weftype.Signal
+	consumed      map[int64]bool
+	cancel        bool
+	status        weftype.RunStatus
+	pending       []weftype.NewEvent
+	queries       map[string]func() (any, error)
 	// updates are the update handlers the code registered; inUpdate is set
 	// while one runs (updates are not handled inside another's handler).
 	updates  map[string]UpdateHandler
@@ -68,9 +71,11 @@ type Execution struct {
 }
 
 // New returns the execution of a run the scheduler claimed: ctx is
-// cancelled, through stop, when its lease is lost.
-func New(env *Env, ctx context.Context, stop context.CancelFunc, r *weftype.Run) *Execution {
-	return &Execution{env: env, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop}
+// cancelled, through stop, when its lease is lost. pending, when not nil,
+// are the run's signals not consumed, read in the transaction that leased
+// it (a signal's claim), which loading it then does not read again.
+func New(env *Env, ctx context.Context, stop context.CancelFunc, r *weftype.Run, pending []weftype.Signal) *Execution {
+	return &Execution{env: env, run: r, leaseToken: r.LeaseToken, version: r.Version, ctx: ctx, stop: stop, leasedSignals: pending}
 }
 
 // behindCommit is the outcome of a commit written behind the function.

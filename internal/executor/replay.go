@@ -32,7 +32,13 @@ func (x *Execution) load(ctx context.Context) error {
 		err  error
 	}
 	var pending chan signals
-	if !x.query {
+	if x.leasedSignals != nil && !x.query {
+		// Read with the lease: a signal sent since counts in Wakes, which
+		// the passivation checks, as after any load.
+		pending = make(chan signals, 1)
+		pending <- signals{sigs: x.leasedSignals}
+		x.leasedSignals = nil
+	} else if !x.query {
 		pending = make(chan signals, 1)
 		go func() {
 			sigs, err := st.PendingSignals(ctx, &store.PendingSignalsParams{RunID: x.run.ID})

@@ -14,11 +14,11 @@ import (
 // and the store's next wake-up after now when the claim read it
 // (store.NextWakeClaimer; known false otherwise).
 func (s *Scheduler) claimAndLaunch(ctx context.Context) (full bool, next time.Time, known bool) {
-	workflows := s.cfg.Workflows()
-	var queues []string
+	p := s.claimParams()
 	if s.cfg.Queues != nil {
-		queues = s.cfg.Queues()
+		p.Queues = s.cfg.Queues()
 	}
+	workflows := p.Workflows
 	s.mu.Lock()
 	s.reclaim = false
 	free := s.cfg.MaxConcurrentRuns - len(s.active) - s.claiming // claiming: runs reserved (the loop claims alone)
@@ -43,12 +43,7 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) (full bool, next time.Ti
 		s.claimEnded.Broadcast()
 	}()
 	limit := min(free, 500)
-	p := &store.ClaimRunsParams{
-		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
-		Limit: limit, Exclude: exclude, Workflows: workflows,
-		Build: s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
-		Queues: queues,
-	}
+	p.Limit, p.Exclude = limit, exclude
 	var runs []*weftype.Run
 	var err error
 	if nc, ok := s.cfg.Store.(store.NextWakeClaimer); ok {
@@ -64,21 +59,39 @@ func (s *Scheduler) claimAndLaunch(ctx context.Context) (full bool, next time.Ti
 		return false, time.Time{}, false
 	}
 	for _, r := range runs {
-		if r.TakenOverFrom != "" {
-			// The store saw the lease of another worker expire on it: that
-			// worker's execution stopped in the middle.
-			s.cfg.Observer.RunTakenOver(r)
-		}
-		s.launch(ctx, r)
+		s.launchClaimed(ctx, r, nil)
 	}
 	return len(runs) == limit, next, known
 }
 
+// claimParams is a claim by this engine of the runs it may execute, now:
+// Limit, Exclude and Queues are the caller's.
+func (s *Scheduler) claimParams() *store.ClaimRunsParams {
+	return &store.ClaimRunsParams{
+		Owner: s.cfg.WorkerID, Now: s.cfg.Clock.Now(), LeaseFor: s.cfg.LeaseDuration,
+		Workflows: s.cfg.Workflows(),
+		Build:     s.cfg.Build, CompatibleBuilds: s.cfg.CompatibleBuilds, StayOnBuild: s.cfg.StayOnBuild(),
+	}
+}
+
+// launchClaimed executes a run that a claim leased to this engine.
+func (s *Scheduler) launchClaimed(ctx context.Context, r *weftype.Run, pending []weftype.Signal) {
+	if r.TakenOverFrom != "" {
+		// The store saw the lease of another worker expire on it: that
+		// worker's execution stopped in the middle.
+		s.cfg.Observer.RunTakenOver(r)
+	}
+	s.launch(ctx, r, pending)
+}
+
 // launch executes a run this engine holds the lease of, in its own
-// goroutine, counted in active until it ends.
-func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
+// goroutine, counted in active until it ends; pending as Config.Launch.
+// It replaces in active an execution of the same run that gave its lease
+// back and is ending (see ReserveClaim), which then leaves the new one
+// there.
+func (s *Scheduler) launch(ctx context.Context, r *weftype.Run, pending []weftype.Signal) {
 	xctx, stop := context.WithCancel(ctx)
-	h := &held{x: s.cfg.Launch(xctx, stop, r), token: r.LeaseToken, stop: stop}
+	h := &held{x: s.cfg.Launch(xctx, stop, r, pending), token: r.LeaseToken, stop: stop}
 	s.mu.Lock()
 	s.active[r.ID] = h
 	s.mu.Unlock()
@@ -88,7 +101,9 @@ func (s *Scheduler) launch(ctx context.Context, r *weftype.Run) {
 		defer stop()
 		h.x.Execute()
 		s.mu.Lock()
-		delete(s.active, r.ID)
+		if s.active[r.ID] == h {
+			delete(s.active, r.ID)
+		}
 		s.reclaim = true
 		s.mu.Unlock()
 		s.Broadcast()

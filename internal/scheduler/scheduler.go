@@ -49,7 +49,9 @@ type Config struct {
 	Queues func() []string
 	// Launch returns the execution of a claimed run. ctx is cancelled by
 	// stop, which the scheduler calls when the run's lease is lost.
-	Launch func(ctx context.Context, stop context.CancelFunc, r *weftype.Run) Execution
+	// pending, when not nil, are the run's signals not consumed, read
+	// with its lease (Adopt).
+	Launch func(ctx context.Context, stop context.CancelFunc, r *weftype.Run, pending []weftype.Signal) Execution
 	// Build is the build this engine runs, and CompatibleBuilds those whose
 	// runs it may execute too; StayOnBuild returns the workflows whose runs
 	// stay on their build (see store.ClaimRunsParams).

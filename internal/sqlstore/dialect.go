@@ -64,7 +64,8 @@ type WriteLocker interface {
 // processes of a write as it commits (PostgreSQL's NOTIFY), with a Pipeliner.
 // NotifyWake is a statement queued in a signal's write transaction, so that
 // the worker that resumes the run hears of it with the commit, not a round
-// trip after it.
+// trip after it. It is a SELECT to which a WHERE clause may be added (a
+// signal that claimed its run sends no notification).
 type WakeNotifier interface {
 	NotifyWake() string
 }

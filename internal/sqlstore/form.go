@@ -41,8 +41,9 @@ type form interface {
 	// changes nothing and says why in v.
 	commitRun(w *wtx, c Commit, v *commitVerdict) error
 	// sendSignal makes the run due and records the signal, unless the run
-	// has ended or does not exist (see signalVerdict).
-	sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict) error
+	// has ended or does not exist (see signalVerdict), then, with claim,
+	// leases the run as claim says if it still may be claimed.
+	sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict, claim *signalClaim) error
 	// claimRuns leases the runs the SELECT of ids and lease owners pick
 	// finds with the assignments set, and hands each claimed run to add,
 	// ordered by wake_at and id, with its TakenOverFrom set for the claim

@@ -39,7 +39,7 @@ func (oneStatement) commitRun(w *wtx, c Commit, v *commitVerdict) error {
 	return nil
 }
 
-func (f oneStatement) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict) error {
+func (f oneStatement) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict, claim *signalClaim) error {
 	q, args := f.one.SendSignal(p, payload, tn)
 	w.c.queue(q, args, func(scan func(dest ...any) error) error {
 		if err := scan(&v.id, &v.status); err != nil {
@@ -47,9 +47,23 @@ func (f oneStatement) sendSignal(w *wtx, p *store.SendSignalParams, payload []by
 		}
 		return nil
 	})
-	// Listeners hear of the signal as it commits.
+	// The claim's pick sees the run made due above, and claims nothing
+	// when the signal was refused (the run ended or is unknown).
+	if claim != nil {
+		if err := f.claimRuns(w, claim.pick, claim.pickArgs, claim.set, claim.setArgs, claim.owner, claim.add); err != nil {
+			return err
+		}
+	}
+	// Listeners hear of the signal as it commits, unless the claim took
+	// the run: its claimer executes it at once, and the others would only
+	// wake to find nothing to claim.
 	if n, ok := f.d.(WakeNotifier); ok {
-		w.c.queue(n.NotifyWake(), nil, nil)
+		notify, nargs := n.NotifyWake(), []any(nil)
+		if claim != nil {
+			notify += ` WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = ? AND lease_owner = ? AND lease_expires = ?)`
+			nargs = []any{p.RunID, claim.owner, claim.expires}
+		}
+		w.c.queue(notify, nargs, nil)
 	}
 	return nil
 }

@@ -161,7 +161,7 @@ func wakeParent(w *wtx, runID string, t time.Time) error {
 	return nil
 }
 
-func (statements) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict) error {
+func (f statements) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, tn int64, v *signalVerdict, claim *signalClaim) error {
 	// Making the run due is also the check that it exists and has not
 	// ended; only when it matches no row is its status read, to say why.
 	ok, err := w.makeDueOne(p.RunID, fromNanos(tn))
@@ -181,7 +181,10 @@ func (statements) sendSignal(w *wtx, p *store.SendSignalParams, payload []byte, 
 		return fmt.Errorf("signal run %q: %w", p.RunID, err)
 	}
 	v.id = sql.NullInt64{Int64: id, Valid: true}
-	return nil
+	if claim == nil {
+		return nil
+	}
+	return f.claimRuns(w, claim.pick, claim.pickArgs, claim.set, claim.setArgs, claim.owner, claim.add)
 }
 
 func (statements) claimRuns(w *wtx, pick string, pickArgs []any, set string, setArgs []any, owner string, add func(*weftype.Run)) error {

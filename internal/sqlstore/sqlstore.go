@@ -408,26 +408,36 @@ func (s *Store) NextWakeAt(ctx context.Context) (time.Time, error) {
 // PendingSignals implements store.Store.
 func (s *Store) PendingSignals(ctx context.Context, p *store.PendingSignalsParams) ([]weftype.Signal, error) {
 	runID := p.RunID
-	rows, err := s.query(ctx, `SELECT id, run_id, name, payload, sent_at FROM signals
-		WHERE run_id = ? AND consumed_at IS NULL ORDER BY id`, runID)
+	rows, err := s.query(ctx, pendingSignalsSQL, runID)
 	if err != nil {
 		return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
 	}
 	defer rows.Close()
 	var sigs []weftype.Signal
 	for rows.Next() {
-		var sg weftype.Signal
-		var sent int64
-		if err := rows.Scan(&sg.ID, &sg.RunID, &sg.Name, &sg.Payload, &sent); err != nil {
+		if sigs, err = appendSignal(sigs, rows); err != nil {
 			return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
 		}
-		sg.SentAt = fromNanos(sent)
-		sigs = append(sigs, sg)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("pending signals of run %q: %w", runID, err)
 	}
 	return sigs, nil
+}
+
+// pendingSignalsSQL reads the signals of a run not consumed, oldest first.
+const pendingSignalsSQL = `SELECT id, run_id, name, payload, sent_at FROM signals
+		WHERE run_id = ? AND consumed_at IS NULL ORDER BY id`
+
+// appendSignal appends to sigs the signal of a row of pendingSignalsSQL.
+func appendSignal(sigs []weftype.Signal, sc scanner) ([]weftype.Signal, error) {
+	var sg weftype.Signal
+	var sent int64
+	if err := sc.Scan(&sg.ID, &sg.RunID, &sg.Name, &sg.Payload, &sent); err != nil {
+		return sigs, err
+	}
+	sg.SentAt = fromNanos(sent)
+	return append(sigs, sg), nil
 }
 
 // Timers implements store.Store.

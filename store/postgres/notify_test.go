@@ -89,3 +89,104 @@ func TestRunEndNotifiedByCommit(t *testing.T) {
 		t.Errorf("ends heard %v, want [done]", got)
 	}
 }
+
+// TestSignalNotifiesUnlessClaimed checks that a signal's NOTIFY
+// (store.SignalNotifier) goes only when the signal did not claim its run
+// (store.SendSignalParams.Claim): a run leased to the sender resumes there,
+// and the other processes would wake for nothing.
+func TestSignalNotifiesUnlessClaimed(t *testing.T) {
+	t.Parallel()
+	dsn, _ := pgtest.Schema(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	wake, err := b.Listen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan []string, 16)
+	if err := b.ListenRunEnds(ctx, func(ids []string) { ended <- ids }); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_700_000_000, 0)
+	create := func(id string) {
+		t.Helper()
+		if _, err := a.CreateRun(ctx, &store.CreateRunParams{ID: id, Workflow: "w", Time: t0,
+			Events: []weftype.NewEvent{{Type: "Started", Data: []byte(`{}`)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"held", "end1", "end2"} {
+		create(id)
+	}
+	held := map[string]*weftype.Run{}
+	runs, err := a.ClaimRuns(ctx, &store.ClaimRunsParams{Owner: "w1", Now: t0, LeaseFor: time.Minute, Limit: 10})
+	if err != nil || len(runs) != 3 {
+		t.Fatalf("claimed %d runs, err %v", len(runs), err)
+	}
+	for _, r := range runs {
+		held[r.ID] = r
+	}
+	create("free")
+	// end ends run id and waits until b heard of it: the notifications
+	// of earlier commits on the channel were delivered before.
+	end := func(id string) {
+		t.Helper()
+		r := held[id]
+		if _, err := a.CommitRun(ctx, &store.CommitRunParams{RunID: id, LeaseToken: r.LeaseToken, ExpectedVersion: r.Version,
+			Events: []weftype.NewEvent{{Type: "Ended", Data: []byte(`{}`)}}, Status: weftype.StatusCompleted, Time: t0, ReleaseLease: true}); err != nil {
+			t.Fatal(err)
+		}
+		testwait.For(t, "the end of run "+id+" to be heard", func() bool {
+			select {
+			case ids := <-ended:
+				return len(ids) == 1 && ids[0] == id
+			default:
+				return false
+			}
+		})
+	}
+	signal := func(id string) *store.SendSignalResult {
+		t.Helper()
+		res, err := a.SendSignal(ctx, &store.SendSignalParams{RunID: id, Name: "go", Time: t0.Add(time.Second),
+			Claim: &store.ClaimRunsParams{Owner: "w2", LeaseFor: time.Minute, Workflows: []string{"w"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	end("end1")
+	select {
+	case <-wake: // the listener's first connection
+	default:
+	}
+	if res := signal("free"); res.Claimed == nil {
+		t.Fatal("the signal to a free run did not claim it")
+	}
+	end("end2")
+	select {
+	case <-wake:
+		t.Error("a signal that claimed its run notified")
+	default:
+	}
+	if res := signal("held"); res.Claimed != nil {
+		t.Fatal("the signal claimed a run held by a live lease")
+	}
+	testwait.For(t, "the NOTIFY of a signal that did not claim", func() bool {
+		select {
+		case <-wake:
+			return true
+		default:
+			return false
+		}
+	})
+}

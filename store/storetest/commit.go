@@ -104,8 +104,9 @@ func testCommitRunTimers(t *testing.T, h *harness) {
 
 func testCommitRunConflict(t *testing.T, h *harness) {
 	h.create("r", "w", "", t0)
-	sig, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "go", Time: t0})
+	sent, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "go", Time: t0})
 	h.ok(err)
+	sig := sent.Signal
 	c := h.claimOne("r", t0)
 	_, err = h.st.CommitRun(h.ctx, &store.CommitRunParams{RunID: "r", LeaseToken: c.LeaseToken, ExpectedVersion: 0, Time: t0,
 		Events: []weftype.NewEvent{ev("X", "")}, Status: weftype.StatusWaiting, ConsumeSignals: []int64{sig.ID},
@@ -194,10 +195,14 @@ func testSignals(t *testing.T, h *harness) {
 		Status: weftype.StatusWaiting, SetWakeAt: true, ReleaseLease: true})
 
 	at := t0.Add(time.Minute)
-	s1, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "verified", Payload: []byte("p1"), Time: at})
+	sent1, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "verified", Payload: []byte("p1"), Time: at})
 	h.ok(err)
-	s2, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "other", Payload: []byte("p2"), Time: at.Add(time.Second)})
+	sent2, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: "r", Name: "other", Payload: []byte("p2"), Time: at.Add(time.Second)})
 	h.ok(err)
+	s1, s2 := sent1.Signal, sent2.Signal
+	if sent1.Claimed != nil {
+		t.Errorf("a signal without a claim claimed %+v", sent1.Claimed)
+	}
 	if s1.ID == 0 || s2.ID <= s1.ID || s1.RunID != "r" || s1.Name != "verified" || string(s1.Payload) != "p1" {
 		t.Errorf("signals = %+v, %+v", s1, s2)
 	}

@@ -50,7 +50,7 @@ func testCommitRunKinds(t *testing.T, h *harness) {
 		id := fmt.Sprintf("signal-%d", g)
 		s, err := h.st.SendSignal(h.ctx, &store.SendSignalParams{RunID: id, Name: "go", Time: t0})
 		h.ok(err)
-		runs[id].sig = s.ID
+		runs[id].sig = s.Signal.ID
 		r := h.run(fmt.Sprintf("timers-%d", g))
 		h.commit(&store.CommitRunParams{RunID: r.ID, LeaseToken: r.LeaseToken, ExpectedVersion: 1,
 			AddTimers: []weftype.Timer{{RunID: r.ID, Seq: 1, FireAt: t0.Add(time.Hour)}, {RunID: r.ID, Seq: 2, FireAt: t0.Add(time.Hour)}}})

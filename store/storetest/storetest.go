@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, consumerTests...)
 	tests = append(tests, leaseTests...)
+	tests = append(tests, signalClaimTests...)
 	tests = append(tests, opsTests...)
 	tests = append(tests, pauseTests...)
 	tests = append(tests, buildTests...)
