@@ -112,6 +112,10 @@ func BenchmarkCommitSteps(b *testing.B) {
 	b.Run("sync=normal/batch=64", func(b *testing.B) {
 		benchCommitSteps(b, 64, sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss, 20*time.Millisecond)
 	})
+	// One run: each commit is a transaction of its own.
+	b.Run("sync=normal/runs=1", func(b *testing.B) {
+		benchCommitSteps(b, 1, sqlite.DurabilityRiskLosingRecentWritesOnPowerLoss, 0)
+	})
 }
 
 func benchCommitSteps(b *testing.B, runs int, d sqlite.Durability, delay time.Duration) {
