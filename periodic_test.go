@@ -217,7 +217,7 @@ func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
 		t.Cleanup(func() { eng.Stop(ctx) })
 		return eng
 	}
-	a, _ := engine(stA, "A"), engine(stB, "B")
+	a, b := engine(stA, "A"), engine(stB, "B")
 	total := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -234,7 +234,11 @@ func TestEveryOneTickAtATimeAcrossEngines(t *testing.T) {
 	}
 	// Each tick ran once, but for the one A's Stop may have cut off after
 	// its function returned (Stop abandons uncommitted steps: B runs it
-	// again) and the one under way.
+	// again) and the one B's Stop may cut off so. B stops first, so that no
+	// tick runs between the count of calls and that of completed ticks.
+	if err := b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
 	runs, err := stB.ListRuns(ctx, &store.ListRunsParams{Workflow: "every:tick", Limit: 10000,
 		Statuses: []weftype.RunStatus{weftype.StatusCompleted}})
 	if err != nil {

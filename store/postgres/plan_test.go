@@ -37,7 +37,7 @@ func TestWriterLooksUpByKey(t *testing.T) {
 	// Exec runs in a write transaction, on the writer's connection.
 	var plan []string
 	err = st.Exec(ctx, func(ctx context.Context, tx store.Tx) error {
-		for setting, want := range map[string]string{"enable_seqscan": "off", "plan_cache_mode": "force_generic_plan"} {
+		for setting, want := range map[string]string{"enable_seqscan": "off", "plan_cache_mode": "force_generic_plan", "jit": "off"} {
 			var got string
 			if err := tx.QueryRowContext(ctx, "SHOW "+setting).Scan(&got); err != nil {
 				return err

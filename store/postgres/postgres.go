@@ -316,11 +316,17 @@ func describe(cfg *pgx.ConnConfig) string {
 //     as arrays, whose length the planner sees in a custom plan, so it kept
 //     planning each run's end again (0.6 ms, twice its execution). Their
 //     plans do not depend on the values, so one generic plan serves.
+//   - jit off: where a scan is the only plan (a table without an index
+//     for the condition, as worker_builds' prune), the penalty that
+//     enable_seqscan off adds to its cost passes jit_above_cost, and
+//     compiling the statement took 100 ms. No statement of these
+//     connections runs long enough for compiling to pay.
 //
 // Together they doubled the steps per second of 1,000 concurrent runs.
 func keyedOnly(cfg *pgx.ConnConfig) {
 	cfg.RuntimeParams["enable_seqscan"] = "off"
 	cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	cfg.RuntimeParams["jit"] = "off"
 }
 
 // schemaKey hashes a schema name into the second key of the advisory locks.
