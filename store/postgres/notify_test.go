@@ -1,15 +1,12 @@
 package postgres_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/weftrun/weft/internal/pgtest"
 	"github.com/weftrun/weft/internal/testwait"
 	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -19,19 +16,7 @@ import (
 // tells of nothing.
 func TestRunEndNotifiedByCommit(t *testing.T) {
 	t.Parallel()
-	dsn, _ := pgtest.Schema(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, a, b := twoStores(t)
 	var st store.Store = a
 	if n, ok := st.(store.RunEndCommitNotifier); !ok || !n.NotifiesRunEnds() {
 		t.Fatal("the PostgreSQL store does not notify run ends in their commits")
@@ -96,19 +81,7 @@ func TestRunEndNotifiedByCommit(t *testing.T) {
 // and the other processes would wake for nothing.
 func TestSignalNotifiesUnlessClaimed(t *testing.T) {
 	t.Parallel()
-	dsn, _ := pgtest.Schema(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, a, b := twoStores(t)
 	wake, err := b.Listen(ctx)
 	if err != nil {
 		t.Fatal(err)

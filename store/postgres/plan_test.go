@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftrun/weft/internal/pgtest"
 	"github.com/weftrun/weft/store"
-	"github.com/weftrun/weft/store/postgres"
 	"github.com/weftrun/weft/weftype"
 )
 
@@ -19,12 +17,8 @@ import (
 // lookups by key, not as a scan of the table, and with one generic plan.
 func TestWriterLooksUpByKey(t *testing.T) {
 	t.Parallel()
-	dsn, _ := pgtest.Schema(t)
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := open(t, nil)
 	defer st.Close()
 	reqs := make([]store.CreateRunParams, 500)
 	for i := range reqs {
@@ -36,7 +30,7 @@ func TestWriterLooksUpByKey(t *testing.T) {
 	}
 	// Exec runs in a write transaction, on the writer's connection.
 	var plan []string
-	err = st.Exec(ctx, func(ctx context.Context, tx store.Tx) error {
+	err := st.Exec(ctx, func(ctx context.Context, tx store.Tx) error {
 		for setting, want := range map[string]string{"enable_seqscan": "off", "plan_cache_mode": "force_generic_plan", "jit": "off"} {
 			var got string
 			if err := tx.QueryRowContext(ctx, "SHOW "+setting).Scan(&got); err != nil {

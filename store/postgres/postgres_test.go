@@ -35,6 +35,25 @@ func open(t *testing.T, opts *postgres.Options) *postgres.Store {
 	return st
 }
 
+// twoStores opens two stores on one fresh schema, as two processes would,
+// and a context cancelled with the test.
+func twoStores(t *testing.T) (ctx context.Context, a, b *postgres.Store) {
+	t.Helper()
+	dsn, _ := pgtest.Schema(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var err error
+	if a, err = postgres.Open(ctx, dsn, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if b, err = postgres.Open(ctx, dsn, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return ctx, a, b
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, &postgres.Options{MaxReadConns: 2})
@@ -173,19 +192,7 @@ func TestClockSkew(t *testing.T) {
 // store of the same schema, and only of that schema.
 func TestNotify(t *testing.T) {
 	t.Parallel()
-	dsn, _ := pgtest.Schema(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ctx, a, b := twoStores(t)
 	other := open(t, nil)
 	defer other.Close()
 	ch, err := b.Listen(ctx)
