@@ -68,6 +68,17 @@ func benchAppend(b *testing.B, writers int, d sqlite.Durability) {
 	}
 	defer st.Close()
 	payload := make([]byte, 100)
+	writeConcurrently(b, st, writers, func(w int, v int64) error {
+		_, err := st.Append(ctx, &store.AppendParams{Stream: fmt.Sprint("bench-", w), ExpectedVersion: v,
+			Events: []weftype.NewEvent{{Type: "StepCompleted", Data: payload}}})
+		return err
+	})
+}
+
+// writeConcurrently has writers goroutines make b.N writes between them,
+// the v-th write of writer w being write(w, v), and reports the store's
+// writes per batch and largest batch.
+func writeConcurrently(b *testing.B, st *sqlite.Store, writers int, write func(w int, v int64) error) {
 	before := st.Stats()
 	var next atomic.Int64
 	n := int64(b.N)
@@ -75,11 +86,8 @@ func benchAppend(b *testing.B, writers int, d sqlite.Durability) {
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
-			stream := fmt.Sprint("bench-", w)
 			for v := int64(0); next.Add(1) <= n; v++ {
-				_, err := st.Append(ctx, &store.AppendParams{Stream: stream, ExpectedVersion: v,
-					Events: []weftype.NewEvent{{Type: "StepCompleted", Data: payload}}})
-				if err != nil {
+				if err := write(w, v); err != nil {
 					b.Error(err)
 					return
 				}
@@ -89,9 +97,8 @@ func benchAppend(b *testing.B, writers int, d sqlite.Durability) {
 	wg.Wait()
 	b.StopTimer()
 	after := st.Stats()
-	batches, writes := after.Batches-before.Batches, after.Writes-before.Writes
-	if batches > 0 {
-		b.ReportMetric(float64(writes)/float64(batches), "writes/batch")
+	if batches := after.Batches - before.Batches; batches > 0 {
+		b.ReportMetric(float64(after.Writes-before.Writes)/float64(batches), "writes/batch")
 	}
 	b.ReportMetric(float64(after.MaxBatch), "max-batch")
 }
@@ -134,33 +141,13 @@ func benchCommitSteps(b *testing.B, runs int, d sqlite.Durability, delay time.Du
 			b.Fatal(err)
 		}
 	}
-	before := st.Stats()
-	var next atomic.Int64
-	n := int64(b.N)
 	cpu0 := cpuTime()
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	for r := range runs {
-		wg.Go(func() {
-			id := fmt.Sprint("run-", r)
-			for v := int64(1); next.Add(1) <= n; v++ {
-				_, err := st.CommitRun(ctx, &store.CommitRunParams{RunID: id, LeaseToken: 1, ExpectedVersion: v,
-					Time:   time.Now(),
-					Events: []weftype.NewEvent{{Type: "StepCompleted", Data: payload}}})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	b.StopTimer()
+	writeConcurrently(b, st, runs, func(r int, v int64) error {
+		_, err := st.CommitRun(ctx, &store.CommitRunParams{RunID: fmt.Sprint("run-", r), LeaseToken: 1, ExpectedVersion: v + 1,
+			Time: time.Now(), Events: []weftype.NewEvent{{Type: "StepCompleted", Data: payload}}})
+		return err
+	})
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
-	after := st.Stats()
-	if batches := after.Batches - before.Batches; batches > 0 {
-		b.ReportMetric(float64(after.Writes-before.Writes)/float64(batches), "writes/batch")
-	}
 }
 
 // cpuTime is the CPU time the process has used, user and system: less
